@@ -1,0 +1,41 @@
+// The wire codec: an Envelope as one versioned MessagePack map (docs/WIRE_FORMAT.md), readable
+// and writable by any MessagePack client (Python: `msgpack.unpackb(data)`). In process the bus
+// never serializes; this is for Redis Streams, replay files and tools.
+//
+//   std::string bytes;
+//   if (auto ok = codec::encode(env, bytes); !ok) ...;
+//   core::Result<Envelope> back = codec::decode(bytes);   // never throws, never crashes
+//
+// Payload types the codec knows are decoded to their C++ type; any other type name is kept as
+// a RawMessage (its MessagePack bytes), so an engine can forward messages it does not model.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nautilus/bus/envelope.hpp"
+#include "nautilus/core/error.hpp"
+
+namespace nautilus::bus::codec {
+
+inline constexpr std::uint64_t kWireVersion = 1;
+// Decoder limits: larger input is refused before it is parsed further.
+inline constexpr std::size_t kMaxEncodedSize = 1 << 20;
+
+// A payload of a type this build does not model: its type name and MessagePack bytes.
+struct RawMessage {
+  static constexpr std::string_view kTypeName = "raw";
+  std::string type;
+  std::string msgpack;
+};
+
+// Appends the encoding of `env` to `out`.
+[[nodiscard]] core::Result<void> encode(const Envelope& env, std::string& out);
+[[nodiscard]] core::Result<Envelope> decode(std::string_view bytes);
+
+// Type names the codec maps to C++ types.
+[[nodiscard]] std::vector<std::string_view> known_types();
+
+}  // namespace nautilus::bus::codec

@@ -1,0 +1,70 @@
+// Market data messages: quotes, trades and bars. Plain immutable values, trivially copyable,
+// small enough to travel inside a bus Envelope without a heap allocation.
+//
+//   QuoteTick q{.symbol = Symbol::from_trusted("AAPL"), .bid = *Price::from_string("189.10"),
+//               .ask = *Price::from_string("189.12"), .bid_size = *Quantity::from_string("300"),
+//               .ask_size = *Quantity::from_string("200"), .ts_event = clock.now()};
+//   publisher.publish(topic, q);
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+#include "nautilus/core/clock.hpp"
+#include "nautilus/core/fixed_point.hpp"
+#include "nautilus/core/identifiers.hpp"
+
+namespace nautilus::model {
+
+using core::Price;
+using core::Quantity;
+using core::Symbol;
+using core::UnixNanos;
+
+enum class AggressorSide : std::uint8_t { kNone = 0, kBuyer = 1, kSeller = 2 };
+
+struct QuoteTick {
+  static constexpr std::string_view kTypeName = "quote_tick";
+  Symbol symbol;
+  Price bid;
+  Price ask;
+  Quantity bid_size;
+  Quantity ask_size;
+  UnixNanos ts_event = 0;
+
+  friend bool operator==(const QuoteTick&, const QuoteTick&) = default;
+};
+
+struct TradeTick {
+  static constexpr std::string_view kTypeName = "trade_tick";
+  Symbol symbol;
+  Price price;
+  Quantity size;
+  AggressorSide aggressor = AggressorSide::kNone;
+  std::uint64_t trade_id = 0;
+  UnixNanos ts_event = 0;
+
+  friend bool operator==(const TradeTick&, const TradeTick&) = default;
+};
+
+// An OHLCV bar; ts_event is the bar's close time, interval_s its length in seconds.
+struct Bar {
+  static constexpr std::string_view kTypeName = "bar";
+  Symbol symbol;
+  Price open;
+  Price high;
+  Price low;
+  Price close;
+  Quantity volume;
+  std::uint32_t interval_s = 60;
+  UnixNanos ts_event = 0;
+
+  friend bool operator==(const Bar&, const Bar&) = default;
+};
+
+static_assert(std::is_trivially_copyable_v<QuoteTick>);
+static_assert(std::is_trivially_copyable_v<TradeTick>);
+static_assert(std::is_trivially_copyable_v<Bar>);
+
+}  // namespace nautilus::model

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, exactly the Debian 12 packages that building, testing and
+# benchmarking Nautilus need. Idempotent: packages already installed are skipped, and when
+# nothing is missing it does not touch apt at all (so `make test` stays fast on a warm machine).
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git
+  # clang for the libFuzzer targets (`make fuzz`) and clang-format/clang-tidy (`make lint`)
+  clang libclang-rt-14-dev clang-format clang-tidy
+  # libraries
+  libfmt-dev libspdlog-dev libmsgpack-cxx-dev libcli11-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
