@@ -4,6 +4,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <climits>
 #include <ctime>
 #include <thread>
@@ -71,7 +74,7 @@ EnqueueResult MailboxCore::conflate(Subscription* sub, std::uint16_t family,
     it->second.env = env;
     if (inserted) {
       conflate_order_.push_back(key);
-      conflate_pending_.fetch_add(1, std::memory_order_release);
+      conflate_pending_.fetch_add(1, std::memory_order_seq_cst);
       r = EnqueueResult::kQueued;
     } else {
       r = EnqueueResult::kConflated;
@@ -96,32 +99,40 @@ EnqueueResult MailboxCore::enqueue(Subscription* sub, std::uint16_t family,
     return EnqueueResult::kQueued;
   }
   if (sub->policy != OverflowPolicy::kBlock && !is_critical(p)) return EnqueueResult::kDropped;
-  // Wait for room, bounded: the consumer may be parked, so keep waking it.
+  // Wait for room, bounded. Back off between retries: each retry reads the slot the consumer
+  // is about to free, and hammering it slows the consumer down.
   const auto deadline = std::chrono::steady_clock::now() + sub->block_bound;
-  for (unsigned spins = 0;; ++spins) {
-    wake();
+  for (unsigned attempt = 1;; ++attempt) {
+    if ((attempt & 15) == 1) wake();  // the consumer may be parked
+    for (int i = 0; i < 32; ++i) cpu_relax();
     if (push_lane(p, sub, family, env)) {
       notify();
       return EnqueueResult::kQueued;
     }
-    if ((spins & 63) == 63) {
+    if ((attempt & 15) == 0) {
       if (std::chrono::steady_clock::now() >= deadline) return EnqueueResult::kDropped;
       std::this_thread::yield();
-    } else {
-      cpu_relax();
     }
   }
 }
 
 void MailboxCore::notify() noexcept {
-  // Pairs with the fence in wait(): either the consumer sees the new item before parking, or
-  // we see it parked and wake it.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (sleeping_.load(std::memory_order_relaxed) != 0) wake();
+  // Dekker handshake without a fence: the producer's seq_cst claim (the lane's tail CAS or
+  // the conflation counter's increment) precedes this seq_cst load; the consumer stores
+  // sleeping_ (seq_cst) and then reads the same tails in wait(). At least one side sees the
+  // other, so a parked consumer is always woken.
+  if (sleeping_.load(std::memory_order_seq_cst) != 0) wake();
 }
 
 void MailboxCore::wake() noexcept {
   if (sleeping_.exchange(0, std::memory_order_acq_rel) != 0) futex_wake(&sleeping_);
+}
+
+bool MailboxCore::claimed_work() const noexcept {
+  for (const auto& lane : lanes_) {
+    if (lane->claimed()) return true;
+  }
+  return conflate_pending_.load(std::memory_order_seq_cst) != 0;
 }
 
 bool MailboxCore::has_work() noexcept {
@@ -207,11 +218,10 @@ bool MailboxCore::wait(std::chrono::nanoseconds timeout, const std::stop_token& 
   }
   const auto remaining = timeout - (std::chrono::steady_clock::now() - start);
   if (remaining <= std::chrono::nanoseconds::zero()) return has_work();
-  sleeping_.store(1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (has_work() || stop.stop_requested()) {
+  sleeping_.store(1, std::memory_order_seq_cst);
+  if (claimed_work() || stop.stop_requested()) {
     sleeping_.store(0, std::memory_order_relaxed);
-    return has_work();
+    return true;
   }
   futex_wait(&sleeping_, 1, remaining);
   sleeping_.store(0, std::memory_order_relaxed);
@@ -278,9 +288,20 @@ void Mailbox::run(std::stop_token stop) noexcept { core_->run(stop); }
 std::size_t Mailbox::depth() const noexcept { return core_->depth(); }
 std::size_t Mailbox::depth(Priority p) const noexcept { return core_->depth(p); }
 
-MailboxThread::MailboxThread(std::shared_ptr<Mailbox> mailbox)
+MailboxThread::MailboxThread(std::shared_ptr<Mailbox> mailbox, int cpu)
     : mailbox_(std::move(mailbox)),
-      thread_([mb = mailbox_](std::stop_token st) { mb->run(st); }) {}
+      thread_([mb = mailbox_, cpu](std::stop_token st) {
+        if (cpu >= 0) (void)pin_current_thread(cpu);
+        mb->run(st);
+      }) {}
+
+bool pin_current_thread(int cpu) noexcept {
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return false;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+}
 
 MailboxThread::~MailboxThread() { stop(); }
 

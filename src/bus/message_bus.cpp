@@ -130,9 +130,7 @@ Publisher::Publisher(std::shared_ptr<detail::BusCore> core, core::EngineId sourc
 
 Publisher::~Publisher() = default;
 
-Envelope Publisher::make_envelope(const TopicHandle& topic, Payload&& payload,
-                                  const PublishOptions& o) {
-  Envelope env;
+void Publisher::stamp(Envelope& env, const TopicHandle& topic, const PublishOptions& o) {
   env.topic = topic.topic_;
   env.source = source_;
   env.sequence = ++sequence_;
@@ -140,8 +138,6 @@ Envelope Publisher::make_envelope(const TopicHandle& topic, Payload&& payload,
   env.ts_event = o.ts_event != 0 ? o.ts_event : env.ts_publish;
   env.correlation_id = o.correlation_id;
   env.priority = o.priority;
-  env.payload = std::move(payload);
-  return env;
 }
 
 PublishStatus Publisher::dispatch(TopicHandle& topic, const Envelope& env) {
@@ -233,7 +229,9 @@ core::Result<PublishStatus> Publisher::send_reply(const Envelope& request, Paylo
   }
   PublishOptions ro = o;
   ro.correlation_id = request.correlation_id;
-  Envelope env = make_envelope(h, std::move(payload), ro);
+  Envelope env;
+  env.payload = std::move(payload);
+  stamp(env, h, ro);
   return dispatch(h, env);
 }
 

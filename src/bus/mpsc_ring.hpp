@@ -32,7 +32,12 @@ class MpscRing {
       const std::uint64_t seq = cell->seq.load(std::memory_order_acquire);
       const auto dif = static_cast<std::int64_t>(seq - pos);
       if (dif == 0) {
-        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
+        // seq_cst: the claim is the producer's half of the parking handshake (see
+        // MailboxCore::notify); on x86 a locked CAS costs the same either way.
+        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+          break;
+        }
       } else if (dif < 0) {
         return false;  // full
       } else {
@@ -50,6 +55,10 @@ class MpscRing {
     return cell.seq.load(std::memory_order_acquire) == head_ + 1 ? &cell.value : nullptr;
   }
   [[nodiscard]] bool nonempty() noexcept { return front() != nullptr; }
+  // Consumer side: a producer has claimed a slot, possibly not yet filled it.
+  [[nodiscard]] bool claimed() const noexcept {
+    return tail_.load(std::memory_order_seq_cst) != head_;
+  }
   void pop() noexcept {
     cells_[head_ & mask_].seq.store(head_ + capacity_, std::memory_order_release);
     ++head_;
@@ -65,7 +74,9 @@ class MpscRing {
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
 
  private:
-  struct Cell {
+  // Cache-line aligned so a small message occupies as few lines as possible; every line a
+  // message touches crosses between cores twice.
+  struct alignas(64) Cell {
     std::atomic<std::uint64_t> seq{0};
     T value{};
   };

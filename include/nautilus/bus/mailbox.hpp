@@ -67,7 +67,9 @@ class Mailbox {
 // the loop after it drains what is queued, then joins.
 class MailboxThread {
  public:
-  explicit MailboxThread(std::shared_ptr<Mailbox> mailbox);
+  // `cpu` >= 0 pins the thread to that CPU (an isolated core in production); -1 leaves it to
+  // the scheduler.
+  explicit MailboxThread(std::shared_ptr<Mailbox> mailbox, int cpu = -1);
   ~MailboxThread();
   MailboxThread(const MailboxThread&) = delete;
   MailboxThread& operator=(const MailboxThread&) = delete;
@@ -78,5 +80,8 @@ class MailboxThread {
   std::shared_ptr<Mailbox> mailbox_;
   std::jthread thread_;
 };
+
+// Pins the calling thread to `cpu`; false if the CPU does not exist or is not allowed.
+bool pin_current_thread(int cpu) noexcept;
 
 }  // namespace nautilus::bus

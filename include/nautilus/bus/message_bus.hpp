@@ -118,7 +118,9 @@ class Publisher {
 
   template <Message T>
   PublishStatus publish(TopicHandle& topic, T msg, const PublishOptions& o = {}) {
-    Envelope env = make_envelope(topic, Payload::make(std::move(msg)), o);
+    Envelope env;
+    env.payload.emplace(std::move(msg));
+    stamp(env, topic, o);
     return dispatch(topic, env);
   }
   // Convenience for occasional publishes; resolves the name through a per-Publisher cache.
@@ -135,7 +137,9 @@ class Publisher {
   core::Result<CorrelationId> request(TopicHandle& endpoint, T msg,
                                       std::chrono::nanoseconds timeout, ReplyHandler on_reply,
                                       const PublishOptions& o = {}) {
-    Envelope env = make_envelope(endpoint, Payload::make(std::move(msg)), o);
+    Envelope env;
+    env.payload.emplace(std::move(msg));
+    stamp(env, endpoint, o);
     return send_request(endpoint, env, timeout, std::move(on_reply));
   }
   // Answers a request received in a handler.
@@ -156,7 +160,8 @@ class Publisher {
   Publisher(std::shared_ptr<detail::BusCore> core, core::EngineId source,
             std::shared_ptr<detail::PublisherCounters> counters);
 
-  Envelope make_envelope(const TopicHandle& topic, Payload&& payload, const PublishOptions& o);
+  // Fills the header: topic, source, next sequence, timestamps, priority.
+  void stamp(Envelope& env, const TopicHandle& topic, const PublishOptions& o);
   PublishStatus dispatch(TopicHandle& topic, const Envelope& env);
   core::Result<TopicHandle*> cached_topic(std::string_view topic);
   core::Result<CorrelationId> send_request(TopicHandle& endpoint, Envelope& env,

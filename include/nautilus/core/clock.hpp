@@ -23,10 +23,13 @@ class Clock {
   [[nodiscard]] virtual UnixNanos now() const noexcept = 0;
 };
 
-// CLOCK_REALTIME through the vDSO.
+// CLOCK_REALTIME. Read through the TSC (calibrated, re-anchored every ~100 ms) when the
+// kernel's own clocksource is the TSC, else through clock_gettime.
 class RealtimeClock final : public Clock {
  public:
   [[nodiscard]] UnixNanos now() const noexcept override;
+  // Whether readings come from the TSC path (reported on /hardware/status).
+  [[nodiscard]] static bool uses_tsc() noexcept;
 };
 
 // Process-wide realtime clock for code that is handed no clock (CLI, benchmarks).

@@ -1,0 +1,12 @@
+#include "../../bench/bus/bus_suite.hpp"
+#include "commands.hpp"
+
+namespace nautilus::app {
+
+int run_bench(const BenchOptions& o) {
+  const bench::SuiteOptions so{.json = o.json, .runs = o.runs, .quick = o.quick};
+  if (o.suite == "bus" || o.suite == "all") bench::run_bus_suite(so);
+  return 0;
+}
+
+}  // namespace nautilus::app

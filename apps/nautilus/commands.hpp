@@ -1,0 +1,23 @@
+// The `nautilus` subcommands, one function each; main.cpp only parses arguments.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace nautilus::app {
+
+struct RunOptions {
+  double duration_s = 0;          // 0: until SIGINT/SIGTERM
+  double status_interval_s = 10;  // how often a status line is printed
+};
+int run_platform(const RunOptions& o);
+
+struct BenchOptions {
+  std::string suite;  // "bus" or "all"
+  bool json = false;
+  std::size_t runs = 5;
+  bool quick = false;
+};
+int run_bench(const BenchOptions& o);
+
+}  // namespace nautilus::app

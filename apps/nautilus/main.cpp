@@ -1,0 +1,33 @@
+// nautilus: the platform's one binary (run, bench; later engine, status, replay, backtest).
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Nautilus: an event-driven trading platform on an in-process or Redis Streams bus"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "nautilus 0.1.0");
+
+  nautilus::app::RunOptions run;
+  auto* run_cmd = app.add_subcommand(
+      "run", "Start the platform on the in-process bus (today: the bus host; Ctrl-C stops)");
+  run_cmd->add_option("--duration", run.duration_s, "Seconds to run, 0 = until interrupted")
+      ->check(CLI::NonNegativeNumber);
+  run_cmd->add_option("--status-interval", run.status_interval_s, "Seconds between status lines")
+      ->check(CLI::PositiveNumber);
+
+  nautilus::app::BenchOptions bench;
+  auto* bench_cmd = app.add_subcommand("bench", "Run benchmark suites against their anchors");
+  bench_cmd->add_option("suite", bench.suite, "Suite: bus | all")
+      ->required()
+      ->check(CLI::IsMember({"bus", "all"}));
+  bench_cmd->add_flag("--json", bench.json, "One JSON object per line");
+  bench_cmd->add_option("--runs", bench.runs, "Repetitions; medians are reported")
+      ->check(CLI::Range(1, 101));
+  bench_cmd->add_flag("--quick", bench.quick, "Smaller workloads (smoke test)");
+
+  CLI11_PARSE(app, argc, argv);
+  if (run_cmd->parsed()) return nautilus::app::run_platform(run);
+  if (bench_cmd->parsed()) return nautilus::app::run_bench(bench);
+  return 1;
+}

@@ -1,0 +1,40 @@
+// The one output form every `nautilus bench <suite>` uses: a JSON object per line, with the
+// anchor measured in the same run when there is one.
+//
+//   Report r{.bench = "bus.inproc.same_thread", .value = 5.2e7, .unit = "msgs/s",
+//            .anchor = "spsc_ring", .anchor_value = 9.0e8};
+//   print(r, /*json=*/true);
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nautilus::bench {
+
+struct Report {
+  std::string bench;
+  double value = 0;
+  std::string unit;
+  std::string anchor;                // empty: no anchor for this figure
+  std::optional<double> anchor_value;
+  std::size_t runs = 1;              // value and anchor_value are medians over this many runs
+  std::string note;
+  std::optional<double> ratio;       // median of per-run ratios; default value / anchor_value
+};
+
+void print(const Report& r, bool json);
+
+// Median of `runs` calls of `f`.
+double median_of(std::size_t runs, const std::function<double()>& f);
+
+struct SuiteOptions {
+  bool json = false;
+  std::size_t runs = 5;
+  bool quick = false;  // smaller message counts, for smoke tests
+};
+
+}  // namespace nautilus::bench
