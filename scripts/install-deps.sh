@@ -7,10 +7,11 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git
-  # clang for the libFuzzer targets (`make fuzz`) and clang-format/clang-tidy (`make lint`)
-  clang libclang-rt-14-dev clang-format clang-tidy
+  # clang 19 for the libFuzzer targets (`make fuzz`) and for `make lint`: older clangs cannot
+  # compile libstdc++ 12's <expected>, which the code uses everywhere
+  clang-19 libclang-rt-19-dev clang-format-19 clang-tidy-19
   # libraries
-  libfmt-dev libspdlog-dev libmsgpack-cxx-dev libcli11-dev
+  libfmt-dev libmsgpack-cxx-dev libcli11-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -31,13 +31,26 @@ bool name_char(char c) noexcept {
 
 }  // namespace
 
-std::string_view intern(std::string_view s) {
-  if (s.empty()) return {};
+Result<std::string_view> intern(std::string_view s) {
+  if (s.empty()) return std::string_view(kEmptyName, 0);
   auto& p = pool();
   std::lock_guard lock(p.mu);
   auto it = p.strings.find(std::string(s));
-  if (it == p.strings.end()) it = p.strings.emplace(s).first;
-  return *it;
+  if (it == p.strings.end()) {
+    if (p.strings.size() >= kMaxInternedStrings) {
+      return fail(ErrorCode::kCapacity, "name table full (" +
+                                            std::to_string(kMaxInternedStrings) +
+                                            " distinct names); refusing '" + std::string(s) + "'");
+    }
+    it = p.strings.emplace(s).first;
+  }
+  return std::string_view(*it);
+}
+
+std::size_t interned_count() {
+  auto& p = pool();
+  std::lock_guard lock(p.mu);
+  return p.strings.size();
 }
 
 Result<void> validate_name(std::string_view s, std::size_t max_len, std::string_view what) {

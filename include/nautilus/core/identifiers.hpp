@@ -7,7 +7,7 @@
 #pragma once
 
 #include <cstddef>
-#include <exception>
+#include <stdexcept>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -16,9 +16,14 @@
 
 namespace nautilus::core {
 
+// Interned strings are never freed, so the pool is bounded: names (engines, symbols, topics)
+// are a finite vocabulary, and a peer sending endless new names must not grow memory forever.
+inline constexpr std::size_t kMaxInternedStrings = 1'000'000;
+
 // Returns a view of a process-lifetime copy of `s`; equal strings give the same pointer.
-// Thread-safe. Interned strings are never freed, so intern names, not unbounded data.
-[[nodiscard]] std::string_view intern(std::string_view s);
+// Thread-safe. kCapacity once kMaxInternedStrings distinct strings exist.
+[[nodiscard]] Result<std::string_view> intern(std::string_view s);
+[[nodiscard]] std::size_t interned_count();
 
 // Name rules shared by identifiers: 1..max_len characters from [A-Za-z0-9_.:/^=#@+-].
 [[nodiscard]] Result<void> validate_name(std::string_view s, std::size_t max_len,
@@ -33,6 +38,10 @@ struct SymbolTag {
   static constexpr std::size_t kMaxLength = 64;
 };
 
+// The one empty name: string literals may have a different address per translation unit,
+// and identifiers compare by address. (An inline variable has one address program-wide.)
+inline constexpr char kEmptyName[1] = {'\0'};
+
 template <class Tag>
 class Identifier {
  public:
@@ -42,12 +51,14 @@ class Identifier {
     if (auto ok = validate_name(s, Tag::kMaxLength, Tag::kWhat); !ok) {
       return std::unexpected(ok.error());
     }
-    return Identifier(intern(s));
+    auto interned = intern(s);
+    if (!interned) return std::unexpected(interned.error());
+    return Identifier(*interned);
   }
-  // For names the program itself spells (literals); invalid input is a programmer error.
+  // For names the program itself spells, at start-up: throws std::invalid_argument.
   [[nodiscard]] static Identifier from_trusted(std::string_view s) {
     auto r = create(s);
-    if (!r) std::terminate();
+    if (!r) throw std::invalid_argument(r.error().message);
     return *r;
   }
 
@@ -61,7 +72,7 @@ class Identifier {
   explicit Identifier(std::string_view interned) noexcept
       : data_(interned.data()), size_(static_cast<unsigned>(interned.size())) {}
 
-  const char* data_ = "";
+  const char* data_ = kEmptyName;
   unsigned size_ = 0;
 };
 

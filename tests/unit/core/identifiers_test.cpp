@@ -36,11 +36,25 @@ TEST(Identifier, InterningIsThreadSafe) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([t, &seen] {
       for (int i = 0; i < 2000; ++i) (void)intern("sym" + std::to_string(i));
-      seen[t] = intern("shared.name").data();
+      seen[t] = intern("shared.name")->data();
     });
   }
   for (auto& th : threads) th.join();
   for (auto* p : seen) EXPECT_EQ(p, seen[0]);
+}
+
+TEST(Identifier, InternPoolIsBoundedAndSaysSo) {
+  // Fill the pool to its cap (runs in its own test process under ctest), then one more.
+  ASSERT_TRUE(Symbol::create("BRK.B"));
+  for (std::size_t i = interned_count(); i < kMaxInternedStrings; ++i) {
+    ASSERT_TRUE(intern("fill." + std::to_string(i)));
+  }
+  auto existing = Symbol::create("BRK.B");  // already interned: still fine
+  EXPECT_TRUE(existing);
+  auto r = Symbol::create("one.too.many");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kCapacity);
+  EXPECT_NE(r.error().message.find("one.too.many"), std::string::npos);
 }
 
 }  // namespace

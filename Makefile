@@ -1,0 +1,55 @@
+# The two commands: `make run` and `make test` each do the whole set-up (packages, configure,
+# build) on a fresh Debian 12 machine. Everything else is optional.
+SHELL := /bin/bash
+PRESET ?= release
+BUILD_DIR := build/$(PRESET)
+NAUTILUS := $(BUILD_DIR)/apps/nautilus/nautilus
+FUZZ_SECONDS ?= 60
+BENCH_RUNS ?= 5
+ARGS ?=
+
+.PHONY: all deps build run test test-asan test-tsan test-all bench fuzz lint clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake --preset $(PRESET) > /dev/null
+	cmake --build --preset $(PRESET)
+
+run: build
+	$(NAUTILUS) run $(ARGS)
+
+test: build
+	ctest --preset $(PRESET)
+
+test-asan:
+	$(MAKE) test PRESET=asan-ubsan
+
+test-tsan:
+	$(MAKE) test PRESET=tsan
+
+# The suite under release, ASan+UBSan and TSan.
+test-all: test test-asan test-tsan
+
+bench: build
+	$(NAUTILUS) bench all --json --runs $(BENCH_RUNS)
+	$(BUILD_DIR)/bench/bus_micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+
+# libFuzzer (clang 19) on every decoder, FUZZ_SECONDS each, starting from the committed corpus.
+fuzz: deps
+	@cmake --preset fuzz > /dev/null
+	cmake --build --preset fuzz
+	mkdir -p build/fuzz/corpus/codec
+	build/fuzz/fuzz/codec_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build/fuzz/corpus/codec fuzz/corpus/codec
+
+LINT_SOURCES := $(shell git ls-files '*.cpp' '*.hpp')
+lint: build
+	clang-format-19 --dry-run --Werror $(LINT_SOURCES)
+	clang-tidy-19 -p $(BUILD_DIR) --quiet $(filter src/%.cpp,$(LINT_SOURCES))
+
+clean:
+	rm -rf build
