@@ -34,19 +34,18 @@ std::vector<std::string> seeds() {
     if (bus::codec::encode(e, bytes)) out.push_back(bytes);
   };
   const auto sym = core::Symbol::from_trusted("AAPL");
-  add(bus::Payload::make(model::QuoteTick{sym, *core::Price::from_string("1.25"),
-                                          *core::Price::from_string("1.26"),
-                                          *core::Quantity::from_string("100"),
-                                          *core::Quantity::from_string("200"), 1}),
+  add(bus::Payload::make(model::QuoteTick{
+          sym, *core::Price::from_string("1.25"), *core::Price::from_string("1.26"),
+          *core::Quantity::from_string("100"), *core::Quantity::from_string("200"), 1}),
       bus::Priority::kNormal, 0);
   add(bus::Payload::make(model::TradeTick{sym, *core::Price::from_string("99.5"),
                                           *core::Quantity::from_string("3"),
                                           model::AggressorSide::kBuyer, 9, 2}),
       bus::Priority::kFlashCrash, 7);
-  add(bus::Payload::make(model::Bar{sym, *core::Price::from_string("1"),
-                                    *core::Price::from_string("2"), *core::Price::from_string("0.5"),
-                                    *core::Price::from_string("1.5"),
-                                    *core::Quantity::from_string("1000"), 60, 3}),
+  add(bus::Payload::make(
+          model::Bar{sym, *core::Price::from_string("1"), *core::Price::from_string("2"),
+                     *core::Price::from_string("0.5"), *core::Price::from_string("1.5"),
+                     *core::Quantity::from_string("1000"), 60, 3}),
       bus::Priority::kLow, 0);
   add(bus::Payload::make(bus::codec::RawMessage{"custom", std::string("\x92\x01\xa1z", 4)}),
       bus::Priority::kHigh, 0);
@@ -80,10 +79,18 @@ int main(int argc, char** argv) {
   for (int i = 0; i < mutations; ++i) {
     std::string m = corpus[rng() % corpus.size()];
     switch (rng() % 4) {
-      case 0: if (!m.empty()) m[rng() % m.size()] = static_cast<char>(rng()); break;
-      case 1: m.resize(rng() % (m.size() + 1)); break;
-      case 2: m.insert(rng() % (m.size() + 1), 1, static_cast<char>(rng())); break;
-      default: m += corpus[rng() % corpus.size()]; break;
+      case 0:
+        if (!m.empty()) m[rng() % m.size()] = static_cast<char>(rng());
+        break;
+      case 1:
+        m.resize(rng() % (m.size() + 1));
+        break;
+      case 2:
+        m.insert(rng() % (m.size() + 1), 1, static_cast<char>(rng()));
+        break;
+      default:
+        m += corpus[rng() % corpus.size()];
+        break;
     }
     LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(m.data()), m.size());
     ++runs;

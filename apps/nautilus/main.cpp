@@ -1,5 +1,6 @@
 // nautilus: the platform's one binary (run, bench; later engine, status, replay, backtest).
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "commands.hpp"
 
@@ -26,6 +27,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 101));
   bench_cmd->add_flag("--quick", bench.quick, "Smaller workloads (smoke test)");
 
+  // CLI11 reports an unknown command only as "a subcommand is required"; name it instead.
+  const auto known = app.get_subcommands(
+      [&](CLI::App* sub) { return argc > 1 && sub->check_name(argv[1]); });
+  if (argc > 1 && argv[1][0] != '-' && known.empty()) {
+    std::fprintf(stderr, "nautilus: unknown command '%s' (commands: run, bench; see --help)\n",
+                 argv[1]);
+    return 2;
+  }
   CLI11_PARSE(app, argc, argv);
   if (run_cmd->parsed()) return nautilus::app::run_platform(run);
   if (bench_cmd->parsed()) return nautilus::app::run_bench(bench);

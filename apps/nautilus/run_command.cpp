@@ -13,10 +13,11 @@ namespace {
 
 void print_status(const bus::MessageBus& b, double uptime_s) {
   const auto m = b.metrics();
-  fmt::print("[{:8.1f}s] bus: {} topics, {} subscriptions, published {}, delivered {}, "
-             "dropped {}, p99 {:.0f} ns\n",
-             uptime_s, m.topics, m.subscriptions, m.total_published(), m.total_delivered(),
-             m.total_dropped(), m.latency.percentile(0.99));
+  fmt::print(
+      "[{:8.1f}s] bus: {} topics, {} subscriptions, published {}, delivered {}, "
+      "dropped {}, p99 {:.0f} ns\n",
+      uptime_s, m.topics, m.subscriptions, m.total_published(), m.total_delivered(),
+      m.total_dropped(), m.latency.percentile(0.99));
   std::fflush(stdout);
 }
 
@@ -33,8 +34,9 @@ int run_platform(const RunOptions& o) {
 
   const auto t0 = std::chrono::steady_clock::now();
   bus::MessageBus bus;
-  fmt::print("nautilus run: in-process MessageBus up; engines arrive with later issues "
-             "(none are started yet). Ctrl-C to stop.\n");
+  fmt::print(
+      "nautilus run: in-process MessageBus up; engines arrive with later issues "
+      "(none are started yet). Ctrl-C to stop.\n");
   std::fflush(stdout);
 
   auto uptime = [&] {
@@ -45,8 +47,9 @@ int run_platform(const RunOptions& o) {
     double wait_s = next_status - uptime();
     if (o.duration_s > 0) wait_s = std::min(wait_s, o.duration_s - uptime());
     if (wait_s < 0) wait_s = 0;
-    timespec ts{static_cast<time_t>(wait_s),
-                static_cast<long>((wait_s - static_cast<double>(static_cast<time_t>(wait_s))) * 1e9)};
+    timespec ts{
+        static_cast<time_t>(wait_s),
+        static_cast<long>((wait_s - static_cast<double>(static_cast<time_t>(wait_s))) * 1e9)};
     const int sig = sigtimedwait(&sigs, nullptr, &ts);
     if (sig == SIGINT || sig == SIGTERM) {
       fmt::print("nautilus run: {} received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -17,7 +17,7 @@ void BM_IsMatching(benchmark::State& state) {
 BENCHMARK(BM_IsMatching);
 
 model::QuoteTick quote() {
-  return {core::Symbol::from_trusted("AAPL"), *core::Price::from_string("189.10"),
+  return {core::Symbol::from_trusted("AAPL"),  *core::Price::from_string("189.10"),
           *core::Price::from_string("189.12"), *core::Quantity::from_string("300"),
           *core::Quantity::from_string("200"), 1};
 }
@@ -27,7 +27,8 @@ void BM_PublishSameThreadQuoteSimClock(benchmark::State& state) {
   core::SimulatedClock clock(1);
   bus::MessageBus b({.clock = &clock, .request_timer_thread = false});
   std::int64_t n = 0;
-  (void)b.subscribe("market_data.*", [&](const bus::Envelope& e) { n += e.get<model::QuoteTick>()->ts_event; });
+  (void)b.subscribe("market_data.*",
+                    [&](const bus::Envelope& e) { n += e.get<model::QuoteTick>()->ts_event; });
   auto pub = *b.publisher("bench");
   auto t = *b.topic("market_data.AAPL.quote");
   const auto q = quote();
@@ -46,7 +47,8 @@ BENCHMARK(BM_RealtimeClockNow);
 void BM_PublishSameThreadQuote(benchmark::State& state) {
   bus::MessageBus b;
   std::int64_t n = 0;
-  (void)b.subscribe("market_data.*", [&](const bus::Envelope& e) { n += e.get<model::QuoteTick>()->ts_event; });
+  (void)b.subscribe("market_data.*",
+                    [&](const bus::Envelope& e) { n += e.get<model::QuoteTick>()->ts_event; });
   auto pub = *b.publisher("bench");
   auto t = *b.topic("market_data.AAPL.quote");
   const auto q = quote();

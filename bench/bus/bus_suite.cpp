@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -165,12 +165,17 @@ struct CrossThread {
   bus::TopicHandle topic = *bus.topic("market_data.AAPL.trade");
 
   CrossThread() {
-    mb = bus.create_mailbox({.name = "consumer", .lane_capacity = {1024, 1 << 16, 1024, 1024, 1024},
+    mb = bus.create_mailbox({.name = "consumer",
+                             .lane_capacity = {1024, 1 << 16, 1024, 1024, 1024},
                              .spin_before_park = std::chrono::milliseconds(1)});
-    (void)bus.subscribe("market_data.*", [this](const Envelope&) {
-      received.store(received.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    }, {.mailbox = mb, .policy = bus::OverflowPolicy::kBlock,
-        .block_bound = std::chrono::seconds(10)});
+    (void)bus.subscribe("market_data.*",
+                        [this](const Envelope&) {
+                          received.store(received.load(std::memory_order_relaxed) + 1,
+                                         std::memory_order_release);
+                        },
+                        {.mailbox = mb,
+                         .policy = bus::OverflowPolicy::kBlock,
+                         .block_bound = std::chrono::seconds(10)});
   }
   void wait_for(std::size_t n) {
     while (received.load(std::memory_order_acquire) < n) cpu_relax();
@@ -196,17 +201,25 @@ Percentiles cross_thread_latency(std::size_t n, double rate) {
 }
 
 std::vector<std::string> thousand_patterns() {
-  const char* families[] = {"market_data", "portfolio", "risk", "strategy", "vpin",
-                            "feature", "ml", "factor", "collateral", "analytics"};
+  const char* families[] = {"market_data", "portfolio", "risk",   "strategy",   "vpin",
+                            "feature",     "ml",        "factor", "collateral", "analytics"};
   std::vector<std::string> p;
   for (int i = 0; p.size() < 1000; ++i) {
     const std::string fam = families[i % 10];
     const std::string sym = "SYM" + std::to_string(i);
     switch (i % 4) {
-      case 0: p.push_back(fam + "." + sym + ".*"); break;
-      case 1: p.push_back("*." + sym + ".trade"); break;
-      case 2: p.push_back(fam + ".alert.?" + sym.substr(1)); break;
-      default: p.push_back(fam + ".*." + sym); break;
+      case 0:
+        p.push_back(fam + "." + sym + ".*");
+        break;
+      case 1:
+        p.push_back("*." + sym + ".trade");
+        break;
+      case 2:
+        p.push_back(fam + ".alert.?" + sym.substr(1));
+        break;
+      default:
+        p.push_back(fam + ".*." + sym);
+        break;
     }
   }
   return p;
@@ -259,17 +272,22 @@ Overtake overtake(std::size_t backlog) {
   std::atomic<std::size_t> normals{0};
   std::atomic<core::UnixNanos> flash_seen{0}, last_normal{0};
   std::atomic<std::size_t> normals_before{0};
-  (void)b.subscribe("risk.*", [&](const Envelope& e) {
-    if (e.priority == bus::Priority::kFlashCrash) {
-      flash_seen.store(clock.now());
-      normals_before.store(normals.load());
-      return;
-    }
-    volatile double x = 1;  // ~100 ns of handler work, so the backlog stays a backlog
-    for (int i = 0; i < 40; ++i) x = x * 1.0000001 + 0.5;
-    normals.fetch_add(1, std::memory_order_relaxed);
-    last_normal.store(clock.now(), std::memory_order_relaxed);
-  }, {.mailbox = mb, .policy = bus::OverflowPolicy::kBlock, .block_bound = std::chrono::seconds(10)});
+  (void)b.subscribe("risk.*",
+                    [&](const Envelope& e) {
+                      if (e.priority == bus::Priority::kFlashCrash) {
+                        flash_seen.store(clock.now());
+                        normals_before.store(normals.load());
+                        return;
+                      }
+                      volatile double x =
+                          1;  // ~100 ns of handler work, so the backlog stays a backlog
+                      for (int i = 0; i < 40; ++i) x = x * 1.0000001 + 0.5;
+                      normals.fetch_add(1, std::memory_order_relaxed);
+                      last_normal.store(clock.now(), std::memory_order_relaxed);
+                    },
+                    {.mailbox = mb,
+                     .policy = bus::OverflowPolicy::kBlock,
+                     .block_bound = std::chrono::seconds(10)});
   auto pub = *b.publisher("risk");
   auto topic = *b.topic("risk.alert.AAPL");
   for (std::size_t i = 0; i < backlog; ++i) pub.publish(topic, Tick{});
@@ -335,7 +353,7 @@ void run_bus_suite(const SuiteOptions& o) {
     bus_lat.push_back(cross_thread_latency(paced_n, 1e6));
     ring_lat.push_back(spsc_latency(paced_n, 1e6));
   }
-  auto pair_of = [&](double Percentiles::*f) {
+  auto pair_of = [&](double Percentiles::* f) {
     std::size_t i = 0;
     return paired(runs, [&] {
       const auto r = std::pair{bus_lat[i].*f, ring_lat[i].*f};
@@ -353,8 +371,14 @@ void run_bus_suite(const SuiteOptions& o) {
   Paired match = paired(runs, [&] { return std::pair{resolve_us(topics), raw_match_us(topics)}; });
   report(o, "bus.match.1000_patterns_us", match, "us", "raw_is_matching_x1000", runs);
   // µs per 1,000 matches is numerically ns per match.
-  print({"bus.match.pattern_ns", match.anchor, "ns", "", {}, runs,
-         "one topic against one pattern, mean over the 1,000"}, o.json);
+  print({"bus.match.pattern_ns",
+         match.anchor,
+         "ns",
+         "",
+         {},
+         runs,
+         "one topic against one pattern, mean over the 1,000"},
+        o.json);
 
   std::vector<Overtake> ov;
   for (std::size_t i = 0; i < runs; ++i) ov.push_back(overtake(100'000));

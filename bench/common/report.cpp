@@ -5,14 +5,15 @@
 namespace nautilus::bench {
 
 void print(const Report& r, bool json) {
-  const double ratio = r.ratio ? *r.ratio
-                               : (r.anchor_value && *r.anchor_value != 0 ? r.value / *r.anchor_value : 0.0);
+  const double ratio =
+      r.ratio ? *r.ratio
+              : (r.anchor_value && *r.anchor_value != 0 ? r.value / *r.anchor_value : 0.0);
   if (json) {
-    std::string line = fmt::format(R"({{"bench": "{}", "value": {:.6g}, "unit": "{}")", r.bench,
-                                   r.value, r.unit);
+    std::string line =
+        fmt::format(R"({{"bench": "{}", "value": {:.6g}, "unit": "{}")", r.bench, r.value, r.unit);
     if (!r.anchor.empty() && r.anchor_value) {
-      line += fmt::format(R"(, "anchor": "{}", "anchor_value": {:.6g}, "ratio": {:.4g})",
-                          r.anchor, *r.anchor_value, ratio);
+      line += fmt::format(R"(, "anchor": "{}", "anchor_value": {:.6g}, "ratio": {:.4g})", r.anchor,
+                          *r.anchor_value, ratio);
     }
     line += fmt::format(R"(, "runs": {})", r.runs);
     if (!r.note.empty()) line += fmt::format(R"(, "note": "{}")", r.note);

@@ -19,11 +19,11 @@ struct Report {
   std::string bench;
   double value = 0;
   std::string unit;
-  std::string anchor;                // empty: no anchor for this figure
+  std::string anchor;  // empty: no anchor for this figure
   std::optional<double> anchor_value;
-  std::size_t runs = 1;              // value and anchor_value are medians over this many runs
+  std::size_t runs = 1;  // value and anchor_value are medians over this many runs
   std::string note;
-  std::optional<double> ratio;       // median of per-run ratios; default value / anchor_value
+  std::optional<double> ratio;  // median of per-run ratios; default value / anchor_value
 };
 
 void print(const Report& r, bool json);

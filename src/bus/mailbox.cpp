@@ -1,11 +1,10 @@
 #include "nautilus/bus/mailbox.hpp"
 
 #include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <climits>
 #include <ctime>
@@ -26,8 +25,8 @@ void futex_wait(std::atomic<std::uint32_t>* addr, std::uint32_t expected,
 }
 
 void futex_wake(std::atomic<std::uint32_t>* addr) noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), FUTEX_WAKE_PRIVATE, INT_MAX,
-            nullptr, nullptr, 0);
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+            nullptr, 0);
 }
 
 inline void cpu_relax() noexcept {
@@ -281,16 +280,15 @@ Mailbox::~Mailbox() = default;
 
 const std::string& Mailbox::name() const noexcept { return core_->options.name; }
 std::size_t Mailbox::poll(std::size_t max_messages) noexcept { return core_->poll(max_messages); }
-bool Mailbox::wait(std::chrono::nanoseconds timeout, std::stop_token stop) noexcept {
+bool Mailbox::wait(std::chrono::nanoseconds timeout, const std::stop_token& stop) noexcept {
   return core_->wait(timeout, stop);
 }
-void Mailbox::run(std::stop_token stop) noexcept { core_->run(stop); }
+void Mailbox::run(const std::stop_token& stop) noexcept { core_->run(stop); }
 std::size_t Mailbox::depth() const noexcept { return core_->depth(); }
 std::size_t Mailbox::depth(Priority p) const noexcept { return core_->depth(p); }
 
 MailboxThread::MailboxThread(std::shared_ptr<Mailbox> mailbox, int cpu)
-    : mailbox_(std::move(mailbox)),
-      thread_([mb = mailbox_, cpu](std::stop_token st) {
+    : mailbox_(std::move(mailbox)), thread_([mb = mailbox_, cpu](const std::stop_token& st) {
         if (cpu >= 0) (void)pin_current_thread(cpu);
         mb->run(st);
       }) {}

@@ -15,9 +15,12 @@ using core::fail;
 
 std::string_view to_string(OverflowPolicy p) noexcept {
   switch (p) {
-    case OverflowPolicy::kBlock: return "block";
-    case OverflowPolicy::kDropLowFirst: return "drop_low_first";
-    case OverflowPolicy::kConflate: return "conflate";
+    case OverflowPolicy::kBlock:
+      return "block";
+    case OverflowPolicy::kDropLowFirst:
+      return "drop_low_first";
+    case OverflowPolicy::kConflate:
+      return "conflate";
   }
   return "unknown";
 }
@@ -118,9 +121,7 @@ const detail::SubscriberList& TopicHandle::subscribers() {
   return *snapshot_;
 }
 
-std::size_t TopicHandle::subscriber_count() {
-  return core_ ? subscribers().subs.size() : 0;
-}
+std::size_t TopicHandle::subscriber_count() { return core_ ? subscribers().subs.size() : 0; }
 
 // ---- Publisher --------------------------------------------------------------------------
 
@@ -161,7 +162,9 @@ PublishStatus Publisher::dispatch(TopicHandle& topic, const Envelope& env) {
       continue;
     }
     switch (s->mailbox->enqueue(s, fam, env)) {
-      case detail::EnqueueResult::kQueued: ++st.queued; break;
+      case detail::EnqueueResult::kQueued:
+        ++st.queued;
+        break;
       case detail::EnqueueResult::kConflated:
         ++st.conflated;
         c.conflated.add(fam, prio);
@@ -187,8 +190,7 @@ core::Result<TopicHandle*> Publisher::cached_topic(std::string_view topic) {
     if (!t) return std::unexpected(t.error());
     std::lock_guard lock(core_->mu);
     it = topic_cache_
-             .emplace(std::string(topic),
-                      core_->make_handle_locked(core_->topic_entry_locked(*t)))
+             .emplace(std::string(topic), core_->make_handle_locked(core_->topic_entry_locked(*t)))
              .first;
   }
   return &it->second;
@@ -202,8 +204,8 @@ core::Result<CorrelationId> Publisher::send_request(TopicHandle& endpoint, Envel
   env.reply_to = core_->reply_topic;
   {
     std::lock_guard lock(core_->req_mu);
-    core_->pending.emplace(id, detail::PendingRequest{env.ts_publish + timeout.count(),
-                                                      std::move(on_reply)});
+    core_->pending.emplace(
+        id, detail::PendingRequest{env.ts_publish + timeout.count(), std::move(on_reply)});
   }
   core_->req_cv.notify_all();
   const PublishStatus st = dispatch(endpoint, env);
@@ -316,7 +318,7 @@ std::shared_ptr<detail::Subscription> make_subscription(std::string pattern, boo
 }  // namespace
 
 core::Result<SubscriptionId> MessageBus::subscribe(std::string_view pattern, Handler handler,
-                                                   SubscribeOptions options) {
+                                                   const SubscribeOptions& options) {
   if (!handler) return fail(ErrorCode::kInvalidArgument, "subscribe: empty handler");
   auto norm = normalize_pattern(pattern);
   if (!norm) return std::unexpected(norm.error());
@@ -338,7 +340,7 @@ core::Result<SubscriptionId> MessageBus::subscribe(std::string_view pattern, Han
 }
 
 core::Result<SubscriptionId> MessageBus::register_endpoint(std::string_view name, Handler handler,
-                                                           SubscribeOptions options) {
+                                                           const SubscribeOptions& options) {
   if (!handler) return fail(ErrorCode::kInvalidArgument, "register_endpoint: empty handler");
   auto t = Topic::create(name);
   if (!t) return std::unexpected(t.error());

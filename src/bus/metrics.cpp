@@ -33,8 +33,8 @@ void LatencyHistogram::record(std::int64_t ns) noexcept {
 void LatencyHistogram::merge(const LatencyHistogram& other) noexcept {
   for (std::size_t i = 0; i < kBuckets; ++i) {
     const auto n = other.buckets_[i].load(std::memory_order_relaxed);
-    if (n) buckets_[i].store(buckets_[i].load(std::memory_order_relaxed) + n,
-                             std::memory_order_relaxed);
+    if (n)
+      buckets_[i].store(buckets_[i].load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   if (other.max() > max()) max_.store(other.max(), std::memory_order_relaxed);
 }
@@ -98,22 +98,25 @@ std::string BusMetrics::to_prometheus() const {
   counter("conflated", "Messages replaced by a newer one on the same topic.",
           &FamilyRow::conflated);
 
-  out += "# HELP nautilus_bus_queue_depth Messages waiting in a mailbox lane.\n"
-         "# TYPE nautilus_bus_queue_depth gauge\n";
+  out +=
+      "# HELP nautilus_bus_queue_depth Messages waiting in a mailbox lane.\n"
+      "# TYPE nautilus_bus_queue_depth gauge\n";
   for (const auto& m : mailboxes) {
     for (std::size_t p = 0; p < kPriorityCount; ++p) {
-      out += fmt::format("nautilus_bus_queue_depth{{mailbox=\"{}\",priority=\"{}\"}} {}\n",
-                         m.name, to_string(static_cast<Priority>(p)), m.depth[p]);
+      out += fmt::format("nautilus_bus_queue_depth{{mailbox=\"{}\",priority=\"{}\"}} {}\n", m.name,
+                         to_string(static_cast<Priority>(p)), m.depth[p]);
     }
   }
-  out += "# HELP nautilus_bus_discarded_total Queued messages whose subscription was cancelled.\n"
-         "# TYPE nautilus_bus_discarded_total counter\n";
+  out +=
+      "# HELP nautilus_bus_discarded_total Queued messages whose subscription was cancelled.\n"
+      "# TYPE nautilus_bus_discarded_total counter\n";
   for (const auto& m : mailboxes) {
     out += fmt::format("nautilus_bus_discarded_total{{mailbox=\"{}\"}} {}\n", m.name, m.discarded);
   }
 
-  out += "# HELP nautilus_bus_latency_seconds Publish to handler start, queued deliveries.\n"
-         "# TYPE nautilus_bus_latency_seconds summary\n";
+  out +=
+      "# HELP nautilus_bus_latency_seconds Publish to handler start, queued deliveries.\n"
+      "# TYPE nautilus_bus_latency_seconds summary\n";
   for (double q : {0.5, 0.9, 0.99, 0.999}) {
     out += fmt::format("nautilus_bus_latency_seconds{{quantile=\"{}\"}} {:.9f}\n", q,
                        latency.percentile(q) * 1e-9);

@@ -39,9 +39,9 @@ core::Result<std::string> normalize_pattern(std::string_view pattern) {
   plain.reserve(pattern.size());
   for (char c : pattern) plain += (c == '*' || c == '?') ? 'x' : c;
   if (auto ok = core::validate_name(plain, kMaxTopicLength, "pattern"); !ok) {
-    return core::fail(core::ErrorCode::kInvalidArgument,
-                      "pattern '" + std::string(pattern) +
-                          "' has a character outside [A-Za-z0-9_.:/^=#@+-*?]");
+    return core::fail(
+        core::ErrorCode::kInvalidArgument,
+        "pattern '" + std::string(pattern) + "' has a character outside [A-Za-z0-9_.:/^=#@+-*?]");
   }
   // Collapse runs of '*': equivalent, and keeps matching linear.
   std::string out;

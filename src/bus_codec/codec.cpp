@@ -1,8 +1,7 @@
 #include "nautilus/bus/codec.hpp"
 
-#include <msgpack.hpp>
-
 #include <exception>
+#include <msgpack.hpp>
 #include <optional>
 #include <string>
 
@@ -91,14 +90,16 @@ class MapView {
     auto s = str(key);
     if (!s) return std::unexpected(s.error());
     auto v = FP::from_string(*s);
-    if (!v) return decode_error(std::string(what_) + "." + std::string(key) + ": " + v.error().message);
+    if (!v)
+      return decode_error(std::string(what_) + "." + std::string(key) + ": " + v.error().message);
     return v;
   }
   [[nodiscard]] Result<core::Symbol> symbol(std::string_view key) const {
     auto s = str(key);
     if (!s) return std::unexpected(s.error());
     auto v = core::Symbol::create(*s);
-    if (!v) return decode_error(std::string(what_) + "." + std::string(key) + ": " + v.error().message);
+    if (!v)
+      return decode_error(std::string(what_) + "." + std::string(key) + ": " + v.error().message);
     return v;
   }
 
@@ -112,22 +113,31 @@ class MapView {
   std::string_view what_;
 };
 
-// Unwraps a Result into `var` or returns its error from the enclosing function.
-#define NAUTILUS_TRY(var, expr)                         \
-  auto var##_r = (expr);                                \
+// Unwraps a Result into `var` or returns its error from the enclosing function. (`var` is a
+// name being declared, so it cannot be parenthesised.)
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define NAUTILUS_TRY(var, expr)                          \
+  auto var##_r = (expr);                                 \
   if (!var##_r) return std::unexpected(var##_r.error()); \
   auto var = *var##_r
+// NOLINTEND(bugprone-macro-parentheses)
 
 // ---- payload types ----------------------------------------------------------------------
 
 void encode_payload(Packer& pk, const model::QuoteTick& q) {
   pk.pack_map(6);
-  pack_key(pk, "symbol"); pack_str(pk, q.symbol.value());
-  pack_key(pk, "bid"); pack_str(pk, q.bid.to_string());
-  pack_key(pk, "ask"); pack_str(pk, q.ask.to_string());
-  pack_key(pk, "bid_size"); pack_str(pk, q.bid_size.to_string());
-  pack_key(pk, "ask_size"); pack_str(pk, q.ask_size.to_string());
-  pack_key(pk, "ts_event"); pk.pack_int64(q.ts_event);
+  pack_key(pk, "symbol");
+  pack_str(pk, q.symbol.value());
+  pack_key(pk, "bid");
+  pack_str(pk, q.bid.to_string());
+  pack_key(pk, "ask");
+  pack_str(pk, q.ask.to_string());
+  pack_key(pk, "bid_size");
+  pack_str(pk, q.bid_size.to_string());
+  pack_key(pk, "ask_size");
+  pack_str(pk, q.ask_size.to_string());
+  pack_key(pk, "ts_event");
+  pk.pack_int64(q.ts_event);
 }
 Result<Payload> decode_quote(const MapView& m) {
   NAUTILUS_TRY(symbol, m.symbol("symbol"));
@@ -141,12 +151,18 @@ Result<Payload> decode_quote(const MapView& m) {
 
 void encode_payload(Packer& pk, const model::TradeTick& t) {
   pk.pack_map(6);
-  pack_key(pk, "symbol"); pack_str(pk, t.symbol.value());
-  pack_key(pk, "price"); pack_str(pk, t.price.to_string());
-  pack_key(pk, "size"); pack_str(pk, t.size.to_string());
-  pack_key(pk, "aggressor"); pk.pack_uint8(static_cast<std::uint8_t>(t.aggressor));
-  pack_key(pk, "trade_id"); pk.pack_uint64(t.trade_id);
-  pack_key(pk, "ts_event"); pk.pack_int64(t.ts_event);
+  pack_key(pk, "symbol");
+  pack_str(pk, t.symbol.value());
+  pack_key(pk, "price");
+  pack_str(pk, t.price.to_string());
+  pack_key(pk, "size");
+  pack_str(pk, t.size.to_string());
+  pack_key(pk, "aggressor");
+  pk.pack_uint8(static_cast<std::uint8_t>(t.aggressor));
+  pack_key(pk, "trade_id");
+  pk.pack_uint64(t.trade_id);
+  pack_key(pk, "ts_event");
+  pk.pack_int64(t.ts_event);
 }
 Result<Payload> decode_trade(const MapView& m) {
   NAUTILUS_TRY(symbol, m.symbol("symbol"));
@@ -156,20 +172,28 @@ Result<Payload> decode_trade(const MapView& m) {
   if (aggressor > 2) return decode_error("trade_tick.aggressor must be 0, 1 or 2");
   NAUTILUS_TRY(trade_id, m.u64("trade_id"));
   NAUTILUS_TRY(ts, m.i64("ts_event"));
-  return Payload::make(model::TradeTick{symbol, price, size,
-                                        static_cast<model::AggressorSide>(aggressor), trade_id, ts});
+  return Payload::make(model::TradeTick{
+      symbol, price, size, static_cast<model::AggressorSide>(aggressor), trade_id, ts});
 }
 
 void encode_payload(Packer& pk, const model::Bar& b) {
   pk.pack_map(8);
-  pack_key(pk, "symbol"); pack_str(pk, b.symbol.value());
-  pack_key(pk, "open"); pack_str(pk, b.open.to_string());
-  pack_key(pk, "high"); pack_str(pk, b.high.to_string());
-  pack_key(pk, "low"); pack_str(pk, b.low.to_string());
-  pack_key(pk, "close"); pack_str(pk, b.close.to_string());
-  pack_key(pk, "volume"); pack_str(pk, b.volume.to_string());
-  pack_key(pk, "interval_s"); pk.pack_uint32(b.interval_s);
-  pack_key(pk, "ts_event"); pk.pack_int64(b.ts_event);
+  pack_key(pk, "symbol");
+  pack_str(pk, b.symbol.value());
+  pack_key(pk, "open");
+  pack_str(pk, b.open.to_string());
+  pack_key(pk, "high");
+  pack_str(pk, b.high.to_string());
+  pack_key(pk, "low");
+  pack_str(pk, b.low.to_string());
+  pack_key(pk, "close");
+  pack_str(pk, b.close.to_string());
+  pack_key(pk, "volume");
+  pack_str(pk, b.volume.to_string());
+  pack_key(pk, "interval_s");
+  pk.pack_uint32(b.interval_s);
+  pack_key(pk, "ts_event");
+  pk.pack_int64(b.ts_event);
 }
 Result<Payload> decode_bar(const MapView& m) {
   NAUTILUS_TRY(symbol, m.symbol("symbol"));
@@ -181,8 +205,8 @@ Result<Payload> decode_bar(const MapView& m) {
   NAUTILUS_TRY(interval, m.u64("interval_s"));
   if (interval == 0 || interval > UINT32_MAX) return decode_error("bar.interval_s out of range");
   NAUTILUS_TRY(ts, m.i64("ts_event"));
-  return Payload::make(model::Bar{symbol, open, high, low, close, volume,
-                                  static_cast<std::uint32_t>(interval), ts});
+  return Payload::make(
+      model::Bar{symbol, open, high, low, close, volume, static_cast<std::uint32_t>(interval), ts});
 }
 
 struct PayloadCodec {
@@ -226,16 +250,30 @@ Result<void> encode(const Envelope& env, std::string& out) {
   const bool has_corr = env.correlation_id != 0;
   const bool has_reply = !env.reply_to.empty();
   pk.pack_map(9 + (has_corr ? 1 : 0) + (has_reply ? 1 : 0));
-  pack_key(pk, "v"); pk.pack_uint64(kWireVersion);
-  pack_key(pk, "topic"); pack_str(pk, env.topic.value());
-  pack_key(pk, "type"); pack_str(pk, type);
-  pack_key(pk, "prio"); pk.pack_uint8(static_cast<std::uint8_t>(env.priority));
-  pack_key(pk, "src"); pack_str(pk, env.source.value());
-  pack_key(pk, "seq"); pk.pack_uint64(env.sequence);
-  pack_key(pk, "ts_event"); pk.pack_int64(env.ts_event);
-  pack_key(pk, "ts_pub"); pk.pack_int64(env.ts_publish);
-  if (has_corr) { pack_key(pk, "corr"); pk.pack_uint64(env.correlation_id); }
-  if (has_reply) { pack_key(pk, "reply_to"); pack_str(pk, env.reply_to.value()); }
+  pack_key(pk, "v");
+  pk.pack_uint64(kWireVersion);
+  pack_key(pk, "topic");
+  pack_str(pk, env.topic.value());
+  pack_key(pk, "type");
+  pack_str(pk, type);
+  pack_key(pk, "prio");
+  pk.pack_uint8(static_cast<std::uint8_t>(env.priority));
+  pack_key(pk, "src");
+  pack_str(pk, env.source.value());
+  pack_key(pk, "seq");
+  pk.pack_uint64(env.sequence);
+  pack_key(pk, "ts_event");
+  pk.pack_int64(env.ts_event);
+  pack_key(pk, "ts_pub");
+  pk.pack_int64(env.ts_publish);
+  if (has_corr) {
+    pack_key(pk, "corr");
+    pk.pack_uint64(env.correlation_id);
+  }
+  if (has_reply) {
+    pack_key(pk, "reply_to");
+    pack_str(pk, env.reply_to.value());
+  }
   pack_key(pk, "payload");
   if (raw) {
     out.append(raw->msgpack);  // already one MessagePack value

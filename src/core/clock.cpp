@@ -40,7 +40,8 @@ class TscRealtime {
     do {
       a1 = anchor();
     } while (a1.ns - a0.ns < 2'000'000);  // 2 ms calibration, once per process
-    const double ns_per_tick = static_cast<double>(a1.ns - a0.ns) / static_cast<double>(a1.tsc - a0.tsc);
+    const double ns_per_tick =
+        static_cast<double>(a1.ns - a0.ns) / static_cast<double>(a1.tsc - a0.tsc);
     interval_ticks_ = static_cast<std::uint64_t>(100e6 / ns_per_tick);
     publish(a1.tsc, a1.ns, static_cast<std::uint64_t>(ns_per_tick * 4294967296.0));
     prev_ = a1;
@@ -107,7 +108,8 @@ class TscRealtime {
 
   void reanchor(std::uint64_t base_tsc, UnixNanos base_ns, std::uint64_t mult) noexcept {
     const Anchor a = anchor();
-    const double slope = static_cast<double>(a.ns - prev_.ns) / static_cast<double>(a.tsc - prev_.tsc);
+    const double slope =
+        static_cast<double>(a.ns - prev_.ns) / static_cast<double>(a.tsc - prev_.tsc);
     const auto delta = static_cast<std::int64_t>(a.tsc - base_tsc);
     const UnixNanos predicted =
         base_ns + static_cast<UnixNanos>((static_cast<Int128>(delta) * mult) >> 32);
@@ -167,9 +169,9 @@ Result<void> SimulatedClock::set(UnixNanos t) noexcept {
   UnixNanos cur = now_.load(std::memory_order_relaxed);
   while (true) {
     if (t < cur) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "simulated clock cannot go backwards (" + std::to_string(t) + " < " +
-                      std::to_string(cur) + ")");
+      return fail(ErrorCode::kInvalidArgument, "simulated clock cannot go backwards (" +
+                                                   std::to_string(t) + " < " + std::to_string(cur) +
+                                                   ")");
     }
     if (now_.compare_exchange_weak(cur, t, std::memory_order_acq_rel)) return {};
   }

@@ -4,17 +4,28 @@ namespace nautilus::core {
 
 std::string_view to_string(ErrorCode code) noexcept {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kParse: return "parse";
-    case ErrorCode::kOutOfRange: return "out_of_range";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kAlreadyExists: return "already_exists";
-    case ErrorCode::kTimeout: return "timeout";
-    case ErrorCode::kCapacity: return "capacity";
-    case ErrorCode::kDecode: return "decode";
-    case ErrorCode::kUnsupportedVersion: return "unsupported_version";
-    case ErrorCode::kClosed: return "closed";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kParse:
+      return "parse";
+    case ErrorCode::kOutOfRange:
+      return "out_of_range";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kAlreadyExists:
+      return "already_exists";
+    case ErrorCode::kTimeout:
+      return "timeout";
+    case ErrorCode::kCapacity:
+      return "capacity";
+    case ErrorCode::kDecode:
+      return "decode";
+    case ErrorCode::kUnsupportedVersion:
+      return "unsupported_version";
+    case ErrorCode::kClosed:
+      return "closed";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }

@@ -6,8 +6,8 @@
 namespace nautilus::core::detail {
 namespace {
 
-constexpr std::int64_t kPow10[] = {1,       10,       100,       1000,       10000,
-                                   100000,  1000000,  10000000,  100000000,  1000000000};
+constexpr std::int64_t kPow10[] = {1,      10,      100,      1000,      10000,
+                                   100000, 1000000, 10000000, 100000000, 1000000000};
 
 std::unexpected<Error> bad(std::string_view what, std::string_view s, std::string_view why) {
   return fail(ErrorCode::kParse,
@@ -58,13 +58,16 @@ Result<std::int64_t> raw_from_double(double v, std::uint8_t precision, bool allo
   if (precision > kMaxPrecision) {
     return fail(ErrorCode::kInvalidArgument, std::string(what) + " precision above 9");
   }
-  if (!std::isfinite(v)) return fail(ErrorCode::kInvalidArgument, std::string(what) + " not finite");
+  if (!std::isfinite(v))
+    return fail(ErrorCode::kInvalidArgument, std::string(what) + " not finite");
   if (v < 0 && !allow_negative) {
     return fail(ErrorCode::kInvalidArgument, std::string(what) + " must not be negative");
   }
   // Round in units of the precision first, so e.g. 0.1 + binary noise lands on exactly 0.1.
   const double units = std::round(v * static_cast<double>(kPow10[precision]));
-  const double limit = static_cast<double>(kMaxRaw / kPow10[kMaxPrecision - precision]);
+  // Whole units of the precision that stay below kMaxRaw; the integer floor is intended.
+  const std::int64_t max_units = kMaxRaw / kPow10[kMaxPrecision - precision];
+  const auto limit = static_cast<double>(max_units);
   if (std::fabs(units) >= limit) {
     return fail(ErrorCode::kOutOfRange, std::string(what) + " out of range");
   }
@@ -83,17 +86,17 @@ Result<void> check_raw(std::int64_t raw, std::uint8_t precision, bool allow_nega
     return fail(ErrorCode::kInvalidArgument, std::string(what) + " must not be negative");
   }
   if (raw % kPow10[kMaxPrecision - precision] != 0) {
-    return fail(ErrorCode::kInvalidArgument,
-                std::string(what) + " has more decimals than its precision " +
-                    std::to_string(precision));
+    return fail(
+        ErrorCode::kInvalidArgument,
+        std::string(what) + " has more decimals than its precision " + std::to_string(precision));
   }
   return {};
 }
 
 std::string format_decimal(std::int64_t raw, std::uint8_t precision) {
   const bool negative = raw < 0;
-  const std::uint64_t mag = negative ? static_cast<std::uint64_t>(-(raw + 1)) + 1
-                                     : static_cast<std::uint64_t>(raw);
+  const std::uint64_t mag =
+      negative ? static_cast<std::uint64_t>(-(raw + 1)) + 1 : static_cast<std::uint64_t>(raw);
   std::string out = negative ? "-" : "";
   out += std::to_string(mag / kFixedScale);
   if (precision > 0) {

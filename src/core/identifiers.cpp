@@ -21,7 +21,15 @@ InternPool& pool() {
 bool name_char(char c) noexcept {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '_': case '.': case ':': case '/': case '^': case '=': case '#': case '@': case '+':
+    case '_':
+    case '.':
+    case ':':
+    case '/':
+    case '^':
+    case '=':
+    case '#':
+    case '@':
+    case '+':
     case '-':
       return true;
     default:
@@ -32,14 +40,13 @@ bool name_char(char c) noexcept {
 }  // namespace
 
 Result<std::string_view> intern(std::string_view s) {
-  if (s.empty()) return std::string_view(kEmptyName, 0);
+  if (s.empty()) return std::string_view(kEmptyName);
   auto& p = pool();
   std::lock_guard lock(p.mu);
   auto it = p.strings.find(std::string(s));
   if (it == p.strings.end()) {
     if (p.strings.size() >= kMaxInternedStrings) {
-      return fail(ErrorCode::kCapacity, "name table full (" +
-                                            std::to_string(kMaxInternedStrings) +
+      return fail(ErrorCode::kCapacity, "name table full (" + std::to_string(kMaxInternedStrings) +
                                             " distinct names); refusing '" + std::string(s) + "'");
     }
     it = p.strings.emplace(s).first;
@@ -56,14 +63,14 @@ std::size_t interned_count() {
 Result<void> validate_name(std::string_view s, std::size_t max_len, std::string_view what) {
   if (s.empty()) return fail(ErrorCode::kInvalidArgument, std::string(what) + " is empty");
   if (s.size() > max_len) {
-    return fail(ErrorCode::kInvalidArgument, std::string(what) + " longer than " +
-                                                 std::to_string(max_len) + " characters");
+    return fail(ErrorCode::kInvalidArgument,
+                std::string(what) + " longer than " + std::to_string(max_len) + " characters");
   }
   for (char c : s) {
     if (!name_char(c)) {
-      return fail(ErrorCode::kInvalidArgument,
-                  std::string(what) + " '" + std::string(s) + "' has a character outside " +
-                      "[A-Za-z0-9_.:/^=#@+-]");
+      return fail(ErrorCode::kInvalidArgument, std::string(what) + " '" + std::string(s) +
+                                                   "' has a character outside " +
+                                                   "[A-Za-z0-9_.:/^=#@+-]");
     }
   }
   return {};

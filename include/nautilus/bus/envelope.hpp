@@ -23,12 +23,12 @@ using CorrelationId = std::uint64_t;  // 0 = none
 
 struct Envelope {
   Topic topic;
-  core::EngineId source;          // the publishing engine
-  std::uint64_t sequence = 0;     // per source, from 1, gap-free per Publisher
-  core::UnixNanos ts_event = 0;   // when the event happened (source time)
-  core::UnixNanos ts_publish = 0; // when it entered the bus
+  core::EngineId source;           // the publishing engine
+  std::uint64_t sequence = 0;      // per source, from 1, gap-free per Publisher
+  core::UnixNanos ts_event = 0;    // when the event happened (source time)
+  core::UnixNanos ts_publish = 0;  // when it entered the bus
   CorrelationId correlation_id = 0;
-  Topic reply_to;                 // endpoint for the response of a request, else empty
+  Topic reply_to;  // endpoint for the response of a request, else empty
   Priority priority = Priority::kNormal;
   Payload payload;
 

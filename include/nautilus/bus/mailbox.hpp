@@ -48,9 +48,9 @@ class Mailbox {
   std::size_t poll(std::size_t max_messages = SIZE_MAX) noexcept;
   // Spins, then parks until a message arrives, `stop` is requested or `timeout` passes.
   // Returns true when there is work.
-  bool wait(std::chrono::nanoseconds timeout, std::stop_token stop = {}) noexcept;
+  bool wait(std::chrono::nanoseconds timeout, const std::stop_token& stop = {}) noexcept;
   // poll/wait until `stop` is requested, then drains what is queued and returns.
-  void run(std::stop_token stop) noexcept;
+  void run(const std::stop_token& stop) noexcept;
 
   [[nodiscard]] std::size_t depth() const noexcept;
   [[nodiscard]] std::size_t depth(Priority p) const noexcept;

@@ -71,7 +71,9 @@ struct PublishStatus {
   std::uint32_t queued = 0;
   std::uint32_t dropped = 0;
   std::uint32_t conflated = 0;
-  [[nodiscard]] std::uint32_t reached() const noexcept { return delivered_inline + queued + conflated; }
+  [[nodiscard]] std::uint32_t reached() const noexcept {
+    return delivered_inline + queued + conflated;
+  }
 };
 
 struct SubscriptionInfo {
@@ -195,11 +197,10 @@ class MessageBus {
 
   [[nodiscard]] std::shared_ptr<Mailbox> create_mailbox(MailboxOptions options = {});
   [[nodiscard]] core::Result<SubscriptionId> subscribe(std::string_view pattern, Handler handler,
-                                                       SubscribeOptions options = {});
+                                                       const SubscribeOptions& options = {});
   // One handler per endpoint name; a second registration is kAlreadyExists.
-  [[nodiscard]] core::Result<SubscriptionId> register_endpoint(std::string_view name,
-                                                               Handler handler,
-                                                               SubscribeOptions options = {});
+  [[nodiscard]] core::Result<SubscriptionId> register_endpoint(
+      std::string_view name, Handler handler, const SubscribeOptions& options = {});
   // After it returns, the handler is not called for later publishes; messages already queued
   // for it are discarded (and counted) rather than delivered.
   [[nodiscard]] core::Result<void> unsubscribe(SubscriptionId id);

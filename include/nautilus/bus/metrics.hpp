@@ -86,7 +86,7 @@ struct BusMetrics {
 
   std::vector<FamilyRow> families;  // only rows with activity
   std::vector<MailboxRow> mailboxes;
-  LatencyHistogram latency;         // publish -> handler start, queued deliveries
+  LatencyHistogram latency;  // publish -> handler start, queued deliveries
   std::uint64_t topics = 0;
   std::uint64_t subscriptions = 0;
   std::uint64_t endpoints = 0;

@@ -21,10 +21,10 @@
 namespace nautilus::bus {
 
 template <class T>
-concept Message = std::is_nothrow_move_constructible_v<T> && std::is_copy_constructible_v<T> &&
-                  requires {
-                    { T::kTypeName } -> std::convertible_to<std::string_view>;
-                  };
+concept Message =
+    std::is_nothrow_move_constructible_v<T> && std::is_copy_constructible_v<T> && requires {
+      { T::kTypeName } -> std::convertible_to<std::string_view>;
+    };
 
 inline constexpr std::size_t kInlinePayloadSize = 112;
 
@@ -39,25 +39,24 @@ struct PayloadVTable {
 };
 
 template <class T>
-inline constexpr bool kStoredInline = std::is_trivially_copyable_v<T> &&
-                                      sizeof(T) <= kInlinePayloadSize && alignof(T) <= 16;
+inline constexpr bool kStoredInline =
+    std::is_trivially_copyable_v<T> && sizeof(T) <= kInlinePayloadSize && alignof(T) <= 16;
 
 template <class T>
 struct VTableFor {
   using Heap = std::shared_ptr<const T>;
   static constexpr PayloadVTable make() noexcept {
     if constexpr (kStoredInline<T>) {
-      return {T::kTypeName, true, sizeof(T), nullptr, nullptr,
-              [](const void* s) noexcept -> const void* { return s; }};
+      return {T::kTypeName, true,    sizeof(T),
+              nullptr,      nullptr, [](const void* s) noexcept -> const void* { return s; }};
     } else {
-      return {T::kTypeName, false, sizeof(Heap),
-              [](void* d, const void* s) noexcept {
-                ::new (d) Heap(*static_cast<const Heap*>(s));
-              },
-              [](void* p) noexcept { static_cast<Heap*>(p)->~Heap(); },
-              [](const void* s) noexcept -> const void* {
-                return static_cast<const Heap*>(s)->get();
-              }};
+      return {
+          T::kTypeName,
+          false,
+          sizeof(Heap),
+          [](void* d, const void* s) noexcept { ::new (d) Heap(*static_cast<const Heap*>(s)); },
+          [](void* p) noexcept { static_cast<Heap*>(p)->~Heap(); },
+          [](const void* s) noexcept -> const void* { return static_cast<const Heap*>(s)->get(); }};
     }
   }
   static constexpr PayloadVTable kTable = make();

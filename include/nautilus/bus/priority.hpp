@@ -13,7 +13,13 @@
 
 namespace nautilus::bus {
 
-enum class Priority : std::uint8_t { kLow = 0, kNormal = 1, kHigh = 2, kUrgent = 3, kFlashCrash = 4 };
+enum class Priority : std::uint8_t {
+  kLow = 0,
+  kNormal = 1,
+  kHigh = 2,
+  kUrgent = 3,
+  kFlashCrash = 4
+};
 
 inline constexpr std::size_t kPriorityCount = 5;
 // Highest first: the order in which a consumer drains its lanes.

@@ -28,8 +28,8 @@ namespace detail {
                                                  bool allow_negative, std::string_view what);
 [[nodiscard]] Result<std::int64_t> raw_from_double(double v, std::uint8_t precision,
                                                    bool allow_negative, std::string_view what);
-[[nodiscard]] Result<void> check_raw(std::int64_t raw, std::uint8_t precision,
-                                     bool allow_negative, std::string_view what);
+[[nodiscard]] Result<void> check_raw(std::int64_t raw, std::uint8_t precision, bool allow_negative,
+                                     std::string_view what);
 [[nodiscard]] std::string format_decimal(std::int64_t raw, std::uint8_t precision);
 }  // namespace detail
 

@@ -7,8 +7,8 @@
 #pragma once
 
 #include <cstddef>
-#include <stdexcept>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 

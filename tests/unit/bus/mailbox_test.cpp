@@ -28,10 +28,12 @@ TEST_F(Queued, HandlerRunsOnTheEngineThread) {
   auto mb = bus.create_mailbox({.name = "strategy"});
   std::atomic<int> got{0};
   std::thread::id handler_thread;
-  (void)bus.subscribe("risk.*", [&](const Envelope& e) {
-    handler_thread = std::this_thread::get_id();
-    got.fetch_add(static_cast<int>(e.get<Tick>()->n));
-  }, {.mailbox = mb});
+  (void)bus.subscribe("risk.*",
+                      [&](const Envelope& e) {
+                        handler_thread = std::this_thread::get_id();
+                        got.fetch_add(static_cast<int>(e.get<Tick>()->n));
+                      },
+                      {.mailbox = mb});
   {
     MailboxThread engine(mb);
     for (int i = 1; i <= 100; ++i) pub.publish(topic, Tick{i});
@@ -71,11 +73,13 @@ TEST_F(Queued, HigherPrioritiesFirstFifoWithinOne) {
 TEST_F(Queued, UrgentArrivingMidBacklogIsNextNotLast) {
   auto mb = mailbox({64, 1024, 64, 64, 64});
   std::vector<std::int64_t> order;
-  (void)bus.subscribe("risk.*", [&](const Envelope& e) {
-    const auto n = e.get<Tick>()->n;
-    order.push_back(n);
-    if (n == 10) pub.publish(topic, Tick{-1}, {.priority = Priority::kUrgent});
-  }, {.mailbox = mb});
+  (void)bus.subscribe("risk.*",
+                      [&](const Envelope& e) {
+                        const auto n = e.get<Tick>()->n;
+                        order.push_back(n);
+                        if (n == 10) pub.publish(topic, Tick{-1}, {.priority = Priority::kUrgent});
+                      },
+                      {.mailbox = mb});
   for (int i = 0; i < 100; ++i) pub.publish(topic, Tick{i});
   mb->poll();
   ASSERT_EQ(order.size(), 101u);
@@ -108,9 +112,9 @@ TEST_F(Queued, DropLowFirstRefusesLowBeforeOthersAndCountsIt) {
 TEST_F(Queued, BlockWaitsForTheConsumerInsteadOfDropping) {
   auto mb = mailbox({4, 4, 4, 4, 4});
   std::atomic<std::int64_t> sum{0};
-  (void)bus.subscribe("risk.*", [&](const Envelope& e) { sum += e.get<Tick>()->n; },
-                      {.mailbox = mb, .policy = OverflowPolicy::kBlock,
-                       .block_bound = std::chrono::seconds(10)});
+  (void)bus.subscribe(
+      "risk.*", [&](const Envelope& e) { sum += e.get<Tick>()->n; },
+      {.mailbox = mb, .policy = OverflowPolicy::kBlock, .block_bound = std::chrono::seconds(10)});
   {
     MailboxThread engine(mb);
     for (int i = 1; i <= 10'000; ++i) ASSERT_EQ(pub.publish(topic, Tick{i}).dropped, 0u);
@@ -122,7 +126,8 @@ TEST_F(Queued, BlockWaitsForTheConsumerInsteadOfDropping) {
 TEST_F(Queued, BlockGivesUpAfterItsBoundAndCounts) {
   auto mb = mailbox({2, 2, 2, 2, 2});
   (void)bus.subscribe("risk.*", [](const Envelope&) {},
-                      {.mailbox = mb, .policy = OverflowPolicy::kBlock,
+                      {.mailbox = mb,
+                       .policy = OverflowPolicy::kBlock,
                        .block_bound = std::chrono::milliseconds(2)});
   pub.publish(topic, Tick{});
   pub.publish(topic, Tick{});
@@ -144,9 +149,10 @@ TEST_F(Queued, CriticalMessagesAreNeverDroppedSilently) {
 TEST_F(Queued, ConflateKeepsTheNewestPerTopic) {
   auto mb = mailbox({8, 8, 8, 8, 8});
   std::vector<std::pair<std::string, std::int64_t>> got;
-  (void)bus.subscribe("risk.*", [&](const Envelope& e) {
-    got.emplace_back(std::string(e.topic.value()), e.get<Tick>()->n);
-  }, {.mailbox = mb, .policy = OverflowPolicy::kConflate});
+  (void)bus.subscribe(
+      "risk.*",
+      [&](const Envelope& e) { got.emplace_back(std::string(e.topic.value()), e.get<Tick>()->n); },
+      {.mailbox = mb, .policy = OverflowPolicy::kConflate});
   auto other = *bus.topic("risk.alert.MSFT");
   for (int i = 0; i < 100; ++i) {
     pub.publish(topic, Tick{i});
@@ -181,12 +187,15 @@ TEST_F(Queued, ConcurrentProducersKeepPerSourceOrderAndLoseNothing) {
   std::vector<std::uint64_t> last(2, 0);
   std::atomic<int> received{0};
   bool ordered = true;
-  (void)live.subscribe("strategy.*", [&](const Envelope& e) {
-    auto& l = last[e.source.value() == "p0" ? 0 : 1];
-    if (e.sequence != l + 1) ordered = false;
-    l = e.sequence;
-    received.fetch_add(1, std::memory_order_relaxed);
-  }, {.mailbox = mb, .policy = OverflowPolicy::kBlock, .block_bound = std::chrono::seconds(30)});
+  (void)live.subscribe(
+      "strategy.*",
+      [&](const Envelope& e) {
+        auto& l = last[e.source.value() == "p0" ? 0 : 1];
+        if (e.sequence != l + 1) ordered = false;
+        l = e.sequence;
+        received.fetch_add(1, std::memory_order_relaxed);
+      },
+      {.mailbox = mb, .policy = OverflowPolicy::kBlock, .block_bound = std::chrono::seconds(30)});
   MailboxThread engine(mb);
   std::vector<std::thread> producers;
   for (int p = 0; p < 2; ++p) {

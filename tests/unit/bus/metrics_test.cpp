@@ -49,7 +49,8 @@ TEST(BusMetrics, CountsPerFamilyAndPriorityInPrometheusText) {
   EXPECT_EQ(m.total_delivered(), 6u);
   const std::string text = m.to_prometheus();
   EXPECT_NE(text.find("nautilus_bus_published_total{family=\"market_data\",priority=\"NORMAL\"} 3"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("nautilus_bus_delivered_total{family=\"market_data\",priority=\"NORMAL\"} 6"),
             std::string::npos);
   EXPECT_NE(text.find("nautilus_bus_published_total{family=\"risk\",priority=\"URGENT\"} 1"),

@@ -17,14 +17,18 @@ struct Report {
 };
 
 TEST(Payload, SmallTrivialMessagesAreInlineCopies) {
-  model::TradeTick t{core::Symbol::from_trusted("AAPL"), *core::Price::from_string("1.25"),
-                     *core::Quantity::from_string("10"), model::AggressorSide::kBuyer, 7, 99};
+  model::TradeTick t{core::Symbol::from_trusted("AAPL"),
+                     *core::Price::from_string("1.25"),
+                     *core::Quantity::from_string("10"),
+                     model::AggressorSide::kBuyer,
+                     7,
+                     99};
   Payload p = Payload::make(t);
   Payload copy = p;
   ASSERT_NE(copy.get<model::TradeTick>(), nullptr);
   EXPECT_EQ(*copy.get<model::TradeTick>(), t);
   EXPECT_NE(copy.get<model::TradeTick>(), p.get<model::TradeTick>());  // its own bytes
-  EXPECT_EQ(p.get<model::QuoteTick>(), nullptr);                      // wrong type
+  EXPECT_EQ(p.get<model::QuoteTick>(), nullptr);                       // wrong type
   EXPECT_EQ(p.type_name(), "trade_tick");
   EXPECT_TRUE(detail::kStoredInline<model::Bar>);
 }

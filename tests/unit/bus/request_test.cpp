@@ -54,16 +54,17 @@ TEST_F(Requests, ReplyFromAnotherEngineThread) {
   MessageBus live({.clock = &rt});
   auto mb = live.create_mailbox({.name = "risk"});
   auto responder = *live.publisher("risk");
-  (void)live.register_endpoint("risk.check", [&](const Envelope& req) {
-    (void)responder.reply(req, Tick{req.get<Tick>()->n + 1});
-  }, {.mailbox = mb});
+  (void)live.register_endpoint(
+      "risk.check",
+      [&](const Envelope& req) { (void)responder.reply(req, Tick{req.get<Tick>()->n + 1}); },
+      {.mailbox = mb});
   MailboxThread risk_thread(mb);
   auto requester = *live.publisher("strategy");
   auto ep = *live.endpoint("risk.check");
   std::promise<std::int64_t> answer;
-  ASSERT_TRUE(requester.request(ep, Tick{9}, std::chrono::seconds(5), [&](core::Result<Envelope> r) {
-    answer.set_value(r ? r->get<Tick>()->n : -1);
-  }));
+  ASSERT_TRUE(requester.request(
+      ep, Tick{9}, std::chrono::seconds(5),
+      [&](core::Result<Envelope> r) { answer.set_value(r ? r->get<Tick>()->n : -1); }));
   auto f = answer.get_future();
   ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_EQ(f.get(), 10);

@@ -13,16 +13,26 @@ namespace {
 bool reference_match(const std::string& topic, const std::string& pattern) {
   std::string re;
   for (char c : pattern) {
-    if (c == '*') re += ".*";
-    else if (c == '?') re += ".";
-    else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') re += c;
-    else { re += '\\'; re += c; }
+    if (c == '*')
+      re += ".*";
+    else if (c == '?')
+      re += ".";
+    else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_')
+      re += c;
+    else {
+      re += '\\';
+      re += c;
+    }
   }
   return std::regex_match(topic, std::regex(re));
 }
 
 TEST(TopicMatching, HandWorkedCases) {
-  struct Case { const char* topic; const char* pattern; bool match; };
+  struct Case {
+    const char* topic;
+    const char* pattern;
+    bool match;
+  };
   const Case cases[] = {
       {"a", "*", true},
       {"a", "a", true},

@@ -49,15 +49,23 @@ void round_trip(const T& msg, Priority prio = Priority::kNormal) {
 }
 
 TEST(Codec, EveryModelTypeRoundTripsAtEveryPriority) {
-  const model::QuoteTick q{Symbol::from_trusted("AAPL"), *Price::from_string("189.10"),
+  const model::QuoteTick q{Symbol::from_trusted("AAPL"),   *Price::from_string("189.10"),
                            *Price::from_string("189.125"), *Quantity::from_string("300"),
-                           *Quantity::from_string("0.5"), 17};
-  const model::TradeTick t{Symbol::from_trusted("BRK.B"), *Price::from_string("-3.75"),
-                           *Quantity::from_string("100"), model::AggressorSide::kSeller,
-                           UINT64_MAX, -5};
-  const model::Bar b{Symbol::from_trusted("ES=F"), *Price::from_string("5000.25"),
-                     *Price::from_string("5010"), *Price::from_string("4990.5"),
-                     *Price::from_string("5001.75"), *Quantity::from_string("123456"), 60, 99};
+                           *Quantity::from_string("0.5"),  17};
+  const model::TradeTick t{Symbol::from_trusted("BRK.B"),
+                           *Price::from_string("-3.75"),
+                           *Quantity::from_string("100"),
+                           model::AggressorSide::kSeller,
+                           UINT64_MAX,
+                           -5};
+  const model::Bar b{Symbol::from_trusted("ES=F"),
+                     *Price::from_string("5000.25"),
+                     *Price::from_string("5010"),
+                     *Price::from_string("4990.5"),
+                     *Price::from_string("5001.75"),
+                     *Quantity::from_string("123456"),
+                     60,
+                     99};
   for (Priority p : kPrioritiesHighFirst) {
     round_trip(q, p);
     round_trip(t, p);
@@ -114,10 +122,9 @@ TEST(Codec, EncodeRefusesPayloadsWithoutAWireFormat) {
 
 std::string valid_bytes() {
   Envelope e = header(Priority::kUrgent);
-  e.payload = Payload::make(model::QuoteTick{Symbol::from_trusted("AAPL"),
-                                             *Price::from_string("1.5"), *Price::from_string("1.6"),
-                                             *Quantity::from_string("1"),
-                                             *Quantity::from_string("2"), 3});
+  e.payload = Payload::make(model::QuoteTick{
+      Symbol::from_trusted("AAPL"), *Price::from_string("1.5"), *Price::from_string("1.6"),
+      *Quantity::from_string("1"), *Quantity::from_string("2"), 3});
   std::string bytes;
   (void)encode(e, bytes);
   return bytes;
@@ -125,10 +132,10 @@ std::string valid_bytes() {
 
 TEST(Codec, RejectsMalformedInputWithAReason) {
   EXPECT_EQ(decode("").error().code, core::ErrorCode::kDecode);
-  EXPECT_EQ(decode("\xc1").error().code, core::ErrorCode::kDecode);      // never-used byte
+  EXPECT_EQ(decode("\xc1").error().code, core::ErrorCode::kDecode);              // never-used byte
   EXPECT_EQ(decode("\x93\x01\x02\x03").error().code, core::ErrorCode::kDecode);  // array
   const std::string ok = valid_bytes();
-  EXPECT_EQ(decode(ok + "x").error().code, core::ErrorCode::kDecode);    // trailing garbage
+  EXPECT_EQ(decode(ok + "x").error().code, core::ErrorCode::kDecode);  // trailing garbage
   // Each missing field is named in the error.
   std::string no_topic = ok;
   const auto pos = no_topic.find("topic");

@@ -74,12 +74,14 @@ TEST(FixedPoint, RoundTripsGeneratedValuesThroughText) {
   // Every raw value that is a multiple of the precision's unit must survive to_string/parse.
   std::uint64_t x = 88172645463325252ull;
   for (int i = 0; i < 20000; ++i) {
-    x ^= x << 13; x ^= x >> 7; x ^= x << 17;  // xorshift64
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;  // xorshift64
     const auto precision = static_cast<std::uint8_t>(x % 10);
     std::int64_t unit = 1;
     for (int k = 0; k < 9 - precision; ++k) unit *= 10;
-    const std::int64_t raw = static_cast<std::int64_t>((x >> 8) % (kMaxRaw / unit)) * unit *
-                             ((x & 1) ? -1 : 1);
+    const std::int64_t raw =
+        static_cast<std::int64_t>((x >> 8) % (kMaxRaw / unit)) * unit * ((x & 1) ? -1 : 1);
     auto p = Price::from_raw(raw, precision);
     ASSERT_TRUE(p) << raw;
     auto back = Price::from_string(p->to_string());

@@ -1,0 +1,140 @@
+// The `nautilus` binary as a user runs it: a real process, real signals, real output.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+struct Child {
+  pid_t pid = -1;
+  int out = -1;  // stdout and stderr together
+  std::string text;
+
+  // Reads what is available until `pred(text)` holds or `timeout` passes.
+  bool read_until(const std::function<bool(const std::string&)>& pred,
+                  std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!pred(text)) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{out, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::read(out, buf, sizeof buf);
+      if (n <= 0) return pred(text);
+      text.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  // Waits for exit (reading output meanwhile); returns the exit status or -1 on timeout.
+  int wait_exit(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      read_until([](const std::string&) { return false; }, std::chrono::milliseconds(50));
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        read_until([](const std::string&) { return false; }, std::chrono::milliseconds(50));
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return -1;
+  }
+};
+
+Child spawn(std::vector<std::string> args) {
+  args.insert(args.begin(), NAUTILUS_BIN);
+  int fds[2];
+  if (::pipe(fds) != 0) std::abort();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  Child c;
+  if (posix_spawn(&c.pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) std::abort();
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(fds[1]);
+  c.out = fds[0];
+  return c;
+}
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+TEST(Cli, HelpListsTheSubcommands) {
+  Child c = spawn({"--help"});
+  EXPECT_EQ(c.wait_exit(std::chrono::seconds(10)), 0);
+  EXPECT_TRUE(contains(c.text, "run")) << c.text;
+  EXPECT_TRUE(contains(c.text, "bench")) << c.text;
+}
+
+TEST(Cli, UnknownSubcommandOrBadOptionFailsWithAMessage) {
+  Child bad = spawn({"bogus"});
+  EXPECT_NE(bad.wait_exit(std::chrono::seconds(10)), 0);
+  EXPECT_TRUE(contains(bad.text, "bogus")) << bad.text;
+  Child runs = spawn({"bench", "bus", "--runs", "0"});
+  EXPECT_NE(runs.wait_exit(std::chrono::seconds(10)), 0);
+  EXPECT_TRUE(contains(runs.text, "--runs")) << runs.text;
+}
+
+TEST(Cli, RunStopsCleanlyOnCtrlC) {
+  Child c = spawn({"run", "--status-interval", "0.2"});
+  ASSERT_TRUE(c.read_until([](const std::string& t) { return contains(t, "bus:"); },
+                           std::chrono::seconds(10)))
+      << c.text;
+  ::kill(c.pid, SIGINT);
+  EXPECT_EQ(c.wait_exit(std::chrono::seconds(10)), 0);
+  EXPECT_TRUE(contains(c.text, "SIGINT received")) << c.text;
+  EXPECT_TRUE(contains(c.text, "stopped cleanly")) << c.text;
+}
+
+TEST(Cli, RunForAFixedDuration) {
+  Child c = spawn({"run", "--duration", "0.3"});
+  EXPECT_EQ(c.wait_exit(std::chrono::seconds(10)), 0);
+  EXPECT_TRUE(contains(c.text, "stopped cleanly")) << c.text;
+}
+
+TEST(Cli, BenchJsonPrintsOneObjectPerFigureWithAnchors) {
+  Child c = spawn({"bench", "bus", "--json", "--quick", "--runs", "1"});
+  ASSERT_EQ(c.wait_exit(std::chrono::seconds(240)), 0) << c.text;
+  const std::regex line_re(
+      R"re(^\{"bench": "([a-z0-9_.]+)", "value": [-+0-9.e]+, "unit": "[a-z/]+")re"
+      R"re((, "anchor": "[a-z0-9_]+", "anchor_value": [-+0-9.e]+, "ratio": [-+0-9.e]+)?)re"
+      R"re(, "runs": 1(, "note": "[^"]*")?\}$)re");
+  std::set<std::string> seen, anchored;
+  std::istringstream lines(c.text);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(line, m, line_re)) << "not a bench line: " << line;
+    seen.insert(m[1]);
+    if (m[2].matched) anchored.insert(m[1]);
+  }
+  for (const char* name : {"bus.inproc.same_thread", "bus.inproc.cross_thread",
+                           "bus.inproc.latency_p50_ns", "bus.inproc.latency_p99_ns",
+                           "bus.match.1000_patterns_us", "bus.priority.overtake_ns"}) {
+    EXPECT_TRUE(seen.count(name)) << name << " missing";
+    EXPECT_TRUE(anchored.count(name)) << name << " has no anchor";
+  }
+}
+
+}  // namespace
