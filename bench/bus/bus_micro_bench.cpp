@@ -22,19 +22,30 @@ model::QuoteTick quote() {
           *core::Quantity::from_string("200"), 1};
 }
 
-// The same publish on a simulated clock: the bus's own cost without the clock read.
-void BM_PublishSameThreadQuoteSimClock(benchmark::State& state) {
-  core::SimulatedClock clock(1);
-  bus::MessageBus b({.clock = &clock, .request_timer_thread = false});
+// Same-thread publish of a QuoteTick to one inline handler, on the given clock.
+void publish_same_thread(benchmark::State& state, const core::Clock* clock) {
+  bus::MessageBus b({.clock = clock, .request_timer_thread = false});
   std::int64_t n = 0;
-  (void)b.subscribe("market_data.*",
-                    [&](const bus::Envelope& e) { n += e.get<model::QuoteTick>()->ts_event; });
+  (void)b.subscribe("market_data.*", [&](const bus::Envelope& e) {
+    n += e.get<model::QuoteTick>()->ts_event;
+  });
   auto pub = *b.publisher("bench");
   auto t = *b.topic("market_data.AAPL.quote");
   const auto q = quote();
   for (auto _ : state) pub.publish(t, q);
   benchmark::DoNotOptimize(n);
   state.SetItemsProcessed(state.iterations());
+}
+
+void BM_PublishSameThreadQuote(benchmark::State& state) {
+  publish_same_thread(state, &core::realtime_clock());
+}
+BENCHMARK(BM_PublishSameThreadQuote);
+
+// On a simulated clock: the bus's own cost without the clock read.
+void BM_PublishSameThreadQuoteSimClock(benchmark::State& state) {
+  core::SimulatedClock clock(1);
+  publish_same_thread(state, &clock);
 }
 BENCHMARK(BM_PublishSameThreadQuoteSimClock);
 
@@ -43,20 +54,6 @@ void BM_RealtimeClockNow(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(c.now());
 }
 BENCHMARK(BM_RealtimeClockNow);
-
-void BM_PublishSameThreadQuote(benchmark::State& state) {
-  bus::MessageBus b;
-  std::int64_t n = 0;
-  (void)b.subscribe("market_data.*",
-                    [&](const bus::Envelope& e) { n += e.get<model::QuoteTick>()->ts_event; });
-  auto pub = *b.publisher("bench");
-  auto t = *b.topic("market_data.AAPL.quote");
-  const auto q = quote();
-  for (auto _ : state) pub.publish(t, q);
-  benchmark::DoNotOptimize(n);
-  state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(BM_PublishSameThreadQuote);
 
 bus::Envelope envelope() {
   bus::Envelope e;
