@@ -160,6 +160,13 @@ void MailboxCore::deliver(Subscription* sub, std::uint16_t family, const Envelop
   delivered_.add(family, env.priority);
 }
 
+// Drops a delivered slot's reference to a heap payload. Inline payloads are left as they are:
+// writing to the slot would pull its cache line back to this core for nothing, and the next
+// producer overwrites it anyway.
+void MailboxCore::release_slot(QueueItem& item) noexcept {
+  if (item.env.payload.owns_heap()) item.env.payload.reset();
+}
+
 std::size_t MailboxCore::poll(std::size_t max_messages) noexcept {
   constexpr std::size_t kHigh = index(Priority::kHigh);
   std::size_t n = 0;
@@ -170,7 +177,7 @@ std::size_t MailboxCore::poll(std::size_t max_messages) noexcept {
     for (std::size_t p = kPriorityCount; p-- > kHigh;) {
       if (QueueItem* item = lanes_[p]->front()) {
         deliver(item->sub, item->family, item->env);
-        item->env.payload.reset();
+        release_slot(*item);
         lanes_[p]->pop();
         got = true;
         break;
@@ -194,7 +201,7 @@ std::size_t MailboxCore::poll(std::size_t max_messages) noexcept {
       for (std::size_t p = kHigh; p-- > 0;) {
         if (QueueItem* item = lanes_[p]->front()) {
           deliver(item->sub, item->family, item->env);
-          item->env.payload.reset();
+          release_slot(*item);
           lanes_[p]->pop();
           got = true;
           break;

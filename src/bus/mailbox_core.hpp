@@ -56,6 +56,7 @@ class MailboxCore {
   bool has_work() noexcept;
   bool claimed_work() const noexcept;
   void deliver(Subscription* sub, std::uint16_t family, const Envelope& env) noexcept;
+  static void release_slot(QueueItem& item) noexcept;
   void notify() noexcept;
 
   const core::Clock* clock_;

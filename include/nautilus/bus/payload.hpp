@@ -117,6 +117,8 @@ class Payload {
     return vt_ == &detail::VTableFor<T>::kTable;
   }
   [[nodiscard]] bool empty() const noexcept { return vt_ == nullptr; }
+  // True when the message lives on the heap (a reference to release), not inline.
+  [[nodiscard]] bool owns_heap() const noexcept { return vt_ != nullptr && !vt_->inline_trivial; }
   [[nodiscard]] std::string_view type_name() const noexcept {
     return vt_ ? vt_->type_name : std::string_view{};
   }

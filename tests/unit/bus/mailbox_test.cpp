@@ -213,5 +213,40 @@ TEST_F(Queued, ConcurrentProducersKeepPerSourceOrderAndLoseNothing) {
   EXPECT_GT(live.metrics().latency.count(), 0u);
 }
 
+TEST_F(Queued, TinyLanesUnderThreeProducersWrapConstantlyAndLoseNothing) {
+  core::RealtimeClock rt;
+  MessageBus live({.clock = &rt});
+  // Four slots per lane: every few messages the lane is full and the producers must wait for
+  // the consumer to publish its head.
+  auto mb = live.create_mailbox({.name = "tiny", .lane_capacity = {4, 4, 4, 4, 4}});
+  constexpr int kProducers = 3;
+  constexpr std::int64_t kEach = 20'000;
+  std::vector<std::int64_t> next(kProducers, 0);
+  std::atomic<bool> in_order{true};
+  std::atomic<std::int64_t> total{0};
+  (void)live.subscribe(
+      "t.*",
+      [&](const Envelope& e) {
+        const int who = e.source.value().back() - '0';
+        if (e.get<Tick>()->n != next[who]++) in_order = false;
+        total.fetch_add(1, std::memory_order_relaxed);
+      },
+      {.mailbox = mb, .policy = OverflowPolicy::kBlock, .block_bound = std::chrono::seconds(30)});
+  MailboxThread engine(mb);
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      auto pub = *live.publisher("p" + std::to_string(p));
+      auto t = *live.topic("t.x");
+      for (std::int64_t i = 0; i < kEach; ++i) ASSERT_EQ(pub.publish(t, Tick{i}).dropped, 0u);
+    });
+  }
+  for (auto& t : producers) t.join();
+  engine.stop();
+  EXPECT_EQ(total.load(), kProducers * kEach);
+  EXPECT_TRUE(in_order.load());
+  EXPECT_EQ(mb->depth(), 0u);
+}
+
 }  // namespace
 }  // namespace nautilus::bus
