@@ -11,7 +11,10 @@ packages=(
   # compile libstdc++ 12's <expected>, which the code uses everywhere
   clang-19 libclang-rt-19-dev clang-format-19 clang-tidy-19
   # libraries
-  libfmt-dev libmsgpack-cxx-dev libcli11-dev
+  libfmt-dev libmsgpack-cxx-dev libcli11-dev libhiredis-dev libtomlplusplus-dev
+  # the Redis Streams transport's tests: a real redis-server, and Python interop (Debian's
+  # /usr/bin/python3 with redis and msgpack)
+  redis-server python3 python3-redis python3-msgpack
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -28,8 +28,8 @@ int main(int argc, char** argv) {
   bench_cmd->add_flag("--quick", bench.quick, "Smaller workloads (smoke test)");
 
   // CLI11 reports an unknown command only as "a subcommand is required"; name it instead.
-  const auto known = app.get_subcommands(
-      [&](CLI::App* sub) { return argc > 1 && sub->check_name(argv[1]); });
+  const auto known =
+      app.get_subcommands([&](CLI::App* sub) { return argc > 1 && sub->check_name(argv[1]); });
   if (argc > 1 && argv[1][0] != '-' && known.empty()) {
     std::fprintf(stderr, "nautilus: unknown command '%s' (commands: run, bench; see --help)\n",
                  argv[1]);

@@ -26,9 +26,8 @@ model::QuoteTick quote() {
 void publish_same_thread(benchmark::State& state, const core::Clock* clock) {
   bus::MessageBus b({.clock = clock, .request_timer_thread = false});
   std::int64_t n = 0;
-  (void)b.subscribe("market_data.*", [&](const bus::Envelope& e) {
-    n += e.get<model::QuoteTick>()->ts_event;
-  });
+  (void)b.subscribe("market_data.*",
+                    [&](const bus::Envelope& e) { n += e.get<model::QuoteTick>()->ts_event; });
   auto pub = *b.publisher("bench");
   auto t = *b.topic("market_data.AAPL.quote");
   const auto q = quote();

@@ -129,9 +129,9 @@ TEST(Cli, BenchJsonPrintsOneObjectPerFigureWithAnchors) {
     seen.insert(m[1]);
     if (m[2].matched) anchored.insert(m[1]);
   }
-  for (const char* name : {"bus.inproc.same_thread", "bus.inproc.cross_thread",
-                           "bus.inproc.latency_p50_ns", "bus.inproc.latency_p99_ns",
-                           "bus.match.1000_patterns_us", "bus.priority.overtake_ns"}) {
+  for (const char* name :
+       {"bus.inproc.same_thread", "bus.inproc.cross_thread", "bus.inproc.latency_p50_ns",
+        "bus.inproc.latency_p99_ns", "bus.match.1000_patterns_us", "bus.priority.overtake_ns"}) {
     EXPECT_TRUE(seen.count(name)) << name << " missing";
     EXPECT_TRUE(anchored.count(name)) << name << " has no anchor";
   }

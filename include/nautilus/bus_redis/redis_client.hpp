@@ -1,0 +1,69 @@
+// RedisClient: one synchronous Redis connection (hiredis 0.14, RESP2) for one I/O thread, with
+// connect/command timeouts, AUTH (password or ACL user), SELECT, and pipelining. Error replies
+// from the server come back as a RedisReply of type kError: the caller decides whether they
+// are failures (BUSYGROUP is not). Connection problems are Errors (kClosed, kTimeout).
+//
+//   auto c = RedisClient::connect(cfg.logic, std::chrono::seconds(2));
+//   auto pong = c->command({"PING"});
+//   auto replies = c->pipeline({{"XADD", "s", "*", "d", bytes}, {"XLEN", "s"}});
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nautilus/config/bus_config.hpp"
+#include "nautilus/core/error.hpp"
+
+struct redisContext;
+
+namespace nautilus::bus_redis {
+
+// An owned copy of a server reply.
+struct RedisReply {
+  enum class Type : std::uint8_t { kString, kStatus, kError, kInteger, kNil, kArray };
+  Type type = Type::kNil;
+  std::string str;                   // kString, kStatus, kError
+  long long integer = 0;             // kInteger
+  std::vector<RedisReply> elements;  // kArray
+
+  [[nodiscard]] bool is_error() const noexcept { return type == Type::kError; }
+  // True for an error reply whose code (first word) is `code`, e.g. "BUSYGROUP".
+  [[nodiscard]] bool is_error(std::string_view code) const noexcept;
+};
+
+class RedisClient {
+ public:
+  RedisClient(RedisClient&&) noexcept;
+  RedisClient& operator=(RedisClient&&) noexcept;
+  ~RedisClient();
+
+  [[nodiscard]] static core::Result<RedisClient> connect(const config::RedisEndpoint& endpoint,
+                                                         std::chrono::milliseconds timeout);
+
+  [[nodiscard]] core::Result<RedisReply> command(std::initializer_list<std::string_view> args);
+  [[nodiscard]] core::Result<RedisReply> command(const std::vector<std::string>& args);
+  // Sends all commands, then reads all replies: one round trip for the lot.
+  [[nodiscard]] core::Result<std::vector<RedisReply>> pipeline(
+      const std::vector<std::vector<std::string>>& commands);
+
+  // Socket read/write timeout; a blocking command (XREADGROUP BLOCK) needs more than its block.
+  [[nodiscard]] core::Result<void> set_timeout(std::chrono::milliseconds timeout);
+  // False once the connection has failed; the client must then be replaced.
+  [[nodiscard]] bool healthy() const noexcept;
+  [[nodiscard]] const config::RedisEndpoint& endpoint() const noexcept { return endpoint_; }
+
+ private:
+  RedisClient(redisContext* ctx, config::RedisEndpoint endpoint) noexcept;
+  core::Result<RedisReply> read_reply();
+  core::Error connection_error(std::string_view doing) const;
+
+  redisContext* ctx_ = nullptr;
+  config::RedisEndpoint endpoint_;
+};
+
+}  // namespace nautilus::bus_redis

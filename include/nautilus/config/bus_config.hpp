@@ -1,0 +1,64 @@
+// Bus configuration: the deployment guide's environment variables, plus a host/port for each
+// of the three Redis servers, with a TOML file overriding both. Every value is validated at
+// start-up, and an error names the variable or key that is wrong.
+//
+//   auto cfg = config::load_bus_config(config::process_env(), "nautilus.toml");
+//   if (!cfg) { fmt::print(stderr, "{}\n", cfg.error().message); return 2; }
+//   cfg->logic.port;   // 6381 unless ENGINE_LOGIC_REDIS_PORT or [redis.logic] port says otherwise
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "nautilus/core/error.hpp"
+
+namespace nautilus::config {
+
+struct RedisEndpoint {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  int db = 0;
+  std::string username;  // ACL user; empty = "default"
+  std::string password;  // empty = no AUTH
+
+  friend bool operator==(const RedisEndpoint&, const RedisEndpoint&) = default;
+};
+
+enum class Retention : std::uint8_t { kMaxLen, kMinId };
+
+struct BusConfig {
+  bool messagebus_enabled = true;                 // MESSAGEBUS_ENABLED
+  RedisEndpoint main{.port = 6379};               // registry and state snapshots only
+  RedisEndpoint marketdata{.port = 6380};         // market_data.*, price.update.*, volume.update.*
+  RedisEndpoint logic{.port = 6381};              // everything else
+  std::chrono::milliseconds buffer_interval{20};  // MESSAGEBUS_BUFFER_INTERVAL
+  std::size_t buffer_size = 3000;                 // MESSAGEBUS_BUFFER_SIZE
+  std::string logic_stream = "nautilus:engine_communication";
+  std::string marketdata_stream = "nautilus:market_data";
+  Retention retention = Retention::kMaxLen;
+  std::size_t retention_maxlen = 1'000'000;        // entries, trimmed with MAXLEN ~
+  std::chrono::seconds retention_minid_age{3600};  // with kMinId: keep this much history
+  bool auto_hardware_routing = true;               // AUTO_HARDWARE_ROUTING
+
+  // True when all three buses are one server (single-Redis mode).
+  [[nodiscard]] bool single_redis() const noexcept;
+};
+
+// Reads one environment variable; injected so tests do not touch the process environment.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
+[[nodiscard]] EnvLookup process_env();
+
+// Defaults, then the environment, then `toml_path` if given (unknown keys are errors).
+[[nodiscard]] core::Result<BusConfig> load_bus_config(const EnvLookup& env,
+                                                      std::optional<std::string> toml_path = {});
+// The same from TOML text, for tests and embedded configs; `origin` names it in errors.
+[[nodiscard]] core::Result<BusConfig> load_bus_config_text(const EnvLookup& env,
+                                                           std::string_view toml_text,
+                                                           std::string_view origin);
+
+}  // namespace nautilus::config

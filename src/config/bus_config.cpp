@@ -1,0 +1,344 @@
+#include "nautilus/config/bus_config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+
+namespace nautilus::config {
+namespace {
+
+using core::ErrorCode;
+using core::fail;
+using core::Result;
+
+std::unexpected<core::Error> bad(std::string_view where, std::string_view why) {
+  return fail(ErrorCode::kInvalidArgument, std::string(where) + ": " + std::string(why));
+}
+
+Result<std::int64_t> parse_int(std::string_view where, std::string_view s, std::int64_t lo,
+                               std::int64_t hi) {
+  std::int64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) {
+    return bad(where, "'" + std::string(s) + "' is not an integer");
+  }
+  if (v < lo || v > hi) {
+    return bad(where,
+               std::to_string(v) + " is outside " + std::to_string(lo) + ".." + std::to_string(hi));
+  }
+  return v;
+}
+
+Result<bool> parse_bool(std::string_view where, std::string_view s) {
+  std::string l(s);
+  std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (l == "1" || l == "true" || l == "yes" || l == "on") return true;
+  if (l == "0" || l == "false" || l == "no" || l == "off") return false;
+  return bad(where, "'" + std::string(s) + "' is not a boolean (1/0, true/false, yes/no, on/off)");
+}
+
+Result<std::string> parse_host(std::string_view where, std::string_view s) {
+  if (s.empty()) return bad(where, "empty host");
+  for (char c : s) {
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '/') {
+      return bad(where, "'" + std::string(s) + "' is not a host name or address");
+    }
+  }
+  return std::string(s);
+}
+
+Result<std::string> parse_stream(std::string_view where, std::string_view s) {
+  if (s.empty() || s.size() > 256) return bad(where, "stream name must be 1..256 characters");
+  for (char c : s) {
+    if (std::isspace(static_cast<unsigned char>(c))) return bad(where, "stream name has a space");
+  }
+  return std::string(s);
+}
+
+// ---- the environment ----------------------------------------------------------------------
+
+// One setter per kind of value; each does nothing when the variable is unset.
+class EnvReader {
+ public:
+  explicit EnvReader(const EnvLookup& env) : env_(env) {}
+
+  Result<void> boolean(std::string_view var, bool& out) const {
+    const auto v = env_(var);
+    if (!v) return {};
+    auto b = parse_bool(var, *v);
+    if (!b) return std::unexpected(b.error());
+    out = *b;
+    return {};
+  }
+  Result<void> host(std::string_view var, std::initializer_list<RedisEndpoint*> eps) const {
+    const auto v = env_(var);
+    if (!v) return {};
+    auto h = parse_host(var, *v);
+    if (!h) return std::unexpected(h.error());
+    for (auto* e : eps) e->host = *h;
+    return {};
+  }
+  Result<void> port(std::string_view var, RedisEndpoint& ep) const {
+    return integer(var, 1, 65535, [&](std::int64_t p) { ep.port = static_cast<std::uint16_t>(p); });
+  }
+  Result<void> text(std::string_view var, std::initializer_list<std::string*> outs) const {
+    const auto v = env_(var);
+    if (!v) return {};
+    for (auto* o : outs) *o = *v;
+    return {};
+  }
+  template <class Set>
+  Result<void> integer(std::string_view var, std::int64_t lo, std::int64_t hi, Set&& set) const {
+    const auto v = env_(var);
+    if (!v) return {};
+    auto n = parse_int(var, *v, lo, hi);
+    if (!n) return std::unexpected(n.error());
+    set(*n);
+    return {};
+  }
+
+ private:
+  const EnvLookup& env_;
+};
+
+Result<void> apply_env(const EnvLookup& env, BusConfig& c) {
+  const EnvReader r(env);
+  const Result<void> steps[] = {
+      r.boolean("MESSAGEBUS_ENABLED", c.messagebus_enabled),
+      r.host("REDIS_HOST", {&c.main, &c.marketdata, &c.logic}),
+      r.port("REDIS_PORT", c.main),
+      r.integer("REDIS_DB", 0, 65535,
+                [&](std::int64_t d) {
+                  for (auto* e : {&c.main, &c.marketdata, &c.logic}) e->db = static_cast<int>(d);
+                }),
+      r.text("REDIS_USERNAME", {&c.main.username, &c.marketdata.username, &c.logic.username}),
+      r.text("REDIS_PASSWORD", {&c.main.password, &c.marketdata.password, &c.logic.password}),
+      r.host("MARKETDATA_REDIS_HOST", {&c.marketdata}),
+      r.port("MARKETDATA_REDIS_PORT", c.marketdata),
+      r.host("ENGINE_LOGIC_REDIS_HOST", {&c.logic}),
+      r.port("ENGINE_LOGIC_REDIS_PORT", c.logic),
+      r.integer("MESSAGEBUS_BUFFER_INTERVAL", 0, 60'000,
+                [&](std::int64_t ms) { c.buffer_interval = std::chrono::milliseconds(ms); }),
+      r.integer("MESSAGEBUS_BUFFER_SIZE", 1, 1'000'000,
+                [&](std::int64_t n) { c.buffer_size = static_cast<std::size_t>(n); }),
+      r.text("MESSAGEBUS_LOGIC_STREAM", {&c.logic_stream}),
+      r.boolean("AUTO_HARDWARE_ROUTING", c.auto_hardware_routing),
+  };
+  for (const auto& s : steps) {
+    if (!s) return s;
+  }
+  if (auto ok = parse_stream("MESSAGEBUS_LOGIC_STREAM", c.logic_stream); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return {};
+}
+
+// ---- TOML ----------------------------------------------------------------------------------
+
+Result<void> only_keys(const toml::table& t, std::string_view where,
+                       std::initializer_list<std::string_view> allowed) {
+  for (const auto& [k, v] : t) {
+    if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end()) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return bad(std::string(where) + "." + std::string(k.str()),
+                 "unknown key (allowed: " + list + ")");
+    }
+  }
+  return {};
+}
+
+template <class T>
+Result<std::optional<T>> get(const toml::table& t, std::string_view where, std::string_view key) {
+  const toml::node* n = t.get(key);
+  if (!n) return std::optional<T>{};
+  if (auto v = n->value<T>()) return std::optional<T>{*v};
+  return bad(std::string(where) + "." + std::string(key), "has the wrong type");
+}
+
+Result<void> apply_endpoint(const toml::table& t, std::string_view where,
+                            std::initializer_list<RedisEndpoint*> targets) {
+  if (auto ok = only_keys(
+          t, where, {"host", "port", "db", "username", "password", "main", "marketdata", "logic"});
+      !ok) {
+    return ok;
+  }
+  auto host = get<std::string>(t, where, "host");
+  auto port = get<std::int64_t>(t, where, "port");
+  auto db = get<std::int64_t>(t, where, "db");
+  auto user = get<std::string>(t, where, "username");
+  auto pass = get<std::string>(t, where, "password");
+  for (auto* r : {&host, &user, &pass}) {
+    if (!*r) return std::unexpected(r->error());
+  }
+  if (!port) return std::unexpected(port.error());
+  if (!db) return std::unexpected(db.error());
+  if (*host) {
+    auto h = parse_host(std::string(where) + ".host", **host);
+    if (!h) return std::unexpected(h.error());
+  }
+  if (*port && (**port < 1 || **port > 65535))
+    return bad(std::string(where) + ".port", "outside 1..65535");
+  if (*db && (**db < 0 || **db > 65535)) return bad(std::string(where) + ".db", "outside 0..65535");
+  for (auto* e : targets) {
+    if (*host) e->host = **host;
+    if (*port) e->port = static_cast<std::uint16_t>(**port);
+    if (*db) e->db = static_cast<int>(**db);
+    if (*user) e->username = **user;
+    if (*pass) e->password = **pass;
+  }
+  return {};
+}
+
+Result<void> apply_toml(const toml::table& root, BusConfig& c) {
+  if (auto ok = only_keys(root, "config", {"messagebus", "redis", "hardware"}); !ok) return ok;
+  if (const auto* mb = root["messagebus"].as_table()) {
+    if (auto ok = only_keys(*mb, "messagebus",
+                            {"enabled", "buffer_interval_ms", "buffer_size", "logic_stream",
+                             "marketdata_stream", "retention"});
+        !ok) {
+      return ok;
+    }
+    auto enabled = get<bool>(*mb, "messagebus", "enabled");
+    if (!enabled) return std::unexpected(enabled.error());
+    if (*enabled) c.messagebus_enabled = **enabled;
+    auto interval = get<std::int64_t>(*mb, "messagebus", "buffer_interval_ms");
+    if (!interval) return std::unexpected(interval.error());
+    if (*interval) {
+      if (**interval < 0 || **interval > 60'000) {
+        return bad("messagebus.buffer_interval_ms", "outside 0..60000");
+      }
+      c.buffer_interval = std::chrono::milliseconds(**interval);
+    }
+    auto size = get<std::int64_t>(*mb, "messagebus", "buffer_size");
+    if (!size) return std::unexpected(size.error());
+    if (*size) {
+      if (**size < 1 || **size > 1'000'000)
+        return bad("messagebus.buffer_size", "outside 1..1000000");
+      c.buffer_size = static_cast<std::size_t>(**size);
+    }
+    for (auto [key, field] : {std::pair{"logic_stream", &c.logic_stream},
+                              std::pair{"marketdata_stream", &c.marketdata_stream}}) {
+      auto s = get<std::string>(*mb, "messagebus", key);
+      if (!s) return std::unexpected(s.error());
+      if (*s) {
+        auto v = parse_stream(std::string("messagebus.") + key, **s);
+        if (!v) return std::unexpected(v.error());
+        *field = *v;
+      }
+    }
+    if (const auto* r = (*mb)["retention"].as_table()) {
+      if (auto ok = only_keys(*r, "messagebus.retention", {"policy", "maxlen", "minid_age_s"});
+          !ok) {
+        return ok;
+      }
+      auto policy = get<std::string>(*r, "messagebus.retention", "policy");
+      if (!policy) return std::unexpected(policy.error());
+      if (*policy) {
+        if (**policy == "maxlen")
+          c.retention = Retention::kMaxLen;
+        else if (**policy == "minid")
+          c.retention = Retention::kMinId;
+        else
+          return bad("messagebus.retention.policy", "must be \"maxlen\" or \"minid\"");
+      }
+      auto maxlen = get<std::int64_t>(*r, "messagebus.retention", "maxlen");
+      if (!maxlen) return std::unexpected(maxlen.error());
+      if (*maxlen) {
+        if (**maxlen < 1000) return bad("messagebus.retention.maxlen", "below 1000");
+        c.retention_maxlen = static_cast<std::size_t>(**maxlen);
+      }
+      auto age = get<std::int64_t>(*r, "messagebus.retention", "minid_age_s");
+      if (!age) return std::unexpected(age.error());
+      if (*age) {
+        if (**age < 1) return bad("messagebus.retention.minid_age_s", "below 1");
+        c.retention_minid_age = std::chrono::seconds(**age);
+      }
+    }
+  } else if (root.contains("messagebus")) {
+    return bad("messagebus", "must be a table");
+  }
+  if (const auto* redis = root["redis"].as_table()) {
+    if (auto ok = apply_endpoint(*redis, "redis", {&c.main, &c.marketdata, &c.logic}); !ok)
+      return ok;
+    for (auto [key, ep] : {std::pair{"main", &c.main}, std::pair{"marketdata", &c.marketdata},
+                           std::pair{"logic", &c.logic}}) {
+      const toml::node* n = redis->get(key);
+      if (!n) continue;
+      const auto* t = n->as_table();
+      if (!t) return bad(std::string("redis.") + key, "must be a table");
+      if (t->contains("main") || t->contains("marketdata") || t->contains("logic")) {
+        return bad(std::string("redis.") + key, "buses do not nest");
+      }
+      if (auto ok = apply_endpoint(*t, std::string("redis.") + key, {ep}); !ok) return ok;
+    }
+  } else if (root.contains("redis")) {
+    return bad("redis", "must be a table");
+  }
+  if (const auto* hw = root["hardware"].as_table()) {
+    if (auto ok = only_keys(*hw, "hardware", {"auto_routing"}); !ok) return ok;
+    auto ar = get<bool>(*hw, "hardware", "auto_routing");
+    if (!ar) return std::unexpected(ar.error());
+    if (*ar) c.auto_hardware_routing = **ar;
+  }
+  return {};
+}
+
+Result<BusConfig> finish(BusConfig c) {
+  if (c.marketdata_stream == c.logic_stream && c.marketdata == c.logic) {
+    return bad("messagebus", "market-data and logic streams share a name on the same server");
+  }
+  return c;
+}
+
+}  // namespace
+
+bool BusConfig::single_redis() const noexcept { return main == marketdata && main == logic; }
+
+EnvLookup process_env() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+Result<BusConfig> load_bus_config_text(const EnvLookup& env, std::string_view toml_text,
+                                       std::string_view origin) {
+  BusConfig c;
+  if (auto ok = apply_env(env, c); !ok) return std::unexpected(ok.error());
+  if (!toml_text.empty()) {
+    toml::table root;
+    try {
+      root = toml::parse(toml_text, origin);
+    } catch (const toml::parse_error& e) {
+      std::ostringstream msg;
+      msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+          << e.description();
+      return fail(ErrorCode::kParse, msg.str());
+    }
+    if (auto ok = apply_toml(root, c); !ok) {
+      return fail(ok.error().code, std::string(origin) + ": " + ok.error().message);
+    }
+  }
+  return finish(std::move(c));
+}
+
+Result<BusConfig> load_bus_config(const EnvLookup& env, std::optional<std::string> toml_path) {
+  if (!toml_path) return load_bus_config_text(env, "", "environment");
+  std::ifstream in(*toml_path);
+  if (!in) return fail(ErrorCode::kNotFound, "cannot read config file '" + *toml_path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string body = text.str();
+  if (body.empty()) return load_bus_config_text(env, "", *toml_path);
+  return load_bus_config_text(env, body, *toml_path);
+}
+
+}  // namespace nautilus::config

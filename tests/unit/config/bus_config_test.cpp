@@ -1,0 +1,144 @@
+#include "nautilus/config/bus_config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+namespace nautilus::config {
+namespace {
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](std::string_view k) -> std::optional<std::string> {
+    auto it = vars.find(std::string(k));
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(BusConfig, DefaultsAreTheGuidesDualBusTopology) {
+  auto c = load_bus_config(env_of({}));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->messagebus_enabled);
+  EXPECT_EQ(c->main.port, 6379);
+  EXPECT_EQ(c->marketdata.port, 6380);
+  EXPECT_EQ(c->logic.port, 6381);
+  EXPECT_EQ(c->buffer_interval, std::chrono::milliseconds(20));
+  EXPECT_EQ(c->buffer_size, 3000u);
+  EXPECT_EQ(c->logic_stream, "nautilus:engine_communication");
+  EXPECT_FALSE(c->single_redis());
+}
+
+TEST(BusConfig, ReadsTheGuidesEnvironmentVariables) {
+  auto c = load_bus_config(env_of({{"MESSAGEBUS_ENABLED", "0"},
+                                   {"REDIS_HOST", "redis.internal"},
+                                   {"REDIS_PORT", "7000"},
+                                   {"REDIS_DB", "2"},
+                                   {"REDIS_USERNAME", "nautilus"},
+                                   {"REDIS_PASSWORD", "s3cret"},
+                                   {"MESSAGEBUS_BUFFER_INTERVAL", "5"},
+                                   {"MESSAGEBUS_BUFFER_SIZE", "100"},
+                                   {"ENGINE_LOGIC_REDIS_PORT", "7002"},
+                                   {"AUTO_HARDWARE_ROUTING", "false"}}));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_FALSE(c->messagebus_enabled);
+  EXPECT_EQ(c->main.host, "redis.internal");
+  EXPECT_EQ(c->marketdata.host, "redis.internal");  // REDIS_HOST is every bus's default
+  EXPECT_EQ(c->main.port, 7000);
+  EXPECT_EQ(c->marketdata.port, 6380);
+  EXPECT_EQ(c->logic.port, 7002);
+  EXPECT_EQ(c->logic.db, 2);
+  EXPECT_EQ(c->logic.username, "nautilus");
+  EXPECT_EQ(c->marketdata.password, "s3cret");
+  EXPECT_EQ(c->buffer_interval, std::chrono::milliseconds(5));
+  EXPECT_EQ(c->buffer_size, 100u);
+  EXPECT_FALSE(c->auto_hardware_routing);
+}
+
+TEST(BusConfig, InvalidEnvironmentValuesNameTheVariable) {
+  const std::pair<const char*, const char*> bad[] = {
+      {"REDIS_PORT", "http"},
+      {"REDIS_PORT", "70000"},
+      {"REDIS_PORT", ""},
+      {"MESSAGEBUS_BUFFER_SIZE", "0"},
+      {"MESSAGEBUS_BUFFER_INTERVAL", "-1"},
+      {"MESSAGEBUS_ENABLED", "maybe"},
+      {"REDIS_HOST", "bad host"},
+      {"REDIS_DB", "x"},
+      {"MARKETDATA_REDIS_PORT", "6380.5"},
+      {"MESSAGEBUS_LOGIC_STREAM", "has space"},
+  };
+  for (const auto& [var, value] : bad) {
+    auto c = load_bus_config(env_of({{var, value}}));
+    ASSERT_FALSE(c) << var << "=" << value << " accepted";
+    EXPECT_NE(c.error().message.find(var), std::string::npos) << c.error().message;
+  }
+}
+
+TEST(BusConfig, TomlOverridesTheEnvironment) {
+  const char* text = R"(
+[messagebus]
+buffer_interval_ms = 0
+logic_stream = "logic:v2"
+[messagebus.retention]
+policy = "minid"
+minid_age_s = 600
+[redis]
+host = "10.0.0.5"
+[redis.marketdata]
+port = 7380
+[redis.logic]
+host = "10.0.0.6"
+password = "p"
+[hardware]
+auto_routing = false
+)";
+  auto c = load_bus_config_text(
+      env_of({{"REDIS_HOST", "ignored"}, {"MESSAGEBUS_BUFFER_INTERVAL", "50"}}), text, "test.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->buffer_interval, std::chrono::milliseconds(0));
+  EXPECT_EQ(c->logic_stream, "logic:v2");
+  EXPECT_EQ(c->retention, Retention::kMinId);
+  EXPECT_EQ(c->retention_minid_age, std::chrono::seconds(600));
+  EXPECT_EQ(c->main.host, "10.0.0.5");
+  EXPECT_EQ(c->marketdata.port, 7380);
+  EXPECT_EQ(c->logic.host, "10.0.0.6");
+  EXPECT_EQ(c->logic.password, "p");
+  EXPECT_FALSE(c->auto_hardware_routing);
+}
+
+TEST(BusConfig, SingleRedisModeWhenAllBusesAreOneServer) {
+  auto c = load_bus_config_text(env_of({}), "[redis]\nport = 6379\n", "single.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->single_redis());
+  EXPECT_NE(c->marketdata_stream, c->logic_stream);
+}
+
+TEST(BusConfig, BadTomlIsAnErrorWithTheLocationOrKey) {
+  const std::pair<const char*, const char*> bad[] = {
+      {"[messagebus\n", "bad.toml:1"},
+      {"[messagebus]\nbuffer_size = \"big\"\n", "messagebus.buffer_size"},
+      {"[messagebus]\nbufer_size = 3\n", "messagebus.bufer_size"},
+      {"[redis.logic]\nport = 0\n", "redis.logic.port"},
+      {"[redis.marketdata.main]\nport = 1\n", "redis.marketdata"},
+      {"[messagebus.retention]\npolicy = \"forever\"\n", "messagebus.retention.policy"},
+      {"[gpu]\nmetal = true\n", "config.gpu"},
+      {"[redis]\nport = 6379\n[messagebus]\nmarketdata_stream = \"s\"\nlogic_stream = \"s\"\n",
+       "share a name"},
+  };
+  for (const auto& [text, needle] : bad) {
+    auto c = load_bus_config_text(env_of({}), text, "bad.toml");
+    ASSERT_FALSE(c) << text;
+    EXPECT_NE(c.error().message.find(needle), std::string::npos)
+        << "'" << c.error().message << "' lacks '" << needle << "'";
+  }
+}
+
+TEST(BusConfig, MissingFileIsNotFound) {
+  auto c = load_bus_config(env_of({}), "/nonexistent/nautilus.toml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, core::ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace nautilus::config
