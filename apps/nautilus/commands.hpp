@@ -9,6 +9,7 @@ namespace nautilus::app {
 struct RunOptions {
   double duration_s = 0;          // 0: until SIGINT/SIGTERM
   double status_interval_s = 10;  // how often a status line is printed
+  std::string config_path;        // TOML; empty: environment and defaults only
 };
 int run_platform(const RunOptions& o);
 

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   run_cmd->add_option("--status-interval", run.status_interval_s, "Seconds between status lines")
       ->check(CLI::PositiveNumber);
+  run_cmd->add_option("--config", run.config_path,
+                      "TOML configuration (overrides the MESSAGEBUS_*/REDIS_* environment)");
 
   nautilus::app::BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Run benchmark suites against their anchors");

@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "nautilus/bus/message_bus.hpp"
+#include "nautilus/config/bus_config.hpp"
 
 namespace nautilus::app {
 namespace {
@@ -24,6 +25,15 @@ void print_status(const bus::MessageBus& b, double uptime_s) {
 }  // namespace
 
 int run_platform(const RunOptions& o) {
+  // Configuration errors stop start-up with the variable or key named (SPEC §3).
+  auto cfg = config::load_bus_config(
+      config::process_env(),
+      o.config_path.empty() ? std::nullopt : std::optional<std::string>(o.config_path));
+  if (!cfg) {
+    fmt::print(stderr, "nautilus run: configuration error: {}\n", cfg.error().message);
+    return 2;
+  }
+
   // Signals are taken synchronously by this thread (sigtimedwait), so no handler runs at an
   // arbitrary point and every thread started below inherits the blocked mask.
   sigset_t sigs;
@@ -37,6 +47,11 @@ int run_platform(const RunOptions& o) {
   fmt::print(
       "nautilus run: in-process MessageBus up; engines arrive with later issues "
       "(none are started yet). Ctrl-C to stop.\n");
+  fmt::print(
+      "nautilus run: configuration valid (buffer {} ms / {} msgs; the Redis buses would be "
+      "main {}:{}, marketdata {}:{}, logic {}:{})\n",
+      cfg->buffer_interval.count(), cfg->buffer_size, cfg->main.host, cfg->main.port,
+      cfg->marketdata.host, cfg->marketdata.port, cfg->logic.host, cfg->logic.port);
   std::fflush(stdout);
 
   auto uptime = [&] {

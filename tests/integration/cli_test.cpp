@@ -57,7 +57,7 @@ struct Child {
   }
 };
 
-Child spawn(std::vector<std::string> args) {
+Child spawn(std::vector<std::string> args, std::vector<std::string> extra_env = {}) {
   args.insert(args.begin(), NAUTILUS_BIN);
   int fds[2];
   if (::pipe(fds) != 0) std::abort();
@@ -69,8 +69,12 @@ Child spawn(std::vector<std::string> args) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  for (auto& e : extra_env) envp.push_back(e.data());
+  envp.push_back(nullptr);
   Child c;
-  if (posix_spawn(&c.pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) std::abort();
+  if (posix_spawn(&c.pid, argv[0], &fa, nullptr, argv.data(), envp.data()) != 0) std::abort();
   posix_spawn_file_actions_destroy(&fa);
   ::close(fds[1]);
   c.out = fds[0];
@@ -112,6 +116,27 @@ TEST(Cli, RunForAFixedDuration) {
   Child c = spawn({"run", "--duration", "0.3"});
   EXPECT_EQ(c.wait_exit(std::chrono::seconds(10)), 0);
   EXPECT_TRUE(contains(c.text, "stopped cleanly")) << c.text;
+}
+
+TEST(Cli, RunRefusesBadConfigurationNamingTheVariable) {
+  Child env = spawn({"run", "--duration", "0.1"}, {"REDIS_PORT=http"});
+  EXPECT_EQ(env.wait_exit(std::chrono::seconds(10)), 2);
+  EXPECT_TRUE(contains(env.text, "REDIS_PORT")) << env.text;
+
+  char path[] = "/tmp/nautilus-cli-XXXXXX.toml";
+  const int fd = ::mkstemps(path, 5);
+  ASSERT_GE(fd, 0);
+  const std::string toml = "[messagebus]\nbufer_size = 10\n";
+  ASSERT_EQ(::write(fd, toml.data(), toml.size()), static_cast<ssize_t>(toml.size()));
+  ::close(fd);
+  Child file = spawn({"run", "--duration", "0.1", "--config", path});
+  EXPECT_EQ(file.wait_exit(std::chrono::seconds(10)), 2);
+  EXPECT_TRUE(contains(file.text, "messagebus.bufer_size")) << file.text;
+  ::unlink(path);
+
+  Child ok = spawn({"run", "--duration", "0.1"}, {"MESSAGEBUS_BUFFER_SIZE=500"});
+  EXPECT_EQ(ok.wait_exit(std::chrono::seconds(10)), 0);
+  EXPECT_TRUE(contains(ok.text, "500 msgs")) << ok.text;
 }
 
 TEST(Cli, BenchJsonPrintsOneObjectPerFigureWithAnchors) {
