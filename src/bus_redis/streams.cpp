@@ -24,7 +24,8 @@ std::int64_t unix_ms_now() {
 StreamWriter::StreamWriter(RedisClient& client, std::string stream, Trim trim)
     : client_(client), stream_(std::move(stream)), trim_(trim) {}
 
-Result<std::vector<std::string>> StreamWriter::append(const std::vector<std::string>& payloads) {
+Result<std::vector<std::string>> StreamWriter::append(const std::vector<std::string>& payloads,
+                                                      std::string_view origin) {
   std::vector<std::vector<std::string>> cmds;
   cmds.reserve(payloads.size());
   std::vector<std::string> head{"XADD", stream_};
@@ -37,6 +38,7 @@ Result<std::vector<std::string>> StreamWriter::append(const std::vector<std::str
   for (const auto& p : payloads) {
     auto cmd = head;
     cmd.push_back(p);
+    if (!origin.empty()) cmd.insert(cmd.end(), {std::string(kOriginField), std::string(origin)});
     cmds.push_back(std::move(cmd));
   }
   auto replies = client_.pipeline(cmds);
@@ -52,70 +54,89 @@ Result<std::vector<std::string>> StreamWriter::append(const std::vector<std::str
 
 GroupReader::GroupReader(RedisClient& client, std::string stream, std::string group,
                          std::string consumer)
+    : GroupReader(client, std::vector<std::string>{std::move(stream)}, std::move(group),
+                  std::move(consumer)) {}
+
+GroupReader::GroupReader(RedisClient& client, std::vector<std::string> streams, std::string group,
+                         std::string consumer)
     : client_(client),
-      stream_(std::move(stream)),
+      streams_(std::move(streams)),
       group_(std::move(group)),
       consumer_(std::move(consumer)) {}
 
-Result<void> GroupReader::ensure_group() {
-  auto r = client_.command({"XGROUP", "CREATE", stream_, group_, "$", "MKSTREAM"});
-  if (!r) return std::unexpected(r.error());
-  if (r->is_error() && !r->is_error("BUSYGROUP"))
-    return server_error("XGROUP CREATE " + stream_, *r);
+Result<void> GroupReader::ensure_group(std::string_view start) {
+  for (const auto& stream : streams_) {
+    auto r = client_.command({"XGROUP", "CREATE", stream, group_, start, "MKSTREAM"});
+    if (!r) return std::unexpected(r.error());
+    if (r->is_error() && !r->is_error("BUSYGROUP")) {
+      return server_error("XGROUP CREATE " + stream, *r);
+    }
+  }
   return {};
 }
 
 Result<std::vector<StreamEntry>> GroupReader::read(std::size_t count,
                                                    std::chrono::milliseconds block) {
-  auto r =
-      client_.command({"XREADGROUP", "GROUP", group_, consumer_, "COUNT", std::to_string(count),
-                       "BLOCK", std::to_string(block.count()), "STREAMS", stream_, ">"});
+  std::vector<std::string> cmd{"XREADGROUP", "GROUP",
+                               group_,       consumer_,
+                               "COUNT",      std::to_string(count),
+                               "BLOCK",      std::to_string(block.count()),
+                               "STREAMS"};
+  cmd.insert(cmd.end(), streams_.begin(), streams_.end());
+  cmd.insert(cmd.end(), streams_.size(), ">");
+  auto r = client_.command(cmd);
   if (!r) {
     ++failed_reads_;
     return std::unexpected(r.error());
   }
   if (r->is_error("NOGROUP")) {
-    // The server lost its groups (a restart without persistence, a FLUSHALL): recreate and
+    // The server lost its groups (a restart without persistence, a FLUSHALL): recreate them and
     // report an empty batch. One failed call per such event, never a hot error loop.
     ++failed_reads_;
-    if (auto ok = ensure_group(); !ok) return std::unexpected(ok.error());
+    if (auto ok = ensure_group("0"); !ok) return std::unexpected(ok.error());
     ++group_recreations_;
     return std::vector<StreamEntry>{};
   }
   if (r->is_error()) {
     ++failed_reads_;
-    return server_error("XREADGROUP " + stream_, *r);
+    return server_error("XREADGROUP " + streams_.front(), *r);
   }
   std::vector<StreamEntry> out;
   if (r->type == RedisReply::Type::kNil) return out;  // BLOCK timed out
-  // [[stream, [[id, [field, value, ...]], ...]]]
-  for (const auto& s : r->elements) {
-    if (s.elements.size() != 2) continue;
-    for (const auto& e : s.elements[1].elements) {
-      StreamEntry entry;
-      if (e.elements.size() != 2) continue;
-      entry.id = e.elements[0].str;
-      const auto& fields = e.elements[1].elements;
-      entry.malformed = true;
-      for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-        if (fields[i].str == kDataField) {
-          entry.data = fields[i + 1].str;
-          entry.malformed = false;
+  // [[stream, [[id, [field, value, ...]], ...]], ...]: returned in this reader's stream order.
+  for (const auto& want : streams_) {
+    for (const auto& s : r->elements) {
+      if (s.elements.size() != 2 || s.elements[0].str != want) continue;
+      for (const auto& e : s.elements[1].elements) {
+        if (e.elements.size() != 2) continue;
+        StreamEntry entry;
+        entry.stream = want;
+        entry.id = e.elements[0].str;
+        entry.malformed = true;
+        const auto& fields = e.elements[1].elements;
+        for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+          if (fields[i].str == kDataField) {
+            entry.data = fields[i + 1].str;
+            entry.malformed = false;
+          } else if (fields[i].str == kOriginField) {
+            entry.origin = fields[i + 1].str;
+          }
         }
+        out.push_back(std::move(entry));
       }
-      out.push_back(std::move(entry));
     }
   }
   return out;
 }
 
-Result<std::size_t> GroupReader::ack(const std::vector<std::string>& ids) {
+Result<std::size_t> GroupReader::ack(const std::string& stream,
+                                     const std::vector<std::string>& ids) {
   if (ids.empty()) return std::size_t{0};
-  std::vector<std::string> cmd{"XACK", stream_, group_};
+  std::vector<std::string> cmd{"XACK", stream, group_};
   cmd.insert(cmd.end(), ids.begin(), ids.end());
   auto r = client_.command(cmd);
   if (!r) return std::unexpected(r.error());
-  if (r->type != RedisReply::Type::kInteger) return server_error("XACK " + stream_, *r);
+  if (r->type != RedisReply::Type::kInteger) return server_error("XACK " + stream, *r);
   return static_cast<std::size_t>(r->integer);
 }
 

@@ -30,6 +30,9 @@ struct Envelope {
   CorrelationId correlation_id = 0;
   Topic reply_to;  // endpoint for the response of a request, else empty
   Priority priority = Priority::kNormal;
+  // Set by a transport on messages it brought in from another process, so that no transport
+  // exports them again. Local metadata: not part of the wire format.
+  bool remote = false;
   Payload payload;
 
   template <class T>

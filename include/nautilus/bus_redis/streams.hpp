@@ -22,6 +22,8 @@
 namespace nautilus::bus_redis {
 
 inline constexpr std::string_view kDataField = "d";
+// The writing process's instance id, so a process can skip what it wrote itself.
+inline constexpr std::string_view kOriginField = "o";
 
 struct Trim {
   std::size_t maxlen = 0;               // > 0: XADD ... MAXLEN ~ maxlen
@@ -32,9 +34,10 @@ class StreamWriter {
  public:
   StreamWriter(RedisClient& client, std::string stream, Trim trim);
 
-  // Appends each payload as one entry, in order, pipelined. Returns the entry ids.
+  // Appends each payload as one entry, in order, pipelined; `origin` (if not empty) is stored
+  // beside it. Returns the entry ids.
   [[nodiscard]] core::Result<std::vector<std::string>> append(
-      const std::vector<std::string>& payloads);
+      const std::vector<std::string>& payloads, std::string_view origin = {});
   [[nodiscard]] const std::string& stream() const noexcept { return stream_; }
 
  private:
@@ -44,21 +47,35 @@ class StreamWriter {
 };
 
 struct StreamEntry {
+  std::string stream;
   std::string id;
-  std::string data;  // field "d"; empty with `malformed` set when the entry lacks it
+  std::string data;    // field "d"; empty with `malformed` set when the entry lacks it
+  std::string origin;  // field "o", if present
   bool malformed = false;
 };
 
+// Reads one or more streams (e.g. a bus's urgent and normal streams) with one XREADGROUP, as
+// one consumer of the same group on each.
 class GroupReader {
  public:
   GroupReader(RedisClient& client, std::string stream, std::string group, std::string consumer);
+  GroupReader(RedisClient& client, std::vector<std::string> streams, std::string group,
+              std::string consumer);
 
-  // XGROUP CREATE <stream> <group> $ MKSTREAM; an existing group (BUSYGROUP) is success.
-  [[nodiscard]] core::Result<void> ensure_group();
-  // New entries for this consumer (">"), waiting up to `block`. An empty batch is a timeout.
+  // XGROUP CREATE <stream> <group> <start> MKSTREAM on each stream; an existing group
+  // (BUSYGROUP) is success. New groups start at "$" (new entries only); a group recreated after
+  // NOGROUP starts at "0": the server lost its data, so all it holds now is unread.
+  [[nodiscard]] core::Result<void> ensure_group(std::string_view start = "$");
+  // New entries for this consumer (">"), waiting up to `block`, in stream order as given.
+  // An empty batch is a timeout.
   [[nodiscard]] core::Result<std::vector<StreamEntry>> read(std::size_t count,
                                                             std::chrono::milliseconds block);
-  [[nodiscard]] core::Result<std::size_t> ack(const std::vector<std::string>& ids);
+  // XACK on one of this reader's streams.
+  [[nodiscard]] core::Result<std::size_t> ack(const std::string& stream,
+                                              const std::vector<std::string>& ids);
+  [[nodiscard]] core::Result<std::size_t> ack(const std::vector<std::string>& ids) {
+    return ack(streams_.front(), ids);
+  }
 
   // XREADGROUP calls that failed (errors, not timeouts), and groups recreated after NOGROUP.
   [[nodiscard]] std::uint64_t failed_reads() const noexcept { return failed_reads_; }
@@ -66,7 +83,7 @@ class GroupReader {
 
  private:
   RedisClient& client_;
-  std::string stream_;
+  std::vector<std::string> streams_;
   std::string group_;
   std::string consumer_;
   std::uint64_t failed_reads_ = 0;

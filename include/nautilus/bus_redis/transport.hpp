@@ -1,0 +1,90 @@
+// RedisTransport: joins one process's in-process MessageBus to the dual Redis bus (SPEC §1, §3).
+//
+// Out: every message published locally goes onto the MarketData bus (market_data.*,
+// price.update.*, volume.update.*) or the Engine Logic bus (everything else). FLASH_CRASH and
+// URGENT are written at once to the bus's urgent stream; the rest is batched per
+// MESSAGEBUS_BUFFER_INTERVAL / MESSAGEBUS_BUFFER_SIZE and flushed at once when nothing more is
+// queued. While a Redis is down, outbound messages wait in a bounded buffer (LOW dropped first,
+// every drop counted) and are resent in order after a reconnect with capped backoff.
+//
+// In: one reader per bus reads both streams in one XREADGROUP (urgent first) as a consumer of
+// the process's group; entries this process wrote itself are skipped, entries that do not decode
+// go to `<stream>:dead`, duplicates (source, sequence, ts_publish) are dropped, and the rest are
+// delivered to local subscribers, then acknowledged (XACK).
+//
+//   auto t = RedisTransport::start(bus, {.config = *cfg, .group = "risk"});
+//   ... engines publish and subscribe on `bus` as before ...
+//   TransportStatus s = (*t)->status();
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nautilus/bus/message_bus.hpp"
+#include "nautilus/config/bus_config.hpp"
+#include "nautilus/core/error.hpp"
+
+namespace nautilus::bus_redis {
+
+struct TransportOptions {
+  config::BusConfig config;
+  std::string group = "nautilus";  // consumer group: the engine (or engine host) name
+  std::string consumer;            // unique per process; default "<hostname>-<pid>"
+  std::size_t failover_buffer_bytes = 64u << 20;
+  std::chrono::milliseconds read_block{50};
+  std::size_t read_count = 512;
+  std::size_t dedup_window = 200'000;  // remembered (source, sequence, ts_publish) keys
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds reconnect_min{10};
+  std::chrono::milliseconds reconnect_max{2000};
+};
+
+struct LinkStatus {
+  std::string name;  // "marketdata" or "logic"
+  std::string endpoint;
+  std::string stream;
+  bool writer_connected = false;
+  bool reader_connected = false;
+  core::UnixNanos degraded_since = 0;  // 0 while connected
+  std::uint64_t backlog_messages = 0;  // waiting to be written
+  std::uint64_t backlog_bytes = 0;
+  std::uint64_t exported = 0;
+  std::uint64_t imported = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t skipped_own = 0;
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t reconnects = 0;
+  std::uint64_t failed_reads = 0;
+  std::uint64_t group_recreations = 0;
+  std::array<std::uint64_t, bus::kPriorityCount> overflow_dropped{};  // by Priority
+};
+
+struct TransportStatus {
+  std::vector<LinkStatus> links;
+  std::uint64_t unencodable = 0;  // local messages of a type with no wire format
+};
+
+class RedisTransport {
+ public:
+  [[nodiscard]] static core::Result<std::unique_ptr<RedisTransport>> start(
+      bus::MessageBus& bus, TransportOptions options);
+  ~RedisTransport();  // writes what it can (bounded), then stops
+  RedisTransport(const RedisTransport&) = delete;
+  RedisTransport& operator=(const RedisTransport&) = delete;
+
+  [[nodiscard]] TransportStatus status() const;
+  // Waits until every message published locally so far has been written to Redis.
+  bool flush(std::chrono::milliseconds timeout);
+
+  struct Impl;
+
+ private:
+  explicit RedisTransport(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nautilus::bus_redis

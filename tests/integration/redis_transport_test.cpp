@@ -1,0 +1,253 @@
+// Two processes' worth of MessageBus + RedisTransport (two "engine hosts" in one test process)
+// over real redis-servers: a MarketData bus and an Engine Logic bus.
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "nautilus/bus_redis/transport.hpp"
+#include "nautilus/model/market_data.hpp"
+#include "redis_server.hpp"
+
+namespace nautilus::bus_redis {
+namespace {
+
+using testing::RedisServer;
+
+model::QuoteTick quote(std::int64_t n) {
+  return {core::Symbol::from_trusted("AAPL"),  *core::Price::from_string("189.10"),
+          *core::Price::from_string("189.12"), *core::Quantity::from_string("300"),
+          *core::Quantity::from_string("200"), n};
+}
+model::TradeTick trade(std::int64_t n) {
+  return {core::Symbol::from_trusted("AAPL"), *core::Price::from_string("189.11"),
+          *core::Quantity::from_string("5"),  model::AggressorSide::kBuyer,
+          static_cast<std::uint64_t>(n),      n};
+}
+
+config::BusConfig two_buses(const RedisServer& md, const RedisServer& logic) {
+  config::BusConfig c;
+  c.main = logic.endpoint();
+  c.marketdata = md.endpoint();
+  c.logic = logic.endpoint();
+  return c;
+}
+
+// Everything a bus receives, thread-safe (the transport delivers on its reader threads).
+struct Sink {
+  std::mutex mu;
+  std::vector<bus::Envelope> got;
+  void operator()(const bus::Envelope& e) {
+    std::lock_guard l(mu);
+    got.push_back(e);
+  }
+  std::size_t size() {
+    std::lock_guard l(mu);
+    return got.size();
+  }
+  bool wait_for(std::size_t n, std::chrono::seconds timeout = std::chrono::seconds(20)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (size() >= n) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return size() >= n;
+  }
+};
+
+struct Host {
+  bus::MessageBus bus;
+  Sink sink;
+  std::unique_ptr<RedisTransport> transport;
+  Host(const config::BusConfig& cfg, std::string group, TransportOptions extra = {}) {
+    (void)bus.subscribe("*", [this](const bus::Envelope& e) { sink(e); });
+    extra.config = cfg;
+    extra.group = std::move(group);
+    extra.consumer = extra.group + "-1";
+    auto t = RedisTransport::start(bus, extra);
+    if (!t) throw std::runtime_error(t.error().message);
+    transport = std::move(*t);
+  }
+  bool readers_connected() {
+    for (const auto& l : transport->status().links) {
+      if (!l.reader_connected) return false;
+    }
+    return true;
+  }
+  void wait_connected() {
+    for (int i = 0; i < 2000 && !readers_connected(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+};
+
+LinkStatus link(const Host& h, std::string_view name) {
+  for (auto& l : h.transport->status().links) {
+    if (l.name == name) return l;
+  }
+  return {};
+}
+
+TEST(RedisTransport, CrossProcessRoundTripRoutedByTopicFamilyWithoutEcho) {
+  RedisServer md, logic;
+  Host a(two_buses(md, logic), "a"), b(two_buses(md, logic), "b");
+  a.wait_connected();
+  b.wait_connected();
+  auto pub = *a.bus.publisher("marketdata");
+  auto qt = *a.bus.topic("market_data.AAPL.quote");
+  auto tt = *a.bus.topic("strategy.signal.AAPL");
+  for (int i = 0; i < 100; ++i) {
+    pub.publish(qt, quote(i));
+    pub.publish(tt, trade(i));
+  }
+  ASSERT_TRUE(a.transport->flush(std::chrono::seconds(10)));
+  ASSERT_TRUE(b.sink.wait_for(200)) << b.sink.size();
+  {
+    std::lock_guard l(b.sink.mu);
+    std::set<std::uint64_t> seqs;
+    for (const auto& e : b.sink.got) {
+      EXPECT_TRUE(e.remote);
+      EXPECT_EQ(e.source.value(), "marketdata");
+      seqs.insert(e.sequence);
+      if (e.topic.value() == "market_data.AAPL.quote") {
+        ASSERT_NE(e.get<model::QuoteTick>(), nullptr);
+      } else {
+        ASSERT_NE(e.get<model::TradeTick>(), nullptr);
+        EXPECT_EQ(e.get<model::TradeTick>()->price.to_string(), "189.11");
+      }
+    }
+    EXPECT_EQ(seqs.size(), 200u);  // every message once, header intact
+  }
+  // Market data went to the MarketData server, the rest to the Logic server.
+  EXPECT_EQ(md.client().command({"XLEN", "nautilus:market_data"})->integer, 100);
+  EXPECT_EQ(logic.client().command({"XLEN", "nautilus:engine_communication"})->integer, 100);
+  EXPECT_EQ(logic.client().command({"EXISTS", "nautilus:market_data"})->integer, 0);
+  // A heard its own messages once, in process, not again through Redis.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(a.sink.size(), 200u);
+  EXPECT_EQ(link(a, "marketdata").exported, 100u);
+  EXPECT_EQ(link(b, "logic").imported, 100u);
+  EXPECT_EQ(link(a, "logic").skipped_own, 100u);
+  EXPECT_EQ(link(b, "logic").failed_reads, 0u);  // steady state: no failed XREADGROUP
+}
+
+TEST(RedisTransport, FlashCrashOvertakesABacklog) {
+  RedisServer md, logic;
+  Host a(two_buses(md, logic), "a");
+  Host b(two_buses(md, logic), "b", {.read_count = 64});  // small reads: a backlog builds up
+  a.wait_connected();
+  b.wait_connected();
+  auto pub = *a.bus.publisher("risk");
+  auto t = *a.bus.topic("risk.alert.AAPL");
+  constexpr int kBacklog = 30'000;
+  for (int i = 0; i < kBacklog; ++i) pub.publish(t, trade(i));
+  pub.publish(t, trade(-1), {.priority = bus::Priority::kFlashCrash});
+  ASSERT_TRUE(b.sink.wait_for(kBacklog + 1, std::chrono::seconds(60))) << b.sink.size();
+  std::lock_guard l(b.sink.mu);
+  std::size_t at = 0;
+  while (at < b.sink.got.size() && b.sink.got[at].priority != bus::Priority::kFlashCrash) ++at;
+  ASSERT_LT(at, b.sink.got.size());
+  EXPECT_LT(at, static_cast<std::size_t>(kBacklog) * 9 / 10)
+      << "FLASH_CRASH arrived after " << at << " of " << kBacklog << " NORMAL messages";
+}
+
+TEST(RedisTransport, RedisDownBuffersThenResendsAndNothingIsLostOrDoubled) {
+  RedisServer md, logic;
+  Host a(two_buses(md, logic), "a", {.reconnect_max = std::chrono::milliseconds(100)});
+  Host b(two_buses(md, logic), "b", {.reconnect_max = std::chrono::milliseconds(100)});
+  a.wait_connected();
+  b.wait_connected();
+  auto pub = *a.bus.publisher("strategy");
+  auto t = *a.bus.topic("strategy.signal.AAPL");
+  for (int i = 0; i < 100; ++i) pub.publish(t, trade(i));
+  ASSERT_TRUE(b.sink.wait_for(100));
+  logic.kill9();
+  for (int i = 100; i < 200; ++i) pub.publish(t, trade(i));  // publishers keep working
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto down = link(a, "logic");
+  EXPECT_FALSE(down.writer_connected);
+  EXPECT_NE(down.degraded_since, 0);
+  EXPECT_EQ(down.backlog_messages, 100u);
+  logic.restart();  // empty: no persistence, groups gone
+  ASSERT_TRUE(a.transport->flush(std::chrono::seconds(20)));
+  ASSERT_TRUE(b.sink.wait_for(200)) << b.sink.size();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::lock_guard l(b.sink.mu);
+  std::set<std::uint64_t> seqs;
+  for (const auto& e : b.sink.got) seqs.insert(e.sequence);
+  EXPECT_EQ(b.sink.got.size(), 200u);
+  EXPECT_EQ(seqs.size(), 200u);
+  const auto up = link(a, "logic");
+  EXPECT_EQ(up.degraded_since, 0);
+  EXPECT_EQ(up.backlog_messages, 0u);
+  // The outage cost the reader one failed read, not an error storm while Redis was away.
+  EXPECT_GE(link(b, "logic").failed_reads, 1u);
+  EXPECT_LE(link(b, "logic").failed_reads, 3u);
+}
+
+TEST(RedisTransport, OverflowDropsLowFirstAndCountsIt) {
+  RedisServer md;
+  std::uint16_t dead_port;
+  {
+    RedisServer gone;
+    dead_port = gone.port();
+  }
+  config::BusConfig cfg;
+  cfg.marketdata = md.endpoint();
+  cfg.logic = {.host = "127.0.0.1", .port = dead_port};  // never reachable
+  Host a(cfg, "a", {.failover_buffer_bytes = 8 * 1024});
+  auto pub = *a.bus.publisher("risk");
+  auto t = *a.bus.topic("risk.alert.AAPL");
+  for (int i = 0; i < 20; ++i) pub.publish(t, trade(i), {.priority = bus::Priority::kUrgent});
+  for (int i = 0; i < 200; ++i) pub.publish(t, trade(i), {.priority = bus::Priority::kLow});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto s = link(a, "logic");
+  EXPECT_GT(s.overflow_dropped[bus::index(bus::Priority::kLow)], 100u);
+  EXPECT_EQ(s.overflow_dropped[bus::index(bus::Priority::kUrgent)], 0u);
+  EXPECT_LE(s.backlog_bytes, 8u * 1024);
+  EXPECT_EQ(s.backlog_messages, 220u - s.overflow_dropped[bus::index(bus::Priority::kLow)]);
+}
+
+TEST(RedisTransport, UndecodableEntriesAreDeadLetteredAndTheReaderGoesOn) {
+  RedisServer md, logic;
+  Host b(two_buses(md, logic), "b");
+  b.wait_connected();
+  auto c = logic.client();
+  ASSERT_TRUE(c.command({"XADD", "nautilus:engine_communication", "*", "d", "\xc1\x00garbage"}));
+  ASSERT_TRUE(c.command({"XADD", "nautilus:engine_communication", "*", "x", "no data field"}));
+  Host a(two_buses(md, logic), "a");
+  a.wait_connected();
+  auto pub = *a.bus.publisher("risk");
+  (void)pub.publish("risk.alert.AAPL", trade(1));
+  ASSERT_TRUE(b.sink.wait_for(1));
+  for (int i = 0; i < 200 && link(b, "logic").dead_lettered < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(link(b, "logic").dead_lettered, 2u);
+  EXPECT_EQ(c.command({"XLEN", "nautilus:engine_communication:dead"})->integer, 2);
+  auto dead = c.command({"XRANGE", "nautilus:engine_communication:dead", "-", "+"});
+  ASSERT_TRUE(dead);
+  EXPECT_NE(dead->elements.at(0).elements.at(1).elements.at(3).str.find("MessagePack"),
+            std::string::npos);  // the reason is kept with the entry
+}
+
+TEST(RedisTransport, SingleRedisModeKeepsTheBusesOnSeparateStreams) {
+  RedisServer one;
+  config::BusConfig cfg;
+  cfg.main = cfg.marketdata = cfg.logic = one.endpoint();
+  ASSERT_TRUE(cfg.single_redis());
+  Host a(cfg, "a"), b(cfg, "b");
+  a.wait_connected();
+  b.wait_connected();
+  auto pub = *a.bus.publisher("marketdata");
+  (void)pub.publish("market_data.AAPL.quote", quote(1));
+  (void)pub.publish("risk.alert.AAPL", trade(2));
+  ASSERT_TRUE(b.sink.wait_for(2));
+  auto c = one.client();
+  EXPECT_EQ(c.command({"XLEN", "nautilus:market_data"})->integer, 1);
+  EXPECT_EQ(c.command({"XLEN", "nautilus:engine_communication"})->integer, 1);
+}
+
+}  // namespace
+}  // namespace nautilus::bus_redis
