@@ -1,4 +1,5 @@
-// libFuzzer target for the wire decoder (`make fuzz`). Property: decoding never crashes, and
+// libFuzzer target for the wire decoders (`make fuzz`). Property: decoding (one envelope or a
+// batch) never crashes, and
 // anything that decodes re-encodes to a canonical form that decodes to the same bytes again.
 #include <cstdint>
 #include <cstdlib>
@@ -9,7 +10,15 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace nautilus::bus;
-  auto env = codec::decode(std::string_view(reinterpret_cast<const char*>(data), size));
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  // A batch must never crash either, and each element it yields must re-encode.
+  if (auto batch = codec::decode_batch(input)) {
+    for (const auto& e : *batch) {
+      std::string out;
+      if (e && !codec::encode(*e, out)) std::abort();
+    }
+  }
+  auto env = codec::decode(input);
   if (!env) return 0;
   std::string once;
   if (!codec::encode(*env, once)) std::abort();

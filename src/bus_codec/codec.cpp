@@ -286,7 +286,8 @@ Result<void> encode(const Envelope& env, std::string& out) {
               "encode: no wire codec for payload type '" + std::string(type) + "'");
 }
 
-Result<Envelope> decode(std::string_view bytes) {
+// Parses one MessagePack value that must span all of `bytes`.
+Result<msgpack::object_handle> parse(std::string_view bytes) {
   if (bytes.size() > kMaxEncodedSize) return decode_error("message larger than 1 MiB");
   msgpack::object_handle oh;
   try {
@@ -296,7 +297,11 @@ Result<Envelope> decode(std::string_view bytes) {
   } catch (const std::exception& e) {
     return decode_error(std::string("not valid MessagePack: ") + e.what());
   }
-  NAUTILUS_TRY(m, MapView::of(oh.get(), "envelope"));
+  return oh;
+}
+
+Result<Envelope> decode_object(const msgpack::object& obj) {
+  NAUTILUS_TRY(m, MapView::of(obj, "envelope"));
   NAUTILUS_TRY(version, m.u64("v"));
   if (version != kWireVersion) {
     return fail(ErrorCode::kUnsupportedVersion,
@@ -346,6 +351,32 @@ Result<Envelope> decode(std::string_view bytes) {
   pk.pack(*payload_obj);
   env.payload = Payload::make(std::move(raw));
   return env;
+}
+
+Result<Envelope> decode(std::string_view bytes) {
+  auto oh = parse(bytes);
+  if (!oh) return std::unexpected(oh.error());
+  return decode_object(oh->get());
+}
+
+void encode_batch(std::span<const std::string> encoded, std::string& out) {
+  StringSink sink{&out};
+  Packer pk(sink);
+  pk.pack_array(static_cast<std::uint32_t>(encoded.size()));
+  for (const auto& e : encoded) out.append(e);  // each is already one MessagePack value
+}
+
+Result<std::vector<Result<Envelope>>> decode_batch(std::string_view bytes) {
+  auto oh = parse(bytes);
+  if (!oh) return std::unexpected(oh.error());
+  const msgpack::object& obj = oh->get();
+  if (obj.type != msgpack::type::ARRAY) return decode_error("batch is not an array");
+  std::vector<Result<Envelope>> out;
+  out.reserve(obj.via.array.size);
+  for (std::uint32_t i = 0; i < obj.via.array.size; ++i) {
+    out.push_back(decode_object(obj.via.array.ptr[i]));
+  }
+  return out;
 }
 
 }  // namespace nautilus::bus::codec

@@ -26,18 +26,27 @@ StreamWriter::StreamWriter(RedisClient& client, std::string stream, Trim trim)
 
 Result<std::vector<std::string>> StreamWriter::append(const std::vector<std::string>& payloads,
                                                       std::string_view origin) {
-  std::vector<std::vector<std::string>> cmds;
-  cmds.reserve(payloads.size());
+  std::vector<EntryData> entries;
+  entries.reserve(payloads.size());
+  for (const auto& p : payloads) entries.push_back({kDataField, p});
+  return append(entries, origin);
+}
+
+Result<std::vector<std::string>> StreamWriter::append(const std::vector<EntryData>& entries,
+                                                      std::string_view origin) {
   std::vector<std::string> head{"XADD", stream_};
   if (trim_.maxlen > 0) {
     head.insert(head.end(), {"MAXLEN", "~", std::to_string(trim_.maxlen)});
   } else if (trim_.min_age.count() > 0) {
     head.insert(head.end(), {"MINID", "~", std::to_string(unix_ms_now() - trim_.min_age.count())});
   }
-  head.insert(head.end(), {"*", std::string(kDataField)});
-  for (const auto& p : payloads) {
+  head.emplace_back("*");
+  std::vector<std::vector<std::string>> cmds;
+  cmds.reserve(entries.size());
+  for (const auto& e : entries) {
     auto cmd = head;
-    cmd.push_back(p);
+    cmd.emplace_back(e.field);
+    cmd.emplace_back(e.bytes);
     if (!origin.empty()) cmd.insert(cmd.end(), {std::string(kOriginField), std::string(origin)});
     cmds.push_back(std::move(cmd));
   }
@@ -115,8 +124,9 @@ Result<std::vector<StreamEntry>> GroupReader::read(std::size_t count,
         entry.malformed = true;
         const auto& fields = e.elements[1].elements;
         for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-          if (fields[i].str == kDataField) {
+          if (fields[i].str == kDataField || fields[i].str == kBatchField) {
             entry.data = fields[i + 1].str;
+            entry.batch = fields[i].str == kBatchField;
             entry.malformed = false;
           } else if (fields[i].str == kOriginField) {
             entry.origin = fields[i + 1].str;

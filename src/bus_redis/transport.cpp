@@ -23,6 +23,10 @@ using core::fail;
 using core::Result;
 using SteadyClock = std::chrono::steady_clock;
 
+// Packing several messages into one stream entry divides Redis's per-entry work among them.
+constexpr std::size_t kMaxPerEntry = 256;
+constexpr std::size_t kMaxEntryBytes = 256 * 1024;
+
 bool is_market_data(std::string_view topic) {
   const auto family = bus::topic_family(topic);
   return family == "market_data" || topic.starts_with("price.update.") ||
@@ -230,29 +234,47 @@ struct RedisTransport::Impl {
     StreamWriter normal(*link.writer, link.stream, trim);
     for (std::size_t p = bus::kPriorityCount; p-- > 0;) {
       auto& q = link.pending[p];
+      StreamWriter& out = bus::is_critical(static_cast<bus::Priority>(p)) ? urgent : normal;
       while (!q.empty()) {
-        const std::size_t n =
+        // One round trip carries up to buffer_size messages, packed into entries of up to
+        // kMaxPerEntry messages / kMaxEntryBytes; a lone message is a plain "d" entry.
+        const std::size_t round =
             std::min(q.size(), std::max<std::size_t>(options.config.buffer_size, 1));
-        std::vector<std::string> batch(
-            std::make_move_iterator(q.begin()),
-            std::make_move_iterator(q.begin() + static_cast<std::ptrdiff_t>(n)));
-        auto ids = (bus::is_critical(static_cast<bus::Priority>(p)) ? urgent : normal)
-                       .append(batch, instance);
-        if (!ids) {
-          // Put the batch back where it was and try again after a reconnect.
-          for (std::size_t i = n; i-- > 0;) q[i] = std::move(batch[i]);
+        std::vector<std::string> packed;
+        packed.reserve(round);  // views into it must not move
+        std::vector<EntryData> entries;
+        std::size_t i = 0, bytes = 0;
+        while (i < round) {
+          std::size_t j = i, entry_bytes = 0;
+          while (j < round && j - i < kMaxPerEntry &&
+                 (j == i || entry_bytes + q[j].size() <= kMaxEntryBytes)) {
+            entry_bytes += q[j].size();
+            ++j;
+          }
+          if (j - i == 1) {
+            entries.push_back({kDataField, q[i]});
+          } else {
+            std::vector<std::string> group(q.begin() + static_cast<std::ptrdiff_t>(i),
+                                           q.begin() + static_cast<std::ptrdiff_t>(j));
+            packed.emplace_back();
+            bus::codec::encode_batch(group, packed.back());
+            entries.push_back({kBatchField, packed.back()});
+          }
+          bytes += entry_bytes;
+          i = j;
+        }
+        if (!out.append(entries, instance)) {
+          // Everything stays pending, to be resent after a reconnect.
           link.writer.reset();
           link.writer_connected.store(false);
           link.writer_backoff.failed();
           mark_degraded(link);
           return;
         }
-        std::size_t bytes = 0;
-        for (const auto& b : batch) bytes += b.size();
-        q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(n));
+        q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(round));
         link.pending_bytes -= bytes;
-        link.exported.fetch_add(n, std::memory_order_relaxed);
-        settled.fetch_add(n, std::memory_order_relaxed);
+        link.exported.fetch_add(round, std::memory_order_relaxed);
+        settled.fetch_add(round, std::memory_order_relaxed);
         publish_backlog(link);
       }
     }
@@ -365,25 +387,22 @@ struct RedisTransport::Impl {
           link.skipped_own.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
-        auto env = entry.malformed ? Result<bus::Envelope>(fail(ErrorCode::kDecode, "no field d"))
-                                   : bus::codec::decode(entry.data);
-        if (!env) {
-          dead_letter(*client, link, entry, env.error().message);
+        if (entry.malformed) {
+          dead_letter(*client, link, entry, "entry has neither field d nor b");
           continue;
         }
-        if (!dedup.insert(*env)) {
-          link.duplicates.fetch_add(1, std::memory_order_relaxed);
+        if (!entry.batch) {
+          deliver(link, *publisher, dedup, topics, bus::codec::decode(entry.data), *client, entry);
           continue;
         }
-        auto it = topics.find(std::string(env->topic.value()));
-        if (it == topics.end()) {
-          auto h = bus.topic(env->topic.value());
-          if (!h) continue;  // decode validated it; cannot happen
-          it = topics.emplace(std::string(env->topic.value()), *h).first;
+        auto batch_envs = bus::codec::decode_batch(entry.data);
+        if (!batch_envs) {
+          dead_letter(*client, link, entry, batch_envs.error().message);
+          continue;
         }
-        env->remote = true;
-        (void)publisher->forward(it->second, *env);
-        link.imported.fetch_add(1, std::memory_order_relaxed);
+        for (auto& env : *batch_envs) {
+          deliver(link, *publisher, dedup, topics, std::move(env), *client, entry);
+        }
       }
       for (const auto& [stream, ids] : acks) {
         if (!reader->ack(stream, ids)) {
@@ -392,6 +411,30 @@ struct RedisTransport::Impl {
         }
       }
     }
+  }
+
+  // One decoded message from an entry: dead-lettered if it did not decode, dropped if already
+  // seen, else delivered to local subscribers.
+  void deliver(Link& link, bus::Publisher& publisher, Dedup& dedup,
+               std::unordered_map<std::string, bus::TopicHandle>& topics, Result<bus::Envelope> env,
+               RedisClient& client, const StreamEntry& entry) {
+    if (!env) {
+      dead_letter(client, link, entry, env.error().message);
+      return;
+    }
+    if (!dedup.insert(*env)) {
+      link.duplicates.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    auto it = topics.find(std::string(env->topic.value()));
+    if (it == topics.end()) {
+      auto h = bus.topic(env->topic.value());
+      if (!h) return;  // decode validated the topic
+      it = topics.emplace(std::string(env->topic.value()), *h).first;
+    }
+    env->remote = true;
+    (void)publisher.forward(it->second, *env);
+    link.imported.fetch_add(1, std::memory_order_relaxed);
   }
 
   void dead_letter(RedisClient& c, Link& link, const StreamEntry& e, const std::string& why) {

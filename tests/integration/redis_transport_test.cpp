@@ -119,16 +119,18 @@ TEST(RedisTransport, CrossProcessRoundTripRoutedByTopicFamilyWithoutEcho) {
     }
     EXPECT_EQ(seqs.size(), 200u);  // every message once, header intact
   }
-  // Market data went to the MarketData server, the rest to the Logic server.
-  EXPECT_EQ(md.client().command({"XLEN", "nautilus:market_data"})->integer, 100);
-  EXPECT_EQ(logic.client().command({"XLEN", "nautilus:engine_communication"})->integer, 100);
+  // Market data went to the MarketData server, the rest to the Logic server (entries pack
+  // several messages, so count entries only as "some").
+  EXPECT_GE(md.client().command({"XLEN", "nautilus:market_data"})->integer, 1);
+  EXPECT_GE(logic.client().command({"XLEN", "nautilus:engine_communication"})->integer, 1);
   EXPECT_EQ(logic.client().command({"EXISTS", "nautilus:market_data"})->integer, 0);
+  EXPECT_EQ(md.client().command({"EXISTS", "nautilus:engine_communication"})->integer, 0);
   // A heard its own messages once, in process, not again through Redis.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(a.sink.size(), 200u);
   EXPECT_EQ(link(a, "marketdata").exported, 100u);
   EXPECT_EQ(link(b, "logic").imported, 100u);
-  EXPECT_EQ(link(a, "logic").skipped_own, 100u);
+  EXPECT_GE(link(a, "logic").skipped_own, 1u);   // entries it wrote itself, read and skipped
   EXPECT_EQ(link(b, "logic").failed_reads, 0u);  // steady state: no failed XREADGROUP
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,13 @@ struct RawMessage {
 // Appends the encoding of `env` to `out`.
 [[nodiscard]] core::Result<void> encode(const Envelope& env, std::string& out);
 [[nodiscard]] core::Result<Envelope> decode(std::string_view bytes);
+
+// A batch: one MessagePack array whose elements are encoded envelopes (one stream entry can
+// carry many messages). `encoded` are outputs of encode(); decode_batch fails as a whole only
+// when the input is not an array, and reports each element's own result.
+void encode_batch(std::span<const std::string> encoded, std::string& out);
+[[nodiscard]] core::Result<std::vector<core::Result<Envelope>>> decode_batch(
+    std::string_view bytes);
 
 // Type names the codec maps to C++ types.
 [[nodiscard]] std::vector<std::string_view> known_types();

@@ -52,11 +52,11 @@ struct LinkStatus {
   core::UnixNanos degraded_since = 0;  // 0 while connected
   std::uint64_t backlog_messages = 0;  // waiting to be written
   std::uint64_t backlog_bytes = 0;
-  std::uint64_t exported = 0;
-  std::uint64_t imported = 0;
-  std::uint64_t duplicates = 0;
-  std::uint64_t skipped_own = 0;
-  std::uint64_t dead_lettered = 0;
+  std::uint64_t exported = 0;       // messages written
+  std::uint64_t imported = 0;       // messages delivered locally
+  std::uint64_t duplicates = 0;     // messages already seen
+  std::uint64_t skipped_own = 0;    // entries this process wrote itself
+  std::uint64_t dead_lettered = 0;  // messages (or whole entries) sent to <stream>:dead
   std::uint64_t reconnects = 0;
   std::uint64_t failed_reads = 0;
   std::uint64_t group_recreations = 0;

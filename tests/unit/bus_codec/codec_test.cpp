@@ -172,5 +172,31 @@ TEST(Codec, EveryTruncationAndRandomCorruptionIsAnErrorNotACrash) {
   SUCCEED() << decoded << " corrupted inputs still decoded";
 }
 
+TEST(Codec, BatchesCarryManyEnvelopesAndReportEachOne) {
+  std::vector<std::string> encoded;
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    Envelope e = header();
+    e.sequence = i;
+    e.payload = Payload::make(
+        model::TradeTick{Symbol::from_trusted("X"), *Price::from_string("1.5"),
+                         *Quantity::from_string("2"), model::AggressorSide::kNone, i, 1});
+    encoded.emplace_back();
+    ASSERT_TRUE(encode(e, encoded.back()));
+  }
+  encoded.emplace_back("\x81\xa1v\x09");  // a map, but not an envelope: only this one fails
+  std::string batch;
+  encode_batch(encoded, batch);
+  auto back = decode_batch(batch);
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->size(), 4u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*back)[i]);
+    EXPECT_EQ((*back)[i]->sequence, i + 1);
+  }
+  EXPECT_FALSE((*back)[3]);
+  EXPECT_FALSE(decode_batch(encoded[0]));              // one envelope is not a batch
+  EXPECT_FALSE(decode_batch("\xdd\xff\xff\xff\xff"));  // a huge array header, no elements
+}
+
 }  // namespace
 }  // namespace nautilus::bus::codec
