@@ -1,4 +1,5 @@
 #include "../../bench/bus/bus_suite.hpp"
+#include "../../bench/redis/redis_suite.hpp"
 #include "commands.hpp"
 
 namespace nautilus::app {
@@ -6,6 +7,7 @@ namespace nautilus::app {
 int run_bench(const BenchOptions& o) {
   const bench::SuiteOptions so{.json = o.json, .runs = o.runs, .quick = o.quick};
   if (o.suite == "bus" || o.suite == "all") bench::run_bus_suite(so);
+  if (o.suite == "redis" || o.suite == "all") bench::run_redis_suite(so);
   return 0;
 }
 

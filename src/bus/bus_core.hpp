@@ -31,6 +31,8 @@ struct Subscription {
   OverflowPolicy policy = OverflowPolicy::kDropLowFirst;
   std::chrono::nanoseconds block_bound{};
   std::string owner;
+  Priority min_priority = Priority::kLow;
+  Priority max_priority = Priority::kFlashCrash;
   std::atomic<bool> active{true};
 };
 

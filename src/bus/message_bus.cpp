@@ -149,6 +149,7 @@ PublishStatus Publisher::dispatch(TopicHandle& topic, const Envelope& env) {
   c.published.add(fam, prio);
   for (const auto& sp : topic.subscribers().subs) {
     detail::Subscription* s = sp.get();
+    if (prio < s->min_priority || prio > s->max_priority) continue;
     if (s->mailbox == nullptr) {
       // Same-thread fast path: the handler runs here, now.
       if (!s->active.load(std::memory_order_acquire)) continue;
@@ -313,6 +314,8 @@ std::shared_ptr<detail::Subscription> make_subscription(std::string pattern, boo
   s->policy = o.policy;
   s->block_bound = o.block_bound;
   s->owner = o.owner;
+  s->min_priority = o.min_priority;
+  s->max_priority = o.max_priority;
   return s;
 }
 }  // namespace

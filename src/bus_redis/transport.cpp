@@ -33,10 +33,14 @@ bool is_market_data(std::string_view topic) {
          topic.starts_with("volume.update.");
 }
 
+// Unique per transport, not just per process: the consumer name is also the origin id a
+// transport uses to skip its own entries, and two transports in one process (tests, bench)
+// must not take each other's messages for their own.
 std::string default_consumer() {
+  static std::atomic<unsigned> counter{0};
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  return fmt::format("{}-{}", host, ::getpid());
+  return fmt::format("{}-{}-{}", host, ::getpid(), counter.fetch_add(1));
 }
 
 // Capped exponential backoff between connection attempts.
@@ -95,29 +99,43 @@ class Dedup {
 
 }  // namespace
 
-// One Redis bus (MarketData or Engine Logic): its writer state (owned by the writer thread),
-// its reader thread, and counters any thread may read.
+// What one outbound path's writer thread holds for one Redis bus: its own connection, and the
+// encoded messages not yet written, by priority.
+struct LinkWriter {
+  std::optional<RedisClient> client;
+  Backoff backoff;
+  std::array<std::deque<std::string>, bus::kPriorityCount> pending;
+  std::size_t pending_bytes = 0;
+  SteadyClock::time_point oldest_pending{};
+  bool flush_now = false;
+  std::atomic<bool> connected{false};
+  std::atomic<std::uint64_t> backlog_messages{0}, backlog_bytes{0};
+
+  explicit LinkWriter(const TransportOptions& o) : backoff(o.reconnect_min, o.reconnect_max) {}
+  [[nodiscard]] std::size_t pending_count() const {
+    std::size_t n = 0;
+    for (const auto& q : pending) n += q.size();
+    return n;
+  }
+};
+
+// The two outbound paths: FLASH_CRASH/URGENT never wait behind a NORMAL round trip, because
+// they have their own subscription, thread and connection.
+enum Path : std::size_t { kNormalPath = 0, kUrgentPath = 1 };
+
+// One Redis bus (MarketData or Engine Logic): a writer per outbound path, a reader thread per
+// stream (normal and urgent), and counters any thread may read.
 struct Link {
   std::string name;
   config::RedisEndpoint endpoint;
   std::string stream;
   std::string urgent_stream;
   std::string dead_stream;
+  std::array<std::unique_ptr<LinkWriter>, 2> writers;  // by Path
+  std::array<std::jthread, 2> readers;                 // by Path
 
-  // Writer thread only.
-  std::optional<RedisClient> writer;
-  Backoff writer_backoff;
-  std::array<std::deque<std::string>, bus::kPriorityCount> pending;  // encoded, by priority
-  std::size_t pending_bytes = 0;
-  SteadyClock::time_point oldest_pending{};
-  bool flush_now = false;
-
-  std::jthread reader;
-
-  std::atomic<bool> writer_connected{false};
-  std::atomic<bool> reader_connected{false};
+  std::array<std::atomic<bool>, 2> reader_connected{};
   std::atomic<core::UnixNanos> degraded_since{0};
-  std::atomic<std::uint64_t> backlog_messages{0}, backlog_bytes{0};
   std::atomic<std::uint64_t> exported{0}, imported{0}, duplicates{0}, skipped_own{0},
       dead_lettered{0}, reconnects{0}, failed_reads{0}, group_recreations{0};
   std::array<std::atomic<std::uint64_t>, bus::kPriorityCount> overflow_dropped{};
@@ -128,35 +146,43 @@ struct Link {
         stream(std::move(s)),
         urgent_stream(stream + ":urgent"),
         dead_stream(stream + ":dead"),
-        writer_backoff(o.reconnect_min, o.reconnect_max) {}
+        writers{std::make_unique<LinkWriter>(o), std::make_unique<LinkWriter>(o)} {}
 
-  [[nodiscard]] std::size_t pending_count() const {
-    std::size_t n = 0;
-    for (const auto& q : pending) n += q.size();
-    return n;
+  const std::string& stream_of(Path path) const {
+    return path == kUrgentPath ? urgent_stream : stream;
   }
+};
+
+// One outbound path: a mailbox fed by a priority-filtered subscription, and its writer thread.
+struct Outbound {
+  std::shared_ptr<bus::Mailbox> outbox;
+  bus::SubscriptionId subscription = 0;
+  std::jthread thread;
+  std::atomic<std::uint64_t> accepted{0};  // local messages handed to a link's buffer
+  std::atomic<std::uint64_t> settled{0};   // ... and since written or dropped
 };
 
 struct RedisTransport::Impl {
   bus::MessageBus& bus;
   TransportOptions options;
-  std::string instance;                        // this process: written as each entry's origin
+  std::string instance;                        // this transport: written as each entry's origin
   std::array<std::unique_ptr<Link>, 2> links;  // [0] marketdata, [1] logic
-  std::shared_ptr<bus::Mailbox> outbox;
-  bus::SubscriptionId subscription = 0;
-  std::jthread writer;
+  std::array<Outbound, 2> out;                 // by Path
   std::atomic<std::uint64_t> unencodable{0};
-  std::atomic<std::uint64_t> accepted{0};  // local messages handed to a link's buffer
-  std::atomic<std::uint64_t> settled{0};   // ... and since written or dropped
 
   Impl(bus::MessageBus& b, TransportOptions o) : bus(b), options(std::move(o)) {}
 
   Link& route(std::string_view topic) { return *links[is_market_data(topic) ? 0 : 1]; }
 
+  void mark_degraded(Link& link) {
+    core::UnixNanos zero = 0;
+    link.degraded_since.compare_exchange_strong(zero, bus.clock().now());
+  }
+
   // ---- out ----------------------------------------------------------------------------
 
-  // Runs on the writer thread (it polls the outbox).
-  void on_local(const bus::Envelope& env) {
+  // Runs on the path's writer thread (it polls the path's outbox).
+  void on_local(Path path, const bus::Envelope& env) {
     if (env.remote) return;  // came from Redis: never re-export
     std::string bytes;
     if (!bus::codec::encode(env, bytes)) {
@@ -164,26 +190,28 @@ struct RedisTransport::Impl {
       return;
     }
     Link& link = route(env.topic.value());
-    if (link.pending_count() == 0) link.oldest_pending = SteadyClock::now();
-    link.pending_bytes += bytes.size();
-    link.pending[bus::index(env.priority)].push_back(std::move(bytes));
-    if (bus::is_critical(env.priority)) link.flush_now = true;
-    accepted.fetch_add(1, std::memory_order_relaxed);
-    enforce_bound(link);
-    publish_backlog(link);
+    LinkWriter& w = *link.writers[path];
+    if (w.pending_count() == 0) w.oldest_pending = SteadyClock::now();
+    w.pending_bytes += bytes.size();
+    w.pending[bus::index(env.priority)].push_back(std::move(bytes));
+    if (path == kUrgentPath) w.flush_now = true;
+    out[path].accepted.fetch_add(1, std::memory_order_relaxed);
+    enforce_bound(link, path);
+    publish_backlog(w);
   }
 
   // Over the byte bound: drop the oldest of the lowest priority first, counting every drop.
-  void enforce_bound(Link& link) {
-    while (link.pending_bytes > options.failover_buffer_bytes) {
-      auto it = std::find_if(link.pending.begin(), link.pending.end(),
+  void enforce_bound(Link& link, Path path) {
+    LinkWriter& w = *link.writers[path];
+    while (w.pending_bytes > options.failover_buffer_bytes) {
+      auto it = std::find_if(w.pending.begin(), w.pending.end(),
                              [](const auto& q) { return !q.empty(); });
-      if (it == link.pending.end()) return;
-      const auto prio = static_cast<std::size_t>(it - link.pending.begin());
-      link.pending_bytes -= it->front().size();
+      if (it == w.pending.end()) return;
+      const auto prio = static_cast<std::size_t>(it - w.pending.begin());
+      w.pending_bytes -= it->front().size();
       it->pop_front();
       link.overflow_dropped[prio].fetch_add(1, std::memory_order_relaxed);
-      settled.fetch_add(1, std::memory_order_relaxed);
+      out[path].settled.fetch_add(1, std::memory_order_relaxed);
       if (bus::is_critical(static_cast<bus::Priority>(prio))) {
         // Never silent: counted above and said here.
         fmt::print(stderr, "redis transport: {} buffer full, dropped a {} message\n", link.name,
@@ -192,139 +220,136 @@ struct RedisTransport::Impl {
     }
   }
 
-  void publish_backlog(Link& link) {
-    link.backlog_messages.store(link.pending_count(), std::memory_order_relaxed);
-    link.backlog_bytes.store(link.pending_bytes, std::memory_order_relaxed);
+  static void publish_backlog(LinkWriter& w) {
+    w.backlog_messages.store(w.pending_count(), std::memory_order_relaxed);
+    w.backlog_bytes.store(w.pending_bytes, std::memory_order_relaxed);
   }
 
-  void mark_degraded(Link& link) {
-    core::UnixNanos zero = 0;
-    link.degraded_since.compare_exchange_strong(zero, bus.clock().now());
-  }
-
-  bool connect_writer(Link& link) {
-    if (link.writer && link.writer->healthy()) return true;
-    link.writer.reset();
-    link.writer_connected.store(false);
-    if (!link.writer_backoff.due()) return false;
+  bool connect_writer(Link& link, LinkWriter& w) {
+    if (w.client && w.client->healthy()) return true;
+    w.client.reset();
+    w.connected.store(false);
+    if (!w.backoff.due()) return false;
     auto c = RedisClient::connect(link.endpoint, options.connect_timeout);
     if (!c) {
-      link.writer_backoff.failed();
+      w.backoff.failed();
       mark_degraded(link);
       return false;
     }
-    link.writer.emplace(std::move(*c));
-    link.writer_backoff.succeeded();
-    link.writer_connected.store(true);
+    w.client.emplace(std::move(*c));
+    w.backoff.succeeded();
+    w.connected.store(true);
     link.reconnects.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
 
-  // Writes the link's pending messages: urgent stream first, then the normal stream from HIGH
-  // down. On failure everything stays pending, to be resent in order after a reconnect
-  // (consumers de-duplicate whatever the broken pipeline had already written).
-  void flush(Link& link) {
-    link.flush_now = false;
-    if (link.pending_count() == 0) return;
-    if (!connect_writer(link)) return;
+  // One round trip: up to buffer_size pending messages, highest priority first, packed into
+  // entries of up to kMaxPerEntry messages / kMaxEntryBytes (a lone message is a "d" entry).
+  // Returns false when nothing could be written (no connection, or the write failed: then
+  // everything stays pending and is resent after a reconnect; consumers de-duplicate whatever
+  // the broken pipeline had already written).
+  bool write_round(Link& link, Path path) {
+    LinkWriter& w = *link.writers[path];
+    w.flush_now = false;
+    auto it = std::find_if(w.pending.rbegin(), w.pending.rend(),
+                           [](const auto& q) { return !q.empty(); });
+    if (it == w.pending.rend()) return false;
+    if (!connect_writer(link, w)) return false;
+    auto& q = *it;
     const Trim trim = options.config.retention == config::Retention::kMaxLen
                           ? Trim{.maxlen = options.config.retention_maxlen}
                           : Trim{.min_age = options.config.retention_minid_age};
-    StreamWriter urgent(*link.writer, link.urgent_stream, trim);
-    StreamWriter normal(*link.writer, link.stream, trim);
-    for (std::size_t p = bus::kPriorityCount; p-- > 0;) {
-      auto& q = link.pending[p];
-      StreamWriter& out = bus::is_critical(static_cast<bus::Priority>(p)) ? urgent : normal;
-      while (!q.empty()) {
-        // One round trip carries up to buffer_size messages, packed into entries of up to
-        // kMaxPerEntry messages / kMaxEntryBytes; a lone message is a plain "d" entry.
-        const std::size_t round =
-            std::min(q.size(), std::max<std::size_t>(options.config.buffer_size, 1));
-        std::vector<std::string> packed;
-        packed.reserve(round);  // views into it must not move
-        std::vector<EntryData> entries;
-        std::size_t i = 0, bytes = 0;
-        while (i < round) {
-          std::size_t j = i, entry_bytes = 0;
-          while (j < round && j - i < kMaxPerEntry &&
-                 (j == i || entry_bytes + q[j].size() <= kMaxEntryBytes)) {
-            entry_bytes += q[j].size();
-            ++j;
-          }
-          if (j - i == 1) {
-            entries.push_back({kDataField, q[i]});
-          } else {
-            std::vector<std::string> group(q.begin() + static_cast<std::ptrdiff_t>(i),
-                                           q.begin() + static_cast<std::ptrdiff_t>(j));
-            packed.emplace_back();
-            bus::codec::encode_batch(group, packed.back());
-            entries.push_back({kBatchField, packed.back()});
-          }
-          bytes += entry_bytes;
-          i = j;
-        }
-        if (!out.append(entries, instance)) {
-          // Everything stays pending, to be resent after a reconnect.
-          link.writer.reset();
-          link.writer_connected.store(false);
-          link.writer_backoff.failed();
-          mark_degraded(link);
-          return;
-        }
-        q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(round));
-        link.pending_bytes -= bytes;
-        link.exported.fetch_add(round, std::memory_order_relaxed);
-        settled.fetch_add(round, std::memory_order_relaxed);
-        publish_backlog(link);
+    StreamWriter writer(*w.client, link.stream_of(path), trim);
+    const std::size_t round =
+        std::min(q.size(), std::max<std::size_t>(options.config.buffer_size, 1));
+    std::vector<std::string> packed;
+    packed.reserve(round);  // views into it must not move
+    std::vector<EntryData> entries;
+    std::size_t i = 0, bytes = 0;
+    while (i < round) {
+      std::size_t j = i, entry_bytes = 0;
+      while (j < round && j - i < kMaxPerEntry &&
+             (j == i || entry_bytes + q[j].size() <= kMaxEntryBytes)) {
+        entry_bytes += q[j].size();
+        ++j;
       }
+      if (j - i == 1) {
+        entries.push_back({kDataField, q[i]});
+      } else {
+        std::vector<std::string> group(q.begin() + static_cast<std::ptrdiff_t>(i),
+                                       q.begin() + static_cast<std::ptrdiff_t>(j));
+        packed.emplace_back();
+        bus::codec::encode_batch(group, packed.back());
+        entries.push_back({kBatchField, packed.back()});
+      }
+      bytes += entry_bytes;
+      i = j;
     }
+    if (!writer.append(entries, instance)) {
+      w.client.reset();
+      w.connected.store(false);
+      w.backoff.failed();
+      mark_degraded(link);
+      return false;
+    }
+    q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(round));
+    w.pending_bytes -= bytes;
+    link.exported.fetch_add(round, std::memory_order_relaxed);
+    out[path].settled.fetch_add(round, std::memory_order_relaxed);
+    publish_backlog(w);
     link.degraded_since.store(0);
+    return true;
   }
 
-  void writer_loop(const std::stop_token& stop) {
+  void writer_loop(Path path, const std::stop_token& stop) {
     const auto interval = options.config.buffer_interval;
     const std::size_t chunk = 256;
+    auto& outbox = *out[path].outbox;
     while (!stop.stop_requested()) {
-      const std::size_t got = outbox->poll(chunk);
+      const std::size_t got = outbox.poll(chunk);
+      const bool idle = got < chunk;  // nothing more queued: batching must not add latency
       const auto now = SteadyClock::now();
       for (auto& l : links) {
-        const bool idle = got < chunk;  // nothing more queued: batching must not add latency
-        if (l->flush_now || idle || l->pending_count() >= options.config.buffer_size ||
-            now - l->oldest_pending >= interval) {
-          flush(*l);
+        LinkWriter& w = *l->writers[path];
+        // One round per pass, so the outbox is polled between round trips.
+        if (w.flush_now || idle || w.pending_count() >= options.config.buffer_size ||
+            (w.pending_count() > 0 && now - w.oldest_pending >= interval)) {
+          (void)write_round(*l, path);
         }
       }
       if (got == 0) {
-        auto wait = std::chrono::nanoseconds(interval.count() > 0 ? interval
-                                                                  : std::chrono::milliseconds(1));
+        std::chrono::nanoseconds wait = interval.count() > 0 ? std::chrono::nanoseconds(interval)
+                                                             : std::chrono::milliseconds(1);
         for (auto& l : links) {
-          if (l->pending_count() > 0) {
+          const LinkWriter& w = *l->writers[path];
+          if (w.pending_count() > 0) {
             wait = std::min<std::chrono::nanoseconds>(
-                wait, std::max(l->writer_backoff.next() - now, SteadyClock::duration::zero()));
+                wait, std::max<SteadyClock::duration>(w.backoff.next() - now, {}));
           }
         }
-        (void)outbox->wait(std::max<std::chrono::nanoseconds>(wait, std::chrono::microseconds(100)),
-                           stop);
+        (void)outbox.wait(std::max<std::chrono::nanoseconds>(wait, std::chrono::microseconds(100)),
+                          stop);
       }
     }
     // Drain: take what is queued and try to write it, a bounded number of times.
-    while (outbox->poll(SIZE_MAX) > 0) {
+    while (outbox.poll(SIZE_MAX) > 0) {
     }
-    for (int attempt = 0; attempt < 20; ++attempt) {
+    for (int attempt = 0; attempt < 200; ++attempt) {
       bool left = false;
       for (auto& l : links) {
-        flush(*l);
-        left = left || l->pending_count() > 0;
+        (void)write_round(*l, path);
+        left = left || l->writers[path]->pending_count() > 0;
       }
       if (!left) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
 
   // ---- in ------------------------------------------------------------------------------
 
-  void reader_loop(Link& link, const std::stop_token& stop) {
-    auto publisher = bus.publisher("redis." + link.name);
+  void reader_loop(Link& link, Path path, const std::stop_token& stop) {
+    auto publisher = bus.publisher(
+        fmt::format("redis.{}.{}", link.name, path == kUrgentPath ? "urgent" : "normal"));
     if (!publisher) return;
     Dedup dedup(options.dedup_window);
     std::unordered_map<std::string, bus::TopicHandle> topics;
@@ -333,11 +358,13 @@ struct RedisTransport::Impl {
     std::optional<GroupReader> reader;
     std::uint64_t reported_failed = 0, reported_recreated = 0;
     bool first_connect = true;
-
+    // Urgent entries are few and must not wait: read them as they come. Normal entries carry
+    // up to 256 messages each: a few entries per read keep each batch short.
+    const std::size_t count = path == kUrgentPath ? 64 : options.read_count;
     auto drop = [&] {  // the reader refers to the client: release it first
       reader.reset();
       client.reset();
-      link.reader_connected.store(false);
+      link.reader_connected[path].store(false);
     };
     while (!stop.stop_requested()) {
       if (!client || !client->healthy()) {
@@ -354,8 +381,7 @@ struct RedisTransport::Impl {
         }
         client.emplace(std::move(*c));
         (void)client->set_timeout(options.read_block + options.connect_timeout);
-        reader.emplace(*client, std::vector<std::string>{link.urgent_stream, link.stream},
-                       options.group, options.consumer);
+        reader.emplace(*client, link.stream_of(path), options.group, options.consumer);
         // First connect: new entries only. A reconnect: "0", because if the server came back
         // empty everything in it was written since and is unread; if it kept its data the
         // group exists (BUSYGROUP) and keeps its position.
@@ -367,9 +393,9 @@ struct RedisTransport::Impl {
         reported_failed = reported_recreated = 0;
         first_connect = false;
         backoff.succeeded();
-        link.reader_connected.store(true);
+        link.reader_connected[path].store(true);
       }
-      auto batch = reader->read(options.read_count, options.read_block);
+      auto batch = reader->read(count, options.read_block);
       link.failed_reads.fetch_add(reader->failed_reads() - reported_failed);
       link.group_recreations.fetch_add(reader->group_recreations() - reported_recreated);
       reported_failed = reader->failed_reads();
@@ -380,9 +406,9 @@ struct RedisTransport::Impl {
         mark_degraded(link);
         continue;
       }
-      std::unordered_map<std::string, std::vector<std::string>> acks;
+      std::vector<std::string> acks;
       for (auto& entry : *batch) {
-        acks[entry.stream].push_back(entry.id);
+        acks.push_back(entry.id);
         if (entry.origin == instance) {
           link.skipped_own.fetch_add(1, std::memory_order_relaxed);
           continue;
@@ -395,20 +421,17 @@ struct RedisTransport::Impl {
           deliver(link, *publisher, dedup, topics, bus::codec::decode(entry.data), *client, entry);
           continue;
         }
-        auto batch_envs = bus::codec::decode_batch(entry.data);
-        if (!batch_envs) {
-          dead_letter(*client, link, entry, batch_envs.error().message);
+        auto envs = bus::codec::decode_batch(entry.data);
+        if (!envs) {
+          dead_letter(*client, link, entry, envs.error().message);
           continue;
         }
-        for (auto& env : *batch_envs) {
+        for (auto& env : *envs) {
           deliver(link, *publisher, dedup, topics, std::move(env), *client, entry);
         }
       }
-      for (const auto& [stream, ids] : acks) {
-        if (!reader->ack(stream, ids)) {
-          drop();  // unacknowledged entries stay pending in the group, redelivered later
-          break;
-        }
+      if (!acks.empty() && !reader->ack(acks)) {
+        drop();  // unacknowledged entries stay pending in the group, redelivered later
       }
     }
   }
@@ -457,39 +480,56 @@ Result<std::unique_ptr<RedisTransport>> RedisTransport::start(bus::MessageBus& b
   i.links[0] =
       std::make_unique<Link>("marketdata", cfg.marketdata, cfg.marketdata_stream, i.options);
   i.links[1] = std::make_unique<Link>("logic", cfg.logic, cfg.logic_stream, i.options);
-  i.outbox =
-      bus.create_mailbox({.name = "redis.out", .lane_capacity = {8192, 65536, 8192, 4096, 4096}});
-  auto sub = bus.subscribe("*", [&i](const bus::Envelope& e) { i.on_local(e); },
-                           {.mailbox = i.outbox, .owner = "redis-transport"});
-  if (!sub) return std::unexpected(sub.error());
-  i.subscription = *sub;
-  i.writer = std::jthread([&i](const std::stop_token& st) { i.writer_loop(st); });
+  for (Path path : {kNormalPath, kUrgentPath}) {
+    Outbound& o = i.out[path];
+    o.outbox = bus.create_mailbox({.name = path == kUrgentPath ? "redis.out.urgent" : "redis.out",
+                                   .lane_capacity = {8192, 65536, 8192, 4096, 4096}});
+    auto sub = bus.subscribe(
+        "*", [&i, path](const bus::Envelope& e) { i.on_local(path, e); },
+        {.mailbox = o.outbox,
+         .owner = "redis-transport",
+         .min_priority = path == kUrgentPath ? bus::Priority::kUrgent : bus::Priority::kLow,
+         .max_priority = path == kUrgentPath ? bus::Priority::kFlashCrash : bus::Priority::kHigh});
+    if (!sub) return std::unexpected(sub.error());
+    o.subscription = *sub;
+    o.thread = std::jthread([&i, path](const std::stop_token& st) { i.writer_loop(path, st); });
+  }
   for (auto& l : i.links) {
     Link* link = l.get();
-    link->reader =
-        std::jthread([&i, link](const std::stop_token& st) { i.reader_loop(*link, st); });
+    for (Path path : {kNormalPath, kUrgentPath}) {
+      link->readers[path] = std::jthread(
+          [&i, link, path](const std::stop_token& st) { i.reader_loop(*link, path, st); });
+    }
   }
   return std::unique_ptr<RedisTransport>(new RedisTransport(std::move(impl)));
 }
 
 RedisTransport::~RedisTransport() {
-  (void)impl_->bus.unsubscribe(impl_->subscription);
-  impl_->writer.request_stop();  // the writer sees it within one wait (<= buffer interval)
-  if (impl_->writer.joinable()) impl_->writer.join();
+  for (auto& o : impl_->out) {
+    (void)impl_->bus.unsubscribe(o.subscription);
+    o.thread.request_stop();  // the writer sees it within one wait (<= buffer interval)
+  }
+  for (auto& o : impl_->out) {
+    if (o.thread.joinable()) o.thread.join();
+  }
   for (auto& l : impl_->links) {
-    l->reader.request_stop();
-    if (l->reader.joinable()) l->reader.join();
+    for (auto& r : l->readers) r.request_stop();
+    for (auto& r : l->readers) {
+      if (r.joinable()) r.join();
+    }
   }
 }
 
 bool RedisTransport::flush(std::chrono::milliseconds timeout) {
   const auto deadline = SteadyClock::now() + timeout;
   while (SteadyClock::now() < deadline) {
-    // Everything published before this call is in the outbox or beyond.
-    if (impl_->outbox->depth() == 0 && impl_->settled.load(std::memory_order_relaxed) ==
-                                           impl_->accepted.load(std::memory_order_relaxed)) {
-      return true;
+    bool done = true;
+    for (const auto& o : impl_->out) {
+      done =
+          done && o.outbox->depth() == 0 &&
+          o.settled.load(std::memory_order_relaxed) == o.accepted.load(std::memory_order_relaxed);
     }
+    if (done) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return false;
@@ -503,11 +543,14 @@ TransportStatus RedisTransport::status() const {
     ls.name = l->name;
     ls.endpoint = fmt::format("{}:{}", l->endpoint.host, l->endpoint.port);
     ls.stream = l->stream;
-    ls.writer_connected = l->writer_connected.load();
-    ls.reader_connected = l->reader_connected.load();
+    ls.writer_connected = l->writers[kNormalPath]->connected.load();
+    ls.reader_connected =
+        l->reader_connected[kNormalPath].load() && l->reader_connected[kUrgentPath].load();
     ls.degraded_since = l->degraded_since.load();
-    ls.backlog_messages = l->backlog_messages.load();
-    ls.backlog_bytes = l->backlog_bytes.load();
+    for (const auto& w : l->writers) {
+      ls.backlog_messages += w->backlog_messages.load();
+      ls.backlog_bytes += w->backlog_bytes.load();
+    }
     ls.exported = l->exported.load();
     ls.imported = l->imported.load();
     ls.duplicates = l->duplicates.load();

@@ -7,7 +7,7 @@
 #include "nautilus/bus/codec.hpp"
 #include "nautilus/bus_redis/streams.hpp"
 #include "nautilus/model/market_data.hpp"
-#include "redis_server.hpp"
+#include "support/redis_server.hpp"
 
 namespace nautilus::bus_redis {
 namespace {

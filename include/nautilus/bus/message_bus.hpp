@@ -58,6 +58,10 @@ struct SubscribeOptions {
   // kBlock, and FLASH_CRASH/URGENT under any policy, wait this long for room before dropping.
   std::chrono::nanoseconds block_bound = std::chrono::milliseconds(1);
   std::string owner;  // shown in /messagebus/subscriptions
+  // Only messages with min_priority <= priority <= max_priority (e.g. a transport's separate
+  // path for FLASH_CRASH and URGENT).
+  Priority min_priority = Priority::kLow;
+  Priority max_priority = Priority::kFlashCrash;
 };
 
 struct PublishOptions {

@@ -2,15 +2,17 @@
 //
 // Out: every message published locally goes onto the MarketData bus (market_data.*,
 // price.update.*, volume.update.*) or the Engine Logic bus (everything else). FLASH_CRASH and
-// URGENT are written at once to the bus's urgent stream; the rest is batched per
+// URGENT take a path of their own (subscription, thread, connection) to the bus's urgent
+// stream and are written at once; the rest is batched per
 // MESSAGEBUS_BUFFER_INTERVAL / MESSAGEBUS_BUFFER_SIZE and flushed at once when nothing more is
 // queued. While a Redis is down, outbound messages wait in a bounded buffer (LOW dropped first,
 // every drop counted) and are resent in order after a reconnect with capped backoff.
 //
-// In: one reader per bus reads both streams in one XREADGROUP (urgent first) as a consumer of
-// the process's group; entries this process wrote itself are skipped, entries that do not decode
-// go to `<stream>:dead`, duplicates (source, sequence, ts_publish) are dropped, and the rest are
-// delivered to local subscribers, then acknowledged (XACK).
+// In: two readers per bus (its urgent stream and its normal stream, so urgent entries never
+// wait behind a normal batch) read as consumers of the process's group; entries this process wrote
+// itself are skipped, entries that do not decode go to `<stream>:dead`, duplicates (source,
+// sequence, ts_publish) are dropped, and the rest are delivered to local subscribers, then
+// acknowledged (XACK).
 //
 //   auto t = RedisTransport::start(bus, {.config = *cfg, .group = "risk"});
 //   ... engines publish and subscribe on `bus` as before ...
@@ -34,9 +36,9 @@ struct TransportOptions {
   config::BusConfig config;
   std::string group = "nautilus";  // consumer group: the engine (or engine host) name
   std::string consumer;            // unique per process; default "<hostname>-<pid>"
-  std::size_t failover_buffer_bytes = 64u << 20;
+  std::size_t failover_buffer_bytes = 64u << 20;  // per bus and path (normal, urgent)
   std::chrono::milliseconds read_block{50};
-  std::size_t read_count = 512;
+  std::size_t read_count = 8;  // entries per read of the normal stream (each up to 256 messages)
   std::size_t dedup_window = 200'000;  // remembered (source, sequence, ts_publish) keys
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds reconnect_min{10};

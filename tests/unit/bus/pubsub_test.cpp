@@ -117,6 +117,18 @@ TEST_F(PubSub, HandlersMayPublishAndSubscribeReentrantly) {
   EXPECT_EQ(got, std::vector<std::int64_t>{40});
 }
 
+TEST_F(PubSub, PriorityRangeFiltersWhatASubscriptionSees) {
+  std::vector<Priority> critical, rest;
+  (void)bus.subscribe("risk.*", [&](const Envelope& e) { critical.push_back(e.priority); },
+                      {.min_priority = Priority::kUrgent});
+  (void)bus.subscribe("risk.*", [&](const Envelope& e) { rest.push_back(e.priority); },
+                      {.max_priority = Priority::kHigh});
+  for (Priority p : kPrioritiesHighFirst)
+    (void)pub.publish("risk.alert.X", Tick{}, {.priority = p});
+  EXPECT_EQ(critical, (std::vector<Priority>{Priority::kFlashCrash, Priority::kUrgent}));
+  EXPECT_EQ(rest, (std::vector<Priority>{Priority::kHigh, Priority::kNormal, Priority::kLow}));
+}
+
 TEST_F(PubSub, SubscriptionsAreListedWithOwnerAndMailbox) {
   auto mb = bus.create_mailbox({.name = "risk"});
   (void)bus.subscribe("portfolio.*", [](const Envelope&) {}, {.mailbox = mb, .owner = "risk"});

@@ -1,5 +1,5 @@
-// A real redis-server for a test: a free loopback port, its own directory, started in the
-// constructor and stopped (SIGTERM, then SIGKILL) in the destructor.
+// A real redis-server for a test or a benchmark: a free loopback port, its own directory, started
+// in the constructor and stopped (SIGTERM, then SIGKILL) in the destructor.
 #pragma once
 
 #include <netinet/in.h>

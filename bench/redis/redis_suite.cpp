@@ -1,0 +1,264 @@
+#include "redis_suite.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "nautilus/bus/codec.hpp"
+#include "nautilus/bus_redis/streams.hpp"
+#include "nautilus/bus_redis/transport.hpp"
+#include "nautilus/model/market_data.hpp"
+#include "support/redis_server.hpp"
+
+namespace nautilus::bench {
+namespace {
+
+using bus_redis::RedisClient;
+using testing::RedisServer;
+using SteadyClock = std::chrono::steady_clock;
+
+model::TradeTick trade(std::int64_t n) {
+  return {core::Symbol::from_trusted("AAPL"), *core::Price::from_string("189.11"),
+          *core::Quantity::from_string("5"),  model::AggressorSide::kBuyer,
+          static_cast<std::uint64_t>(n),      n};
+}
+
+// Redis's own CPU (user + sys) in seconds, from INFO CPU.
+double server_cpu_s(RedisClient& c) {
+  auto r = c.command({"INFO", "CPU"});
+  if (!r) return 0;
+  double total = 0;
+  for (const char* key : {"used_cpu_sys:", "used_cpu_user:"}) {
+    const auto pos = r->str.find(key);
+    if (pos != std::string::npos) total += std::stod(r->str.substr(pos + std::strlen(key)));
+  }
+  return total;
+}
+
+// The anchor: redis-benchmark, pipelined XADD from 50 clients, against the same server.
+double redis_benchmark_xadd(std::uint16_t port, std::size_t n) {
+  const std::string cmd = fmt::format(
+      "redis-benchmark -h 127.0.0.1 -p {} -P 32 -c 50 -n {} --csv XADD rb:anchor '*' f v "
+      "2>/dev/null",
+      port, n);
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return 0;
+  char line[512];
+  double rps = 0;
+  while (std::fgets(line, sizeof line, p)) {
+    std::string s(line);
+    if (s.rfind("\"XADD", 0) != 0) continue;
+    const auto a = s.find("\",\"");
+    if (a != std::string::npos) rps = std::stod(s.substr(a + 3));
+  }
+  ::pclose(p);
+  return rps;
+}
+
+// Two engine hosts over one Redis: the publisher's bus and the subscriber's bus.
+struct Pair {
+  bus::MessageBus a, b;
+  std::unique_ptr<bus_redis::RedisTransport> ta, tb;
+  std::atomic<std::size_t> received{0};
+  std::mutex mu;
+  bus::LatencyHistogram latency;        // all messages, publish -> subscriber
+  bus::LatencyHistogram flash_latency;  // FLASH_CRASH only
+
+  explicit Pair(const RedisServer& server) {
+    config::BusConfig cfg;
+    cfg.main = cfg.marketdata = cfg.logic = server.endpoint();
+    (void)b.subscribe("*", [this](const bus::Envelope& e) {
+      const auto d = core::realtime_clock().now() - e.ts_publish;
+      if (e.priority == bus::Priority::kFlashCrash) {
+        std::lock_guard l(mu);
+        flash_latency.record(d);
+      } else {
+        latency.record(d);
+      }
+      received.fetch_add(1, std::memory_order_release);
+    });
+    ta = std::move(*bus_redis::RedisTransport::start(a, {.config = cfg, .group = "bench-a"}));
+    tb = std::move(*bus_redis::RedisTransport::start(b, {.config = cfg, .group = "bench-b"}));
+    for (int i = 0; i < 1000; ++i) {
+      bool up = true;
+      for (const auto& l : tb->status().links) up = up && l.reader_connected;
+      if (up) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  bool wait_for(std::size_t n, std::chrono::seconds timeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (received.load(std::memory_order_acquire) < n) {
+      if (SteadyClock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return true;
+  }
+};
+
+struct Throughput {
+  double msgs_per_s = 0;
+  double cpu_us_per_msg = 0;
+};
+
+// Publish -> Redis -> XREADGROUP -> handler -> XACK, as fast as it goes.
+Throughput end_to_end(std::size_t n) {
+  RedisServer server;
+  Pair pair(server);
+  auto probe = server.client();
+  auto pub = *pair.a.publisher("bench");
+  auto topic = *pair.a.topic("strategy.signal.AAPL");
+  const double cpu0 = server_cpu_s(probe);
+  const auto t0 = SteadyClock::now();
+  for (std::size_t i = 0; i < n; ++i) {
+    pub.publish(topic, trade(static_cast<std::int64_t>(i)));
+    // The transport's outbox holds 65,536 NORMAL messages: keep fewer in flight than that.
+    if ((i & 4095) == 4095) {
+      while (pair.received.load(std::memory_order_relaxed) + 50'000 < i) std::this_thread::yield();
+    }
+  }
+  if (!pair.wait_for(n, std::chrono::seconds(120))) return {};
+  const double s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  const double cpu = server_cpu_s(probe) - cpu0;
+  return {static_cast<double>(n) / s, cpu * 1e6 / static_cast<double>(n)};
+}
+
+// The way before batching: one XADD per message, read with XREADGROUP COUNT 1, one XACK each.
+double naive_cpu_us_per_msg(std::size_t n) {
+  RedisServer server;
+  auto w = server.client();
+  auto r = server.client();
+  auto probe = server.client();
+  bus_redis::GroupReader reader(r, "naive", "g", "c");
+  (void)reader.ensure_group();
+  bus::Envelope env;
+  env.topic = bus::Topic::from_trusted("strategy.signal.AAPL");
+  env.source = core::EngineId::from_trusted("bench");
+  env.payload = bus::Payload::make(trade(1));
+  std::string bytes;
+  (void)bus::codec::encode(env, bytes);
+  const double cpu0 = server_cpu_s(probe);
+  std::thread consumer([&] {
+    for (std::size_t got = 0; got < n;) {
+      auto batch = reader.read(1, std::chrono::milliseconds(100));
+      if (!batch) return;
+      for (const auto& e : *batch) {
+        (void)reader.ack({e.id});
+        ++got;
+      }
+    }
+  });
+  for (std::size_t i = 0; i < n; ++i) {
+    (void)w.command({"XADD", "naive", "*", "d", bytes});
+  }
+  consumer.join();
+  return (server_cpu_s(probe) - cpu0) * 1e6 / static_cast<double>(n);
+}
+
+struct Latency {
+  double p50_us = 0, p999_us = 0;
+};
+
+Latency paced_latency(std::size_t n, double rate) {
+  RedisServer server;
+  Pair pair(server);
+  auto pub = *pair.a.publisher("bench");
+  auto topic = *pair.a.topic("strategy.signal.AAPL");
+  const auto gap = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / rate));
+  auto next = SteadyClock::now();
+  for (std::size_t i = 0; i < n; ++i) {
+    while (SteadyClock::now() < next) {
+    }
+    pub.publish(topic, trade(static_cast<std::int64_t>(i)));
+    next += gap;
+  }
+  if (!pair.wait_for(n, std::chrono::seconds(60))) return {};
+  return {pair.latency.percentile(0.5) / 1e3, pair.latency.percentile(0.999) / 1e3};
+}
+
+// FLASH_CRASH messages published while a NORMAL backlog drains through Redis.
+double flash_behind_backlog_p99_us(std::size_t backlog, std::size_t flashes) {
+  RedisServer server;
+  Pair pair(server);
+  auto pub = *pair.a.publisher("bench");
+  auto topic = *pair.a.topic("risk.alert.AAPL");
+  for (std::size_t i = 0; i < backlog; ++i) {
+    pub.publish(topic, trade(static_cast<std::int64_t>(i)));
+    if ((i & 4095) == 4095) {
+      while (pair.received.load(std::memory_order_relaxed) + 50'000 < i) std::this_thread::yield();
+    }
+  }
+  for (std::size_t k = 0; k < flashes; ++k) {
+    pub.publish(topic, trade(-1), {.priority = bus::Priority::kFlashCrash});
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  (void)pair.wait_for(backlog + flashes, std::chrono::seconds(120));
+  std::lock_guard l(pair.mu);
+  return pair.flash_latency.percentile(0.99) / 1e3;
+}
+
+}  // namespace
+
+void run_redis_suite(const SuiteOptions& o) {
+  const std::size_t scale = o.quick ? 20 : 1;
+  const std::size_t runs = o.runs;
+  std::vector<double> anchor, e2e, cpu;
+  for (std::size_t i = 0; i < runs; ++i) {
+    {
+      RedisServer server;
+      anchor.push_back(redis_benchmark_xadd(server.port(), 1'000'000 / scale));
+    }
+    const auto t = end_to_end(1'000'000 / scale);
+    e2e.push_back(t.msgs_per_s);
+    cpu.push_back(t.cpu_us_per_msg);
+  }
+  auto med = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  const double anchor_rps = med(anchor);
+  print({"redis.e2e_msgs_per_s", med(e2e), "msgs/s", "redis_benchmark_xadd_P32_c50", anchor_rps,
+         runs, "publish -> XADD -> XREADGROUP -> handler -> XACK, one Redis"},
+        o.json);
+  const double ours = med(cpu);
+  const double naive = naive_cpu_us_per_msg(50'000 / scale);
+  print({"redis.server_cpu_us_per_msg", ours, "us", "naive_cpu_us_per_msg", naive, runs,
+         "INFO CPU delta / messages; naive = one XADD per message, XREADGROUP COUNT 1, XACK each"},
+        o.json);
+  print({"redis.cpu_ratio_vs_naive",
+         ours > 0 ? naive / ours : 0,
+         "x",
+         "",
+         {},
+         runs,
+         "how many times less Redis CPU per message than the naive way"},
+        o.json);
+  std::vector<double> p50, p999;
+  for (std::size_t i = 0; i < runs; ++i) {
+    const auto l = paced_latency(20'000 / scale, 10'000);
+    p50.push_back(l.p50_us);
+    p999.push_back(l.p999_us);
+  }
+  print({"redis.latency_p50_us", med(p50), "us", "", {}, runs, "10k msgs/s offered"}, o.json);
+  print({"redis.latency_p999_us", med(p999), "us", "", {}, runs, "10k msgs/s offered"}, o.json);
+  std::vector<double> flash;
+  for (std::size_t i = 0; i < std::min<std::size_t>(runs, 3); ++i) {
+    flash.push_back(flash_behind_backlog_p99_us(1'000'000 / scale, 100));
+  }
+  print({"redis.flash_crash_p99_us",
+         med(flash),
+         "us",
+         "",
+         {},
+         flash.size(),
+         "100 FLASH_CRASH published while a 1M NORMAL backlog drains"},
+        o.json);
+}
+
+}  // namespace nautilus::bench
