@@ -7,11 +7,19 @@
 namespace nautilus::app {
 
 struct RunOptions {
-  double duration_s = 0;          // 0: until SIGINT/SIGTERM
-  double status_interval_s = 10;  // how often a status line is printed
-  std::string config_path;        // TOML; empty: environment and defaults only
+  double duration_s = 0;           // 0: until SIGINT/SIGTERM
+  double status_interval_s = 10;   // how often a status line is printed
+  std::string config_path;         // TOML; empty: environment and defaults only
+  std::string bus = "inprocess";   // "inprocess" or "redis" (the dual Redis bus)
+  std::string group = "nautilus";  // with --bus redis: consumer group and registry name
 };
 int run_platform(const RunOptions& o);
+
+struct StatusOptions {
+  std::string config_path;
+};
+// Lists the engines registered in the main Redis.
+int show_status(const StatusOptions& o);
 
 struct BenchOptions {
   std::string suite;  // "bus" or "all"

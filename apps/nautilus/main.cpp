@@ -18,6 +18,14 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   run_cmd->add_option("--config", run.config_path,
                       "TOML configuration (overrides the MESSAGEBUS_*/REDIS_* environment)");
+  run_cmd->add_option("--bus", run.bus, "inprocess (default) or redis (the dual Redis bus)")
+      ->check(CLI::IsMember({"inprocess", "redis"}));
+  run_cmd->add_option("--group", run.group, "With --bus redis: consumer group / registry name");
+
+  nautilus::app::StatusOptions status;
+  auto* status_cmd =
+      app.add_subcommand("status", "List the engines registered in the main Redis (discovery)");
+  status_cmd->add_option("--config", status.config_path, "TOML configuration");
 
   nautilus::app::BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Run benchmark suites against their anchors");
@@ -33,12 +41,14 @@ int main(int argc, char** argv) {
   const auto known =
       app.get_subcommands([&](CLI::App* sub) { return argc > 1 && sub->check_name(argv[1]); });
   if (argc > 1 && argv[1][0] != '-' && known.empty()) {
-    std::fprintf(stderr, "nautilus: unknown command '%s' (commands: run, bench; see --help)\n",
+    std::fprintf(stderr,
+                 "nautilus: unknown command '%s' (commands: run, bench, status; see --help)\n",
                  argv[1]);
     return 2;
   }
   CLI11_PARSE(app, argc, argv);
   if (run_cmd->parsed()) return nautilus::app::run_platform(run);
   if (bench_cmd->parsed()) return nautilus::app::run_bench(bench);
+  if (status_cmd->parsed()) return nautilus::app::show_status(status);
   return 1;
 }

@@ -311,6 +311,9 @@ struct RedisTransport::Impl {
       const auto now = SteadyClock::now();
       for (auto& l : links) {
         LinkWriter& w = *l->writers[path];
+        // Connect eagerly: status then tells the truth while idle, and the first message does
+        // not pay for the connection.
+        if (!w.client) (void)connect_writer(*l, w);
         // One round per pass, so the outbox is polled between round trips.
         if (w.flush_now || idle || w.pending_count() >= options.config.buffer_size ||
             (w.pending_count() > 0 && now - w.oldest_pending >= interval)) {

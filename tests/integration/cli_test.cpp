@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
+#include "support/redis_server.hpp"
 
 namespace {
 
@@ -160,6 +160,38 @@ TEST(Cli, BenchJsonPrintsOneObjectPerFigureWithAnchors) {
     EXPECT_TRUE(seen.count(name)) << name << " missing";
     EXPECT_TRUE(anchored.count(name)) << name << " has no anchor";
   }
+}
+
+TEST(Cli, RunOnTheRedisBusRegistersAndStatusListsIt) {
+  nautilus::testing::RedisServer redis;
+  const std::string port = std::to_string(redis.port());
+  const std::vector<std::string> env = {"REDIS_PORT=" + port, "MARKETDATA_REDIS_PORT=" + port,
+                                        "ENGINE_LOGIC_REDIS_PORT=" + port};
+  Child run = spawn({"run", "--bus", "redis", "--group", "risk", "--status-interval", "0.2"}, env);
+  ASSERT_TRUE(
+      run.read_until([](const std::string& t) { return contains(t, "writer up, reader up"); },
+                     std::chrono::seconds(20)))
+      << run.text;
+  Child status = spawn({"status"}, env);
+  EXPECT_EQ(status.wait_exit(std::chrono::seconds(10)), 0);
+  EXPECT_TRUE(contains(status.text, "risk ")) << status.text;
+  EXPECT_TRUE(contains(status.text, "1 engine(s) registered")) << status.text;
+  ::kill(run.pid, SIGINT);
+  EXPECT_EQ(run.wait_exit(std::chrono::seconds(20)), 0) << run.text;
+  Child after = spawn({"status"}, env);
+  EXPECT_EQ(after.wait_exit(std::chrono::seconds(10)), 0);
+  EXPECT_TRUE(contains(after.text, "0 engine(s) registered")) << after.text;  // deregistered
+}
+
+TEST(Cli, StatusWithoutRedisSaysWhy) {
+  std::uint16_t port;
+  {
+    nautilus::testing::RedisServer gone;
+    port = gone.port();
+  }
+  Child c = spawn({"status"}, {"REDIS_PORT=" + std::to_string(port)});
+  EXPECT_EQ(c.wait_exit(std::chrono::seconds(10)), 1);
+  EXPECT_TRUE(contains(c.text, std::to_string(port))) << c.text;
 }
 
 }  // namespace
