@@ -13,6 +13,25 @@ std::unexpected<core::Error> server_error(std::string_view doing, const RedisRep
   return fail(ErrorCode::kInternal, std::string(doing) + ": " + r.str);
 }
 
+// [id, [field, value, ...]] -> StreamEntry.
+StreamEntry parse_entry(const std::string& stream, const RedisReply& e) {
+  StreamEntry entry;
+  entry.stream = stream;
+  entry.id = e.elements[0].str;
+  entry.malformed = true;
+  const auto& fields = e.elements[1].elements;
+  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+    if (fields[i].str == kDataField || fields[i].str == kBatchField) {
+      entry.data = fields[i + 1].str;
+      entry.batch = fields[i].str == kBatchField;
+      entry.malformed = false;
+    } else if (fields[i].str == kOriginField) {
+      entry.origin = fields[i + 1].str;
+    }
+  }
+  return entry;
+}
+
 std::int64_t unix_ms_now() {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -118,21 +137,38 @@ Result<std::vector<StreamEntry>> GroupReader::read(std::size_t count,
       if (s.elements.size() != 2 || s.elements[0].str != want) continue;
       for (const auto& e : s.elements[1].elements) {
         if (e.elements.size() != 2) continue;
-        StreamEntry entry;
-        entry.stream = want;
-        entry.id = e.elements[0].str;
-        entry.malformed = true;
-        const auto& fields = e.elements[1].elements;
-        for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-          if (fields[i].str == kDataField || fields[i].str == kBatchField) {
-            entry.data = fields[i + 1].str;
-            entry.batch = fields[i].str == kBatchField;
-            entry.malformed = false;
-          } else if (fields[i].str == kOriginField) {
-            entry.origin = fields[i + 1].str;
-          }
-        }
+        StreamEntry entry = parse_entry(want, e);
         out.push_back(std::move(entry));
+      }
+    }
+  }
+  return out;
+}
+
+Result<std::vector<StreamEntry>> GroupReader::claim(std::chrono::milliseconds min_idle,
+                                                    std::size_t count) {
+  const std::string& stream = streams_.front();
+  auto r =
+      client_.command({"XAUTOCLAIM", stream, group_, consumer_, std::to_string(min_idle.count()),
+                       "0-0", "COUNT", std::to_string(count)});
+  if (!r) return std::unexpected(r.error());
+  if (r->is_error("NOGROUP")) return std::vector<StreamEntry>{};  // read() recreates it
+  if (r->is_error()) return server_error("XAUTOCLAIM " + stream, *r);
+  std::vector<StreamEntry> out;
+  // [next-cursor, [[id, fields] | nil ...], [deleted ids]]
+  if (r->elements.size() < 2) return out;
+  for (const auto& e : r->elements[1].elements) {
+    if (e.elements.size() != 2) continue;  // deleted meanwhile (trimmed)
+    out.push_back(parse_entry(stream, e));
+  }
+  if (out.empty()) return out;
+  auto p =
+      client_.command({"XPENDING", stream, group_, "-", "+", std::to_string(count * 2), consumer_});
+  if (!p) return std::unexpected(p.error());
+  for (auto& entry : out) {
+    for (const auto& row : p->elements) {
+      if (row.elements.size() == 4 && row.elements[0].str == entry.id) {
+        entry.deliveries = static_cast<std::uint64_t>(row.elements[3].integer);
       }
     }
   }

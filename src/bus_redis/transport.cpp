@@ -137,7 +137,7 @@ struct Link {
   std::array<std::atomic<bool>, 2> reader_connected{};
   std::atomic<core::UnixNanos> degraded_since{0};
   std::atomic<std::uint64_t> exported{0}, imported{0}, duplicates{0}, skipped_own{0},
-      dead_lettered{0}, reconnects{0}, failed_reads{0}, group_recreations{0};
+      dead_lettered{0}, reconnects{0}, failed_reads{0}, group_recreations{0}, claimed{0};
   std::array<std::atomic<std::uint64_t>, bus::kPriorityCount> overflow_dropped{};
 
   Link(std::string n, config::RedisEndpoint ep, std::string s, const TransportOptions& o)
@@ -361,6 +361,7 @@ struct RedisTransport::Impl {
     std::optional<GroupReader> reader;
     std::uint64_t reported_failed = 0, reported_recreated = 0;
     bool first_connect = true;
+    auto last_claim = SteadyClock::now();
     // Urgent entries are few and must not wait: read them as they come. Normal entries carry
     // up to 256 messages each: a few entries per read keep each batch short.
     const std::size_t count = path == kUrgentPath ? 64 : options.read_count;
@@ -410,32 +411,51 @@ struct RedisTransport::Impl {
         continue;
       }
       std::vector<std::string> acks;
-      for (auto& entry : *batch) {
-        acks.push_back(entry.id);
-        if (entry.origin == instance) {
-          link.skipped_own.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        if (entry.malformed) {
-          dead_letter(*client, link, entry, "entry has neither field d nor b");
-          continue;
-        }
-        if (!entry.batch) {
-          deliver(link, *publisher, dedup, topics, bus::codec::decode(entry.data), *client, entry);
-          continue;
-        }
-        auto envs = bus::codec::decode_batch(entry.data);
-        if (!envs) {
-          dead_letter(*client, link, entry, envs.error().message);
-          continue;
-        }
-        for (auto& env : *envs) {
-          deliver(link, *publisher, dedup, topics, std::move(env), *client, entry);
+      handle(link, *publisher, dedup, topics, *client, *batch, acks);
+      if (SteadyClock::now() - last_claim >= options.claim_interval) {
+        last_claim = SteadyClock::now();
+        auto claimed = reader->claim(options.claim_idle, count);
+        if (claimed) {
+          link.claimed.fetch_add(claimed->size(), std::memory_order_relaxed);
+          handle(link, *publisher, dedup, topics, *client, *claimed, acks);
         }
       }
       if (!acks.empty() && !reader->ack(acks)) {
         drop();  // unacknowledged entries stay pending in the group, redelivered later
       }
+    }
+  }
+
+  // Delivers a batch of entries (read or claimed) and collects their ids to acknowledge.
+  void handle(Link& link, bus::Publisher& publisher, Dedup& dedup,
+              std::unordered_map<std::string, bus::TopicHandle>& topics, RedisClient& client,
+              std::vector<StreamEntry>& entries, std::vector<std::string>& acks) {
+    for (auto& entry : entries) {
+      acks.push_back(entry.id);
+      if (entry.origin == instance) {
+        link.skipped_own.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (entry.deliveries > options.max_deliveries) {
+        dead_letter(client, link, entry,
+                    fmt::format("delivered {} times without acknowledgement", entry.deliveries));
+        continue;
+      }
+      if (entry.malformed) {
+        dead_letter(client, link, entry, "entry has neither field d nor b");
+        continue;
+      }
+      if (!entry.batch) {
+        deliver(link, publisher, dedup, topics, bus::codec::decode(entry.data), client, entry);
+        continue;
+      }
+      auto envs = bus::codec::decode_batch(entry.data);
+      if (!envs) {
+        dead_letter(client, link, entry, envs.error().message);
+        continue;
+      }
+      for (auto& env : *envs)
+        deliver(link, publisher, dedup, topics, std::move(env), client, entry);
     }
   }
 
@@ -562,6 +582,7 @@ TransportStatus RedisTransport::status() const {
     ls.reconnects = l->reconnects.load();
     ls.failed_reads = l->failed_reads.load();
     ls.group_recreations = l->group_recreations.load();
+    ls.claimed = l->claimed.load();
     for (std::size_t p = 0; p < bus::kPriorityCount; ++p) {
       ls.overflow_dropped[p] = l->overflow_dropped[p].load();
     }

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "nautilus/bus_redis/streams.hpp"
 #include "nautilus/bus_redis/transport.hpp"
 #include "nautilus/model/market_data.hpp"
 #include "support/redis_server.hpp"
@@ -233,6 +234,64 @@ TEST(RedisTransport, UndecodableEntriesAreDeadLetteredAndTheReaderGoesOn) {
   ASSERT_TRUE(dead);
   EXPECT_NE(dead->elements.at(0).elements.at(1).elements.at(3).str.find("MessagePack"),
             std::string::npos);  // the reason is kept with the entry
+}
+
+// A consumer that read entries and died before XACK leaves them pending under its name; the
+// "dead" reader below leaves exactly that server state (read, never acknowledged).
+TEST(RedisTransport, AnotherConsumerTakesOverADeadConsumersEntries) {
+  RedisServer md, logic;
+  auto dead_conn = logic.client();
+  bus_redis::GroupReader dead(dead_conn, "nautilus:engine_communication", "b", "b-dead");
+  ASSERT_TRUE(dead.ensure_group());
+  Host a(two_buses(md, logic), "a");
+  a.wait_connected();
+  auto pub = *a.bus.publisher("strategy");
+  auto t = *a.bus.topic("strategy.signal.AAPL");
+  for (int i = 0; i < 50; ++i) pub.publish(t, trade(i));
+  ASSERT_TRUE(a.transport->flush(std::chrono::seconds(10)));
+  std::size_t taken = 0;
+  for (int i = 0; i < 100 && taken == 0; ++i) {
+    auto batch = dead.read(100, std::chrono::milliseconds(50));
+    ASSERT_TRUE(batch);
+    taken += batch->size();
+  }
+  ASSERT_GT(taken, 0u);  // read, then "killed": never acknowledged
+  Host b(two_buses(md, logic), "b",
+         {.claim_idle = std::chrono::milliseconds(200),
+          .claim_interval = std::chrono::milliseconds(50)});
+  ASSERT_TRUE(b.sink.wait_for(50)) << b.sink.size();
+  EXPECT_GE(link(b, "logic").claimed, taken);
+  auto pending = logic.client().command({"XPENDING", "nautilus:engine_communication", "b"});
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(pending->elements.at(0).integer, 0);  // all acknowledged by the new owner
+}
+
+TEST(RedisTransport, AnEntryThatKeepsKillingConsumersIsDeadLettered) {
+  RedisServer md, logic;
+  auto c = logic.client();
+  bus_redis::GroupReader dead(c, "nautilus:engine_communication", "b", "b-dead");
+  ASSERT_TRUE(dead.ensure_group());
+  Host a(two_buses(md, logic), "a");
+  a.wait_connected();
+  auto pub = *a.bus.publisher("strategy");
+  (void)pub.publish("strategy.signal.AAPL", trade(1));
+  ASSERT_TRUE(a.transport->flush(std::chrono::seconds(10)));
+  std::vector<bus_redis::StreamEntry> got;
+  for (int i = 0; i < 100 && got.empty(); ++i) got = *dead.read(10, std::chrono::milliseconds(50));
+  ASSERT_EQ(got.size(), 1u);
+  // As if nine more consumers had claimed it and died.
+  ASSERT_TRUE(c.command({"XCLAIM", "nautilus:engine_communication", "b", "b-dead", "0", got[0].id,
+                         "RETRYCOUNT", "10"}));
+  Host b(two_buses(md, logic), "b",
+         {.claim_idle = std::chrono::milliseconds(100),
+          .claim_interval = std::chrono::milliseconds(50),
+          .max_deliveries = 5});
+  for (int i = 0; i < 400 && link(b, "logic").dead_lettered == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(link(b, "logic").dead_lettered, 1u);
+  EXPECT_EQ(b.sink.size(), 0u);  // not delivered again
+  EXPECT_EQ(c.command({"XLEN", "nautilus:engine_communication:dead"})->integer, 1);
 }
 
 TEST(RedisTransport, SingleRedisModeKeepsTheBusesOnSeparateStreams) {

@@ -60,8 +60,9 @@ class StreamWriter {
 struct StreamEntry {
   std::string stream;
   std::string id;
-  std::string data;    // field "d" (one envelope) or "b" (a batch, with `batch` set)
-  std::string origin;  // field "o", if present
+  std::string data;              // field "d" (one envelope) or "b" (a batch, with `batch` set)
+  std::string origin;            // field "o", if present
+  std::uint64_t deliveries = 1;  // times the group has delivered it (claimed entries)
   bool batch = false;
   bool malformed = false;  // the entry has neither field
 };
@@ -82,6 +83,11 @@ class GroupReader {
   // An empty batch is a timeout.
   [[nodiscard]] core::Result<std::vector<StreamEntry>> read(std::size_t count,
                                                             std::chrono::milliseconds block);
+  // Takes over entries of this reader's first stream that another consumer of the group read
+  // but has not acknowledged for `min_idle` (it died, or is stuck): XAUTOCLAIM, with each
+  // entry's delivery count from XPENDING.
+  [[nodiscard]] core::Result<std::vector<StreamEntry>> claim(std::chrono::milliseconds min_idle,
+                                                             std::size_t count);
   // XACK on one of this reader's streams.
   [[nodiscard]] core::Result<std::size_t> ack(const std::string& stream,
                                               const std::vector<std::string>& ids);

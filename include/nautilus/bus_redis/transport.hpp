@@ -43,6 +43,12 @@ struct TransportOptions {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds reconnect_min{10};
   std::chrono::milliseconds reconnect_max{2000};
+  // Taking over a dead consumer's work: entries read but not acknowledged for claim_idle are
+  // claimed (XAUTOCLAIM) every claim_interval; one delivered more than max_deliveries times
+  // (it keeps killing its consumers) goes to the dead-letter stream instead.
+  std::chrono::milliseconds claim_idle{30'000};
+  std::chrono::milliseconds claim_interval{1000};
+  std::uint64_t max_deliveries = 5;
 };
 
 struct LinkStatus {
@@ -62,6 +68,7 @@ struct LinkStatus {
   std::uint64_t reconnects = 0;
   std::uint64_t failed_reads = 0;
   std::uint64_t group_recreations = 0;
+  std::uint64_t claimed = 0;  // entries taken over from other consumers
   std::array<std::uint64_t, bus::kPriorityCount> overflow_dropped{};  // by Priority
 };
 
