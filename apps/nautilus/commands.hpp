@@ -21,6 +21,18 @@ struct StatusOptions {
 // Lists the engines registered in the main Redis.
 int show_status(const StatusOptions& o);
 
+struct ReplayOptions {
+  std::string config_path;
+  std::string bus = "logic";  // "logic" or "marketdata"
+  std::string from;           // stream id, "-", or ISO-8601 UTC time
+  std::string to = "+";
+  std::string topic = "*";  // pattern
+  bool republish = false;   // write the messages to the stream again instead of printing
+  std::size_t limit = 0;    // 0 = all
+};
+// Re-reads a range of a bus's streams: JSON lines, or re-published.
+int run_replay(const ReplayOptions& o);
+
 struct BenchOptions {
   std::string suite;  // "bus" or "all"
   bool json = false;

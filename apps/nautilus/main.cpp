@@ -37,18 +37,33 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 101));
   bench_cmd->add_flag("--quick", bench.quick, "Smaller workloads (smoke test)");
 
+  nautilus::app::ReplayOptions replay;
+  auto* replay_cmd = app.add_subcommand("replay", "Re-read a range of a bus's streams");
+  replay_cmd->add_option("--bus", replay.bus, "logic or marketdata")
+      ->check(CLI::IsMember({"logic", "marketdata"}));
+  replay_cmd
+      ->add_option("--from", replay.from, "Stream id, '-', or ISO time (2026-11-24T09:30:00Z)")
+      ->required();
+  replay_cmd->add_option("--to", replay.to, "Stream id, '+', or ISO time");
+  replay_cmd->add_option("--topic", replay.topic, "Topic pattern, e.g. 'risk.*'");
+  replay_cmd->add_flag("--republish", replay.republish, "Publish the messages again");
+  replay_cmd->add_option("--limit", replay.limit, "Print at most this many");
+  replay_cmd->add_option("--config", replay.config_path, "TOML configuration");
+
   // CLI11 reports an unknown command only as "a subcommand is required"; name it instead.
   const auto known =
       app.get_subcommands([&](CLI::App* sub) { return argc > 1 && sub->check_name(argv[1]); });
   if (argc > 1 && argv[1][0] != '-' && known.empty()) {
-    std::fprintf(stderr,
-                 "nautilus: unknown command '%s' (commands: run, bench, status; see --help)\n",
-                 argv[1]);
+    std::fprintf(
+        stderr,
+        "nautilus: unknown command '%s' (commands: run, bench, status, replay; see --help)\n",
+        argv[1]);
     return 2;
   }
   CLI11_PARSE(app, argc, argv);
   if (run_cmd->parsed()) return nautilus::app::run_platform(run);
   if (bench_cmd->parsed()) return nautilus::app::run_bench(bench);
   if (status_cmd->parsed()) return nautilus::app::show_status(status);
+  if (replay_cmd->parsed()) return nautilus::app::run_replay(replay);
   return 1;
 }

@@ -1,5 +1,6 @@
 #include "nautilus/bus/codec.hpp"
 
+#include <cstdio>
 #include <exception>
 #include <msgpack.hpp>
 #include <optional>
@@ -376,6 +377,119 @@ Result<std::vector<Result<Envelope>>> decode_batch(std::string_view bytes) {
   for (std::uint32_t i = 0; i < obj.via.array.size; ++i) {
     out.push_back(decode_object(obj.via.array.ptr[i]));
   }
+  return out;
+}
+
+namespace {
+
+void json_string(std::string_view s, std::string& out) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          constexpr char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+void json_value(const msgpack::object& o, std::string& out) {
+  switch (o.type) {
+    case msgpack::type::NIL:
+      out += "null";
+      break;
+    case msgpack::type::BOOLEAN:
+      out += o.via.boolean ? "true" : "false";
+      break;
+    case msgpack::type::POSITIVE_INTEGER:
+      out += std::to_string(o.via.u64);
+      break;
+    case msgpack::type::NEGATIVE_INTEGER:
+      out += std::to_string(o.via.i64);
+      break;
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", o.via.f64);
+      out += buf;
+      break;
+    }
+    case msgpack::type::STR:
+      json_string(std::string_view(o.via.str.ptr, o.via.str.size), out);
+      break;
+    case msgpack::type::BIN: {
+      constexpr char kHex[] = "0123456789abcdef";
+      std::string hex;
+      for (std::uint32_t i = 0; i < o.via.bin.size; ++i) {
+        const auto b = static_cast<unsigned char>(o.via.bin.ptr[i]);
+        hex += kHex[b >> 4];
+        hex += kHex[b & 15];
+      }
+      json_string(hex, out);
+      break;
+    }
+    case msgpack::type::ARRAY:
+      out += '[';
+      for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
+        if (i) out += ',';
+        json_value(o.via.array.ptr[i], out);
+      }
+      out += ']';
+      break;
+    case msgpack::type::MAP:
+      out += '{';
+      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+        if (i) out += ',';
+        const auto& kv = o.via.map.ptr[i];
+        if (kv.key.type == msgpack::type::STR) {
+          json_value(kv.key, out);
+        } else {
+          std::string k;
+          json_value(kv.key, k);
+          json_string(k, out);
+        }
+        out += ':';
+        json_value(kv.val, out);
+      }
+      out += '}';
+      break;
+    default:
+      out += "null";
+      break;
+  }
+}
+
+}  // namespace
+
+Result<std::string> to_json(const Envelope& env) {
+  std::string bytes;
+  if (auto ok = encode(env, bytes); !ok) return std::unexpected(ok.error());
+  auto oh = parse(bytes);
+  if (!oh) return std::unexpected(oh.error());
+  std::string out;
+  json_value(oh->get(), out);
   return out;
 }
 

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "nautilus/bus_redis/transport.hpp"
+#include "nautilus/model/market_data.hpp"
 #include "support/redis_server.hpp"
 
 namespace {
@@ -181,6 +183,55 @@ TEST(Cli, RunOnTheRedisBusRegistersAndStatusListsIt) {
   Child after = spawn({"status"}, env);
   EXPECT_EQ(after.wait_exit(std::chrono::seconds(10)), 0);
   EXPECT_TRUE(contains(after.text, "0 engine(s) registered")) << after.text;  // deregistered
+}
+
+TEST(Cli, ReplayPrintsARangeFilteredByTopicInIdOrder) {
+  using namespace nautilus;
+  nautilus::testing::RedisServer redis;
+  const std::string port = std::to_string(redis.port());
+  const std::vector<std::string> env = {"REDIS_PORT=" + port, "MARKETDATA_REDIS_PORT=" + port,
+                                        "ENGINE_LOGIC_REDIS_PORT=" + port};
+  {
+    config::BusConfig cfg;
+    cfg.main = cfg.marketdata = cfg.logic = redis.endpoint();
+    bus::MessageBus b;
+    auto t = *bus_redis::RedisTransport::start(b, {.config = cfg, .group = "writer"});
+    auto pub = *b.publisher("risk");
+    const model::TradeTick tick{core::Symbol::from_trusted("AAPL"),
+                                *core::Price::from_string("1.25"),
+                                *core::Quantity::from_string("1"),
+                                model::AggressorSide::kNone,
+                                1,
+                                1};
+    (void)pub.publish("risk.alert.AAPL", tick);
+    (void)pub.publish("strategy.signal.AAPL", tick);
+    (void)pub.publish("risk.alert.MSFT", tick, {.priority = bus::Priority::kFlashCrash});
+    ASSERT_TRUE(t->flush(std::chrono::seconds(10)));
+  }
+  Child c = spawn({"replay", "--bus", "logic", "--from", "-", "--topic", "risk.*"}, env);
+  ASSERT_EQ(c.wait_exit(std::chrono::seconds(10)), 0) << c.text;
+  std::istringstream lines(c.text);
+  std::vector<std::string> got;
+  for (std::string line; std::getline(lines, line);) got.push_back(line);
+  ASSERT_EQ(got.size(), 2u) << c.text;
+  EXPECT_TRUE(contains(got[0], "\"topic\":\"risk.alert.AAPL\"")) << got[0];
+  EXPECT_TRUE(contains(got[1], "\"topic\":\"risk.alert.MSFT\"")) << got[1];
+  EXPECT_TRUE(contains(got[1], "nautilus:engine_communication:urgent")) << got[1];
+  EXPECT_TRUE(contains(got[0], "\"price\":\"1.25\"")) << got[0];
+
+  Child future = spawn({"replay", "--bus", "logic", "--from", "2100-01-01T00:00:00Z"}, env);
+  EXPECT_EQ(future.wait_exit(std::chrono::seconds(10)), 0);
+  EXPECT_TRUE(future.text.empty()) << future.text;
+
+  Child bad = spawn({"replay", "--bus", "logic", "--from", "yesterday"}, env);
+  EXPECT_EQ(bad.wait_exit(std::chrono::seconds(10)), 2);
+  EXPECT_TRUE(contains(bad.text, "--from")) << bad.text;
+
+  const auto before = redis.client().command({"XLEN", "nautilus:engine_communication"})->integer;
+  Child again = spawn({"replay", "--bus", "logic", "--from", "-", "--republish"}, env);
+  EXPECT_EQ(again.wait_exit(std::chrono::seconds(10)), 0) << again.text;
+  EXPECT_TRUE(contains(again.text, "republished 3 message(s)")) << again.text;
+  EXPECT_EQ(redis.client().command({"XLEN", "nautilus:engine_communication"})->integer, before + 3);
 }
 
 TEST(Cli, StatusWithoutRedisSaysWhy) {

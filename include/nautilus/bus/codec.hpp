@@ -43,6 +43,10 @@ void encode_batch(std::span<const std::string> encoded, std::string& out);
 [[nodiscard]] core::Result<std::vector<core::Result<Envelope>>> decode_batch(
     std::string_view bytes);
 
+// One line of JSON with the wire format's fields (`nautilus replay` prints these). Works for
+// every payload the wire format can carry, raw ones included.
+[[nodiscard]] core::Result<std::string> to_json(const Envelope& env);
+
 // Type names the codec maps to C++ types.
 [[nodiscard]] std::vector<std::string_view> known_types();
 

@@ -198,5 +198,16 @@ TEST(Codec, BatchesCarryManyEnvelopesAndReportEachOne) {
   EXPECT_FALSE(decode_batch("\xdd\xff\xff\xff\xff"));  // a huge array header, no elements
 }
 
+TEST(Codec, JsonLinesCarryTheWireFieldsEscaped) {
+  Envelope e = header(Priority::kHigh);
+  e.payload = Payload::make(RawMessage{"note", std::string("\x81\xa1t\xa3\x22\x0a\x5c", 7)});
+  auto j = to_json(e);
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ(*j,
+            "{\"v\":1,\"topic\":\"market_data.AAPL.trade\",\"type\":\"note\",\"prio\":2,"
+            "\"src\":\"marketdata\",\"seq\":123456789012,\"ts_event\":1700000000123456789,"
+            "\"ts_pub\":1700000000123999000,\"payload\":{\"t\":\"\\\"\\n\\\\\"}}");
+}
+
 }  // namespace
 }  // namespace nautilus::bus::codec
