@@ -137,7 +137,8 @@ struct Link {
   std::array<std::atomic<bool>, 2> reader_connected{};
   std::atomic<core::UnixNanos> degraded_since{0};
   std::atomic<std::uint64_t> exported{0}, imported{0}, duplicates{0}, skipped_own{0},
-      dead_lettered{0}, reconnects{0}, failed_reads{0}, group_recreations{0}, claimed{0};
+      dead_lettered{0}, reconnects{0}, failed_reads{0}, group_recreations{0}, claimed{0},
+      group_pending{0}, group_lag{0};
   std::array<std::atomic<std::uint64_t>, bus::kPriorityCount> overflow_dropped{};
 
   Link(std::string n, config::RedisEndpoint ep, std::string s, const TransportOptions& o)
@@ -419,9 +420,31 @@ struct RedisTransport::Impl {
           link.claimed.fetch_add(claimed->size(), std::memory_order_relaxed);
           handle(link, *publisher, dedup, topics, *client, *claimed, acks);
         }
+        if (path == kNormalPath) refresh_group_info(*client, link);
       }
       if (!acks.empty() && !reader->ack(acks)) {
         drop();  // unacknowledged entries stay pending in the group, redelivered later
+      }
+    }
+  }
+
+  // XINFO GROUPS <stream>: this group's pending count and lag (Redis 7).
+  void refresh_group_info(RedisClient& client, Link& link) {
+    auto r = client.command({"XINFO", "GROUPS", link.stream});
+    if (!r || r->type != RedisReply::Type::kArray) return;
+    for (const auto& g : r->elements) {
+      std::string name;
+      long long pending = 0, lag = 0;
+      for (std::size_t i = 0; i + 1 < g.elements.size(); i += 2) {
+        const auto& k = g.elements[i].str;
+        const auto& v = g.elements[i + 1];
+        if (k == "name") name = v.str;
+        if (k == "pending") pending = v.integer;
+        if (k == "lag") lag = v.integer;
+      }
+      if (name == options.group) {
+        link.group_pending.store(static_cast<std::uint64_t>(pending), std::memory_order_relaxed);
+        link.group_lag.store(static_cast<std::uint64_t>(lag), std::memory_order_relaxed);
       }
     }
   }
@@ -583,6 +606,8 @@ TransportStatus RedisTransport::status() const {
     ls.failed_reads = l->failed_reads.load();
     ls.group_recreations = l->group_recreations.load();
     ls.claimed = l->claimed.load();
+    ls.group_pending = l->group_pending.load();
+    ls.group_lag = l->group_lag.load();
     for (std::size_t p = 0; p < bus::kPriorityCount; ++p) {
       ls.overflow_dropped[p] = l->overflow_dropped[p].load();
     }

@@ -136,6 +136,40 @@ TEST(RedisTransport, CrossProcessRoundTripRoutedByTopicFamilyWithoutEcho) {
   EXPECT_EQ(link(b, "logic").failed_reads, 0u);  // steady state: no failed XREADGROUP
 }
 
+TEST(RedisTransport, EveryMessageTypeCrossesEachBus) {
+  RedisServer md, logic;
+  Host a(two_buses(md, logic), "a"), b(two_buses(md, logic), "b");
+  a.wait_connected();
+  b.wait_connected();
+  auto pub = *a.bus.publisher("marketdata");
+  const model::Bar bar{core::Symbol::from_trusted("ES=F"),
+                       *core::Price::from_string("5000.25"),
+                       *core::Price::from_string("5010"),
+                       *core::Price::from_string("4990.5"),
+                       *core::Price::from_string("5001.75"),
+                       *core::Quantity::from_string("12"),
+                       60,
+                       7};
+  for (const char* prefix : {"market_data.ES.", "analytics.result.ES."}) {  // MarketData, Logic
+    (void)pub.publish(std::string(prefix) + "quote", quote(1));
+    (void)pub.publish(std::string(prefix) + "trade", trade(2));
+    (void)pub.publish(std::string(prefix) + "bar", bar);
+  }
+  ASSERT_TRUE(b.sink.wait_for(6));
+  std::lock_guard l(b.sink.mu);
+  int quotes = 0, trades = 0, bars = 0;
+  for (const auto& e : b.sink.got) {
+    if (const auto* q = e.get<model::QuoteTick>()) quotes += *q == quote(1);
+    if (const auto* t = e.get<model::TradeTick>()) trades += *t == trade(2);
+    if (const auto* x = e.get<model::Bar>()) bars += *x == bar;
+  }
+  EXPECT_EQ(quotes, 2);
+  EXPECT_EQ(trades, 2);
+  EXPECT_EQ(bars, 2);
+  EXPECT_EQ(link(b, "marketdata").imported, 3u);
+  EXPECT_EQ(link(b, "logic").imported, 3u);
+}
+
 TEST(RedisTransport, FlashCrashOvertakesABacklog) {
   RedisServer md, logic;
   Host a(two_buses(md, logic), "a");
@@ -314,6 +348,35 @@ TEST(RedisTransport, AnotherConsumerTakesOverADeadConsumersEntries) {
   auto pending = logic.client().command({"XPENDING", "nautilus:engine_communication", "b"});
   ASSERT_TRUE(pending);
   EXPECT_EQ(pending->elements.at(0).integer, 0);  // all acknowledged by the new owner
+  for (int i = 0; i < 200 && link(b, "logic").group_pending != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(link(b, "logic").group_pending, 0u);  // the status object agrees
+  EXPECT_EQ(link(b, "logic").group_lag, 0u);
+}
+
+TEST(RedisTransport, StatusReportsTheGroupsPendingEntries) {
+  RedisServer md, logic;
+  auto dead_conn = logic.client();
+  bus_redis::GroupReader dead(dead_conn, "nautilus:engine_communication", "b", "b-dead");
+  ASSERT_TRUE(dead.ensure_group());
+  Host a(two_buses(md, logic), "a");
+  a.wait_connected();
+  auto pub = *a.bus.publisher("strategy");
+  for (int i = 0; i < 3; ++i) (void)pub.publish("strategy.signal.AAPL", trade(i));
+  ASSERT_TRUE(a.transport->flush(std::chrono::seconds(10)));
+  std::size_t held = 0;
+  for (int i = 0; i < 100 && held == 0; ++i)
+    held += dead.read(10, std::chrono::milliseconds(50))->size();
+  ASSERT_GT(held, 0u);
+  // B will not claim (an hour of idleness first), so the dead consumer's entries stay pending.
+  Host b(two_buses(md, logic), "b",
+         {.claim_idle = std::chrono::hours(1), .claim_interval = std::chrono::milliseconds(20)});
+  for (int i = 0; i < 400 && link(b, "logic").group_pending != held; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(link(b, "logic").group_pending, held);
+  EXPECT_EQ(link(b, "logic").group_lag, 0u);
 }
 
 TEST(RedisTransport, AnEntryThatKeepsKillingConsumersIsDeadLettered) {

@@ -69,6 +69,10 @@ struct LinkStatus {
   std::uint64_t failed_reads = 0;
   std::uint64_t group_recreations = 0;
   std::uint64_t claimed = 0;  // entries taken over from other consumers
+  // This process's group on the bus's normal stream (XINFO GROUPS, refreshed every
+  // claim_interval): entries read but not acknowledged, and entries not yet read.
+  std::uint64_t group_pending = 0;
+  std::uint64_t group_lag = 0;
   std::array<std::uint64_t, bus::kPriorityCount> overflow_dropped{};  // by Priority
 };
 

@@ -14,7 +14,9 @@ stream = "nautilus:engine_communication"
 entries = r.xrange(stream, "-", "+")
 assert len(entries) == 1, entries
 _, fields = entries[0]
-env = msgpack.unpackb(fields[b"d"], raw=False)
+# An entry carries one envelope ("d") or a packed batch ("b"): accept both.
+envs = [msgpack.unpackb(fields[b"d"], raw=False)] if b"d" in fields else msgpack.unpackb(fields[b"b"], raw=False)
+env = envs[0]
 assert env["v"] == 1, env
 print(f"read {env['topic']} {env['type']} seq={env['seq']} bid={env['payload']['bid']}")
 
