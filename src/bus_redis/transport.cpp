@@ -166,14 +166,21 @@ struct Outbound {
 struct RedisTransport::Impl {
   bus::MessageBus& bus;
   TransportOptions options;
-  std::string instance;                        // this transport: written as each entry's origin
-  std::array<std::unique_ptr<Link>, 2> links;  // [0] marketdata, [1] logic
-  std::array<Outbound, 2> out;                 // by Path
+  std::string instance;  // this transport: written as each entry's origin
+  // [0] marketdata, [1] logic; while migrating from single-Redis also [2] and [3], the same
+  // streams on the legacy server, written and read alongside.
+  std::vector<std::unique_ptr<Link>> links;
+  // One for all readers: with a legacy server every message can arrive twice.
+  std::mutex dedup_mu;
+  std::optional<Dedup> dedup;
+  std::array<Outbound, 2> out;  // by Path
   std::atomic<std::uint64_t> unencodable{0};
 
   Impl(bus::MessageBus& b, TransportOptions o) : bus(b), options(std::move(o)) {}
 
-  Link& route(std::string_view topic) { return *links[is_market_data(topic) ? 0 : 1]; }
+  [[nodiscard]] static std::size_t route(std::string_view topic) {
+    return is_market_data(topic) ? 0 : 1;
+  }
 
   void mark_degraded(Link& link) {
     core::UnixNanos zero = 0;
@@ -190,11 +197,16 @@ struct RedisTransport::Impl {
       unencodable.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    Link& link = route(env.topic.value());
+    const std::size_t primary = route(env.topic.value());
+    if (links.size() > 2) enqueue(*links[primary + 2], path, env.priority, bytes);  // migration
+    enqueue(*links[primary], path, env.priority, std::move(bytes));
+  }
+
+  void enqueue(Link& link, Path path, bus::Priority priority, std::string bytes) {
     LinkWriter& w = *link.writers[path];
     if (w.pending_count() == 0) w.oldest_pending = SteadyClock::now();
     w.pending_bytes += bytes.size();
-    w.pending[bus::index(env.priority)].push_back(std::move(bytes));
+    w.pending[bus::index(priority)].push_back(std::move(bytes));
     if (path == kUrgentPath) w.flush_now = true;
     out[path].accepted.fetch_add(1, std::memory_order_relaxed);
     enforce_bound(link, path);
@@ -355,7 +367,6 @@ struct RedisTransport::Impl {
     auto publisher = bus.publisher(
         fmt::format("redis.{}.{}", link.name, path == kUrgentPath ? "urgent" : "normal"));
     if (!publisher) return;
-    Dedup dedup(options.dedup_window);
     std::unordered_map<std::string, bus::TopicHandle> topics;
     Backoff backoff(options.reconnect_min, options.reconnect_max);
     std::optional<RedisClient> client;
@@ -412,13 +423,13 @@ struct RedisTransport::Impl {
         continue;
       }
       std::vector<std::string> acks;
-      handle(link, *publisher, dedup, topics, *client, *batch, acks);
+      handle(link, *publisher, topics, *client, *batch, acks);
       if (SteadyClock::now() - last_claim >= options.claim_interval) {
         last_claim = SteadyClock::now();
         auto claimed = reader->claim(options.claim_idle, count);
         if (claimed) {
           link.claimed.fetch_add(claimed->size(), std::memory_order_relaxed);
-          handle(link, *publisher, dedup, topics, *client, *claimed, acks);
+          handle(link, *publisher, topics, *client, *claimed, acks);
         }
         if (path == kNormalPath) refresh_group_info(*client, link);
       }
@@ -450,7 +461,7 @@ struct RedisTransport::Impl {
   }
 
   // Delivers a batch of entries (read or claimed) and collects their ids to acknowledge.
-  void handle(Link& link, bus::Publisher& publisher, Dedup& dedup,
+  void handle(Link& link, bus::Publisher& publisher,
               std::unordered_map<std::string, bus::TopicHandle>& topics, RedisClient& client,
               std::vector<StreamEntry>& entries, std::vector<std::string>& acks) {
     for (auto& entry : entries) {
@@ -469,7 +480,7 @@ struct RedisTransport::Impl {
         continue;
       }
       if (!entry.batch) {
-        deliver(link, publisher, dedup, topics, bus::codec::decode(entry.data), client, entry);
+        deliver(link, publisher, topics, bus::codec::decode(entry.data), client, entry);
         continue;
       }
       auto envs = bus::codec::decode_batch(entry.data);
@@ -477,21 +488,25 @@ struct RedisTransport::Impl {
         dead_letter(client, link, entry, envs.error().message);
         continue;
       }
-      for (auto& env : *envs)
-        deliver(link, publisher, dedup, topics, std::move(env), client, entry);
+      for (auto& env : *envs) deliver(link, publisher, topics, std::move(env), client, entry);
     }
   }
 
   // One decoded message from an entry: dead-lettered if it did not decode, dropped if already
   // seen, else delivered to local subscribers.
-  void deliver(Link& link, bus::Publisher& publisher, Dedup& dedup,
+  void deliver(Link& link, bus::Publisher& publisher,
                std::unordered_map<std::string, bus::TopicHandle>& topics, Result<bus::Envelope> env,
                RedisClient& client, const StreamEntry& entry) {
     if (!env) {
       dead_letter(client, link, entry, env.error().message);
       return;
     }
-    if (!dedup.insert(*env)) {
+    bool fresh;
+    {
+      std::lock_guard lock(dedup_mu);
+      fresh = dedup->insert(*env);
+    }
+    if (!fresh) {
       link.duplicates.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -523,9 +538,16 @@ Result<std::unique_ptr<RedisTransport>> RedisTransport::start(bus::MessageBus& b
   Impl& i = *impl;
   i.instance = i.options.consumer;
   const auto& cfg = i.options.config;
-  i.links[0] =
-      std::make_unique<Link>("marketdata", cfg.marketdata, cfg.marketdata_stream, i.options);
-  i.links[1] = std::make_unique<Link>("logic", cfg.logic, cfg.logic_stream, i.options);
+  i.dedup.emplace(i.options.dedup_window);
+  i.links.push_back(
+      std::make_unique<Link>("marketdata", cfg.marketdata, cfg.marketdata_stream, i.options));
+  i.links.push_back(std::make_unique<Link>("logic", cfg.logic, cfg.logic_stream, i.options));
+  if (cfg.legacy) {
+    i.links.push_back(
+        std::make_unique<Link>("legacy.marketdata", *cfg.legacy, cfg.marketdata_stream, i.options));
+    i.links.push_back(
+        std::make_unique<Link>("legacy.logic", *cfg.legacy, cfg.logic_stream, i.options));
+  }
   for (Path path : {kNormalPath, kUrgentPath}) {
     Outbound& o = i.out[path];
     o.outbox = bus.create_mailbox({.name = path == kUrgentPath ? "redis.out.urgent" : "redis.out",

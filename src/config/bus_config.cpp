@@ -130,6 +130,12 @@ Result<void> apply_env(const EnvLookup& env, BusConfig& c) {
       r.text("MESSAGEBUS_LOGIC_STREAM", {&c.logic_stream}),
       r.boolean("AUTO_HARDWARE_ROUTING", c.auto_hardware_routing),
   };
+  if (env("LEGACY_REDIS_HOST") || env("LEGACY_REDIS_PORT")) {
+    RedisEndpoint legacy = c.main;  // same credentials and db unless the file says otherwise
+    if (auto ok = r.host("LEGACY_REDIS_HOST", {&legacy}); !ok) return ok;
+    if (auto ok = r.port("LEGACY_REDIS_PORT", legacy); !ok) return ok;
+    c.legacy = legacy;
+  }
   for (const auto& s : steps) {
     if (!s) return s;
   }
@@ -165,7 +171,8 @@ Result<std::optional<T>> get(const toml::table& t, std::string_view where, std::
 Result<void> apply_endpoint(const toml::table& t, std::string_view where,
                             std::initializer_list<RedisEndpoint*> targets) {
   if (auto ok = only_keys(
-          t, where, {"host", "port", "db", "username", "password", "main", "marketdata", "logic"});
+          t, where,
+          {"host", "port", "db", "username", "password", "main", "marketdata", "logic", "legacy"});
       !ok) {
     return ok;
   }
@@ -267,13 +274,17 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
   if (const auto* redis = root["redis"].as_table()) {
     if (auto ok = apply_endpoint(*redis, "redis", {&c.main, &c.marketdata, &c.logic}); !ok)
       return ok;
-    for (auto [key, ep] : {std::pair{"main", &c.main}, std::pair{"marketdata", &c.marketdata},
-                           std::pair{"logic", &c.logic}}) {
+    if (redis->contains("legacy") && !c.legacy) c.legacy = c.main;
+    for (auto [key, ep] :
+         {std::pair{"main", &c.main}, std::pair{"marketdata", &c.marketdata},
+          std::pair{"logic", &c.logic}, std::pair{"legacy", c.legacy ? &*c.legacy : nullptr}}) {
+      if (ep == nullptr) continue;
       const toml::node* n = redis->get(key);
       if (!n) continue;
       const auto* t = n->as_table();
       if (!t) return bad(std::string("redis.") + key, "must be a table");
-      if (t->contains("main") || t->contains("marketdata") || t->contains("logic")) {
+      if (t->contains("main") || t->contains("marketdata") || t->contains("logic") ||
+          t->contains("legacy")) {
         return bad(std::string("redis.") + key, "buses do not nest");
       }
       if (auto ok = apply_endpoint(*t, std::string("redis.") + key, {ep}); !ok) return ok;
@@ -291,6 +302,9 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
 }
 
 Result<BusConfig> finish(BusConfig c) {
+  if (c.legacy && (*c.legacy == c.marketdata || *c.legacy == c.logic)) {
+    return bad("redis.legacy", "the legacy server must not be one of the new buses");
+  }
   if (c.marketdata_stream == c.logic_stream && c.marketdata == c.logic) {
     return bad("messagebus", "market-data and logic streams share a name on the same server");
   }

@@ -407,6 +407,36 @@ TEST(RedisTransport, AnEntryThatKeepsKillingConsumersIsDeadLettered) {
   EXPECT_EQ(c.command({"XLEN", "nautilus:engine_communication:dead"})->integer, 1);
 }
 
+// Zero-downtime move from single-Redis to the dual bus (docs/OPERATIONS.md): engine O is still
+// on the old single Redis; M1 and M2 have moved to the new buses with the old server as their
+// legacy server. Everyone hears everyone, exactly once.
+TEST(RedisTransport, MigrationToTheDualBusKeepsOldAndNewTalking) {
+  RedisServer old_single, md, logic;
+  config::BusConfig old_cfg;
+  old_cfg.main = old_cfg.marketdata = old_cfg.logic = old_single.endpoint();
+  config::BusConfig new_cfg = two_buses(md, logic);
+  new_cfg.legacy = old_single.endpoint();
+  Host o(old_cfg, "o"), m1(new_cfg, "m1"), m2(new_cfg, "m2");
+  for (Host* h : {&o, &m1, &m2}) h->wait_connected();
+  auto po = *o.bus.publisher("old");
+  auto pm = *m1.bus.publisher("moved");
+  (void)po.publish("market_data.AAPL.quote", quote(1));
+  (void)po.publish("strategy.signal.AAPL", trade(2));
+  (void)pm.publish("market_data.MSFT.quote", quote(3));
+  (void)pm.publish("risk.alert.MSFT", trade(4));
+  // Each host gets the other engines' two messages each (4), plus its own (0 or 2).
+  ASSERT_TRUE(o.sink.wait_for(4));
+  ASSERT_TRUE(m1.sink.wait_for(4));
+  ASSERT_TRUE(m2.sink.wait_for(4));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let doubles arrive, if any
+  EXPECT_EQ(o.sink.size(), 4u);   // 2 own + 2 from M1 (through the old server)
+  EXPECT_EQ(m1.sink.size(), 4u);  // 2 own + 2 from O (read from the legacy server)
+  EXPECT_EQ(m2.sink.size(), 4u);  // 2 from O + 2 from M1 (on both servers: deduplicated)
+  EXPECT_GE(link(m2, "marketdata").duplicates + link(m2, "logic").duplicates +
+                link(m2, "legacy.marketdata").duplicates + link(m2, "legacy.logic").duplicates,
+            2u);
+}
+
 TEST(RedisTransport, SingleRedisModeKeepsTheBusesOnSeparateStreams) {
   RedisServer one;
   config::BusConfig cfg;

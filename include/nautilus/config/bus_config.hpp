@@ -32,10 +32,13 @@ struct RedisEndpoint {
 enum class Retention : std::uint8_t { kMaxLen, kMinId };
 
 struct BusConfig {
-  bool messagebus_enabled = true;                 // MESSAGEBUS_ENABLED
-  RedisEndpoint main{.port = 6379};               // registry and state snapshots only
-  RedisEndpoint marketdata{.port = 6380};         // market_data.*, price.update.*, volume.update.*
-  RedisEndpoint logic{.port = 6381};              // everything else
+  bool messagebus_enabled = true;          // MESSAGEBUS_ENABLED
+  RedisEndpoint main{.port = 6379};        // registry and state snapshots only
+  RedisEndpoint marketdata{.port = 6380};  // market_data.*, price.update.*, volume.update.*
+  RedisEndpoint logic{.port = 6381};       // everything else
+  // Migration from single-Redis: while set, the engine also writes to and reads from this
+  // (old) server, so engines not yet moved still hear it and are heard (docs/OPERATIONS.md).
+  std::optional<RedisEndpoint> legacy;            // LEGACY_REDIS_HOST / LEGACY_REDIS_PORT
   std::chrono::milliseconds buffer_interval{20};  // MESSAGEBUS_BUFFER_INTERVAL
   std::size_t buffer_size = 3000;                 // MESSAGEBUS_BUFFER_SIZE
   std::string logic_stream = "nautilus:engine_communication";

@@ -134,6 +134,22 @@ TEST(BusConfig, BadTomlIsAnErrorWithTheLocationOrKey) {
   }
 }
 
+TEST(BusConfig, LegacyServerForMigration) {
+  auto env = load_bus_config(env_of({{"LEGACY_REDIS_PORT", "6379"},
+                                     {"MARKETDATA_REDIS_PORT", "7380"},
+                                     {"ENGINE_LOGIC_REDIS_PORT", "7381"}}));
+  ASSERT_TRUE(env) << env.error().message;
+  ASSERT_TRUE(env->legacy);
+  EXPECT_EQ(env->legacy->port, 6379);
+  EXPECT_FALSE(load_bus_config(env_of({}))->legacy);
+  auto file = load_bus_config_text(env_of({}), "[redis.legacy]\nhost = \"10.0.0.9\"\n", "m.toml");
+  ASSERT_TRUE(file) << file.error().message;
+  EXPECT_EQ(file->legacy->host, "10.0.0.9");
+  auto same = load_bus_config(env_of({{"LEGACY_REDIS_PORT", "6381"}}));  // = the logic bus
+  ASSERT_FALSE(same);
+  EXPECT_NE(same.error().message.find("legacy"), std::string::npos);
+}
+
 TEST(BusConfig, MissingFileIsNotFound) {
   auto c = load_bus_config(env_of({}), "/nonexistent/nautilus.toml");
   ASSERT_FALSE(c);
