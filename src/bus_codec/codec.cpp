@@ -293,7 +293,10 @@ Result<msgpack::object_handle> parse(std::string_view bytes) {
   msgpack::object_handle oh;
   try {
     std::size_t offset = 0;
-    oh = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, kLimits);
+    // Strings and binaries point into `bytes` instead of being copied: every decoded value is
+    // copied out (or interned) before `bytes` goes away.
+    const auto by_reference = [](msgpack::type::object_type, std::size_t, void*) { return true; };
+    oh = msgpack::unpack(bytes.data(), bytes.size(), offset, by_reference, nullptr, kLimits);
     if (offset != bytes.size()) return decode_error("trailing bytes after the message");
   } catch (const std::exception& e) {
     return decode_error(std::string("not valid MessagePack: ") + e.what());

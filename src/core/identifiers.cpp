@@ -37,10 +37,23 @@ bool name_char(char c) noexcept {
   }
 }
 
+struct TransparentHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view v) const noexcept {
+    return std::hash<std::string_view>{}(v);
+  }
+};
+
 }  // namespace
 
 Result<std::string_view> intern(std::string_view s) {
   if (s.empty()) return std::string_view(kEmptyName);
+  // Decoders intern every topic, source and symbol of every message: a per-thread cache of
+  // names already interned answers repeats without the pool's lock. (Views stay valid: the
+  // pool never frees.)
+  thread_local std::unordered_map<std::string, std::string_view, TransparentHash, std::equal_to<>>
+      cache;
+  if (auto it = cache.find(s); it != cache.end()) return it->second;
   auto& p = pool();
   std::lock_guard lock(p.mu);
   auto it = p.strings.find(std::string(s));
@@ -51,6 +64,8 @@ Result<std::string_view> intern(std::string_view s) {
     }
     it = p.strings.emplace(s).first;
   }
+  if (cache.size() >= 65536) cache.clear();  // bounded; refills from the pool
+  cache.emplace(*it, std::string_view(*it));
   return std::string_view(*it);
 }
 
