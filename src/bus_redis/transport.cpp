@@ -347,10 +347,12 @@ struct RedisTransport::Impl {
                           stop);
       }
     }
-    // Drain: take what is queued and try to write it, a bounded number of times.
+    // Drain: take what is queued and try to write it for up to two seconds (a Redis that is
+    // down must not hold up shutdown; what is left is counted in the backlog).
     while (outbox.poll(SIZE_MAX) > 0) {
     }
-    for (int attempt = 0; attempt < 200; ++attempt) {
+    const auto deadline = SteadyClock::now() + std::chrono::seconds(2);
+    while (SteadyClock::now() < deadline) {
       bool left = false;
       for (auto& l : links) {
         (void)write_round(*l, path);
