@@ -2,9 +2,16 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
+#include "nautilus/config/bus_config.hpp"
+
 namespace nautilus::app {
+
+// The environment plus an optional TOML file; on error prints
+// "nautilus <command>: configuration error: ..." and returns nothing (exit 2).
+std::optional<config::BusConfig> load_config(const std::string& path, const char* command);
 
 struct RunOptions {
   double duration_s = 0;           // 0: until SIGINT/SIGTERM

@@ -64,13 +64,8 @@ std::pair<std::uint64_t, std::uint64_t> id_key(const std::string& id) {
 }  // namespace
 
 int run_replay(const ReplayOptions& o) {
-  auto cfg = config::load_bus_config(
-      config::process_env(),
-      o.config_path.empty() ? std::nullopt : std::optional<std::string>(o.config_path));
-  if (!cfg) {
-    fmt::print(stderr, "nautilus replay: configuration error: {}\n", cfg.error().message);
-    return 2;
-  }
+  auto cfg = load_config(o.config_path, "replay");
+  if (!cfg) return 2;
   const std::string from = to_stream_id(o.from);
   const std::string to = to_stream_id(o.to);
   if (from.empty() || to.empty()) {

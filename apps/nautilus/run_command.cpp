@@ -39,13 +39,8 @@ void print_status(const bus::MessageBus& b, const bus_redis::RedisTransport* t, 
 
 int run_platform(const RunOptions& o) {
   // Configuration errors stop start-up with the variable or key named (SPEC §3).
-  auto cfg = config::load_bus_config(
-      config::process_env(),
-      o.config_path.empty() ? std::nullopt : std::optional<std::string>(o.config_path));
-  if (!cfg) {
-    fmt::print(stderr, "nautilus run: configuration error: {}\n", cfg.error().message);
-    return 2;
-  }
+  auto cfg = load_config(o.config_path, "run");
+  if (!cfg) return 2;
 
   // Signals are taken synchronously by this thread (sigtimedwait), so no handler runs at an
   // arbitrary point and every thread started below inherits the blocked mask.

@@ -8,13 +8,8 @@
 namespace nautilus::app {
 
 int show_status(const StatusOptions& o) {
-  auto cfg = config::load_bus_config(
-      config::process_env(),
-      o.config_path.empty() ? std::nullopt : std::optional<std::string>(o.config_path));
-  if (!cfg) {
-    fmt::print(stderr, "nautilus status: configuration error: {}\n", cfg.error().message);
-    return 2;
-  }
+  auto cfg = load_config(o.config_path, "status");
+  if (!cfg) return 2;
   auto engines = bus_redis::list_engines(cfg->main);
   if (!engines) {
     fmt::print(stderr, "nautilus status: {}\n", engines.error().message);
