@@ -552,11 +552,20 @@ Result<std::unique_ptr<RedisTransport>> RedisTransport::start(bus::MessageBus& b
   }
   for (Path path : {kNormalPath, kUrgentPath}) {
     Outbound& o = i.out[path];
-    o.outbox = bus.create_mailbox({.name = path == kUrgentPath ? "redis.out.urgent" : "redis.out",
-                                   .lane_capacity = {8192, 65536, 8192, 4096, 4096}});
+    // Lanes sized to what each path carries (about 6 MB and 2 MB of slots): the writer drains
+    // the outbox within microseconds into its byte-bounded buffer, so the outbox only absorbs
+    // bursts, and a burst beyond it waits briefly (kBlock, 5 ms) instead of being dropped.
+    o.outbox = bus.create_mailbox(
+        {.name = path == kUrgentPath ? "redis.out.urgent" : "redis.out",
+         .lane_capacity =
+             path == kUrgentPath
+                 ? std::array<std::size_t, bus::kPriorityCount>{2, 2, 2, 4096, 4096}
+                 : std::array<std::size_t, bus::kPriorityCount>{4096, 16384, 4096, 2, 2}});
     auto sub = bus.subscribe(
         "*", [&i, path](const bus::Envelope& e) { i.on_local(path, e); },
         {.mailbox = o.outbox,
+         .policy = bus::OverflowPolicy::kBlock,
+         .block_bound = std::chrono::milliseconds(5),
          .owner = "redis-transport",
          .min_priority = path == kUrgentPath ? bus::Priority::kUrgent : bus::Priority::kLow,
          .max_priority = path == kUrgentPath ? bus::Priority::kFlashCrash : bus::Priority::kHigh});
