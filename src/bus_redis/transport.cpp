@@ -541,6 +541,9 @@ Result<std::unique_ptr<RedisTransport>> RedisTransport::start(bus::MessageBus& b
   i.instance = i.options.consumer;
   const auto& cfg = i.options.config;
   i.dedup.emplace(i.options.dedup_window);
+  if (i.options.failover_buffer_bytes == 0) {
+    i.options.failover_buffer_bytes = i.options.config.failover_buffer_bytes;
+  }
   i.links.push_back(
       std::make_unique<Link>("marketdata", cfg.marketdata, cfg.marketdata_stream, i.options));
   i.links.push_back(std::make_unique<Link>("logic", cfg.logic, cfg.logic_stream, i.options));

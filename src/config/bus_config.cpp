@@ -127,6 +127,9 @@ Result<void> apply_env(const EnvLookup& env, BusConfig& c) {
                 [&](std::int64_t ms) { c.buffer_interval = std::chrono::milliseconds(ms); }),
       r.integer("MESSAGEBUS_BUFFER_SIZE", 1, 1'000'000,
                 [&](std::int64_t n) { c.buffer_size = static_cast<std::size_t>(n); }),
+      r.integer(
+          "MESSAGEBUS_FAILOVER_BUFFER_MB", 1, 65'536,
+          [&](std::int64_t mb) { c.failover_buffer_bytes = static_cast<std::size_t>(mb) << 20; }),
       r.text("MESSAGEBUS_LOGIC_STREAM", {&c.logic_stream}),
       r.boolean("AUTO_HARDWARE_ROUTING", c.auto_hardware_routing),
   };
@@ -207,8 +210,8 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
   if (auto ok = only_keys(root, "config", {"messagebus", "redis", "hardware"}); !ok) return ok;
   if (const auto* mb = root["messagebus"].as_table()) {
     if (auto ok = only_keys(*mb, "messagebus",
-                            {"enabled", "buffer_interval_ms", "buffer_size", "logic_stream",
-                             "marketdata_stream", "retention"});
+                            {"enabled", "buffer_interval_ms", "buffer_size", "failover_buffer_mb",
+                             "logic_stream", "marketdata_stream", "retention"});
         !ok) {
       return ok;
     }
@@ -222,6 +225,14 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
         return bad("messagebus.buffer_interval_ms", "outside 0..60000");
       }
       c.buffer_interval = std::chrono::milliseconds(**interval);
+    }
+    auto failover = get<std::int64_t>(*mb, "messagebus", "failover_buffer_mb");
+    if (!failover) return std::unexpected(failover.error());
+    if (*failover) {
+      if (**failover < 1 || **failover > 65'536) {
+        return bad("messagebus.failover_buffer_mb", "outside 1..65536");
+      }
+      c.failover_buffer_bytes = static_cast<std::size_t>(**failover) << 20;
     }
     auto size = get<std::int64_t>(*mb, "messagebus", "buffer_size");
     if (!size) return std::unexpected(size.error());

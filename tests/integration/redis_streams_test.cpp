@@ -65,6 +65,20 @@ TEST(RedisClient, AuthIsCheckedAtConnect) {
   EXPECT_NE(refused.error().message.find("AUTH refused"), std::string::npos);
 }
 
+TEST(RedisClient, AclUsersAuthenticateWithTheirName) {
+  RedisServer server;
+  auto admin = server.client();
+  ASSERT_TRUE(admin.command({"ACL", "SETUSER", "engine", "on", ">pw", "~nautilus:*", "+@all"}));
+  config::RedisEndpoint ep{
+      .host = "127.0.0.1", .port = server.port(), .username = "engine", .password = "pw"};
+  auto c = RedisClient::connect(ep, std::chrono::seconds(2));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->command({"ACL", "WHOAMI"})->str, "engine");
+  EXPECT_TRUE(c->command({"SET", "elsewhere", "x"})->is_error("NOPERM"));  // its ACL applies
+  ep.password = "wrong";
+  EXPECT_FALSE(RedisClient::connect(ep, std::chrono::seconds(2)));
+}
+
 TEST(RedisClient, UnreachableServerIsAClearError) {
   std::uint16_t port;
   {

@@ -36,7 +36,8 @@ struct TransportOptions {
   config::BusConfig config;
   std::string group = "nautilus";  // consumer group: the engine (or engine host) name
   std::string consumer;            // unique per process; default "<hostname>-<pid>"
-  std::size_t failover_buffer_bytes = 64u << 20;  // per bus and path (normal, urgent)
+  // Per bus and path (normal, urgent); 0 = the configuration's (MESSAGEBUS_FAILOVER_BUFFER_MB).
+  std::size_t failover_buffer_bytes = 0;
   std::chrono::milliseconds read_block{50};
   std::size_t read_count = 8;  // entries per read of the normal stream (each up to 256 messages)
   std::size_t dedup_window = 200'000;  // remembered (source, sequence, ts_publish) keys

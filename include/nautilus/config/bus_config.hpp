@@ -41,6 +41,8 @@ struct BusConfig {
   std::optional<RedisEndpoint> legacy;            // LEGACY_REDIS_HOST / LEGACY_REDIS_PORT
   std::chrono::milliseconds buffer_interval{20};  // MESSAGEBUS_BUFFER_INTERVAL
   std::size_t buffer_size = 3000;                 // MESSAGEBUS_BUFFER_SIZE
+  // While a Redis is down: outbound bytes kept per bus and path (MESSAGEBUS_FAILOVER_BUFFER_MB).
+  std::size_t failover_buffer_bytes = 64u << 20;
   std::string logic_stream = "nautilus:engine_communication";
   std::string marketdata_stream = "nautilus:market_data";
   Retention retention = Retention::kMaxLen;

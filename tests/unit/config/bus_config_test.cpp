@@ -39,7 +39,8 @@ TEST(BusConfig, ReadsTheGuidesEnvironmentVariables) {
                                    {"MESSAGEBUS_BUFFER_INTERVAL", "5"},
                                    {"MESSAGEBUS_BUFFER_SIZE", "100"},
                                    {"ENGINE_LOGIC_REDIS_PORT", "7002"},
-                                   {"AUTO_HARDWARE_ROUTING", "false"}}));
+                                   {"AUTO_HARDWARE_ROUTING", "false"},
+                                   {"MESSAGEBUS_FAILOVER_BUFFER_MB", "8"}}));
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_FALSE(c->messagebus_enabled);
   EXPECT_EQ(c->main.host, "redis.internal");
@@ -53,6 +54,7 @@ TEST(BusConfig, ReadsTheGuidesEnvironmentVariables) {
   EXPECT_EQ(c->buffer_interval, std::chrono::milliseconds(5));
   EXPECT_EQ(c->buffer_size, 100u);
   EXPECT_FALSE(c->auto_hardware_routing);
+  EXPECT_EQ(c->failover_buffer_bytes, 8u << 20);
 }
 
 TEST(BusConfig, InvalidEnvironmentValuesNameTheVariable) {
@@ -67,6 +69,7 @@ TEST(BusConfig, InvalidEnvironmentValuesNameTheVariable) {
       {"REDIS_DB", "x"},
       {"MARKETDATA_REDIS_PORT", "6380.5"},
       {"MESSAGEBUS_LOGIC_STREAM", "has space"},
+      {"MESSAGEBUS_FAILOVER_BUFFER_MB", "0"},
   };
   for (const auto& [var, value] : bad) {
     auto c = load_bus_config(env_of({{var, value}}));
