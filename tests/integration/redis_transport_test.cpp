@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -435,6 +436,25 @@ TEST(RedisTransport, MigrationToTheDualBusKeepsOldAndNewTalking) {
   EXPECT_GE(link(m2, "marketdata").duplicates + link(m2, "logic").duplicates +
                 link(m2, "legacy.marketdata").duplicates + link(m2, "legacy.logic").duplicates,
             2u);
+}
+
+// SPEC §3 interop: a Python client (redis + msgpack) publishes; a C++ subscriber on the bus
+// receives the typed message through the transport.
+TEST(RedisTransport, APythonClientPublishesToCppSubscribers) {
+  RedisServer md, logic;
+  Host b(two_buses(md, logic), "b");
+  b.wait_connected();
+  const std::string cmd = "/usr/bin/python3 " NAUTILUS_SOURCE_DIR
+                          "/tests/integration/python/publish.py " +
+                          std::to_string(logic.port()) + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  ASSERT_TRUE(b.sink.wait_for(1));
+  std::lock_guard l(b.sink.mu);
+  const auto& e = b.sink.got.at(0);
+  EXPECT_EQ(e.source.value(), "pyclient");
+  EXPECT_EQ(e.topic.value(), "analytics.result.SPY");
+  ASSERT_NE(e.get<model::QuoteTick>(), nullptr);
+  EXPECT_EQ(e.get<model::QuoteTick>()->ask.to_string(), "450.12");
 }
 
 TEST(RedisTransport, SingleRedisModeKeepsTheBusesOnSeparateStreams) {
