@@ -42,8 +42,24 @@ MailboxOptions normalized(MailboxOptions o) {
 
 }  // namespace
 
+namespace {
+// A barrier travels as an ordinary queued message whose payload is the callback.
+struct Barrier {
+  static constexpr std::string_view kTypeName = "_barrier";
+  std::function<void()> fn;
+};
+}  // namespace
+
 MailboxCore::MailboxCore(MailboxOptions opts, const core::Clock* clock)
     : options(normalized(std::move(opts))), clock_(clock) {
+  barrier_sub_ = std::make_shared<Subscription>();
+  barrier_sub_->pattern = "_barrier";
+  barrier_sub_->policy = OverflowPolicy::kBlock;
+  barrier_sub_->block_bound = std::chrono::milliseconds(100);
+  barrier_sub_->owner = "mailbox";
+  barrier_sub_->handler = [](const Envelope& e) {
+    if (const auto* b = e.get<Barrier>()) b->fn();
+  };
   std::size_t total = 0;
   for (std::size_t p = 0; p < kPriorityCount; ++p) {
     lanes_[p] = std::make_unique<MpscRing<QueueItem>>(options.lane_capacity[p]);
@@ -141,7 +157,25 @@ bool MailboxCore::has_work() noexcept {
   return conflate_pending_.load(std::memory_order_acquire) != 0;
 }
 
+bool MailboxCore::post_barrier(Priority p, std::function<void()> fn) {
+  static const Topic kTopic = Topic::from_trusted("_barrier");
+  Envelope env;
+  env.topic = kTopic;
+  env.priority = p;
+  env.payload = Payload::make(Barrier{std::move(fn)});
+  return enqueue(barrier_sub_.get(), kMaxTopicFamilies - 1, env) == EnqueueResult::kQueued;
+}
+
 void MailboxCore::deliver(Subscription* sub, std::uint16_t family, const Envelope& env) noexcept {
+  if (sub == barrier_sub_.get()) {  // not a message: not counted, no latency sample
+    try {
+      sub->handler(env);
+    } catch (...) {
+      handler_errors_.store(handler_errors_.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_relaxed);
+    }
+    return;
+  }
   if (!sub->active.load(std::memory_order_acquire)) {
     discarded_.store(discarded_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return;
@@ -293,6 +327,9 @@ bool Mailbox::wait(std::chrono::nanoseconds timeout, const std::stop_token& stop
 void Mailbox::run(const std::stop_token& stop) noexcept { core_->run(stop); }
 std::size_t Mailbox::depth() const noexcept { return core_->depth(); }
 std::size_t Mailbox::depth(Priority p) const noexcept { return core_->depth(p); }
+bool Mailbox::post_barrier(Priority p, std::function<void()> fn) {
+  return core_->post_barrier(p, std::move(fn));
+}
 
 MailboxThread::MailboxThread(std::shared_ptr<Mailbox> mailbox, int cpu)
     : mailbox_(std::move(mailbox)), thread_([mb = mailbox_, cpu](const std::stop_token& st) {

@@ -46,6 +46,7 @@ class MailboxCore {
   [[nodiscard]] std::size_t depth() const noexcept;
   [[nodiscard]] std::size_t depth(Priority p) const noexcept;
   void retain(std::shared_ptr<Subscription> sub);
+  bool post_barrier(Priority p, std::function<void()> fn);
   void fill_metrics(BusMetrics& m, const std::vector<std::string>& families) const;
 
   const MailboxOptions options;
@@ -92,6 +93,7 @@ class MailboxCore {
 
   alignas(64) std::mutex retained_mu_;
   std::vector<std::shared_ptr<Subscription>> retained_;  // keeps queued items' targets alive
+  std::shared_ptr<Subscription> barrier_sub_;            // runs posted barriers, not counted
 };
 
 }  // namespace nautilus::bus::detail

@@ -452,6 +452,11 @@ BusMetrics MessageBus::metrics() const {
   return m;
 }
 
+std::vector<std::shared_ptr<Mailbox>> MessageBus::mailboxes() const {
+  std::lock_guard lock(core_->mu);
+  return core_->mailboxes;
+}
+
 std::vector<SubscriptionInfo> MessageBus::subscriptions() const {
   std::vector<SubscriptionInfo> out;
   std::lock_guard lock(core_->mu);

@@ -178,6 +178,18 @@ struct RedisTransport::Impl {
 
   Impl(bus::MessageBus& b, TransportOptions o) : bus(b), options(std::move(o)) {}
 
+  // What a batch delivered: whether anything, and the lowest priority among it (where the
+  // acknowledgement barrier goes).
+  struct Delivered {
+    bool any = false;
+    bus::Priority lowest = bus::Priority::kFlashCrash;
+  };
+  // Entry ids whose handlers have all run, waiting for the reader to XACK them.
+  struct Completions {
+    std::mutex mu;
+    std::vector<std::string> ids;
+  };
+
   [[nodiscard]] static std::size_t route(std::string_view topic) {
     return is_market_data(topic) ? 0 : 1;
   }
@@ -370,6 +382,7 @@ struct RedisTransport::Impl {
         fmt::format("redis.{}.{}", link.name, path == kUrgentPath ? "urgent" : "normal"));
     if (!publisher) return;
     std::unordered_map<std::string, bus::TopicHandle> topics;
+    auto completions = std::make_shared<Completions>();
     Backoff backoff(options.reconnect_min, options.reconnect_max);
     std::optional<RedisClient> client;
     std::optional<GroupReader> reader;
@@ -425,19 +438,62 @@ struct RedisTransport::Impl {
         continue;
       }
       std::vector<std::string> acks;
-      handle(link, *publisher, topics, *client, *batch, acks);
+      Delivered delivered;
+      handle(link, *publisher, topics, *client, *batch, acks, delivered);
       if (SteadyClock::now() - last_claim >= options.claim_interval) {
         last_claim = SteadyClock::now();
         auto claimed = reader->claim(options.claim_idle, count);
         if (claimed) {
           link.claimed.fetch_add(claimed->size(), std::memory_order_relaxed);
-          handle(link, *publisher, topics, *client, *claimed, acks);
+          handle(link, *publisher, topics, *client, *claimed, acks, delivered);
         }
         if (path == kNormalPath) refresh_group_info(*client, link);
       }
-      if (!acks.empty() && !reader->ack(acks)) {
-        drop();  // unacknowledged entries stay pending in the group, redelivered later
+      if (!acks.empty()) acknowledge_after_handlers(std::move(acks), delivered, completions);
+      // Entries whose handlers have all run: XACK now. On failure they stay pending in the
+      // group and are claimed again later (at least once; consumers de-duplicate).
+      std::vector<std::string> ready;
+      {
+        std::lock_guard lock(completions->mu);
+        ready.swap(completions->ids);
       }
+      if (!ready.empty() && !reader->ack(ready)) drop();
+    }
+  }
+
+  // XACK only after the handlers ran (SPEC §3): inline handlers already have, by the time
+  // forward() returns; for engines' mailboxes, a barrier goes in behind the batch (at its
+  // lowest priority, so every higher lane is drained first) and the ids become ready when the
+  // last mailbox reaches it.
+  void acknowledge_after_handlers(std::vector<std::string> ids, const Delivered& d,
+                                  const std::shared_ptr<Completions>& done_queue) {
+    std::vector<std::shared_ptr<bus::Mailbox>> engines;
+    if (d.any) {
+      for (auto& mb : bus.mailboxes()) {
+        if (mb != out[kNormalPath].outbox && mb != out[kUrgentPath].outbox) engines.push_back(mb);
+      }
+    }
+    if (engines.empty()) {
+      std::lock_guard lock(done_queue->mu);
+      done_queue->ids.insert(done_queue->ids.end(), ids.begin(), ids.end());
+      return;
+    }
+    struct Pending {
+      std::atomic<std::size_t> left;
+      std::vector<std::string> ids;
+    };
+    auto pending = std::make_shared<Pending>();
+    pending->left.store(engines.size());
+    pending->ids = std::move(ids);
+    // Holds the queue: a barrier may fire after the reader thread has ended.
+    auto reached = [pending, q = done_queue] {
+      if (pending->left.fetch_sub(1) != 1) return;
+      std::lock_guard lock(q->mu);
+      q->ids.insert(q->ids.end(), pending->ids.begin(), pending->ids.end());
+    };
+    for (auto& mb : engines) {
+      // A lane full for 100 ms: acknowledge rather than hold the batch forever.
+      if (!mb->post_barrier(d.lowest, reached)) reached();
     }
   }
 
@@ -465,7 +521,7 @@ struct RedisTransport::Impl {
   // Delivers a batch of entries (read or claimed) and collects their ids to acknowledge.
   void handle(Link& link, bus::Publisher& publisher,
               std::unordered_map<std::string, bus::TopicHandle>& topics, RedisClient& client,
-              std::vector<StreamEntry>& entries, std::vector<std::string>& acks) {
+              std::vector<StreamEntry>& entries, std::vector<std::string>& acks, Delivered& d) {
     for (auto& entry : entries) {
       acks.push_back(entry.id);
       if (entry.origin == instance) {
@@ -482,7 +538,7 @@ struct RedisTransport::Impl {
         continue;
       }
       if (!entry.batch) {
-        deliver(link, publisher, topics, bus::codec::decode(entry.data), client, entry);
+        deliver(link, publisher, topics, bus::codec::decode(entry.data), client, entry, d);
         continue;
       }
       auto envs = bus::codec::decode_batch(entry.data);
@@ -490,7 +546,7 @@ struct RedisTransport::Impl {
         dead_letter(client, link, entry, envs.error().message);
         continue;
       }
-      for (auto& env : *envs) deliver(link, publisher, topics, std::move(env), client, entry);
+      for (auto& env : *envs) deliver(link, publisher, topics, std::move(env), client, entry, d);
     }
   }
 
@@ -498,7 +554,7 @@ struct RedisTransport::Impl {
   // seen, else delivered to local subscribers.
   void deliver(Link& link, bus::Publisher& publisher,
                std::unordered_map<std::string, bus::TopicHandle>& topics, Result<bus::Envelope> env,
-               RedisClient& client, const StreamEntry& entry) {
+               RedisClient& client, const StreamEntry& entry, Delivered& d) {
     if (!env) {
       dead_letter(client, link, entry, env.error().message);
       return;
@@ -520,6 +576,8 @@ struct RedisTransport::Impl {
     }
     env->remote = true;
     (void)publisher.forward(it->second, *env);
+    d.any = true;
+    d.lowest = std::min(d.lowest, env->priority);
     link.imported.fetch_add(1, std::memory_order_relaxed);
   }
 

@@ -457,6 +457,53 @@ TEST(RedisTransport, APythonClientPublishesToCppSubscribers) {
   EXPECT_EQ(e.get<model::QuoteTick>()->ask.to_string(), "450.12");
 }
 
+// SPEC §3: XACK after the handler ran. An engine's handler (on its own thread) is held; its
+// entry must stay pending in the group until the handler returns.
+TEST(RedisTransport, EntriesAreAcknowledgedOnlyAfterTheEngineHandled) {
+  RedisServer md, logic;
+  bus::MessageBus bus_b;
+  auto inbox = bus_b.create_mailbox({.name = "risk"});
+  std::mutex gate;
+  gate.lock();  // the handler waits here
+  std::atomic<int> handled{0};
+  (void)bus_b.subscribe("strategy.*",
+                        [&](const bus::Envelope&) {
+                          std::lock_guard wait(gate);
+                          handled.fetch_add(1);
+                        },
+                        {.mailbox = inbox});
+  bus::MailboxThread risk_thread(inbox);
+  auto tb = *RedisTransport::start(
+      bus_b, {.config = two_buses(md, logic), .group = "b", .consumer = "b-1"});
+  Host a(two_buses(md, logic), "a");
+  a.wait_connected();
+  for (int i = 0; i < 400; ++i) {  // until b's readers are up
+    bool up = true;
+    for (const auto& l : tb->status().links) up = up && l.reader_connected;
+    if (up) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto pub = *a.bus.publisher("strategy");
+  (void)pub.publish("strategy.signal.AAPL", trade(1));
+  auto pending = [&] {
+    return logic.client()
+        .command({"XPENDING", "nautilus:engine_communication", "b"})
+        ->elements.at(0)
+        .integer;
+  };
+  for (int i = 0; i < 400 && pending() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(pending(), 1);  // read and delivered, handler still running: not acknowledged
+  EXPECT_EQ(handled.load(), 0);
+  gate.unlock();
+  for (int i = 0; i < 400 && pending() != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(handled.load(), 1);
+  EXPECT_EQ(pending(), 0);  // acknowledged once the handler returned
+  tb.reset();
+}
+
 TEST(RedisTransport, SingleRedisModeKeepsTheBusesOnSeparateStreams) {
   RedisServer one;
   config::BusConfig cfg;

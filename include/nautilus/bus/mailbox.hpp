@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -54,6 +55,11 @@ class Mailbox {
 
   [[nodiscard]] std::size_t depth() const noexcept;
   [[nodiscard]] std::size_t depth(Priority p) const noexcept;
+
+  // Any thread: runs `fn` on the consumer thread once everything queued before it in lane `p`,
+  // and in every higher lane, has been handled (a transport acknowledges Redis entries only
+  // then). False if the lane stayed full for 100 ms; `fn` is then never called.
+  bool post_barrier(Priority p, std::function<void()> fn);
 
   [[nodiscard]] detail::MailboxCore& core() noexcept { return *core_; }
 

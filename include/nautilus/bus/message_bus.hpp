@@ -215,6 +215,8 @@ class MessageBus {
   std::size_t expire_requests();
 
   [[nodiscard]] BusMetrics metrics() const;
+  // Every mailbox created on this bus (engines' inboxes, transports' outboxes).
+  [[nodiscard]] std::vector<std::shared_ptr<Mailbox>> mailboxes() const;
   [[nodiscard]] std::vector<SubscriptionInfo> subscriptions() const;
   [[nodiscard]] const core::Clock& clock() const noexcept;
 

@@ -213,6 +213,25 @@ TEST_F(Queued, ConcurrentProducersKeepPerSourceOrderAndLoseNothing) {
   EXPECT_GT(live.metrics().latency.count(), 0u);
 }
 
+TEST_F(Queued, ABarrierRunsAfterEverythingQueuedBeforeItInItsLaneAndAbove) {
+  auto mb = mailbox({64, 64, 64, 64, 64});
+  std::vector<std::string> log;
+  (void)bus.subscribe(
+      "risk.*",
+      [&](const Envelope& e) {
+        log.push_back(std::string(to_string(e.priority)) + std::to_string(e.get<Tick>()->n));
+      },
+      {.mailbox = mb});
+  pub.publish(topic, Tick{1});
+  pub.publish(topic, Tick{2}, {.priority = Priority::kLow});
+  ASSERT_TRUE(mb->post_barrier(Priority::kNormal, [&] { log.push_back("barrier"); }));
+  pub.publish(topic, Tick{3}, {.priority = Priority::kHigh});  // after it, but a higher lane
+  pub.publish(topic, Tick{4});                                 // after it, same lane
+  mb->poll();
+  EXPECT_EQ(log, (std::vector<std::string>{"HIGH3", "NORMAL1", "barrier", "NORMAL4", "LOW2"}));
+  EXPECT_EQ(bus.metrics().total_delivered(), 4u);  // the barrier is not a message
+}
+
 TEST_F(Queued, TinyLanesUnderThreeProducersWrapConstantlyAndLoseNothing) {
   core::RealtimeClock rt;
   MessageBus live({.clock = &rt});
