@@ -613,20 +613,22 @@ Result<std::unique_ptr<RedisTransport>> RedisTransport::start(bus::MessageBus& b
   }
   for (Path path : {kNormalPath, kUrgentPath}) {
     Outbound& o = i.out[path];
-    // Lanes sized to what each path carries (about 6 MB and 2 MB of slots): the writer drains
+    // Lanes sized to what each path carries (about 19 MB and 2 MB of slots). The writer drains
     // the outbox within microseconds into its byte-bounded buffer, so the outbox only absorbs
-    // bursts, and a burst beyond it waits briefly (kBlock, 5 ms) instead of being dropped.
+    // bursts; a burst beyond it makes the publisher wait (kBlock) rather than lose messages,
+    // up to 50 ms, which covers a writer descheduled on a loaded machine (TSan caught drops
+    // with 16k slots and 5 ms).
     o.outbox = bus.create_mailbox(
         {.name = path == kUrgentPath ? "redis.out.urgent" : "redis.out",
          .lane_capacity =
              path == kUrgentPath
                  ? std::array<std::size_t, bus::kPriorityCount>{2, 2, 2, 4096, 4096}
-                 : std::array<std::size_t, bus::kPriorityCount>{4096, 16384, 4096, 2, 2}});
+                 : std::array<std::size_t, bus::kPriorityCount>{4096, 65536, 4096, 2, 2}});
     auto sub = bus.subscribe(
         "*", [&i, path](const bus::Envelope& e) { i.on_local(path, e); },
         {.mailbox = o.outbox,
          .policy = bus::OverflowPolicy::kBlock,
-         .block_bound = std::chrono::milliseconds(5),
+         .block_bound = std::chrono::milliseconds(50),
          .owner = "redis-transport",
          .min_priority = path == kUrgentPath ? bus::Priority::kUrgent : bus::Priority::kLow,
          .max_priority = path == kUrgentPath ? bus::Priority::kFlashCrash : bus::Priority::kHigh});
