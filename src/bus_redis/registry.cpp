@@ -103,8 +103,9 @@ Registration::~Registration() {
   }
   impl_->cv.notify_all();
   impl_->thread.join();
-  if (impl_->client && impl_->client->healthy()) {
-    (void)impl_->client->command({"DEL", key_of(impl_->record)});
+  if (auto& client = impl_->client; client.has_value() && client->healthy()) {
+    auto deleted = client->command({"DEL", key_of(impl_->record)});
+    (void)deleted;  // best effort: the TTL removes the record anyway
   }
 }
 
@@ -148,8 +149,8 @@ Result<std::vector<EngineRecord>> list_engines(const config::RedisEndpoint& main
           rec.started = std::stoll(v);
         else if (f == "heartbeat")
           rec.heartbeat = std::stoll(v);
-      } catch (const std::exception&) {
-        // A hand-edited or foreign record: keep what parsed.
+      } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch)
+        // A hand-edited or foreign record: keep the fields that parsed, list it anyway.
       }
     }
     out.push_back(std::move(rec));
