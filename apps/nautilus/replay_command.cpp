@@ -90,30 +90,13 @@ int run_replay(const ReplayOptions& o) {
   // Both streams of the bus, merged in id order.
   std::vector<bus_redis::StreamEntry> entries;
   for (const std::string& s : {stream, stream + ":urgent"}) {
-    std::string start = from;
-    while (true) {
-      auto r = client->command({"XRANGE", s, start, to, "COUNT", "1000"});
-      if (!r || r->is_error()) {
-        fmt::print(stderr, "nautilus replay: XRANGE {}: {}\n", s, r ? r->str : r.error().message);
-        return 1;
-      }
-      for (const auto& e : r->elements) {
-        if (e.elements.size() != 2) continue;
-        bus_redis::StreamEntry entry;
-        entry.stream = s;
-        entry.id = e.elements[0].str;
-        const auto& f = e.elements[1].elements;
-        for (std::size_t i = 0; i + 1 < f.size(); i += 2) {
-          if (f[i].str == bus_redis::kDataField || f[i].str == bus_redis::kBatchField) {
-            entry.data = f[i + 1].str;
-            entry.batch = f[i].str == bus_redis::kBatchField;
-          }
-        }
-        entries.push_back(std::move(entry));
-      }
-      if (r->elements.size() < 1000) break;
-      start = "(" + r->elements.back().elements[0].str;  // exclusive: after the last one
+    auto got = bus_redis::read_range(*client, s, from, to);
+    if (!got) {
+      fmt::print(stderr, "nautilus replay: {}\n", got.error().message);
+      return 1;
     }
+    entries.insert(entries.end(), std::make_move_iterator(got->begin()),
+                   std::make_move_iterator(got->end()));
   }
   std::stable_sort(entries.begin(), entries.end(),
                    [](const auto& a, const auto& b) { return id_key(a.id) < id_key(b.id); });

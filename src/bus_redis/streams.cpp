@@ -80,6 +80,23 @@ Result<std::vector<std::string>> StreamWriter::append(const std::vector<EntryDat
   return ids;
 }
 
+Result<std::vector<StreamEntry>> read_range(RedisClient& client, const std::string& stream,
+                                            const std::string& from, const std::string& to) {
+  constexpr std::size_t kPage = 1000;
+  std::vector<StreamEntry> out;
+  std::string start = from;
+  while (true) {
+    auto r = client.command({"XRANGE", stream, start, to, "COUNT", std::to_string(kPage)});
+    if (!r) return std::unexpected(r.error());
+    if (r->is_error()) return server_error("XRANGE " + stream, *r);
+    for (const auto& e : r->elements) {
+      if (e.elements.size() == 2) out.push_back(parse_entry(stream, e));
+    }
+    if (r->elements.size() < kPage) return out;
+    start = "(" + r->elements.back().elements[0].str;  // exclusive: after the last one
+  }
+}
+
 GroupReader::GroupReader(RedisClient& client, std::string stream, std::string group,
                          std::string consumer)
     : GroupReader(client, std::vector<std::string>{std::move(stream)}, std::move(group),

@@ -27,6 +27,10 @@ using core::fail;
 using core::Result;
 using SteadyClock = std::chrono::steady_clock;
 
+// Resolved topics by their interned name (one pointer per name), so the per-message lookup
+// neither hashes the string nor allocates.
+using TopicCache = std::unordered_map<const char*, bus::TopicHandle>;
+
 // Packing several messages into one stream entry divides Redis's per-entry work among them.
 constexpr std::size_t kMaxPerEntry = 256;
 constexpr std::size_t kMaxEntryBytes = std::size_t{256} * 1024;
@@ -385,7 +389,7 @@ struct RedisTransport::Impl {
     auto publisher = bus.publisher(
         fmt::format("redis.{}.{}", link.name, path == kUrgentPath ? "urgent" : "normal"));
     if (!publisher) return;
-    std::unordered_map<std::string, bus::TopicHandle> topics;
+    TopicCache topics;
     auto completions = std::make_shared<Completions>();
     Backoff backoff(options.reconnect_min, options.reconnect_max);
     std::optional<RedisClient> client;
@@ -523,8 +527,7 @@ struct RedisTransport::Impl {
   }
 
   // Delivers a batch of entries (read or claimed) and collects their ids to acknowledge.
-  void handle(Link& link, bus::Publisher& publisher,
-              std::unordered_map<std::string, bus::TopicHandle>& topics, RedisClient& client,
+  void handle(Link& link, bus::Publisher& publisher, TopicCache& topics, RedisClient& client,
               std::vector<StreamEntry>& entries, std::vector<std::string>& acks, Delivered& d) {
     for (auto& entry : entries) {
       acks.push_back(entry.id);
@@ -556,8 +559,7 @@ struct RedisTransport::Impl {
 
   // One decoded message from an entry: dead-lettered if it did not decode, dropped if already
   // seen, else delivered to local subscribers.
-  void deliver(Link& link, bus::Publisher& publisher,
-               std::unordered_map<std::string, bus::TopicHandle>& topics, Result<bus::Envelope> env,
+  void deliver(Link& link, bus::Publisher& publisher, TopicCache& topics, Result<bus::Envelope> env,
                RedisClient& client, const StreamEntry& entry, Delivered& d) {
     if (!env) {
       dead_letter(client, link, entry, env.error().message);
@@ -572,11 +574,11 @@ struct RedisTransport::Impl {
       link.duplicates.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    auto it = topics.find(std::string(env->topic.value()));
+    auto it = topics.find(env->topic.data());
     if (it == topics.end()) {
       auto h = bus.topic(env->topic.value());
       if (!h) return;  // decode validated the topic
-      it = topics.emplace(std::string(env->topic.value()), *h).first;
+      it = topics.emplace(env->topic.data(), *h).first;
     }
     env->remote = true;
     (void)publisher.forward(it->second, *env);

@@ -67,6 +67,12 @@ struct StreamEntry {
   bool malformed = false;  // the entry has neither field
 };
 
+// Every entry of `stream` with from <= id <= to (XRANGE ids, "-", "+"), paged by XRANGE.
+[[nodiscard]] core::Result<std::vector<StreamEntry>> read_range(RedisClient& client,
+                                                                const std::string& stream,
+                                                                const std::string& from,
+                                                                const std::string& to);
+
 // Reads one or more streams (e.g. a bus's urgent and normal streams) with one XREADGROUP, as
 // one consumer of the same group on each.
 class GroupReader {
