@@ -11,12 +11,17 @@ packages=(
   # compile libstdc++ 12's <expected>, which the code uses everywhere
   clang-19 libclang-rt-19-dev clang-format-19 clang-tidy-19
   # libraries
-  libfmt-dev libmsgpack-cxx-dev libcli11-dev libhiredis-dev libtomlplusplus-dev
+  libfmt-dev libcli11-dev libhiredis-dev libtomlplusplus-dev
+  # Boost 1.81: Asio and Beast (header-only) for HTTP, Boost.JSON; OpenSSL for the HTTPS adapters
+  libboost1.81-dev libboost-json1.81-dev libssl-dev
   # the Redis Streams transport's tests: a real redis-server, and Python interop (Debian's
   # /usr/bin/python3 with redis and msgpack)
   redis-server python3 python3-redis python3-msgpack
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # `nautilus bench http`: wrk drives the load, Debian's nginx is the anchor; curl runs the
+  # guide's commands in the deployment test
+  wrk nginx-light curl
 )
 
 missing=()
@@ -26,14 +31,32 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
+# msgpack-cxx (header-only) is taken from Debian's libmsgpack-cxx-dev package but unpacked, not
+# installed: the package depends on libboost-dev (Boost 1.74), which conflicts with Boost 1.81.
+# The codec builds with MSGPACK_NO_BOOST, so any Boost is fine for it.
+msgpack_dir=/opt/nautilus-deps/msgpack-cxx
+need_msgpack=0
+[ -f "$msgpack_dir/usr/include/msgpack.hpp" ] || need_msgpack=1
+
+if [ ${#missing[@]} -eq 0 ] && [ $need_msgpack -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0
 fi
 
-echo "install-deps: installing ${missing[*]}"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ $need_msgpack -eq 1 ]; then
+  echo "install-deps: unpacking libmsgpack-cxx-dev into $msgpack_dir"
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp"  # apt downloads as the _apt user
+  (cd "$tmp" && apt-get download libmsgpack-cxx-dev >/dev/null)
+  $sudo mkdir -p "$msgpack_dir"
+  $sudo dpkg-deb -x "$tmp"/libmsgpack-cxx-dev_*.deb "$msgpack_dir"
+  rm -rf "$tmp"
+fi

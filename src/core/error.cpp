@@ -24,6 +24,8 @@ std::string_view to_string(ErrorCode code) noexcept {
       return "unsupported_version";
     case ErrorCode::kClosed:
       return "closed";
+    case ErrorCode::kIo:
+      return "io";
     case ErrorCode::kInternal:
       return "internal";
   }

@@ -22,6 +22,7 @@ enum class ErrorCode : std::uint8_t {
   kDecode,
   kUnsupportedVersion,
   kClosed,
+  kIo,  // a socket, file or remote service failed
   kInternal,
 };
 

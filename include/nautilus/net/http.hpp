@@ -1,0 +1,153 @@
+// HTTP/1.1 server for the engines' REST endpoints, on Boost.Beast behind a pimpl so that only
+// src/net compiles Beast and Asio.
+//
+//   net::Router r;
+//   r.get("/vpin/{symbol}", [](const net::Request& q) {
+//     return net::Response::json(fmt::format(R"({{"symbol":"{}"}})", q.param("symbol")));
+//   });
+//   auto server = net::HttpServer::start(std::move(r), {.port = 10000});
+//   if (!server) ...;                 // e.g. the port is taken
+//   (*server)->metrics().requests;
+//
+// Keep-alive, header/body size limits, an idle timeout between requests and a read timeout
+// once a request has started (slowloris), 4xx for malformed requests. Routes registered as
+// mutating need `Authorization: Bearer <token>` when a token is configured.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "nautilus/core/error.hpp"
+
+namespace nautilus::net {
+
+enum class Method : std::uint8_t { kGet, kHead, kPost, kPut, kDelete, kOther };
+[[nodiscard]] std::string_view to_string(Method m) noexcept;
+
+struct Request {
+  Method method = Method::kGet;
+  std::string_view path;   // without the query
+  std::string_view query;  // after '?', not decoded
+  std::string_view body;
+  std::string_view authorization;
+  std::vector<std::pair<std::string_view, std::string_view>> params;  // from {name} segments
+
+  // A route parameter ("" when absent).
+  [[nodiscard]] std::string_view param(std::string_view name) const noexcept;
+  // A query parameter, percent-decoded; nullopt when absent.
+  [[nodiscard]] std::optional<std::string> query_param(std::string_view key) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static Response json(std::string body, int status = 200);
+  static Response text(std::string body, int status = 200);
+  // {"error": message} with the status.
+  static Response error(int status, std::string_view message);
+};
+
+using RouteHandler = std::function<Response(const Request&)>;
+
+struct RouteInfo {
+  Method method;
+  std::string pattern;
+  bool mutating;
+};
+
+// Paths are matched segment by segment; `{name}` matches one non-empty segment.
+class Router {
+ public:
+  void get(std::string pattern, RouteHandler h) {
+    add(Method::kGet, std::move(pattern), std::move(h));
+  }
+  void post(std::string pattern, RouteHandler h) {
+    add(Method::kPost, std::move(pattern), std::move(h), true);
+  }
+  void put(std::string pattern, RouteHandler h) {
+    add(Method::kPut, std::move(pattern), std::move(h), true);
+  }
+  void del(std::string pattern, RouteHandler h) {
+    add(Method::kDelete, std::move(pattern), std::move(h), true);
+  }
+  void add(Method m, std::string pattern, RouteHandler h, bool mutating = false);
+
+  [[nodiscard]] std::vector<RouteInfo> routes() const;
+
+  enum class Outcome : std::uint8_t { kHandled, kNotFound, kMethodNotAllowed, kUnauthorized };
+  // Finds the route, checks the token for mutating routes (when `token` is not empty), runs the
+  // handler. HEAD runs the GET route.
+  Response dispatch(Request& request, std::string_view token, Outcome* outcome = nullptr) const;
+
+ private:
+  struct Route {
+    Method method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    bool mutating;
+    RouteHandler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1";  // SPEC §2: loopback unless configured
+  std::uint16_t port = 0;          // 0: any free port (see HttpServer::port())
+  std::size_t threads = 1;
+  std::size_t header_limit = 8 * 1024;
+  std::size_t body_limit = 1024 * 1024;
+  std::chrono::milliseconds idle_timeout{30'000};  // waiting for the next request
+  std::chrono::milliseconds read_timeout{5'000};   // from a request's first byte to its end
+  std::size_t max_connections = 4096;
+  std::string bearer_token;  // guards mutating routes when not empty
+};
+
+struct HttpMetrics {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_open = 0;
+  std::uint64_t connections_rejected = 0;  // over max_connections
+  std::uint64_t requests = 0;
+  std::uint64_t responses_2xx = 0;
+  std::uint64_t responses_4xx = 0;
+  std::uint64_t responses_5xx = 0;
+  std::uint64_t malformed = 0;         // unparseable request: 400
+  std::uint64_t header_too_large = 0;  // 431
+  std::uint64_t body_too_large = 0;    // 413
+  std::uint64_t timeouts = 0;          // closed by the idle or read timeout
+  std::uint64_t unauthorized = 0;      // 401
+  std::uint64_t not_found = 0;         // 404 and 405
+  std::uint64_t handler_errors = 0;    // a handler threw: 500
+  // Prometheus text, each line labelled with engine="<engine>".
+  [[nodiscard]] std::string to_prometheus(std::string_view engine) const;
+};
+
+class HttpServer {
+ public:
+  [[nodiscard]] static core::Result<std::unique_ptr<HttpServer>> start(Router router,
+                                                                       ServerOptions options);
+  ~HttpServer();  // stops accepting, closes connections, joins its threads
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const noexcept;
+  [[nodiscard]] HttpMetrics metrics() const noexcept;
+  void stop() noexcept;
+
+  struct Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nautilus::net

@@ -1,0 +1,356 @@
+// The Beast side of HttpServer. One io_context, `threads` threads, a strand per connection.
+// A connection waits for a request's first byte under the idle timeout, then must deliver the
+// whole request within the read timeout: a slow sender (slowloris) is cut off without holding
+// a thread, and a quiet keep-alive client is not.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/version.hpp>
+#include <optional>
+#include <thread>
+
+#include "nautilus/net/http.hpp"
+#include "nautilus/net/prometheus.hpp"
+
+namespace nautilus::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct Counters {
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_open{0};
+  std::atomic<std::uint64_t> connections_rejected{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> responses_2xx{0};
+  std::atomic<std::uint64_t> responses_4xx{0};
+  std::atomic<std::uint64_t> responses_5xx{0};
+  std::atomic<std::uint64_t> malformed{0};
+  std::atomic<std::uint64_t> header_too_large{0};
+  std::atomic<std::uint64_t> body_too_large{0};
+  std::atomic<std::uint64_t> timeouts{0};
+  std::atomic<std::uint64_t> unauthorized{0};
+  std::atomic<std::uint64_t> not_found{0};
+  std::atomic<std::uint64_t> handler_errors{0};
+};
+
+void bump(std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
+
+Method to_method(http::verb v) {
+  switch (v) {
+    case http::verb::get:
+      return Method::kGet;
+    case http::verb::head:
+      return Method::kHead;
+    case http::verb::post:
+      return Method::kPost;
+    case http::verb::put:
+      return Method::kPut;
+    case http::verb::delete_:
+      return Method::kDelete;
+    default:
+      return Method::kOther;
+  }
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Router router;
+  ServerOptions options;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  Counters counters;
+  std::uint16_t port = 0;
+  std::atomic<bool> stopped{false};
+
+  explicit Impl(Router r, ServerOptions o)
+      : router(std::move(r)), options(std::move(o)), ioc(static_cast<int>(options.threads)) {}
+  void accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, HttpServer::Impl& server)
+      : stream_(std::move(socket)), server_(server) {}
+  ~Session() { server_.counters.connections_open.fetch_sub(1, std::memory_order_relaxed); }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&Session::wait_for_request, shared_from_this()));
+  }
+
+ private:
+  void wait_for_request() {
+    if (buffer_.size() > 0) {  // a pipelined request is already here
+      read_request();
+      return;
+    }
+    stream_.expires_after(server_.options.idle_timeout);
+    auto space = buffer_.prepare(4096);
+    stream_.async_read_some(space,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) {
+                                self->finish_on_error(ec, /*mid_request=*/false);
+                                return;
+                              }
+                              self->read_request();
+                            });
+  }
+
+  void read_request() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.header_limit));
+    parser_->body_limit(server_.options.body_limit);
+    stream_.expires_after(server_.options.read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t /*bytes*/) {
+    if (ec) {
+      finish_on_error(ec, /*mid_request=*/true);
+      return;
+    }
+    handle(parser_->release());
+  }
+
+  // Malformed or oversize requests get their 4xx and the connection is closed: after a
+  // framing error nothing later on the stream can be trusted.
+  void finish_on_error(beast::error_code ec, bool mid_request) {
+    auto& c = server_.counters;
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      close();
+      return;
+    }
+    if (ec == beast::error::timeout) {
+      bump(c.timeouts);
+      close();
+      return;
+    }
+    if (!mid_request) {
+      close();
+      return;
+    }
+    int status = 400;
+    std::string_view why = "malformed HTTP request";
+    if (ec == http::error::header_limit) {
+      bump(c.header_too_large);
+      status = 431;
+      why = "request header fields too large";
+    } else if (ec == http::error::body_limit) {
+      bump(c.body_too_large);
+      status = 413;
+      why = "request body too large";
+    } else {
+      bump(c.malformed);
+    }
+    Response r = Response::error(status, fmt::format("{}: {}", why, ec.message()));
+    send(std::move(r), /*keep_alive=*/false, /*head=*/false, 11);
+  }
+
+  void handle(http::request<http::string_body> req) {
+    auto& c = server_.counters;
+    bump(c.requests);
+    Request q;
+    q.method = to_method(req.method());
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::size_t qm = target.find('?');
+    q.path = target.substr(0, qm);
+    if (qm != std::string_view::npos) q.query = target.substr(qm + 1);
+    q.body = req.body();
+    const auto auth = req[http::field::authorization];
+    q.authorization = std::string_view(auth.data(), auth.size());
+
+    Response res;
+    Router::Outcome outcome = Router::Outcome::kHandled;
+    try {
+      res = server_.router.dispatch(q, server_.options.bearer_token, &outcome);
+    } catch (const std::exception& e) {
+      bump(c.handler_errors);
+      res = Response::error(500, fmt::format("internal error: {}", e.what()));
+    }
+    if (outcome == Router::Outcome::kUnauthorized) bump(c.unauthorized);
+    if (outcome == Router::Outcome::kNotFound || outcome == Router::Outcome::kMethodNotAllowed) {
+      bump(c.not_found);
+    }
+    send(std::move(res), req.keep_alive(), req.method() == http::verb::head, req.version());
+  }
+
+  void send(Response r, bool keep_alive, bool head, unsigned version) {
+    auto& c = server_.counters;
+    if (r.status >= 500) {
+      bump(c.responses_5xx);
+    } else if (r.status >= 400) {
+      bump(c.responses_4xx);
+    } else if (r.status >= 200 && r.status < 300) {
+      bump(c.responses_2xx);
+    }
+    response_.emplace(static_cast<http::status>(r.status), version);
+    response_->set(http::field::server, "nautilus");
+    response_->set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) response_->set(k, v);
+    response_->keep_alive(keep_alive);
+    const std::size_t length = r.body.size();
+    if (!head) response_->body() = std::move(r.body);
+    response_->content_length(length);
+    http::async_write(stream_, *response_,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                        if (ec || !keep_alive) {
+                          self->close();
+                          return;
+                        }
+                        self->wait_for_request();
+                      });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl& server_;
+  beast::flat_buffer buffer_{64 * 1024};
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> response_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopped.load()) return;
+      accept();  // e.g. EMFILE: keep serving the connections we have
+      return;
+    }
+    if (counters.connections_open.load(std::memory_order_relaxed) >= options.max_connections) {
+      bump(counters.connections_rejected);
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      bump(counters.connections_accepted);
+      counters.connections_open.fetch_add(1, std::memory_order_relaxed);
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<Session>(std::move(socket), *this)->start();
+    }
+    accept();
+  });
+}
+
+core::Result<std::unique_ptr<HttpServer>> HttpServer::start(Router router, ServerOptions options) {
+  if (options.threads == 0) options.threads = 1;
+  auto impl = std::make_unique<Impl>(std::move(router), std::move(options));
+  const auto& o = impl->options;
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(o.bind, ec);
+  if (ec) {
+    return core::fail(core::ErrorCode::kInvalidArgument,
+                      fmt::format("http: bad bind address '{}': {}", o.bind, ec.message()));
+  }
+  const tcp::endpoint endpoint(address, o.port);
+  auto& a = impl->acceptor;
+  if (a.open(endpoint.protocol(), ec); !ec)
+    a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return core::fail(core::ErrorCode::kIo, fmt::format("http: cannot listen on {}:{}: {}", o.bind,
+                                                        o.port, ec.message()));
+  }
+  impl->port = a.local_endpoint().port();
+  impl->accept();
+  for (std::size_t i = 0; i < o.threads; ++i) {
+    impl->threads.emplace_back([p = impl.get()] { p->ioc.run(); });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::stop() noexcept {
+  if (impl_->stopped.exchange(true)) return;
+  asio::post(impl_->ioc, [p = impl_.get()] {
+    beast::error_code ignored;
+    p->acceptor.close(ignored);
+  });
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+}
+
+std::uint16_t HttpServer::port() const noexcept { return impl_->port; }
+
+HttpMetrics HttpServer::metrics() const noexcept {
+  const auto& c = impl_->counters;
+  auto ld = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  return HttpMetrics{
+      .connections_accepted = ld(c.connections_accepted),
+      .connections_open = ld(c.connections_open),
+      .connections_rejected = ld(c.connections_rejected),
+      .requests = ld(c.requests),
+      .responses_2xx = ld(c.responses_2xx),
+      .responses_4xx = ld(c.responses_4xx),
+      .responses_5xx = ld(c.responses_5xx),
+      .malformed = ld(c.malformed),
+      .header_too_large = ld(c.header_too_large),
+      .body_too_large = ld(c.body_too_large),
+      .timeouts = ld(c.timeouts),
+      .unauthorized = ld(c.unauthorized),
+      .not_found = ld(c.not_found),
+      .handler_errors = ld(c.handler_errors),
+  };
+}
+
+std::string HttpMetrics::to_prometheus(std::string_view engine) const {
+  PrometheusText p;
+  const auto counter = [&](std::string_view name, std::string_view help, std::uint64_t v) {
+    p.family(name, "counter", help);
+    p.sample(name, {{"engine", engine}}, static_cast<double>(v));
+  };
+  counter("nautilus_http_connections_accepted_total", "TCP connections accepted",
+          connections_accepted);
+  counter("nautilus_http_connections_rejected_total", "connections refused over the limit",
+          connections_rejected);
+  p.family("nautilus_http_connections_open", "gauge", "connections open now");
+  p.sample("nautilus_http_connections_open", {{"engine", engine}},
+           static_cast<double>(connections_open));
+  counter("nautilus_http_requests_total", "requests parsed and routed", requests);
+  p.family("nautilus_http_responses_total", "counter", "responses by status class");
+  p.sample("nautilus_http_responses_total", {{"engine", engine}, {"class", "2xx"}},
+           static_cast<double>(responses_2xx));
+  p.sample("nautilus_http_responses_total", {{"engine", engine}, {"class", "4xx"}},
+           static_cast<double>(responses_4xx));
+  p.sample("nautilus_http_responses_total", {{"engine", engine}, {"class", "5xx"}},
+           static_cast<double>(responses_5xx));
+  p.family("nautilus_http_rejected_total", "counter", "requests refused, by reason");
+  const std::pair<std::string_view, std::uint64_t> reasons[] = {
+      {"malformed", malformed},           {"header_too_large", header_too_large},
+      {"body_too_large", body_too_large}, {"timeout", timeouts},
+      {"unauthorized", unauthorized},     {"not_found", not_found},
+      {"handler_error", handler_errors}};
+  for (const auto& [reason, v] : reasons) {
+    p.sample("nautilus_http_rejected_total", {{"engine", engine}, {"reason", reason}},
+             static_cast<double>(v));
+  }
+  return p.str();
+}
+
+}  // namespace nautilus::net

@@ -1,0 +1,195 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "nautilus/net/http.hpp"
+
+namespace nautilus::net {
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    const std::size_t j = std::min(path.find('/', i), path.size());
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+               hex_value(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// Same length or not, compares every byte, so the time taken does not reveal the token.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  unsigned diff = a.size() == b.size() ? 0U : 1U;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
+}
+
+std::string json_quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace
+
+std::string_view to_string(Method m) noexcept {
+  switch (m) {
+    case Method::kGet:
+      return "GET";
+    case Method::kHead:
+      return "HEAD";
+    case Method::kPost:
+      return "POST";
+    case Method::kPut:
+      return "PUT";
+    case Method::kDelete:
+      return "DELETE";
+    case Method::kOther:
+      break;
+  }
+  return "OTHER";
+}
+
+std::string_view Request::param(std::string_view name) const noexcept {
+  for (const auto& [k, v] : params) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+std::optional<std::string> Request::query_param(std::string_view key) const {
+  std::string_view q = query;
+  while (!q.empty()) {
+    const std::size_t amp = std::min(q.find('&'), q.size());
+    const std::string_view pair = q.substr(0, amp);
+    const std::size_t eq = pair.find('=');
+    const std::string_view k = pair.substr(0, eq);
+    if (percent_decode(k) == key) {
+      return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+    }
+    q.remove_prefix(std::min(amp + 1, q.size()));
+  }
+  return std::nullopt;
+}
+
+Response Response::json(std::string body, int status) {
+  return Response{.status = status, .content_type = "application/json", .body = std::move(body)};
+}
+
+Response Response::text(std::string body, int status) {
+  return Response{
+      .status = status, .content_type = "text/plain; charset=utf-8", .body = std::move(body)};
+}
+
+Response Response::error(int status, std::string_view message) {
+  return json(fmt::format(R"({{"error":{},"status":{}}})", json_quote(message), status), status);
+}
+
+void Router::add(Method m, std::string pattern, RouteHandler h, bool mutating) {
+  std::vector<std::string> segments;
+  for (auto s : split_path(pattern)) segments.emplace_back(s);
+  routes_.push_back(Route{m, std::move(pattern), std::move(segments), mutating, std::move(h)});
+}
+
+std::vector<RouteInfo> Router::routes() const {
+  std::vector<RouteInfo> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) out.push_back({r.method, r.pattern, r.mutating});
+  return out;
+}
+
+Response Router::dispatch(Request& request, std::string_view token, Outcome* outcome) const {
+  const auto parts = split_path(request.path);
+  bool path_matched = false;
+  const Method want = request.method == Method::kHead ? Method::kGet : request.method;
+  for (const auto& r : routes_) {
+    if (r.segments.size() != parts.size()) continue;
+    bool ok = true;
+    request.params.clear();
+    for (std::size_t i = 0; i < parts.size() && ok; ++i) {
+      const std::string& seg = r.segments[i];
+      if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
+        request.params.emplace_back(std::string_view(seg).substr(1, seg.size() - 2), parts[i]);
+      } else {
+        ok = seg == parts[i];
+      }
+    }
+    if (!ok) continue;
+    path_matched = true;
+    if (r.method != want) continue;
+    if (r.mutating && !token.empty()) {
+      constexpr std::string_view kBearer = "Bearer ";
+      const std::string_view auth = request.authorization;
+      if (!auth.starts_with(kBearer) || !constant_time_equal(auth.substr(kBearer.size()), token)) {
+        if (outcome != nullptr) *outcome = Outcome::kUnauthorized;
+        Response res = Response::error(401, "a bearer token is required for this endpoint");
+        res.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return res;
+      }
+    }
+    if (outcome != nullptr) *outcome = Outcome::kHandled;
+    return r.handler(request);
+  }
+  if (path_matched) {
+    if (outcome != nullptr) *outcome = Outcome::kMethodNotAllowed;
+    return Response::error(
+        405, fmt::format("method {} not allowed on {}", to_string(request.method), request.path));
+  }
+  if (outcome != nullptr) *outcome = Outcome::kNotFound;
+  return Response::error(404, fmt::format("no such endpoint: {}", request.path));
+}
+
+}  // namespace nautilus::net
