@@ -14,6 +14,8 @@ packages=(
   libfmt-dev libcli11-dev libhiredis-dev libtomlplusplus-dev
   # Boost 1.81: Asio and Beast (header-only) for HTTP, Boost.JSON; OpenSSL for the HTTPS adapters
   libboost1.81-dev libboost-json1.81-dev libssl-dev
+  # gzip-compressed sample data and CSV files
+  zlib1g-dev
   # the Redis Streams transport's tests: a real redis-server, and Python interop (Debian's
   # /usr/bin/python3 with redis and msgpack)
   redis-server python3 python3-redis python3-msgpack

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "nautilus/config/bus_config.hpp"
 
@@ -14,13 +16,32 @@ namespace nautilus::app {
 std::optional<config::BusConfig> load_config(const std::string& path, const char* command);
 
 struct RunOptions {
-  double duration_s = 0;           // 0: until SIGINT/SIGTERM
-  double status_interval_s = 10;   // how often a status line is printed
-  std::string config_path;         // TOML; empty: environment and defaults only
-  std::string bus = "inprocess";   // "inprocess" or "redis" (the dual Redis bus)
-  std::string group = "nautilus";  // with --bus redis: consumer group and registry name
+  double duration_s = 0;             // 0: until SIGINT/SIGTERM
+  double status_interval_s = 10;     // how often a status line is printed
+  std::string config_path;           // TOML; empty: environment and defaults only
+  std::string bus = "inprocess";     // "inprocess" or "redis" (the dual Redis bus)
+  std::string group;                 // with --bus redis: consumer group; default: "nautilus" for
+                                     // `run`, the engine's name for `engine`
+  std::vector<std::string> engines;  // empty: every engine of the build
+  std::vector<std::string> sets;     // "<engine>.<key>=<value>" engine settings
+  std::optional<double> speed;       // shortcut for marketdata.speed
+  std::string bind = "127.0.0.1";
+  int port_offset = 0;                // added to every default port
+  std::optional<std::uint16_t> port;  // `engine` only: this port instead of the default
+  std::size_t http_threads = 1;
+  std::string command = "run";  // "run" or "engine" (for messages)
 };
+// `nautilus run` (every engine) and `nautilus engine <name>` (one): hosts the engines with
+// their HTTP endpoints until SIGINT/SIGTERM or --duration, then drains and exits 0.
 int run_platform(const RunOptions& o);
+
+struct SampleOptions {
+  std::string out_dir = "data/sample";
+  std::uint64_t seed = 42;
+  int days = 21;
+};
+// Writes the bundled sample data with the synthetic generator.
+int write_sample_data(const SampleOptions& o);
 
 struct StatusOptions {
   std::string config_path;

@@ -1,4 +1,4 @@
-// nautilus: the platform's one binary (run, bench; later engine, status, replay, backtest).
+// nautilus: the platform's one binary (run, engine, sample, bench, status, replay).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -9,18 +9,49 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "nautilus 0.1.0");
 
+  // `run` and `engine` host engines the same way; they differ in which engines and the group.
+  const auto add_host_options = [](CLI::App* cmd, nautilus::app::RunOptions& o) {
+    cmd->add_option("--duration", o.duration_s, "Seconds to run, 0 = until interrupted")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--status-interval", o.status_interval_s, "Seconds between status lines")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--config", o.config_path,
+                    "TOML configuration (overrides the MESSAGEBUS_*/REDIS_* environment)");
+    cmd->add_option("--bus", o.bus, "inprocess (default) or redis (the dual Redis bus)")
+        ->check(CLI::IsMember({"inprocess", "redis"}));
+    cmd->add_option("--group", o.group, "With --bus redis: consumer group");
+    cmd->add_option("--set", o.sets, "Engine setting <engine>.<key>=<value> (repeatable)");
+    cmd->add_option("--speed", o.speed,
+                    "Sample replay speed: 1 real time, N times faster, 0 as fast as possible")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--bind", o.bind, "HTTP bind address (default 127.0.0.1)");
+    cmd->add_option("--port-offset", o.port_offset, "Added to every engine's port")
+        ->check(CLI::Range(-20000, 50000));
+    cmd->add_option("--http-threads", o.http_threads, "HTTP threads per engine")
+        ->check(CLI::Range(1, 64));
+  };
   nautilus::app::RunOptions run;
   auto* run_cmd = app.add_subcommand(
-      "run", "Start the platform on the in-process bus (today: the bus host; Ctrl-C stops)");
-  run_cmd->add_option("--duration", run.duration_s, "Seconds to run, 0 = until interrupted")
-      ->check(CLI::NonNegativeNumber);
-  run_cmd->add_option("--status-interval", run.status_interval_s, "Seconds between status lines")
-      ->check(CLI::PositiveNumber);
-  run_cmd->add_option("--config", run.config_path,
-                      "TOML configuration (overrides the MESSAGEBUS_*/REDIS_* environment)");
-  run_cmd->add_option("--bus", run.bus, "inprocess (default) or redis (the dual Redis bus)")
-      ->check(CLI::IsMember({"inprocess", "redis"}));
-  run_cmd->add_option("--group", run.group, "With --bus redis: consumer group / registry name");
+      "run", "Every engine in one process, replaying the bundled sample data (Ctrl-C drains)");
+  add_host_options(run_cmd, run);
+  run_cmd->add_option("--engines", run.engines, "Only these engines (default: all)")
+      ->delimiter(',');
+
+  nautilus::app::RunOptions one;
+  one.command = "engine";
+  one.engines.emplace_back();
+  auto* engine_cmd = app.add_subcommand("engine", "One engine in this process");
+  engine_cmd->add_option("name", one.engines.front(), "Engine name, e.g. marketdata")->required();
+  add_host_options(engine_cmd, one);
+  engine_cmd->add_option("--port", one.port, "HTTP port instead of the engine's default");
+
+  nautilus::app::SampleOptions sample;
+  auto* sample_cmd =
+      app.add_subcommand("sample", "Write the bundled sample data with the synthetic generator");
+  sample_cmd->add_option("--out", sample.out_dir, "Directory (default data/sample)");
+  sample_cmd->add_option("--seed", sample.seed, "Generator seed (default 42)");
+  sample_cmd->add_option("--days", sample.days, "Trading days (default 21)")
+      ->check(CLI::Range(1, 260));
 
   nautilus::app::StatusOptions status;
   auto* status_cmd =
@@ -54,14 +85,16 @@ int main(int argc, char** argv) {
   const auto known =
       app.get_subcommands([&](CLI::App* sub) { return argc > 1 && sub->check_name(argv[1]); });
   if (argc > 1 && argv[1][0] != '-' && known.empty()) {
-    std::fprintf(
-        stderr,
-        "nautilus: unknown command '%s' (commands: run, bench, status, replay; see --help)\n",
-        argv[1]);
+    std::fprintf(stderr,
+                 "nautilus: unknown command '%s' (commands: run, engine, sample, bench, status, "
+                 "replay; see --help)\n",
+                 argv[1]);
     return 2;
   }
   CLI11_PARSE(app, argc, argv);
   if (run_cmd->parsed()) return nautilus::app::run_platform(run);
+  if (engine_cmd->parsed()) return nautilus::app::run_platform(one);
+  if (sample_cmd->parsed()) return nautilus::app::write_sample_data(sample);
   if (bench_cmd->parsed()) return nautilus::app::run_bench(bench);
   if (status_cmd->parsed()) return nautilus::app::show_status(status);
   if (replay_cmd->parsed()) return nautilus::app::run_replay(replay);

@@ -5,12 +5,15 @@
 #include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <map>
 
 #include "commands.hpp"
 #include "nautilus/bus/message_bus.hpp"
 #include "nautilus/bus_redis/registry.hpp"
 #include "nautilus/bus_redis/transport.hpp"
 #include "nautilus/config/bus_config.hpp"
+#include "nautilus/engine/host.hpp"
+#include "nautilus/engines/registry.hpp"
 
 namespace nautilus::app {
 namespace {
@@ -35,12 +38,66 @@ void print_status(const bus::MessageBus& b, const bus_redis::RedisTransport* t, 
   std::fflush(stdout);
 }
 
+// "<engine>.<key>=<value>" into per-engine settings; unknown engines are an error.
+bool parse_sets(const RunOptions& o, std::map<std::string, engine::EngineConfig>& out) {
+  for (const auto& s : o.sets) {
+    const auto dot = s.find('.');
+    const auto eq = s.find('=');
+    if (dot == std::string::npos || eq == std::string::npos || dot > eq) {
+      fmt::print(stderr, "nautilus {}: --set wants <engine>.<key>=<value>, not '{}'\n", o.command,
+                 s);
+      return false;
+    }
+    const std::string engine = s.substr(0, dot);
+    if (engines::find_engine(engine) == nullptr) {
+      fmt::print(stderr, "nautilus {}: --set {}: no engine named '{}'\n", o.command, s, engine);
+      return false;
+    }
+    out[engine].set(s.substr(dot + 1, eq - dot - 1), s.substr(eq + 1));
+  }
+  if (o.speed) out["marketdata"].set("speed", fmt::format("{}", *o.speed));
+  return true;
+}
+
 }  // namespace
 
 int run_platform(const RunOptions& o) {
   // Configuration errors stop start-up with the variable or key named (SPEC §3).
-  auto cfg = load_config(o.config_path, "run");
+  auto cfg = load_config(o.config_path, o.command.c_str());
   if (!cfg) return 2;
+
+  std::vector<std::unique_ptr<engine::Engine>> engines;
+  if (o.engines.empty()) {
+    for (const auto& e : engines::available_engines()) engines.push_back(e.create());
+  } else {
+    for (const auto& name : o.engines) {
+      const auto* e = engines::find_engine(name);
+      if (e == nullptr) {
+        std::string names;
+        for (const auto& a : engines::available_engines()) names += std::string(a.name) + " ";
+        fmt::print(stderr, "nautilus {}: no engine named '{}' (this build has: {})\n", o.command,
+                   name, names);
+        return 2;
+      }
+      engines.push_back(e->create());
+    }
+  }
+  engine::HostOptions host_options{.bind = o.bind,
+                                   .http_threads = o.http_threads,
+                                   .auto_hardware_routing = cfg->auto_hardware_routing};
+  if (!parse_sets(o, host_options.configs)) return 2;
+  for (const auto& e : engines) {
+    const int port = (o.port ? *o.port : e->info().default_port) + o.port_offset;
+    if (port < 1 || port > 65535) {
+      fmt::print(stderr, "nautilus {}: port {} for {} is out of range\n", o.command, port,
+                 e->info().name);
+      return 2;
+    }
+    host_options.ports[e->info().name] = static_cast<std::uint16_t>(port);
+  }
+  if (const char* token = std::getenv("NAUTILUS_API_TOKEN"); token != nullptr) {
+    host_options.bearer_token = token;
+  }
 
   // Signals are taken synchronously by this thread (sigtimedwait), so no handler runs at an
   // arbitrary point and every thread started below inherits the blocked mask.
@@ -52,37 +109,52 @@ int run_platform(const RunOptions& o) {
 
   const auto t0 = std::chrono::steady_clock::now();
   bus::MessageBus bus;
-  fmt::print(
-      "nautilus run: in-process MessageBus up; engines arrive with later issues "
-      "(none are started yet). Ctrl-C to stop.\n");
-  fmt::print(
-      "nautilus run: configuration valid (buffer {} ms / {} msgs; Redis buses main {}:{}, "
-      "marketdata {}:{}, logic {}:{})\n",
-      cfg->buffer_interval.count(), cfg->buffer_size, cfg->main.host, cfg->main.port,
-      cfg->marketdata.host, cfg->marketdata.port, cfg->logic.host, cfg->logic.port);
+  const std::string group =
+      !o.group.empty() ? o.group
+                       : (o.command == "engine" ? engines.front()->info().name : "nautilus");
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::string instance = fmt::format("{}-{}-{}", group, host, ::getpid());
   std::unique_ptr<bus_redis::RedisTransport> transport;
-  std::unique_ptr<bus_redis::Registration> registration;
   if (o.bus == "redis") {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    const std::string instance = fmt::format("{}-{}", host, ::getpid());
     auto t = bus_redis::RedisTransport::start(
-        bus, {.config = *cfg, .group = o.group, .consumer = instance});
+        bus, {.config = *cfg, .group = group, .consumer = instance});
     if (!t) {
-      fmt::print(stderr, "nautilus run: {}\n", t.error().message);
+      fmt::print(stderr, "nautilus {}: {}\n", o.command, t.error().message);
       return 2;
     }
     transport = std::move(*t);
-    auto r = bus_redis::Registration::start(
-        cfg->main, {.name = o.group, .instance = instance, .host = "127.0.0.1"});
-    if (!r) {
-      fmt::print(stderr, "nautilus run: {}\n", r.error().message);
-      return 2;
-    }
-    registration = std::move(*r);
-    fmt::print("nautilus run: on the dual Redis bus as group '{}', instance {}\n", o.group,
-               instance);
+    host_options.transport = transport.get();
   }
+
+  auto hosted = engine::EngineHost::start(bus, std::move(engines), std::move(host_options));
+  if (!hosted) {
+    fmt::print(stderr, "nautilus {}: {}\n", o.command, hosted.error().message);
+    return 2;
+  }
+  auto& engine_host = *hosted;
+  const double startup_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+
+  std::vector<std::unique_ptr<bus_redis::Registration>> registrations;
+  if (transport) {
+    for (const auto& e : engine_host->engines()) {
+      auto r = bus_redis::Registration::start(
+          cfg->main, {.name = e.name, .instance = instance, .host = o.bind, .port = e.port});
+      if (!r) {
+        fmt::print(stderr, "nautilus {}: {}\n", o.command, r.error().message);
+        return 2;
+      }
+      registrations.push_back(std::move(*r));
+    }
+  }
+  std::string list;
+  for (const auto& e : engine_host->engines()) list += fmt::format(" {}:{}", e.name, e.port);
+  fmt::print("nautilus {}: {} engine(s) up in {:.1f} ms on the {} bus:{}\n", o.command,
+             engine_host->engines().size(), startup_ms, transport ? "dual Redis" : "in-process",
+             list);
+  fmt::print("nautilus {}: try `curl http://{}:{}/health`; Ctrl-C drains and stops\n", o.command,
+             o.bind, engine_host->engines().front().port);
   std::fflush(stdout);
 
   auto uptime = [&] {
@@ -98,7 +170,8 @@ int run_platform(const RunOptions& o) {
         static_cast<long>((wait_s - static_cast<double>(static_cast<time_t>(wait_s))) * 1e9)};
     const int sig = sigtimedwait(&sigs, nullptr, &ts);
     if (sig == SIGINT || sig == SIGTERM) {
-      fmt::print("nautilus run: {} received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      fmt::print("nautilus {}: {} received, draining\n", o.command,
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
       break;
     }
     if (o.duration_s > 0 && uptime() >= o.duration_s) break;
@@ -107,8 +180,11 @@ int run_platform(const RunOptions& o) {
       next_status += o.status_interval_s;
     }
   }
+  engine_host->drain_and_stop();
+  registrations.clear();
+  if (transport) (void)transport->flush(std::chrono::seconds(2));
   print_status(bus, transport.get(), uptime());
-  fmt::print("nautilus run: stopped cleanly\n");
+  fmt::print("nautilus {}: stopped cleanly\n", o.command);
   return 0;
 }
 

@@ -210,6 +210,41 @@ Result<Payload> decode_bar(const MapView& m) {
       model::Bar{symbol, open, high, low, close, volume, static_cast<std::uint32_t>(interval), ts});
 }
 
+void encode_payload(Packer& pk, const model::PriceUpdate& u) {
+  pk.pack_map(3);
+  pack_key(pk, "symbol");
+  pack_str(pk, u.symbol.value());
+  pack_key(pk, "price");
+  pack_str(pk, u.price.to_string());
+  pack_key(pk, "ts_event");
+  pk.pack_int64(u.ts_event);
+}
+Result<Payload> decode_price_update(const MapView& m) {
+  NAUTILUS_TRY(symbol, m.symbol("symbol"));
+  NAUTILUS_TRY(price, m.decimal<Price>("price"));
+  NAUTILUS_TRY(ts, m.i64("ts_event"));
+  return Payload::make(model::PriceUpdate{symbol, price, ts});
+}
+
+void encode_payload(Packer& pk, const model::VolumeUpdate& u) {
+  pk.pack_map(4);
+  pack_key(pk, "symbol");
+  pack_str(pk, u.symbol.value());
+  pack_key(pk, "volume");
+  pack_str(pk, u.volume.to_string());
+  pack_key(pk, "session_volume");
+  pack_str(pk, u.session_volume.to_string());
+  pack_key(pk, "ts_event");
+  pk.pack_int64(u.ts_event);
+}
+Result<Payload> decode_volume_update(const MapView& m) {
+  NAUTILUS_TRY(symbol, m.symbol("symbol"));
+  NAUTILUS_TRY(volume, m.decimal<Quantity>("volume"));
+  NAUTILUS_TRY(session, m.decimal<Quantity>("session_volume"));
+  NAUTILUS_TRY(ts, m.i64("ts_event"));
+  return Payload::make(model::VolumeUpdate{symbol, volume, session, ts});
+}
+
 struct PayloadCodec {
   std::string_view type;
   bool (*encode)(Packer& pk, const Payload& p);
@@ -228,6 +263,8 @@ constexpr PayloadCodec kCodecs[] = {
     {model::QuoteTick::kTypeName, &encode_if<model::QuoteTick>, &decode_quote},
     {model::TradeTick::kTypeName, &encode_if<model::TradeTick>, &decode_trade},
     {model::Bar::kTypeName, &encode_if<model::Bar>, &decode_bar},
+    {model::PriceUpdate::kTypeName, &encode_if<model::PriceUpdate>, &decode_price_update},
+    {model::VolumeUpdate::kTypeName, &encode_if<model::VolumeUpdate>, &decode_volume_update},
 };
 
 const msgpack::unpack_limit kLimits(/*array=*/4096, /*map=*/1024, /*str=*/kMaxEncodedSize,

@@ -63,7 +63,30 @@ struct Bar {
   friend bool operator==(const Bar&, const Bar&) = default;
 };
 
+// The last traded (or closing) price of a symbol: `price.update.<symbol>`.
+struct PriceUpdate {
+  static constexpr std::string_view kTypeName = "price_update";
+  Symbol symbol;
+  Price price;
+  UnixNanos ts_event = 0;
+
+  friend bool operator==(const PriceUpdate&, const PriceUpdate&) = default;
+};
+
+// Volume traded in the last interval and since the session opened: `volume.update.<symbol>`.
+struct VolumeUpdate {
+  static constexpr std::string_view kTypeName = "volume_update";
+  Symbol symbol;
+  Quantity volume;
+  Quantity session_volume;
+  UnixNanos ts_event = 0;
+
+  friend bool operator==(const VolumeUpdate&, const VolumeUpdate&) = default;
+};
+
 static_assert(std::is_trivially_copyable_v<QuoteTick>);
+static_assert(std::is_trivially_copyable_v<PriceUpdate>);
+static_assert(std::is_trivially_copyable_v<VolumeUpdate>);
 static_assert(std::is_trivially_copyable_v<TradeTick>);
 static_assert(std::is_trivially_copyable_v<Bar>);
 

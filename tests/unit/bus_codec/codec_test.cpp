@@ -66,12 +66,17 @@ TEST(Codec, EveryModelTypeRoundTripsAtEveryPriority) {
                      *Quantity::from_string("123456"),
                      60,
                      99};
+  const model::PriceUpdate pu{Symbol::from_trusted("MSFT"), *Price::from_string("401.07"), 5};
+  const model::VolumeUpdate vu{Symbol::from_trusted("MSFT"), *Quantity::from_string("1200"),
+                               *Quantity::from_string("3400500"), 6};
   for (Priority p : kPrioritiesHighFirst) {
     round_trip(q, p);
     round_trip(t, p);
     round_trip(b, p);
+    round_trip(pu, p);
+    round_trip(vu, p);
   }
-  EXPECT_EQ(known_types().size(), 3u);
+  EXPECT_EQ(known_types().size(), 5u);
 }
 
 TEST(Codec, PreservesPrecisionOfDecimals) {

@@ -1,0 +1,59 @@
+// CSV market data files (plain or gzip), one kind per file, told apart by the header row:
+//
+//   bars:   ts,symbol,open,high,low,close,volume[,interval_s]
+//   trades: ts,symbol,price,size,side[,trade_id]        side: B (buyer aggressor), S, or N
+//   quotes: ts,symbol,bid,ask,bid_size,ask_size
+//
+// `ts` is ISO-8601 UTC ("2026-01-05T14:30:00Z", fractional seconds allowed, "T" or space) or
+// integer nanoseconds since the epoch. Rows must be in time order. Every rejected row is an
+// error that names the file and line (docs/MARKET_DATA.md).
+//
+//   auto r = marketdata::CsvReader::open("data/sample/bars_1m.csv.gz");
+//   while (auto rec = r->next()) { if (!*rec) break; ... **rec ... }
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "nautilus/core/error.hpp"
+#include "nautilus/model/market_data.hpp"
+
+namespace nautilus::marketdata {
+
+enum class RecordKind : std::uint8_t { kBar, kTrade, kQuote };
+[[nodiscard]] std::string_view to_string(RecordKind k) noexcept;
+
+using Record = std::variant<model::Bar, model::TradeTick, model::QuoteTick>;
+[[nodiscard]] core::UnixNanos record_ts(const Record& r) noexcept;
+[[nodiscard]] core::Symbol record_symbol(const Record& r) noexcept;
+
+[[nodiscard]] core::Result<core::UnixNanos> parse_timestamp(std::string_view s);
+[[nodiscard]] std::string format_timestamp(core::UnixNanos ts);  // ISO-8601 UTC, "Z"
+
+class CsvReader {
+ public:
+  [[nodiscard]] static core::Result<CsvReader> open(const std::string& path);
+  CsvReader(CsvReader&&) noexcept;
+  CsvReader& operator=(CsvReader&&) noexcept;
+  ~CsvReader();
+
+  // The next row; nullopt at the end of the file; an error names file:line and the column.
+  [[nodiscard]] core::Result<std::optional<Record>> next();
+  [[nodiscard]] RecordKind kind() const noexcept;
+  [[nodiscard]] const std::string& path() const noexcept;
+
+  struct Impl;
+
+ private:
+  explicit CsvReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Parses one data row of the given kind (exposed for the fuzz target).
+[[nodiscard]] core::Result<Record> parse_row(RecordKind kind, std::string_view line,
+                                             bool has_optional_column);
+
+}  // namespace nautilus::marketdata

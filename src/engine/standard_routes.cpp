@@ -1,0 +1,235 @@
+#include "standard_routes.hpp"
+
+#include <boost/json.hpp>
+
+#include "nautilus/bus_redis/transport.hpp"
+#include "nautilus/core/hardware.hpp"
+#include "nautilus/net/prometheus.hpp"
+
+#ifndef NAUTILUS_VERSION
+#define NAUTILUS_VERSION "0.0.0"
+#endif
+
+namespace nautilus::engine::detail {
+namespace json = boost::json;
+namespace {
+
+double uptime_s(const StandardRouteContext& c) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - c.started).count();
+}
+
+bool bus_connected(const StandardRouteContext& c) {
+  if (c.transport == nullptr) return true;
+  for (const auto& l : c.transport->status().links) {
+    if (!l.writer_connected || !l.reader_connected) return false;
+  }
+  return true;
+}
+
+net::Response json_response(const json::value& v, int status = 200) {
+  return net::Response::json(json::serialize(v), status);
+}
+
+net::Response health(const StandardRouteContext& c) {
+  const Health h = c.engine->health();
+  const bool connected = bus_connected(c);
+  const bool healthy = h.healthy && connected;
+  json::object o{
+      {"status", healthy ? "healthy" : "degraded"},
+      {"engine", c.engine->info().name},
+      {"version", NAUTILUS_VERSION},
+      {"uptime_s", uptime_s(c)},
+      {"messagebus", json::object{{"backend", c.transport ? "redis_streams" : "inprocess"},
+                                  {"connected", connected}}}};
+  if (!h.detail.empty()) o["detail"] = h.detail;
+  if (!connected) o["detail"] = "a Redis bus is disconnected (messages are buffered)";
+  if (auto extra = c.engine->health_fields(); !extra.empty()) {
+    json::error_code ec;
+    std::string text;
+    text.reserve(extra.size() + 2);
+    text.push_back('{');
+    text.append(extra);
+    text.push_back('}');
+    auto v = json::parse(text, ec);
+    if (!ec && v.is_object()) {
+      for (auto& [k, val] : v.as_object()) o[k] = val;
+    }
+  }
+  // 503 lets Docker/Kubernetes health checks see a degraded engine without parsing JSON.
+  return json_response(o, healthy ? 200 : 503);
+}
+
+net::Response messagebus_status(const StandardRouteContext& c) {
+  const auto m = c.bus->metrics();
+  json::object o{{"engine", c.engine->info().name},
+                 {"backend", c.transport ? "redis_streams" : "inprocess"},
+                 {"enabled", true},
+                 {"published", m.total_published()},
+                 {"delivered", m.total_delivered()},
+                 {"dropped", m.total_dropped()},
+                 {"critical_dropped", m.critical_dropped},
+                 {"handler_errors", m.handler_errors},
+                 {"topics", m.topics},
+                 {"subscriptions", m.subscriptions},
+                 {"latency_p50_ns", m.latency.percentile(0.50)},
+                 {"latency_p99_ns", m.latency.percentile(0.99)}};
+  o["mailbox"] = json::object{{"name", c.mailbox->name()}, {"depth", c.mailbox->depth()}};
+  json::array buses;
+  std::uint64_t lag = 0;
+  std::uint64_t pending = 0;
+  std::uint64_t errors = m.handler_errors + m.critical_dropped;
+  bool connected = true;
+  if (c.transport == nullptr) {
+    buses.push_back(json::object{{"name", "inprocess"}, {"connected", true}});
+  } else {
+    const auto s = c.transport->status();
+    for (const auto& l : s.links) {
+      std::uint64_t overflow = 0;
+      for (auto d : l.overflow_dropped) overflow += d;
+      buses.push_back(json::object{{"name", l.name},
+                                   {"endpoint", l.endpoint},
+                                   {"stream", l.stream},
+                                   {"connected", l.writer_connected && l.reader_connected},
+                                   {"writer_connected", l.writer_connected},
+                                   {"reader_connected", l.reader_connected},
+                                   {"exported", l.exported},
+                                   {"imported", l.imported},
+                                   {"backlog_messages", l.backlog_messages},
+                                   {"group_pending", l.group_pending},
+                                   {"group_lag", l.group_lag},
+                                   {"dead_lettered", l.dead_lettered},
+                                   {"duplicates", l.duplicates},
+                                   {"reconnects", l.reconnects},
+                                   {"failed_reads", l.failed_reads},
+                                   {"overflow_dropped", overflow}});
+      lag += l.group_lag;
+      pending += l.group_pending;
+      errors += l.failed_reads + l.dead_lettered + overflow;
+      connected = connected && l.writer_connected && l.reader_connected;
+    }
+    errors += s.unencodable;
+  }
+  o["connected"] = connected;
+  o["buses"] = std::move(buses);
+  o["lag"] = lag;
+  o["pending"] = pending;
+  o["errors"] = errors;
+  return json_response(o);
+}
+
+net::Response subscriptions(const StandardRouteContext& c) {
+  const auto& info = c.engine->info();
+  json::array subs;
+  for (const auto& s : c.bus->subscriptions()) {
+    if (s.owner != info.name) continue;
+    subs.push_back(json::object{{"id", s.id},
+                                {"pattern", s.pattern},
+                                {"endpoint", s.endpoint},
+                                {"mailbox", s.mailbox},
+                                {"policy", to_string(s.policy)}});
+  }
+  json::array declared_subs;
+  for (const auto& p : info.subscribes) declared_subs.push_back(json::string(p));
+  json::array publishes;
+  for (const auto& p : info.publishes) publishes.push_back(json::string(p));
+  return json_response(json::object{{"engine", info.name},
+                                    {"subscriptions", std::move(subs)},
+                                    {"subscribes", std::move(declared_subs)},
+                                    {"publishes", std::move(publishes)}});
+}
+
+void transport_metrics(net::PrometheusText& p, const bus_redis::RedisTransport& t) {
+  const auto s = t.status();
+  struct Field {
+    std::string_view name, type, help;
+    std::uint64_t bus_redis::LinkStatus::* field;
+  };
+  static constexpr Field kFields[] = {
+      {"nautilus_redis_exported_total", "counter", "messages written to the bus",
+       &bus_redis::LinkStatus::exported},
+      {"nautilus_redis_imported_total", "counter", "messages read from the bus and delivered",
+       &bus_redis::LinkStatus::imported},
+      {"nautilus_redis_duplicates_total", "counter", "messages already seen, skipped",
+       &bus_redis::LinkStatus::duplicates},
+      {"nautilus_redis_dead_lettered_total", "counter", "messages sent to the dead-letter stream",
+       &bus_redis::LinkStatus::dead_lettered},
+      {"nautilus_redis_reconnects_total", "counter", "reconnections to Redis",
+       &bus_redis::LinkStatus::reconnects},
+      {"nautilus_redis_failed_reads_total", "counter", "stream reads that failed",
+       &bus_redis::LinkStatus::failed_reads},
+      {"nautilus_redis_backlog_messages", "gauge", "messages waiting to be written",
+       &bus_redis::LinkStatus::backlog_messages},
+      {"nautilus_redis_group_pending", "gauge", "entries delivered to the group, not acked",
+       &bus_redis::LinkStatus::group_pending},
+      {"nautilus_redis_group_lag", "gauge", "entries not yet delivered to the group",
+       &bus_redis::LinkStatus::group_lag},
+  };
+  for (const auto& f : kFields) {
+    p.family(f.name, f.type, f.help);
+    for (const auto& l : s.links)
+      p.sample(f.name, {{"bus", l.name}}, static_cast<double>(l.*f.field));
+  }
+  p.family("nautilus_redis_connected", "gauge",
+           "1 when the link's writer and reader are connected");
+  for (const auto& l : s.links) {
+    p.sample("nautilus_redis_connected", {{"bus", l.name}},
+             l.writer_connected && l.reader_connected ? 1.0 : 0.0);
+  }
+}
+
+net::Response metrics(const StandardRouteContext& c) {
+  net::PrometheusText p;
+  const auto& name = c.engine->info().name;
+  p.family("nautilus_engine_up", "gauge", "1 while the engine is healthy");
+  p.sample("nautilus_engine_up", {{"engine", name}}, c.engine->health().healthy ? 1.0 : 0.0);
+  p.family("nautilus_engine_uptime_seconds", "gauge", "seconds since the engine started");
+  p.sample("nautilus_engine_uptime_seconds", {{"engine", name}}, uptime_s(c));
+  p.family("nautilus_engine_mailbox_depth", "gauge", "messages queued for the engine");
+  for (std::size_t i = 0; i < bus::kPriorityCount; ++i) {
+    const auto prio = static_cast<bus::Priority>(i);
+    p.sample("nautilus_engine_mailbox_depth", {{"engine", name}, {"priority", to_string(prio)}},
+             static_cast<double>(c.mailbox->depth(prio)));
+  }
+  p.append(c.bus->metrics().to_prometheus());
+  if (*c.http != nullptr) p.append((*c.http)->metrics().to_prometheus(name));
+  if (c.transport != nullptr) transport_metrics(p, *c.transport);
+  c.engine->add_metrics(p);
+  auto r = net::Response::text(p.str());
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
+}
+
+net::Response hardware_status(const StandardRouteContext& c) {
+  const auto hw = core::hardware();
+  // SPEC §4: heavy work runs on CPU threads unless a CUDA build finds a GPU. This build
+  // reports only what it has; there is no GPU code path in it yet.
+  const json::value gpu = nullptr;
+  const json::object workloads{
+      {"monte_carlo_var", json::object{{"device", "cpu"}, {"threads", hw.logical_cores}}},
+      {"factor_regression", json::object{{"device", "cpu"}, {"threads", hw.logical_cores}}},
+      {"ml_batch", json::object{{"device", "cpu"}, {"threads", hw.logical_cores}}}};
+  return json_response(
+      json::object{{"cpu", json::object{{"model", hw.cpu_model},
+                                        {"logical_cores", hw.logical_cores},
+                                        {"online_cores", hw.online_cores},
+                                        {"simd", hw.simd}}},
+                   {"memory", json::object{{"total_bytes", hw.memory_total_bytes},
+                                           {"available_bytes", hw.memory_available_bytes}}},
+                   {"gpu", gpu},
+                   {"cuda_built", hw.cuda_built},
+                   {"auto_hardware_routing", c.auto_hardware_routing},
+                   {"workloads", workloads}});
+}
+
+}  // namespace
+
+void add_standard_routes(net::Router& router, const StandardRouteContext& ctx) {
+  router.get("/health", [ctx](const net::Request&) { return health(ctx); });
+  router.get("/messagebus/status", [ctx](const net::Request&) { return messagebus_status(ctx); });
+  router.get("/messagebus/subscriptions",
+             [ctx](const net::Request&) { return subscriptions(ctx); });
+  router.get("/metrics", [ctx](const net::Request&) { return metrics(ctx); });
+  router.get("/hardware/status", [ctx](const net::Request&) { return hardware_status(ctx); });
+}
+
+}  // namespace nautilus::engine::detail

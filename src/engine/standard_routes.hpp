@@ -1,0 +1,30 @@
+// The endpoints every engine serves (SPEC §2): /health, /messagebus/status,
+// /messagebus/subscriptions, /metrics, /hardware/status.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "nautilus/bus/message_bus.hpp"
+#include "nautilus/engine/engine.hpp"
+#include "nautilus/net/http.hpp"
+
+namespace nautilus::bus_redis {
+class RedisTransport;
+}
+
+namespace nautilus::engine::detail {
+
+struct StandardRouteContext {
+  Engine* engine;
+  bus::MessageBus* bus;
+  const bus_redis::RedisTransport* transport;  // nullptr: in-process bus
+  std::shared_ptr<bus::Mailbox> mailbox;
+  std::chrono::steady_clock::time_point started;
+  const net::HttpServer* const* http;  // filled in once the server is up
+  bool auto_hardware_routing = true;
+};
+
+void add_standard_routes(net::Router& router, const StandardRouteContext& ctx);
+
+}  // namespace nautilus::engine::detail

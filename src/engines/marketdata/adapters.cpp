@@ -1,0 +1,332 @@
+#include "nautilus/marketdata/adapters.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <charconv>
+#include <ctime>
+#include <thread>
+
+#include "nautilus/marketdata/csv.hpp"
+
+namespace nautilus::marketdata {
+namespace json = boost::json;
+namespace {
+
+using core::ErrorCode;
+using core::fail;
+
+core::Result<json::object> parse_object(std::string_view body, std::string_view source) {
+  json::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) {
+    return fail(ErrorCode::kParse, fmt::format("{}: response is not JSON ({}): {}", source,
+                                               ec.message(), body.substr(0, 120)));
+  }
+  if (!v.is_object())
+    return fail(ErrorCode::kParse, fmt::format("{}: response is not a JSON object", source));
+  return std::move(v.as_object());
+}
+
+const json::string* str(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr ? v->if_string() : nullptr;
+}
+
+std::optional<double> number(std::string_view s) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// US/Eastern offset in hours for a local date (DST: second Sunday of March to first Sunday of
+// November, at 02:00 local), as Alpha Vantage stamps its series in US/Eastern.
+int eastern_offset_hours(int y, int m, int d, int hour) {
+  auto nth_sunday = [y](int month, int n) {
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = 1;
+    const std::time_t t = timegm(&tm);
+    std::tm out{};
+    gmtime_r(&t, &out);
+    return 1 + (7 - out.tm_wday) % 7 + 7 * (n - 1);
+  };
+  const int dst_start = nth_sunday(3, 2);
+  const int dst_end = nth_sunday(11, 1);
+  const bool dst = (m > 3 && m < 11) ||
+                   (m == 3 && (d > dst_start || (d == dst_start && hour >= 2))) ||
+                   (m == 11 && (d < dst_end || (d == dst_end && hour < 2)));
+  return dst ? -4 : -5;
+}
+
+}  // namespace
+
+core::Result<std::vector<model::Bar>> parse_alphavantage(std::string_view body,
+                                                         std::string_view symbol) {
+  auto o = parse_object(body, "alphavantage");
+  if (!o) return std::unexpected(o.error());
+  if (const auto* e = str(*o, "Error Message")) {
+    return fail(ErrorCode::kInvalidArgument, fmt::format("alphavantage: {}", std::string_view(*e)));
+  }
+  for (const char* k : {"Note", "Information"}) {
+    if (const auto* n = str(*o, k)) {
+      return fail(ErrorCode::kCapacity,
+                  fmt::format("alphavantage rate limit: {}", std::string_view(*n)));
+    }
+  }
+  const json::object* series = nullptr;
+  std::uint32_t interval_s = 86'400;
+  for (const auto& [k, v] : *o) {
+    if (k.starts_with("Time Series (") && v.is_object()) {
+      series = &v.as_object();
+      const std::string_view name(k.data() + 13, k.size() - 14);
+      if (name.ends_with("min")) {
+        auto minutes = number(name.substr(0, name.size() - 3));
+        if (!minutes || *minutes <= 0) {
+          return fail(ErrorCode::kParse,
+                      fmt::format("alphavantage: unknown series '{}'", std::string_view(k)));
+        }
+        interval_s = static_cast<std::uint32_t>(*minutes * 60);
+      } else if (name != "Daily") {
+        return fail(ErrorCode::kParse,
+                    fmt::format("alphavantage: unknown series '{}'", std::string_view(k)));
+      }
+    }
+  }
+  if (series == nullptr)
+    return fail(ErrorCode::kParse, "alphavantage: no \"Time Series (...)\" in the response");
+  auto sym = core::Symbol::create(symbol);
+  if (!sym) return std::unexpected(sym.error());
+  std::vector<model::Bar> bars;
+  bars.reserve(series->size());
+  for (const auto& [when, row] : *series) {
+    if (!row.is_object())
+      return fail(ErrorCode::kParse,
+                  fmt::format("alphavantage: row {} is not an object", std::string_view(when)));
+    const auto& r = row.as_object();
+    auto field = [&](const char* key) -> core::Result<std::string_view> {
+      const auto* s = str(r, key);
+      if (s == nullptr)
+        return fail(ErrorCode::kParse,
+                    fmt::format("alphavantage: row {} has no '{}'", std::string_view(when), key));
+      return std::string_view(*s);
+    };
+    auto ts = parse_timestamp(std::string_view(when));
+    if (!ts)
+      return fail(ErrorCode::kParse,
+                  fmt::format("alphavantage: bad time '{}'", std::string_view(when)));
+    // Daily bars close at 16:00 New York; intraday stamps are the bar's start.
+    std::tm tm{};
+    const std::time_t secs = *ts / 1'000'000'000;
+    gmtime_r(&secs, &tm);
+    core::UnixNanos close = *ts;
+    if (interval_s == 86'400) {
+      close += 16LL * 3600 * 1'000'000'000;
+    } else {
+      close += static_cast<core::UnixNanos>(interval_s) * 1'000'000'000;
+    }
+    const int hour = interval_s == 86'400 ? 16 : tm.tm_hour;
+    close -= static_cast<core::UnixNanos>(
+                 eastern_offset_hours(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hour)) *
+             3600 * 1'000'000'000;
+    core::Price px[4];
+    const char* keys[4] = {"1. open", "2. high", "3. low", "4. close"};
+    for (int i = 0; i < 4; ++i) {
+      auto f = field(keys[i]);
+      if (!f) return std::unexpected(f.error());
+      auto p = core::Price::from_string(*f);
+      if (!p)
+        return fail(ErrorCode::kParse, fmt::format("alphavantage: {} {} '{}' is not a price",
+                                                   std::string_view(when), keys[i], *f));
+      px[i] = *p;
+    }
+    auto vf = field("5. volume");
+    if (!vf) return std::unexpected(vf.error());
+    auto vol = core::Quantity::from_string(*vf);
+    if (!vol)
+      return fail(ErrorCode::kParse, fmt::format("alphavantage: {} volume '{}' is not a number",
+                                                 std::string_view(when), *vf));
+    bars.push_back(model::Bar{*sym, px[0], px[1], px[2], px[3], *vol, interval_s, close});
+  }
+  std::sort(bars.begin(), bars.end(),
+            [](const auto& a, const auto& b) { return a.ts_event < b.ts_event; });
+  return bars;
+}
+
+core::Result<std::vector<Observation>> parse_fred_observations(std::string_view body) {
+  auto o = parse_object(body, "fred");
+  if (!o) return std::unexpected(o.error());
+  if (const auto* e = str(*o, "error_message")) {
+    return fail(ErrorCode::kInvalidArgument, fmt::format("fred: {}", std::string_view(*e)));
+  }
+  const auto* obs = o->if_contains("observations");
+  if (obs == nullptr || !obs->is_array())
+    return fail(ErrorCode::kParse, "fred: no \"observations\" array");
+  std::vector<Observation> out;
+  for (const auto& item : obs->as_array()) {
+    if (!item.is_object()) return fail(ErrorCode::kParse, "fred: an observation is not an object");
+    const auto* date = str(item.as_object(), "date");
+    const auto* value = str(item.as_object(), "value");
+    if (date == nullptr || value == nullptr)
+      return fail(ErrorCode::kParse, "fred: an observation lacks date or value");
+    Observation ob{std::string(*date), std::nullopt};
+    if (*value != ".") {
+      ob.value = number(std::string_view(*value));
+      if (!ob.value)
+        return fail(ErrorCode::kParse,
+                    fmt::format("fred: {} value '{}' is not a number", std::string_view(*date),
+                                std::string_view(*value)));
+    }
+    out.push_back(std::move(ob));
+  }
+  return out;
+}
+
+core::Result<CompanyFacts> parse_edgar_companyfacts(std::string_view body,
+                                                    const std::vector<std::string>& concepts) {
+  auto o = parse_object(body, "edgar");
+  if (!o) return std::unexpected(o.error());
+  CompanyFacts out;
+  const auto* cik = o->if_contains("cik");
+  const auto* name = str(*o, "entityName");
+  const auto* facts = o->if_contains("facts");
+  if (cik == nullptr || name == nullptr || facts == nullptr || !facts->is_object()) {
+    if (const auto* msg = str(*o, "message"))
+      return fail(ErrorCode::kInvalidArgument, fmt::format("edgar: {}", std::string_view(*msg)));
+    return fail(ErrorCode::kParse, "edgar: response lacks cik, entityName or facts");
+  }
+  if (cik->is_int64()) {
+    out.cik = static_cast<std::uint64_t>(cik->as_int64());
+  } else if (cik->is_string()) {
+    out.cik = static_cast<std::uint64_t>(number(std::string_view(cik->as_string())).value_or(0));
+  }
+  out.entity = std::string(*name);
+  for (const auto& [taxonomy, tv] : facts->as_object()) {
+    if (!tv.is_object()) return fail(ErrorCode::kParse, "edgar: a taxonomy is not an object");
+    for (const auto& [concept_name, cv] : tv.as_object()) {
+      ++out.concepts;
+      if (std::find(concepts.begin(), concepts.end(), std::string_view(concept_name)) ==
+          concepts.end())
+        continue;
+      const auto* units = cv.is_object() ? cv.as_object().if_contains("units") : nullptr;
+      if (units == nullptr || !units->is_object())
+        return fail(ErrorCode::kParse,
+                    fmt::format("edgar: {} has no units", std::string_view(concept_name)));
+      for (const auto& [unit, rows] : units->as_object()) {
+        if (!rows.is_array()) return fail(ErrorCode::kParse, "edgar: unit rows are not an array");
+        for (const auto& row : rows.as_array()) {
+          if (!row.is_object()) return fail(ErrorCode::kParse, "edgar: a fact is not an object");
+          const auto& r = row.as_object();
+          const auto* val = r.if_contains("val");
+          const auto* end = str(r, "end");
+          if (val == nullptr || !val->is_number() || end == nullptr) {
+            return fail(ErrorCode::kParse, fmt::format("edgar: {} fact lacks val or end",
+                                                       std::string_view(concept_name)));
+          }
+          Fact f{std::string(taxonomy), std::string(concept_name), std::string(unit),
+                 std::string(*end)};
+          if (const auto* s = str(r, "form")) f.form = std::string(*s);
+          if (const auto* s = str(r, "filed")) f.filed = std::string(*s);
+          if (const auto* s = str(r, "fp")) f.fp = std::string(*s);
+          if (const auto* fy = r.if_contains("fy"); fy != nullptr && fy->is_int64())
+            f.fy = fy->as_int64();
+          f.value = val->to_number<double>();
+          out.facts.push_back(std::move(f));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+core::Result<FetchCache::Value> FetchCache::get(const std::string& source, const std::string& key,
+                                                std::chrono::seconds ttl, const Fetch& fetch) {
+  const std::string k = source + "|" + key;
+  std::unique_lock lock(mu_);
+  auto& st = stats_[source];
+  bool waited = false;
+  while (true) {
+    auto it = entries_.find(k);
+    if (it != entries_.end() && it->second.body && clock_->now() < it->second.expires) {
+      ++(waited ? st.coalesced : st.hits);
+      return Value{it->second.body, true};
+    }
+    if (it != entries_.end() && it->second.in_flight) {
+      waited = true;
+      cv_.wait(lock);
+      continue;
+    }
+    if (waited) {  // the fetch we waited for failed: report that rather than fetching again
+      ++st.coalesced;
+      return fail(ErrorCode::kIo, fmt::format("{}: the shared fetch of {} failed", source, key));
+    }
+    break;
+  }
+  ++st.misses;
+  entries_[k].in_flight = true;
+  lock.unlock();
+  auto body = fetch();
+  lock.lock();
+  auto& e = entries_[k];
+  e.in_flight = false;
+  if (!body) {
+    ++stats_[source].errors;
+    if (!e.body) entries_.erase(k);
+    cv_.notify_all();
+    return std::unexpected(body.error());
+  }
+  e.body = std::make_shared<const std::string>(std::move(*body));
+  e.expires = clock_->now() + std::chrono::duration_cast<std::chrono::nanoseconds>(ttl).count();
+  cv_.notify_all();
+  return Value{e.body, false};
+}
+
+FetchCache::Stats FetchCache::stats(const std::string& source) const {
+  std::lock_guard lock(mu_);
+  Stats s;
+  if (auto it = stats_.find(source); it != stats_.end()) s = it->second;
+  const std::string prefix = source + "|";
+  for (const auto& [k, e] : entries_) {
+    if (k.starts_with(prefix) && e.body) ++s.entries;
+  }
+  return s;
+}
+
+RateLimiter::RateLimiter(double per_minute, double burst)
+    : rate_per_s_(per_minute / 60.0),
+      burst_(burst),
+      tokens_(burst),
+      last_(std::chrono::steady_clock::now()) {}
+
+bool RateLimiter::acquire(std::chrono::milliseconds max_wait) {
+  const auto deadline = std::chrono::steady_clock::now() + max_wait;
+  std::unique_lock lock(mu_);
+  while (true) {
+    const auto now = std::chrono::steady_clock::now();
+    tokens_ = std::min(burst_,
+                       tokens_ + std::chrono::duration<double>(now - last_).count() * rate_per_s_);
+    last_ = now;
+    if (tokens_ >= 1.0) {
+      tokens_ -= 1.0;
+      return true;
+    }
+    const auto need = std::chrono::duration<double>((1.0 - tokens_) / rate_per_s_);
+    if (now + need > deadline) {
+      ++throttled_;
+      return false;
+    }
+    lock.unlock();
+    std::this_thread::sleep_for(need);
+    lock.lock();
+  }
+}
+
+std::uint64_t RateLimiter::throttled() const {
+  std::lock_guard lock(mu_);
+  return throttled_;
+}
+
+}  // namespace nautilus::marketdata

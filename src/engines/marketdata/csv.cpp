@@ -1,0 +1,310 @@
+#include "nautilus/marketdata/csv.hpp"
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <array>
+#include <charconv>
+#include <ctime>
+#include <vector>
+
+namespace nautilus::marketdata {
+namespace {
+
+using core::ErrorCode;
+using core::fail;
+
+std::vector<std::string_view> split(std::string_view line) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (true) {
+    const std::size_t j = line.find(',', i);
+    std::string_view f = line.substr(i, j == std::string_view::npos ? line.npos : j - i);
+    while (!f.empty() && (f.front() == ' ' || f.front() == '"')) f.remove_prefix(1);
+    while (!f.empty() && (f.back() == ' ' || f.back() == '"' || f.back() == '\r'))
+      f.remove_suffix(1);
+    out.push_back(f);
+    if (j == std::string_view::npos) break;
+    i = j + 1;
+  }
+  return out;
+}
+
+template <class Int>
+bool parse_int(std::string_view s, Int& v) {
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+template <class T>
+core::Result<T> decimal(std::string_view field, std::string_view column, bool positive) {
+  auto v = T::from_string(field);
+  if (!v)
+    return fail(ErrorCode::kParse,
+                fmt::format("column '{}': '{}' is not a decimal", column, field));
+  if (positive ? v->raw() <= 0 : v->raw() < 0) {
+    return fail(ErrorCode::kOutOfRange, fmt::format("column '{}': {} must be {}", column, field,
+                                                    positive ? "> 0" : ">= 0"));
+  }
+  return *v;
+}
+
+#define NAUTILUS_CSV_TRY(var, expr)                      \
+  auto var##_r = (expr);                                 \
+  if (!var##_r) return std::unexpected(var##_r.error()); \
+  auto var = *var##_r
+
+constexpr std::array<std::string_view, 3> kHeaders = {"ts,symbol,open,high,low,close,volume",
+                                                      "ts,symbol,price,size,side",
+                                                      "ts,symbol,bid,ask,bid_size,ask_size"};
+
+}  // namespace
+
+std::string_view to_string(RecordKind k) noexcept {
+  switch (k) {
+    case RecordKind::kBar:
+      return "bar";
+    case RecordKind::kTrade:
+      return "trade";
+    case RecordKind::kQuote:
+      return "quote";
+  }
+  return "?";
+}
+
+core::UnixNanos record_ts(const Record& r) noexcept {
+  return std::visit([](const auto& m) { return m.ts_event; }, r);
+}
+core::Symbol record_symbol(const Record& r) noexcept {
+  return std::visit([](const auto& m) { return m.symbol; }, r);
+}
+
+core::Result<core::UnixNanos> parse_timestamp(std::string_view s) {
+  if (!s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos) {
+    core::UnixNanos v = 0;
+    if (!parse_int(s, v)) return fail(ErrorCode::kParse, fmt::format("bad timestamp '{}'", s));
+    return v;
+  }
+  // YYYY-MM-DD[(T| )HH:MM[:SS[.fffffffff]]][Z]
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  auto bad = [&] {
+    return fail(ErrorCode::kParse,
+                fmt::format("bad timestamp '{}' (want ISO-8601 UTC or epoch nanoseconds)", s));
+  };
+  if (s.size() < 10 || s[4] != '-' || s[7] != '-') return bad();
+  if (!parse_int(s.substr(0, 4), y) || !parse_int(s.substr(5, 2), mo) ||
+      !parse_int(s.substr(8, 2), d)) {
+    return bad();
+  }
+  std::string_view rest = s.substr(10);
+  std::int64_t frac_ns = 0;
+  if (!rest.empty()) {
+    if ((rest[0] != 'T' && rest[0] != ' ') || rest.size() < 6 || rest[3] != ':') return bad();
+    if (!parse_int(rest.substr(1, 2), h) || !parse_int(rest.substr(4, 2), mi)) return bad();
+    rest.remove_prefix(6);
+    if (!rest.empty() && rest[0] == ':') {
+      if (rest.size() < 3 || !parse_int(rest.substr(1, 2), sec)) return bad();
+      rest.remove_prefix(3);
+      if (!rest.empty() && rest[0] == '.') {
+        rest.remove_prefix(1);
+        std::size_t n = 0;
+        while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+        if (n == 0 || n > 9) return bad();
+        std::int64_t f = 0;
+        (void)parse_int(rest.substr(0, n), f);
+        for (std::size_t k = n; k < 9; ++k) f *= 10;
+        frac_ns = f;
+        rest.remove_prefix(n);
+      }
+    }
+    if (rest == "Z" || rest == "+00:00") rest = {};
+    if (!rest.empty()) return bad();
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  const std::int64_t secs = timegm(&tm);
+  return secs * 1'000'000'000 + frac_ns;
+}
+
+std::string format_timestamp(core::UnixNanos ts) {
+  const std::time_t secs = static_cast<std::time_t>(ts / 1'000'000'000);
+  const auto ns = ts % 1'000'000'000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  if (ns == 0) {
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  }
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns);
+}
+
+core::Result<Record> parse_row(RecordKind kind, std::string_view line, bool has_optional_column) {
+  const auto f = split(line);
+  const std::size_t want = (kind == RecordKind::kBar     ? 7
+                            : kind == RecordKind::kTrade ? 5
+                                                         : 6) +
+                           (has_optional_column ? 1 : 0);
+  if (f.size() != want) {
+    return fail(ErrorCode::kParse, fmt::format("expected {} columns, found {}", want, f.size()));
+  }
+  NAUTILUS_CSV_TRY(ts, parse_timestamp(f[0]));
+  auto sym = core::Symbol::create(f[1]);
+  if (!sym) return fail(ErrorCode::kParse, fmt::format("column 'symbol': {}", sym.error().message));
+  switch (kind) {
+    case RecordKind::kBar: {
+      NAUTILUS_CSV_TRY(open, decimal<core::Price>(f[2], "open", true));
+      NAUTILUS_CSV_TRY(high, decimal<core::Price>(f[3], "high", true));
+      NAUTILUS_CSV_TRY(low, decimal<core::Price>(f[4], "low", true));
+      NAUTILUS_CSV_TRY(close, decimal<core::Price>(f[5], "close", true));
+      NAUTILUS_CSV_TRY(volume, decimal<core::Quantity>(f[6], "volume", false));
+      std::uint32_t interval = 60;
+      if (has_optional_column && (!parse_int(f[7], interval) || interval == 0)) {
+        return fail(ErrorCode::kParse,
+                    fmt::format("column 'interval_s': '{}' is not a positive integer", f[7]));
+      }
+      if (high < low || high < open || high < close || low > open || low > close) {
+        return fail(ErrorCode::kOutOfRange, "bar must have low <= open, close <= high");
+      }
+      return Record(model::Bar{*sym, open, high, low, close, volume, interval, ts});
+    }
+    case RecordKind::kTrade: {
+      NAUTILUS_CSV_TRY(price, decimal<core::Price>(f[2], "price", true));
+      NAUTILUS_CSV_TRY(size, decimal<core::Quantity>(f[3], "size", true));
+      model::AggressorSide side{};
+      if (f[4] == "B" || f[4] == "buy" || f[4] == "BUY") {
+        side = model::AggressorSide::kBuyer;
+      } else if (f[4] == "S" || f[4] == "sell" || f[4] == "SELL") {
+        side = model::AggressorSide::kSeller;
+      } else if (f[4] == "N" || f[4].empty()) {
+        side = model::AggressorSide::kNone;
+      } else {
+        return fail(ErrorCode::kParse, fmt::format("column 'side': '{}' is not B, S or N", f[4]));
+      }
+      std::uint64_t id = 0;
+      if (has_optional_column && !parse_int(f[5], id)) {
+        return fail(ErrorCode::kParse,
+                    fmt::format("column 'trade_id': '{}' is not an integer", f[5]));
+      }
+      return Record(model::TradeTick{*sym, price, size, side, id, ts});
+    }
+    case RecordKind::kQuote: {
+      NAUTILUS_CSV_TRY(bid, decimal<core::Price>(f[2], "bid", true));
+      NAUTILUS_CSV_TRY(ask, decimal<core::Price>(f[3], "ask", true));
+      NAUTILUS_CSV_TRY(bid_size, decimal<core::Quantity>(f[4], "bid_size", false));
+      NAUTILUS_CSV_TRY(ask_size, decimal<core::Quantity>(f[5], "ask_size", false));
+      if (ask < bid) return fail(ErrorCode::kOutOfRange, "quote has bid > ask (crossed)");
+      return Record(model::QuoteTick{*sym, bid, ask, bid_size, ask_size, ts});
+    }
+  }
+  return fail(ErrorCode::kInternal, "unknown record kind");
+}
+
+struct CsvReader::Impl {
+  std::string path;
+  gzFile file = nullptr;
+  RecordKind kind = RecordKind::kBar;
+  bool optional_column = false;
+  std::size_t line_no = 0;
+  core::UnixNanos last_ts = INT64_MIN;
+  std::array<char, 4096> buf{};
+
+  ~Impl() {
+    if (file != nullptr) gzclose(file);
+  }
+  // The next line without its newline; nullopt at EOF.
+  core::Result<std::optional<std::string_view>> read_line() {
+    if (gzgets(file, buf.data(), static_cast<int>(buf.size())) == nullptr) {
+      int err = 0;
+      const char* msg = gzerror(file, &err);
+      if (err != Z_OK && err != Z_BUF_ERROR) {
+        return fail(ErrorCode::kIo, fmt::format("{}:{}: read error: {}", path, line_no + 1, msg));
+      }
+      return std::optional<std::string_view>{};
+    }
+    ++line_no;
+    std::string_view line(buf.data());
+    if (line.empty() || line.back() != '\n') {
+      if (!gzeof(file)) {
+        return fail(ErrorCode::kParse,
+                    fmt::format("{}:{}: line longer than {} bytes", path, line_no, buf.size() - 2));
+      }
+    } else {
+      line.remove_suffix(1);
+    }
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return std::optional<std::string_view>(line);
+  }
+};
+
+core::Result<CsvReader> CsvReader::open(const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->file = gzopen(path.c_str(), "rb");  // reads plain files unchanged
+  if (impl->file == nullptr) {
+    return fail(ErrorCode::kIo, fmt::format("{}: cannot open", path));
+  }
+  auto header = impl->read_line();
+  if (!header) return std::unexpected(header.error());
+  if (!*header) return fail(ErrorCode::kParse, fmt::format("{}: empty file", path));
+  const std::string_view h = **header;
+  bool found = false;
+  constexpr std::array<std::string_view, 3> kOptional = {",interval_s", ",trade_id", ""};
+  for (std::size_t k = 0; k < kHeaders.size(); ++k) {
+    if (h == kHeaders[k]) {
+      impl->kind = static_cast<RecordKind>(k);
+      found = true;
+    } else if (!kOptional[k].empty() && h.starts_with(kHeaders[k]) &&
+               h.substr(kHeaders[k].size()) == kOptional[k]) {
+      impl->kind = static_cast<RecordKind>(k);
+      impl->optional_column = true;
+      found = true;
+    }
+  }
+  if (!found) {
+    return fail(
+        ErrorCode::kParse,
+        fmt::format("{}:1: unknown header '{}'; want one of: {} | {} | {}", path, h,
+                    "ts,symbol,open,high,low,close,volume[,interval_s]",
+                    "ts,symbol,price,size,side[,trade_id]", "ts,symbol,bid,ask,bid_size,ask_size"));
+  }
+  return CsvReader(std::move(impl));
+}
+
+CsvReader::CsvReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CsvReader::CsvReader(CsvReader&&) noexcept = default;
+CsvReader& CsvReader::operator=(CsvReader&&) noexcept = default;
+CsvReader::~CsvReader() = default;
+
+RecordKind CsvReader::kind() const noexcept { return impl_->kind; }
+const std::string& CsvReader::path() const noexcept { return impl_->path; }
+
+core::Result<std::optional<Record>> CsvReader::next() {
+  while (true) {
+    auto line = impl_->read_line();
+    if (!line) return std::unexpected(line.error());
+    if (!*line) return std::optional<Record>{};
+    if ((*line)->empty() || (*line)->front() == '#') continue;
+    auto rec = parse_row(impl_->kind, **line, impl_->optional_column);
+    if (!rec) {
+      return fail(rec.error().code,
+                  fmt::format("{}:{}: {}", impl_->path, impl_->line_no, rec.error().message));
+    }
+    const auto ts = record_ts(*rec);
+    if (ts < impl_->last_ts) {
+      return fail(ErrorCode::kOutOfRange,
+                  fmt::format("{}:{}: timestamp {} is earlier than the row before", impl_->path,
+                              impl_->line_no, format_timestamp(ts)));
+    }
+    impl_->last_ts = ts;
+    return std::optional<Record>(std::move(*rec));
+  }
+}
+
+}  // namespace nautilus::marketdata
