@@ -7,6 +7,7 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
@@ -69,6 +70,7 @@ struct HttpServer::Impl {
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
+  std::unique_ptr<asio::thread_pool> blocking_pool;  // only when the router has blocking routes
   Counters counters;
   std::uint16_t port = 0;
   std::atomic<bool> stopped{false};
@@ -162,9 +164,28 @@ class Session : public std::enable_shared_from_this<Session> {
     send(std::move(r), /*keep_alive=*/false, /*head=*/false, 11);
   }
 
-  void handle(http::request<http::string_body> req) {
+  void handle(http::request<http::string_body> req_in) {
     auto& c = server_.counters;
     bump(c.requests);
+    // Shared so a blocking route's request outlives this call while the pool runs it.
+    auto req = std::make_shared<http::request<http::string_body>>(std::move(req_in));
+    Request q = make_request(*req);
+    if (server_.blocking_pool && server_.router.is_blocking(q)) {
+      asio::post(*server_.blocking_pool, [self = shared_from_this(), req]() mutable {
+        Request q2 = make_request(*req);
+        Response res = self->run_handler(q2);
+        asio::post(self->stream_.get_executor(), [self, req, res = std::move(res)]() mutable {
+          self->send(std::move(res), req->keep_alive(), req->method() == http::verb::head,
+                     req->version());
+        });
+      });
+      return;
+    }
+    Response res = run_handler(q);
+    send(std::move(res), req->keep_alive(), req->method() == http::verb::head, req->version());
+  }
+
+  static Request make_request(const http::request<http::string_body>& req) {
     Request q;
     q.method = to_method(req.method());
     const std::string_view target(req.target().data(), req.target().size());
@@ -174,7 +195,11 @@ class Session : public std::enable_shared_from_this<Session> {
     q.body = req.body();
     const auto auth = req[http::field::authorization];
     q.authorization = std::string_view(auth.data(), auth.size());
+    return q;
+  }
 
+  Response run_handler(Request& q) {
+    auto& c = server_.counters;
     Response res;
     Router::Outcome outcome = Router::Outcome::kHandled;
     try {
@@ -187,7 +212,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (outcome == Router::Outcome::kNotFound || outcome == Router::Outcome::kMethodNotAllowed) {
       bump(c.not_found);
     }
-    send(std::move(res), req.keep_alive(), req.method() == http::verb::head, req.version());
+    return res;
   }
 
   void send(Response r, bool keep_alive, bool head, unsigned version) {
@@ -274,6 +299,10 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::start(Router router, Serve
                                                         o.port, ec.message()));
   }
   impl->port = a.local_endpoint().port();
+  if (impl->router.has_blocking_routes()) {
+    impl->blocking_pool =
+        std::make_unique<asio::thread_pool>(std::max<std::size_t>(1, o.blocking_threads));
+  }
   impl->accept();
   for (std::size_t i = 0; i < o.threads; ++i) {
     impl->threads.emplace_back([p = impl.get()] { p->ioc.run(); });
@@ -290,6 +319,10 @@ void HttpServer::stop() noexcept {
     beast::error_code ignored;
     p->acceptor.close(ignored);
   });
+  if (impl_->blocking_pool) {
+    impl_->blocking_pool->stop();  // queued work is dropped; running fetches end by their deadline
+    impl_->blocking_pool->join();
+  }
   impl_->ioc.stop();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();

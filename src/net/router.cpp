@@ -151,9 +151,8 @@ std::vector<RouteInfo> Router::routes() const {
   return out;
 }
 
-Response Router::dispatch(Request& request, std::string_view token, Outcome* outcome) const {
+const Router::Route* Router::match(Request& request, bool* path_matched) const {
   const auto parts = split_path(request.path);
-  bool path_matched = false;
   const Method want = request.method == Method::kHead ? Method::kGet : request.method;
   for (const auto& r : routes_) {
     if (r.segments.size() != parts.size()) continue;
@@ -168,9 +167,28 @@ Response Router::dispatch(Request& request, std::string_view token, Outcome* out
       }
     }
     if (!ok) continue;
-    path_matched = true;
-    if (r.method != want) continue;
-    if (r.mutating && !token.empty()) {
+    *path_matched = true;
+    if (r.method == want) return &r;
+  }
+  return nullptr;
+}
+
+bool Router::is_blocking(const Request& request) const {
+  Request copy = request;
+  bool path_matched = false;
+  const Route* r = match(copy, &path_matched);
+  return r != nullptr && r->blocking;
+}
+
+bool Router::has_blocking_routes() const {
+  return std::any_of(routes_.begin(), routes_.end(), [](const Route& r) { return r.blocking; });
+}
+
+Response Router::dispatch(Request& request, std::string_view token, Outcome* outcome) const {
+  bool path_matched = false;
+  const Route* r = match(request, &path_matched);
+  if (r != nullptr) {
+    if (r->mutating && !token.empty()) {
       constexpr std::string_view kBearer = "Bearer ";
       const std::string_view auth = request.authorization;
       if (!auth.starts_with(kBearer) || !constant_time_equal(auth.substr(kBearer.size()), token)) {
@@ -181,7 +199,7 @@ Response Router::dispatch(Request& request, std::string_view token, Outcome* out
       }
     }
     if (outcome != nullptr) *outcome = Outcome::kHandled;
-    return r.handler(request);
+    return r->handler(request);
   }
   if (path_matched) {
     if (outcome != nullptr) *outcome = Outcome::kMethodNotAllowed;

@@ -81,6 +81,18 @@ class Router {
     add(Method::kDelete, std::move(pattern), std::move(h), true);
   }
   void add(Method m, std::string pattern, RouteHandler h, bool mutating = false);
+  // Handlers that may block (an upstream fetch) run on the server's worker pool, so that the
+  // connection threads keep answering /health meanwhile.
+  void get_blocking(std::string pattern, RouteHandler h) {
+    add(Method::kGet, std::move(pattern), std::move(h), false);
+    routes_.back().blocking = true;
+  }
+  void post_blocking(std::string pattern, RouteHandler h) {
+    add(Method::kPost, std::move(pattern), std::move(h), true);
+    routes_.back().blocking = true;
+  }
+  [[nodiscard]] bool is_blocking(const Request& request) const;
+  [[nodiscard]] bool has_blocking_routes() const;
 
   [[nodiscard]] std::vector<RouteInfo> routes() const;
 
@@ -96,7 +108,9 @@ class Router {
     std::vector<std::string> segments;
     bool mutating;
     RouteHandler handler;
+    bool blocking = false;
   };
+  const Route* match(Request& request, bool* path_matched) const;
   std::vector<Route> routes_;
 };
 
@@ -109,7 +123,8 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{30'000};  // waiting for the next request
   std::chrono::milliseconds read_timeout{5'000};   // from a request's first byte to its end
   std::size_t max_connections = 4096;
-  std::string bearer_token;  // guards mutating routes when not empty
+  std::size_t blocking_threads = 2;  // for blocking routes; none are started without such routes
+  std::string bearer_token;          // guards mutating routes when not empty
 };
 
 struct HttpMetrics {

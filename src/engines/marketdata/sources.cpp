@@ -269,12 +269,12 @@ net::Response HttpSources::edgar(const net::Request& q) {
 }
 
 void HttpSources::add_routes(net::Router& r) {
-  r.get("/marketdata/alphavantage/{symbol}",
-        [this](const net::Request& q) { return alphavantage(q, false); });
-  r.post("/marketdata/alphavantage/{symbol}/publish",
-         [this](const net::Request& q) { return alphavantage(q, true); });
-  r.get("/marketdata/fred/{series}", [this](const net::Request& q) { return fred(q); });
-  r.get("/marketdata/edgar/{cik}", [this](const net::Request& q) { return edgar(q); });
+  r.get_blocking("/marketdata/alphavantage/{symbol}",
+                 [this](const net::Request& q) { return alphavantage(q, false); });
+  r.post_blocking("/marketdata/alphavantage/{symbol}/publish",
+                  [this](const net::Request& q) { return alphavantage(q, true); });
+  r.get_blocking("/marketdata/fred/{series}", [this](const net::Request& q) { return fred(q); });
+  r.get_blocking("/marketdata/edgar/{cik}", [this](const net::Request& q) { return edgar(q); });
 }
 
 void HttpSources::add_metrics(net::PrometheusText& p) const {

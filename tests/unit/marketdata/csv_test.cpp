@@ -1,0 +1,160 @@
+// The CSV reader: the documented schemas, gzip, and every rejected row naming file and line.
+#include "nautilus/marketdata/csv.hpp"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "nautilus/marketdata/replay.hpp"
+
+namespace nautilus::marketdata {
+namespace {
+
+class CsvTest : public ::testing::Test {
+ protected:
+  std::string write(const std::string& name, const std::string& text) {
+    const auto p = dir_ / name;
+    if (name.ends_with(".gz")) {
+      gzFile f = gzopen(p.c_str(), "wb");
+      gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+      gzclose(f);
+    } else {
+      std::ofstream(p) << text;
+    }
+    return p.string();
+  }
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("nautilus_csv_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string error_of(const std::string& path) {
+    auto r = CsvReader::open(path);
+    if (!r) return r.error().message;
+    while (true) {
+      auto rec = r->next();
+      if (!rec) return rec.error().message;
+      if (!*rec) return "";
+    }
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(CsvTest, ReadsBarsTradesAndQuotes) {
+  auto bars = CsvReader::open(write("b.csv",
+                                    "ts,symbol,open,high,low,close,volume\n"
+                                    "2026-01-05T14:31:00Z,AAPL,10.5,11,10,10.75,1200\n"));
+  ASSERT_TRUE(bars) << bars.error().message;
+  EXPECT_EQ(bars->kind(), RecordKind::kBar);
+  auto b = bars->next();
+  ASSERT_TRUE(b && *b);
+  const auto& bar = std::get<model::Bar>(**b);
+  EXPECT_EQ(bar.symbol.value(), "AAPL");
+  EXPECT_EQ(bar.close.to_string(), "10.75");
+  EXPECT_EQ(bar.ts_event, 1'767'623'460'000'000'000);
+  EXPECT_EQ(bar.interval_s, 60U);
+  EXPECT_FALSE(*bars->next());
+
+  auto trades = CsvReader::open(write("t.csv.gz",
+                                      "ts,symbol,price,size,side,trade_id\n"
+                                      "1767623460000000000,MSFT,401.07,100,B,7\n"
+                                      "1767623460000000001,MSFT,401.05,300,S,8\n"));
+  ASSERT_TRUE(trades) << trades.error().message;
+  auto t = trades->next();
+  ASSERT_TRUE(t && *t);
+  EXPECT_EQ(std::get<model::TradeTick>(**t).aggressor, model::AggressorSide::kBuyer);
+  EXPECT_EQ(std::get<model::TradeTick>(**t).trade_id, 7U);
+
+  auto quotes = CsvReader::open(write("q.csv",
+                                      "ts,symbol,bid,ask,bid_size,ask_size\r\n"
+                                      "2026-01-05 14:31:00.250,SPY,500.01,500.02,300,200\r\n"));
+  ASSERT_TRUE(quotes) << quotes.error().message;
+  auto q = quotes->next();
+  ASSERT_TRUE(q && *q) << (q ? "" : q.error().message);
+  EXPECT_EQ(std::get<model::QuoteTick>(**q).ts_event, 1'767'623'460'250'000'000);
+}
+
+TEST_F(CsvTest, RejectsBadRowsWithFileLineAndColumn) {
+  const std::string head = "ts,symbol,open,high,low,close,volume\n";
+  const std::string ok = "2026-01-05T14:31:00Z,AAPL,10,11,9,10,5\n";
+  struct Case {
+    std::string row, expect;
+  };
+  const Case cases[] = {
+      {"2026-01-05T14:32:00Z,AAPL,abc,11,9,10,5\n", "column 'open'"},
+      {"2026-01-05T14:32:00Z,AAPL,10,11,9,10\n", "expected 7 columns, found 6"},
+      {"2026-13-05T14:32:00Z,AAPL,10,11,9,10,5\n", "bad timestamp"},
+      {"2026-01-05T14:32:00Z,AAPL,10,9,11,10,5\n", "low <= open, close <= high"},
+      {"2026-01-05T14:32:00Z,AAPL,10,11,9,10,-5\n", "column 'volume'"},
+      {"2026-01-05T14:30:00Z,AAPL,10,11,9,10,5\n", "earlier than the row before"},
+      {"2026-01-05T14:32:00Z,,10,11,9,10,5\n", "column 'symbol'"},
+  };
+  int i = 0;
+  for (const auto& c : cases) {
+    const std::string path = write("bad" + std::to_string(i++) + ".csv", head + ok + c.row);
+    const std::string err = error_of(path);
+    EXPECT_NE(err.find(path + ":3:"), std::string::npos) << err;
+    EXPECT_NE(err.find(c.expect), std::string::npos) << err;
+  }
+  EXPECT_NE(error_of(write("trade.csv", "ts,symbol,price,size,side\n2026-01-05,X,1,1,Q\n"))
+                .find(":2: column 'side'"),
+            std::string::npos);
+  EXPECT_NE(error_of(write("crossed.csv",
+                           "ts,symbol,bid,ask,bid_size,ask_size\n"
+                           "2026-01-05,X,2,1,1,1\n"))
+                .find("crossed"),
+            std::string::npos);
+}
+
+TEST_F(CsvTest, RejectsUnknownHeadersMissingAndEmptyFiles) {
+  EXPECT_NE(error_of(write("h.csv", "time,sym,px\n")).find(":1: unknown header"),
+            std::string::npos);
+  EXPECT_NE(error_of(write("e.csv", "")).find("empty file"), std::string::npos);
+  EXPECT_NE(error_of((dir_ / "missing.csv").string()).find("cannot open"), std::string::npos);
+}
+
+TEST_F(CsvTest, TimestampsParseBothFormsAndRoundTrip) {
+  EXPECT_EQ(*parse_timestamp("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(*parse_timestamp("2024-02-29T23:59:59.123456789Z"), 1'709'251'199'123'456'789);
+  EXPECT_EQ(*parse_timestamp("2024-03-08"), 1'709'856'000'000'000'000);
+  EXPECT_EQ(*parse_timestamp("42"), 42);
+  for (auto bad : {"2024-03-08T25:00:00Z", "2024/03/08", "2024-03-08T10:00:00+02:00", "", "x"}) {
+    EXPECT_FALSE(parse_timestamp(bad)) << bad;
+  }
+  const core::UnixNanos t = 1'767'623'460'250'000'000;
+  EXPECT_EQ(*parse_timestamp(format_timestamp(t)), t);
+}
+
+TEST_F(CsvTest, ReplayMergesFilesInTimeOrder) {
+  const auto bars = write("b.csv",
+                          "ts,symbol,open,high,low,close,volume\n"
+                          "2026-01-05T14:31:00Z,A,1,1,1,1,1\n"
+                          "2026-01-05T14:32:00Z,A,1,1,1,1,1\n");
+  const auto trades = write("t.csv",
+                            "ts,symbol,price,size,side\n"
+                            "2026-01-05T14:30:30Z,A,1,1,B\n"
+                            "2026-01-05T14:31:30Z,A,1,1,S\n"
+                            "2026-01-05T14:33:00Z,A,1,1,S\n");
+  auto r = ReplaySource::open({bars, trades});
+  ASSERT_TRUE(r);
+  std::vector<core::UnixNanos> ts;
+  std::vector<std::size_t> kinds;
+  while (true) {
+    auto rec = r->next();
+    ASSERT_TRUE(rec);
+    if (!*rec) break;
+    ts.push_back(record_ts(**rec));
+    kinds.push_back((*rec)->index());
+  }
+  EXPECT_TRUE(std::is_sorted(ts.begin(), ts.end()));
+  EXPECT_EQ(kinds, (std::vector<std::size_t>{1, 0, 1, 0, 1}));
+}
+
+}  // namespace
+}  // namespace nautilus::marketdata
