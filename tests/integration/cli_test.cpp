@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,6 +90,20 @@ bool contains(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }
 
+// A --port-offset that puts the MarketData hub (8800) on a port that was free just now, so
+// tests do not collide with each other or with a platform already running on this machine.
+std::string free_offset() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return std::to_string(static_cast<int>(ntohs(a.sin_port)) - 8800);
+}
+
 TEST(Cli, HelpListsTheSubcommands) {
   Child c = spawn({"--help"});
   EXPECT_EQ(c.wait_exit(std::chrono::seconds(10)), 0);
@@ -104,7 +121,7 @@ TEST(Cli, UnknownSubcommandOrBadOptionFailsWithAMessage) {
 }
 
 TEST(Cli, RunStopsCleanlyOnCtrlC) {
-  Child c = spawn({"run", "--status-interval", "0.2"});
+  Child c = spawn({"run", "--status-interval", "0.2", "--port-offset", free_offset()});
   ASSERT_TRUE(c.read_until([](const std::string& t) { return contains(t, "bus:"); },
                            std::chrono::seconds(10)))
       << c.text;
@@ -114,8 +131,52 @@ TEST(Cli, RunStopsCleanlyOnCtrlC) {
   EXPECT_TRUE(contains(c.text, "stopped cleanly")) << c.text;
 }
 
+TEST(Cli, RunServesTheGuidesEndpointsWithinASecond) {
+  const std::string offset = free_offset();
+  const int port = 8800 + std::stoi(offset);
+  Child c = spawn({"run", "--port-offset", offset, "--speed", "0"});
+  ASSERT_TRUE(c.read_until([](const std::string& t) { return contains(t, "try `curl"); },
+                           std::chrono::seconds(10)))
+      << c.text;
+  // "1 engine(s) up in 3.1 ms": measured from process start-up to every server listening.
+  const std::regex up_re(R"re(engine\(s\) up in ([0-9.]+) ms)re");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(c.text, m, up_re)) << c.text;
+  EXPECT_LT(std::stod(m[1]), 1000.0);
+  // The guide's commands, with curl itself, against localhost.
+  for (const char* path : {"/health", "/messagebus/status", "/messagebus/subscriptions",
+                           "/metrics", "/hardware/status"}) {
+    const std::string cmd =
+        "curl -sf --max-time 5 http://localhost:" + std::to_string(port) + path + " 2>&1";
+    std::FILE* f = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(f, nullptr);
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+    EXPECT_EQ(::pclose(f), 0) << path << ": " << out;
+    EXPECT_FALSE(out.empty()) << path;
+  }
+  ::kill(c.pid, SIGINT);
+  EXPECT_EQ(c.wait_exit(std::chrono::seconds(10)), 0) << c.text;
+  EXPECT_TRUE(contains(c.text, "stopped cleanly")) << c.text;
+}
+
+TEST(Cli, EngineRunsOneEngineAndRefusesUnknownOnes) {
+  const std::string offset = free_offset();
+  Child one = spawn({"engine", "marketdata", "--port", std::to_string(8800 + std::stoi(offset)),
+                     "--duration", "0.3", "--set", "marketdata.source=synthetic"});
+  EXPECT_EQ(one.wait_exit(std::chrono::seconds(10)), 0) << one.text;
+  EXPECT_TRUE(contains(one.text, "1 engine(s) up")) << one.text;
+  Child unknown = spawn({"engine", "risk"});
+  EXPECT_EQ(unknown.wait_exit(std::chrono::seconds(10)), 2);
+  EXPECT_TRUE(contains(unknown.text, "no engine named 'risk' (this build has: marketdata")) << unknown.text;
+  Child bad_set = spawn({"run", "--set", "marketdata.speed=fast", "--port-offset", offset});
+  EXPECT_EQ(bad_set.wait_exit(std::chrono::seconds(10)), 2);
+  EXPECT_TRUE(contains(bad_set.text, "setting 'speed' must be a number")) << bad_set.text;
+}
+
 TEST(Cli, RunForAFixedDuration) {
-  Child c = spawn({"run", "--duration", "0.3"});
+  Child c = spawn({"run", "--duration", "0.3", "--port-offset", free_offset()});
   EXPECT_EQ(c.wait_exit(std::chrono::seconds(10)), 0);
   EXPECT_TRUE(contains(c.text, "stopped cleanly")) << c.text;
 }
@@ -136,9 +197,10 @@ TEST(Cli, RunRefusesBadConfigurationNamingTheVariable) {
   EXPECT_TRUE(contains(file.text, "messagebus.bufer_size")) << file.text;
   ::unlink(path);
 
-  Child ok = spawn({"run", "--duration", "0.1"}, {"MESSAGEBUS_BUFFER_SIZE=500"});
-  EXPECT_EQ(ok.wait_exit(std::chrono::seconds(10)), 0);
-  EXPECT_TRUE(contains(ok.text, "500 msgs")) << ok.text;
+  Child ok = spawn({"run", "--duration", "0.1", "--port-offset", free_offset()},
+                   {"MESSAGEBUS_BUFFER_SIZE=500", "MESSAGEBUS_BUFFER_INTERVAL=7"});
+  EXPECT_EQ(ok.wait_exit(std::chrono::seconds(10)), 0) << ok.text;
+  EXPECT_TRUE(contains(ok.text, "stopped cleanly")) << ok.text;
 }
 
 TEST(Cli, BenchJsonPrintsOneObjectPerFigureWithAnchors) {
@@ -169,14 +231,16 @@ TEST(Cli, RunOnTheRedisBusRegistersAndStatusListsIt) {
   const std::string port = std::to_string(redis.port());
   const std::vector<std::string> env = {"REDIS_PORT=" + port, "MARKETDATA_REDIS_PORT=" + port,
                                         "ENGINE_LOGIC_REDIS_PORT=" + port};
-  Child run = spawn({"run", "--bus", "redis", "--group", "risk", "--status-interval", "0.2"}, env);
+  Child run = spawn({"run", "--bus", "redis", "--group", "risk", "--status-interval", "0.2",
+                     "--port-offset", free_offset()},
+                    env);
   ASSERT_TRUE(
       run.read_until([](const std::string& t) { return contains(t, "writer up, reader up"); },
                      std::chrono::seconds(20)))
       << run.text;
   Child status = spawn({"status"}, env);
   EXPECT_EQ(status.wait_exit(std::chrono::seconds(10)), 0);
-  EXPECT_TRUE(contains(status.text, "risk ")) << status.text;
+  EXPECT_TRUE(contains(status.text, "marketdata ")) << status.text;
   EXPECT_TRUE(contains(status.text, "1 engine(s) registered")) << status.text;
   ::kill(run.pid, SIGINT);
   EXPECT_EQ(run.wait_exit(std::chrono::seconds(20)), 0) << run.text;
