@@ -40,6 +40,9 @@ struct SampleOptions {
   std::uint64_t seed = 42;
   int days = 21;
 };
+// One line per engine of this build: "<name> <default port> <description>".
+int list_engines();
+
 // Writes the bundled sample data with the synthetic generator.
 int write_sample_data(const SampleOptions& o);
 

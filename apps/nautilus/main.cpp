@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   add_host_options(engine_cmd, one);
   engine_cmd->add_option("--port", one.port, "HTTP port instead of the engine's default");
 
+  auto* engines_cmd = app.add_subcommand("engines", "List the engines of this build and ports");
+
   nautilus::app::SampleOptions sample;
   auto* sample_cmd =
       app.add_subcommand("sample", "Write the bundled sample data with the synthetic generator");
@@ -95,6 +97,7 @@ int main(int argc, char** argv) {
   if (run_cmd->parsed()) return nautilus::app::run_platform(run);
   if (engine_cmd->parsed()) return nautilus::app::run_platform(one);
   if (sample_cmd->parsed()) return nautilus::app::write_sample_data(sample);
+  if (engines_cmd->parsed()) return nautilus::app::list_engines();
   if (bench_cmd->parsed()) return nautilus::app::run_bench(bench);
   if (status_cmd->parsed()) return nautilus::app::show_status(status);
   if (replay_cmd->parsed()) return nautilus::app::run_replay(replay);

@@ -61,6 +61,13 @@ bool parse_sets(const RunOptions& o, std::map<std::string, engine::EngineConfig>
 
 }  // namespace
 
+int list_engines() {
+  for (const auto& e : engines::available_engines()) {
+    fmt::print("{} {} {}\n", e.name, e.default_port, e.description);
+  }
+  return 0;
+}
+
 int run_platform(const RunOptions& o) {
   // Configuration errors stop start-up with the variable or key named (SPEC §3).
   auto cfg = load_config(o.config_path, o.command.c_str());
