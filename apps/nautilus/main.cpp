@@ -62,9 +62,9 @@ int main(int argc, char** argv) {
 
   nautilus::app::BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Run benchmark suites against their anchors");
-  bench_cmd->add_option("suite", bench.suite, "Suite: bus | redis | all")
+  bench_cmd->add_option("suite", bench.suite, "Suite: bus | redis | http | all")
       ->required()
-      ->check(CLI::IsMember({"bus", "redis", "all"}));
+      ->check(CLI::IsMember({"bus", "redis", "http", "all"}));
   bench_cmd->add_flag("--json", bench.json, "One JSON object per line");
   bench_cmd->add_option("--runs", bench.runs, "Repetitions; medians are reported")
       ->check(CLI::Range(1, 101));

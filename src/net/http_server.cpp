@@ -67,7 +67,11 @@ Method to_method(http::verb v) {
 struct HttpServer::Impl {
   Router router;
   ServerOptions options;
-  asio::io_context ioc;
+  // One single-threaded io_context per thread, connections dealt round-robin: a connection
+  // lives on one thread, so its handlers need no strand (nginx's worker model).
+  std::vector<std::unique_ptr<asio::io_context>> iocs;
+  std::size_t next_ioc = 0;
+  asio::io_context& ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
   std::unique_ptr<asio::thread_pool> blocking_pool;  // only when the router has blocking routes
@@ -76,7 +80,17 @@ struct HttpServer::Impl {
   std::atomic<bool> stopped{false};
 
   explicit Impl(Router r, ServerOptions o)
-      : router(std::move(r)), options(std::move(o)), ioc(static_cast<int>(options.threads)) {}
+      : router(std::move(r)),
+        options(std::move(o)),
+        iocs(make_iocs(options.threads)),
+        ioc(*iocs.front()) {}
+  static std::vector<std::unique_ptr<asio::io_context>> make_iocs(std::size_t n) {
+    std::vector<std::unique_ptr<asio::io_context>> v;
+    for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i) {
+      v.push_back(std::make_unique<asio::io_context>(1));
+    }
+    return v;
+  }
   void accept();
 };
 
@@ -116,6 +130,28 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.header_limit));
     parser_->body_limit(server_.options.body_limit);
+    parser_->eager(true);
+    // Usually the whole request is already in the buffer: parse it here rather than through
+    // another asynchronous read (one handler dispatch less per request).
+    beast::error_code ec;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec) {
+        finish_on_error(ec, /*mid_request=*/true);
+        return;
+      }
+      if (used == 0) break;
+    }
+    if (parser_->is_done()) {
+      stream_.expires_never();
+      handle(parser_->release());
+      return;
+    }
     stream_.expires_after(server_.options.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
@@ -164,25 +200,28 @@ class Session : public std::enable_shared_from_this<Session> {
     send(std::move(r), /*keep_alive=*/false, /*head=*/false, 11);
   }
 
-  void handle(http::request<http::string_body> req_in) {
-    auto& c = server_.counters;
-    bump(c.requests);
-    // Shared so a blocking route's request outlives this call while the pool runs it.
-    auto req = std::make_shared<http::request<http::string_body>>(std::move(req_in));
-    Request q = make_request(*req);
-    if (server_.blocking_pool && server_.router.is_blocking(q)) {
-      asio::post(*server_.blocking_pool, [self = shared_from_this(), req]() mutable {
-        Request q2 = make_request(*req);
-        Response res = self->run_handler(q2);
-        asio::post(self->stream_.get_executor(), [self, req, res = std::move(res)]() mutable {
-          self->send(std::move(res), req->keep_alive(), req->method() == http::verb::head,
-                     req->version());
+  void handle(http::request<http::string_body> req) {
+    bump(server_.counters.requests);
+    Request q = make_request(req);
+    bool path_matched = false;
+    const Router::Route* route = server_.router.find(q, &path_matched);
+    if (server_.blocking_pool && Router::blocking(route)) {
+      // The request must outlive this call while the pool runs the handler.
+      auto owned = std::make_shared<http::request<http::string_body>>(std::move(req));
+      asio::post(*server_.blocking_pool, [self = shared_from_this(), owned, route]() {
+        Request q2 = make_request(*owned);
+        bool matched = false;
+        (void)self->server_.router.find(q2, &matched);  // re-point params into `owned`
+        Response res = self->run_handler(route, true, q2);
+        asio::post(self->stream_.get_executor(), [self, owned, res = std::move(res)]() mutable {
+          self->send(std::move(res), owned->keep_alive(), owned->method() == http::verb::head,
+                     owned->version());
         });
       });
       return;
     }
-    Response res = run_handler(q);
-    send(std::move(res), req->keep_alive(), req->method() == http::verb::head, req->version());
+    Response res = run_handler(route, path_matched, q);
+    send(std::move(res), req.keep_alive(), req.method() == http::verb::head, req.version());
   }
 
   static Request make_request(const http::request<http::string_body>& req) {
@@ -198,12 +237,12 @@ class Session : public std::enable_shared_from_this<Session> {
     return q;
   }
 
-  Response run_handler(Request& q) {
+  Response run_handler(const Router::Route* route, bool path_matched, Request& q) {
     auto& c = server_.counters;
     Response res;
     Router::Outcome outcome = Router::Outcome::kHandled;
     try {
-      res = server_.router.dispatch(q, server_.options.bearer_token, &outcome);
+      res = server_.router.run(route, path_matched, q, server_.options.bearer_token, &outcome);
     } catch (const std::exception& e) {
       bump(c.handler_errors);
       res = Response::error(500, fmt::format("internal error: {}", e.what()));
@@ -232,6 +271,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::size_t length = r.body.size();
     if (!head) response_->body() = std::move(r.body);
     response_->content_length(length);
+    stream_.expires_after(server_.options.read_timeout);  // a client that never reads
     http::async_write(stream_, *response_,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                         if (ec || !keep_alive) {
@@ -258,7 +298,8 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 void HttpServer::Impl::accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  asio::io_context& target = *iocs[next_ioc++ % iocs.size()];
+  acceptor.async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || stopped.load()) return;
       accept();  // e.g. EMFILE: keep serving the connections we have
@@ -305,7 +346,10 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::start(Router router, Serve
   }
   impl->accept();
   for (std::size_t i = 0; i < o.threads; ++i) {
-    impl->threads.emplace_back([p = impl.get()] { p->ioc.run(); });
+    impl->threads.emplace_back([ctx = impl->iocs[i].get()] {
+      auto guard = asio::make_work_guard(*ctx);  // idle contexts wait for connections
+      ctx->run();
+    });
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
@@ -323,7 +367,7 @@ void HttpServer::stop() noexcept {
     impl_->blocking_pool->stop();  // queued work is dropped; running fetches end by their deadline
     impl_->blocking_pool->join();
   }
-  impl_->ioc.stop();
+  for (auto& c : impl_->iocs) c->stop();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();
   }

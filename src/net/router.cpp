@@ -144,6 +144,16 @@ void Router::add(Method m, std::string pattern, RouteHandler h, bool mutating) {
   routes_.push_back(Route{m, std::move(pattern), std::move(segments), mutating, std::move(h)});
 }
 
+void Router::get_blocking(std::string pattern, RouteHandler h) {
+  add(Method::kGet, std::move(pattern), std::move(h), false);
+  routes_.back().blocking = true;
+}
+
+void Router::post_blocking(std::string pattern, RouteHandler h) {
+  add(Method::kPost, std::move(pattern), std::move(h), true);
+  routes_.back().blocking = true;
+}
+
 std::vector<RouteInfo> Router::routes() const {
   std::vector<RouteInfo> out;
   out.reserve(routes_.size());
@@ -151,34 +161,38 @@ std::vector<RouteInfo> Router::routes() const {
   return out;
 }
 
-const Router::Route* Router::match(Request& request, bool* path_matched) const {
-  const auto parts = split_path(request.path);
+const Router::Route* Router::find(Request& request, bool* path_matched) const {
   const Method want = request.method == Method::kHead ? Method::kGet : request.method;
+  *path_matched = false;
   for (const auto& r : routes_) {
-    if (r.segments.size() != parts.size()) continue;
-    bool ok = true;
+    std::string_view rest = request.path;
     request.params.clear();
-    for (std::size_t i = 0; i < parts.size() && ok; ++i) {
-      const std::string& seg = r.segments[i];
+    bool ok = true;
+    for (const std::string& seg : r.segments) {
+      while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+      const std::size_t end = std::min(rest.find('/'), rest.size());
+      const std::string_view part = rest.substr(0, end);
+      rest.remove_prefix(end);
+      if (part.empty()) {
+        ok = false;
+        break;
+      }
       if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
-        request.params.emplace_back(std::string_view(seg).substr(1, seg.size() - 2), parts[i]);
-      } else {
-        ok = seg == parts[i];
+        request.params.emplace_back(std::string_view(seg).substr(1, seg.size() - 2), part);
+      } else if (seg != part) {
+        ok = false;
+        break;
       }
     }
-    if (!ok) continue;
+    while (ok && !rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+    if (!ok || !rest.empty()) continue;
     *path_matched = true;
     if (r.method == want) return &r;
   }
   return nullptr;
 }
 
-bool Router::is_blocking(const Request& request) const {
-  Request copy = request;
-  bool path_matched = false;
-  const Route* r = match(copy, &path_matched);
-  return r != nullptr && r->blocking;
-}
+bool Router::blocking(const Route* r) noexcept { return r != nullptr && r->blocking; }
 
 bool Router::has_blocking_routes() const {
   return std::any_of(routes_.begin(), routes_.end(), [](const Route& r) { return r.blocking; });
@@ -186,7 +200,12 @@ bool Router::has_blocking_routes() const {
 
 Response Router::dispatch(Request& request, std::string_view token, Outcome* outcome) const {
   bool path_matched = false;
-  const Route* r = match(request, &path_matched);
+  const Route* r = find(request, &path_matched);
+  return run(r, path_matched, request, token, outcome);
+}
+
+Response Router::run(const Route* r, bool path_matched, Request& request, std::string_view token,
+                     Outcome* outcome) const {
   if (r != nullptr) {
     if (r->mutating && !token.empty()) {
       constexpr std::string_view kBearer = "Bearer ";

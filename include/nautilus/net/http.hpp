@@ -83,35 +83,36 @@ class Router {
   void add(Method m, std::string pattern, RouteHandler h, bool mutating = false);
   // Handlers that may block (an upstream fetch) run on the server's worker pool, so that the
   // connection threads keep answering /health meanwhile.
-  void get_blocking(std::string pattern, RouteHandler h) {
-    add(Method::kGet, std::move(pattern), std::move(h), false);
-    routes_.back().blocking = true;
-  }
-  void post_blocking(std::string pattern, RouteHandler h) {
-    add(Method::kPost, std::move(pattern), std::move(h), true);
-    routes_.back().blocking = true;
-  }
-  [[nodiscard]] bool is_blocking(const Request& request) const;
+  void get_blocking(std::string pattern, RouteHandler h);
+  void post_blocking(std::string pattern, RouteHandler h);
   [[nodiscard]] bool has_blocking_routes() const;
 
   [[nodiscard]] std::vector<RouteInfo> routes() const;
 
   enum class Outcome : std::uint8_t { kHandled, kNotFound, kMethodNotAllowed, kUnauthorized };
-  // Finds the route, checks the token for mutating routes (when `token` is not empty), runs the
-  // handler. HEAD runs the GET route.
+  struct Route;
+  // The route for the request (its {params} filled in), or nullptr; `path_matched` tells 404
+  // from 405. HEAD finds the GET route.
+  const Route* find(Request& request, bool* path_matched) const;
+  [[nodiscard]] static bool blocking(const Route* r) noexcept;
+  // Checks the token for mutating routes (when `token` is not empty) and runs the handler;
+  // with no route, the 404 or 405.
+  Response run(const Route* route, bool path_matched, Request& request, std::string_view token,
+               Outcome* outcome = nullptr) const;
+  // find() then run().
   Response dispatch(Request& request, std::string_view token, Outcome* outcome = nullptr) const;
 
  private:
-  struct Route {
-    Method method;
-    std::string pattern;
-    std::vector<std::string> segments;
-    bool mutating;
-    RouteHandler handler;
-    bool blocking = false;
-  };
-  const Route* match(Request& request, bool* path_matched) const;
   std::vector<Route> routes_;
+};
+
+struct Router::Route {
+  Method method;
+  std::string pattern;
+  std::vector<std::string> segments;
+  bool mutating;
+  RouteHandler handler;
+  bool blocking = false;
 };
 
 struct ServerOptions {
