@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
@@ -99,7 +100,7 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {}
+      : stream_(std::move(socket)), timer_(stream_.get_executor()), server_(server) {}
   ~Session() { server_.counters.connections_open.fetch_sub(1, std::memory_order_relaxed); }
 
   void start() {
@@ -113,7 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
       read_request();
       return;
     }
-    stream_.expires_after(server_.options.idle_timeout);
+    set_deadline(server_.options.idle_timeout);
     auto space = buffer_.prepare(4096);
     stream_.async_read_some(space,
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
@@ -148,11 +149,11 @@ class Session : public std::enable_shared_from_this<Session> {
       if (used == 0) break;
     }
     if (parser_->is_done()) {
-      stream_.expires_never();
+      set_deadline(kNoDeadline);
       handle(parser_->release());
       return;
     }
-    stream_.expires_after(server_.options.read_timeout);
+    set_deadline(server_.options.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
@@ -162,6 +163,7 @@ class Session : public std::enable_shared_from_this<Session> {
       finish_on_error(ec, /*mid_request=*/true);
       return;
     }
+    set_deadline(kNoDeadline);
     handle(parser_->release());
   }
 
@@ -169,13 +171,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // framing error nothing later on the stream can be trusted.
   void finish_on_error(beast::error_code ec, bool mid_request) {
     auto& c = server_.counters;
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+    if (timed_out_) {  // the deadline closed the socket; counted there
       close();
       return;
     }
-    if (ec == beast::error::timeout) {
-      bump(c.timeouts);
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       close();
       return;
     }
@@ -271,7 +272,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::size_t length = r.body.size();
     if (!head) response_->body() = std::move(r.body);
     response_->content_length(length);
-    stream_.expires_after(server_.options.read_timeout);  // a client that never reads
+    set_deadline(server_.options.read_timeout);  // a client that never reads
     http::async_write(stream_, *response_,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                         if (ec || !keep_alive) {
@@ -284,11 +285,46 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    stream_.shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close(ignored);
+    timer_.cancel();
   }
 
-  beast::tcp_stream stream_;
+  // Deadlines are a time stored per phase, checked by one timer that is re-armed only when it
+  // fires early. Re-arming an Asio timer per request costs reactor work (and often a
+  // timerfd_settime call) on every request; this costs a clock read.
+  static constexpr std::chrono::milliseconds kNoDeadline{0};
+  void set_deadline(std::chrono::milliseconds d) {
+    deadline_ = d == kNoDeadline ? std::chrono::steady_clock::time_point::max()
+                                 : std::chrono::steady_clock::now() + d;
+    // Re-arm only when the deadline moved earlier than the pending wait (idle -> read).
+    if (d != kNoDeadline && (!timer_armed_ || deadline_ < armed_for_)) arm_timer();
+  }
+  void arm_timer() {
+    timer_armed_ = true;
+    armed_for_ = deadline_;
+    timer_.expires_at(deadline_);  // cancels a pending wait: its handler sees operation_aborted
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec == asio::error::operation_aborted) return;  // re-armed or closed
+      self->timer_armed_ = false;
+      if (!self->stream_.is_open()) return;
+      if (std::chrono::steady_clock::now() >= self->deadline_) {
+        self->timed_out_ = true;
+        bump(self->server_.counters.timeouts);
+        beast::error_code ignored;
+        self->stream_.close(ignored);  // pending reads and writes end with an error
+      } else if (self->deadline_ != std::chrono::steady_clock::time_point::max()) {
+        self->arm_timer();
+      }
+    });
+  }
+
+  tcp::socket stream_;
+  asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point armed_for_;
+  bool timer_armed_ = false;
+  bool timed_out_ = false;
   HttpServer::Impl& server_;
   beast::flat_buffer buffer_{64 * 1024};
   std::optional<http::request_parser<http::string_body>> parser_;
