@@ -45,6 +45,9 @@ fuzz: deps
 	mkdir -p build/fuzz/corpus/codec
 	build/fuzz/fuzz/codec_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	  build/fuzz/corpus/codec fuzz/corpus/codec
+	mkdir -p build/fuzz/corpus/marketdata
+	build/fuzz/fuzz/marketdata_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build/fuzz/corpus/marketdata fuzz/corpus/marketdata
 
 LINT_SOURCES := $(shell git ls-files '*.cpp' '*.hpp')
 lint: build

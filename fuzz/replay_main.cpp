@@ -95,6 +95,6 @@ int main(int argc, char** argv) {
     LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(m.data()), m.size());
     ++runs;
   }
-  std::printf("codec fuzz replay: %zu inputs, no crash, round-trip property held\n", runs);
+  std::printf("fuzz replay: %zu inputs, no crash, round-trip property held\n", runs);
   return 0;
 }

@@ -129,6 +129,13 @@ core::Result<ClientResponse> http_fetch(std::string_view url, const ClientOption
   }
   ssl::context ctx(ssl::context::tls_client);
   ctx.set_default_verify_paths(ec);
+  if (!o.ca_file.empty()) {
+    ctx.load_verify_file(o.ca_file, ec);
+    if (ec) {
+      return core::fail(core::ErrorCode::kInvalidArgument,
+                        fmt::format("ca_file {}: {}", o.ca_file, ec.message()));
+    }
+  }
   ctx.set_verify_mode(ssl::verify_peer);
   beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
   if (!SSL_set_tlsext_host_name(stream.native_handle(), u->host.c_str())) {

@@ -121,6 +121,10 @@ core::Result<core::UnixNanos> parse_timestamp(std::string_view s) {
     if (!rest.empty()) return bad();
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
+  // Nanoseconds since the epoch in an int64 cover 1970 to 2262.
+  if (y < 1970 || y > 2261) {
+    return fail(ErrorCode::kOutOfRange, fmt::format("timestamp '{}' is outside 1970-2261", s));
+  }
   std::tm tm{};
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;

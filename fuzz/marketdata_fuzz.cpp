@@ -1,0 +1,34 @@
+// libFuzzer target for the MarketData hub's decoders of outside input: CSV rows of each kind
+// and the Alpha Vantage, FRED and EDGAR response parsers. Property: no input crashes, and any
+// CSV row that parses formats back to a row that parses to the same record.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "nautilus/marketdata/adapters.hpp"
+#include "nautilus/marketdata/csv.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace nautilus::marketdata;
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  (void)parse_alphavantage(input, "IBM");
+  (void)parse_fred_observations(input);
+  (void)parse_edgar_companyfacts(input, {"Revenues", "NetIncomeLoss"});
+  for (auto kind : {RecordKind::kBar, RecordKind::kTrade, RecordKind::kQuote}) {
+    for (bool optional_column : {false, true}) {
+      auto r = parse_row(kind, input, optional_column);
+      if (!r) continue;
+      const auto* bar = std::get_if<nautilus::model::Bar>(&*r);
+      if (bar == nullptr) continue;
+      const std::string row = std::to_string(bar->ts_event) + "," +
+                              std::string(bar->symbol.value()) + "," + bar->open.to_string() + "," +
+                              bar->high.to_string() + "," + bar->low.to_string() + "," +
+                              bar->close.to_string() + "," + bar->volume.to_string() + "," +
+                              std::to_string(bar->interval_s);
+      auto again = parse_row(RecordKind::kBar, row, true);
+      if (!again || std::get<nautilus::model::Bar>(*again) != *bar) std::abort();
+    }
+  }
+  return 0;
+}
