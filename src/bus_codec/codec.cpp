@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "nautilus/core/json.hpp"
 #include "nautilus/model/market_data.hpp"
 
 namespace nautilus::bus::codec {
@@ -422,38 +423,7 @@ Result<std::vector<Result<Envelope>>> decode_batch(std::string_view bytes) {
 
 namespace {
 
-void json_string(std::string_view s, std::string& out) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
+void json_string(std::string_view s, std::string& out) { core::append_json_string(s, out); }
 
 void json_value(const msgpack::object& o, std::string& out) {
   switch (o.type) {

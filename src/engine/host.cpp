@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <thread>
 
 #include "nautilus/net/http.hpp"
@@ -16,7 +17,7 @@ struct EngineHost::Impl {
     std::shared_ptr<bus::Mailbox> mailbox;
     std::unique_ptr<bus::MailboxThread> thread;
     std::unique_ptr<net::HttpServer> http;
-    const net::HttpServer* http_view = nullptr;  // read by /metrics
+    std::atomic<const net::HttpServer*> http_view{nullptr};  // read by /metrics
   };
   bus::MessageBus* bus = nullptr;
   HostOptions options;
@@ -101,7 +102,7 @@ core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
                         fmt::format("engine {}: {}", info.name, http.error().message));
     }
     s->http = std::move(*http);
-    s->http_view = s->http.get();
+    s->http_view.store(s->http.get(), std::memory_order_release);
   }
 
   // Phase 3: sources begin.

@@ -188,7 +188,9 @@ net::Response metrics(const StandardRouteContext& c) {
              static_cast<double>(c.mailbox->depth(prio)));
   }
   p.append(c.bus->metrics().to_prometheus());
-  if (*c.http != nullptr) p.append((*c.http)->metrics().to_prometheus(name));
+  if (const auto* http = c.http->load(std::memory_order_acquire); http != nullptr) {
+    p.append(http->metrics().to_prometheus(name));
+  }
   if (c.transport != nullptr) transport_metrics(p, *c.transport);
   c.engine->add_metrics(p);
   auto r = net::Response::text(p.str());

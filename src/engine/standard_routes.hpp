@@ -2,6 +2,7 @@
 // /messagebus/subscriptions, /metrics, /hardware/status.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 
@@ -21,7 +22,8 @@ struct StandardRouteContext {
   const bus_redis::RedisTransport* transport;  // nullptr: in-process bus
   std::shared_ptr<bus::Mailbox> mailbox;
   std::chrono::steady_clock::time_point started;
-  const net::HttpServer* const* http;  // filled in once the server is up
+  // Filled in once the server is up, while it may already be serving: hence atomic.
+  const std::atomic<const net::HttpServer*>* http;
   bool auto_hardware_routing = true;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "nautilus/core/json.hpp"
 #include "nautilus/net/http.hpp"
 
 namespace nautilus::net {
@@ -53,33 +54,8 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 std::string json_quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
+  std::string out;
+  core::append_json_string(s, out);
   return out;
 }
 

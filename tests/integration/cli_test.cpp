@@ -1,10 +1,10 @@
 // The `nautilus` binary as a user runs it: a real process, real signals, real output.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -19,6 +19,7 @@
 
 #include "nautilus/bus_redis/transport.hpp"
 #include "nautilus/model/market_data.hpp"
+#include "support/http_client.hpp"
 #include "support/redis_server.hpp"
 
 namespace {
@@ -93,15 +94,7 @@ bool contains(const std::string& hay, const std::string& needle) {
 // A --port-offset that puts the MarketData hub (8800) on a port that was free just now, so
 // tests do not collide with each other or with a platform already running on this machine.
 std::string free_offset() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return std::to_string(static_cast<int>(ntohs(a.sin_port)) - 8800);
+  return std::to_string(static_cast<int>(nautilus::test::free_port()) - 8800);
 }
 
 TEST(Cli, HelpListsTheSubcommands) {
@@ -144,8 +137,8 @@ TEST(Cli, RunServesTheGuidesEndpointsWithinASecond) {
   ASSERT_TRUE(std::regex_search(c.text, m, up_re)) << c.text;
   EXPECT_LT(std::stod(m[1]), 1000.0);
   // The guide's commands, with curl itself, against localhost.
-  for (const char* path : {"/health", "/messagebus/status", "/messagebus/subscriptions",
-                           "/metrics", "/hardware/status"}) {
+  for (const char* path : {"/health", "/messagebus/status", "/messagebus/subscriptions", "/metrics",
+                           "/hardware/status"}) {
     const std::string cmd =
         "curl -sf --max-time 5 http://localhost:" + std::to_string(port) + path + " 2>&1";
     std::FILE* f = ::popen(cmd.c_str(), "r");
@@ -169,7 +162,8 @@ TEST(Cli, EngineRunsOneEngineAndRefusesUnknownOnes) {
   EXPECT_TRUE(contains(one.text, "1 engine(s) up")) << one.text;
   Child unknown = spawn({"engine", "risk"});
   EXPECT_EQ(unknown.wait_exit(std::chrono::seconds(10)), 2);
-  EXPECT_TRUE(contains(unknown.text, "no engine named 'risk' (this build has: marketdata")) << unknown.text;
+  EXPECT_TRUE(contains(unknown.text, "no engine named 'risk' (this build has: marketdata"))
+      << unknown.text;
   Child bad_set = spawn({"run", "--set", "marketdata.speed=fast", "--port-offset", offset});
   EXPECT_EQ(bad_set.wait_exit(std::chrono::seconds(10)), 2);
   EXPECT_TRUE(contains(bad_set.text, "setting 'speed' must be a number")) << bad_set.text;
