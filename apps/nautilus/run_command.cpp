@@ -92,6 +92,14 @@ int run_platform(const RunOptions& o) {
   engine::HostOptions host_options{.bind = o.bind,
                                    .http_threads = o.http_threads,
                                    .auto_hardware_routing = cfg->auto_hardware_routing};
+  for (const auto& [engine, settings] : cfg->engine_settings) {
+    if (engines::find_engine(engine) == nullptr) {
+      fmt::print(stderr, "nautilus {}: configuration error: [engines.{}]: no such engine\n",
+                 o.command, engine);
+      return 2;
+    }
+    for (const auto& [k, v] : settings) host_options.configs[engine].set(k, v);
+  }
   if (!parse_sets(o, host_options.configs)) return 2;
   for (const auto& e : engines) {
     const int port = (o.port ? *o.port : e->info().default_port) + o.port_offset;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
@@ -219,7 +220,9 @@ Result<void> apply_endpoint(const toml::table& t, std::string_view where,
 }
 
 Result<void> apply_toml(const toml::table& root, BusConfig& c) {
-  if (auto ok = only_keys(root, "config", {"messagebus", "redis", "hardware"}); !ok) return ok;
+  if (auto ok = only_keys(root, "config", {"messagebus", "redis", "hardware", "engines"}); !ok) {
+    return ok;
+  }
   if (const auto* mb = root["messagebus"].as_table()) {
     if (auto ok = only_keys(*mb, "messagebus",
                             {"enabled", "buffer_interval_ms", "buffer_size", "failover_buffer_mb",
@@ -320,6 +323,34 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
     auto ar = get<bool>(*hw, "hardware", "auto_routing");
     if (!ar) return std::unexpected(ar.error());
     if (*ar) c.auto_hardware_routing = **ar;
+  }
+  // [engines.<name>]: each engine's settings as strings; the engine validates their values
+  // when it starts (and names the key when one does not parse).
+  if (const auto* engines = root["engines"].as_table()) {
+    for (const auto& [name, node] : *engines) {
+      const std::string where = "engines." + std::string(name.str());
+      const auto* t = node.as_table();
+      if (t == nullptr) return bad(where, "must be a table");
+      auto& settings = c.engine_settings[std::string(name.str())];
+      for (const auto& [key, value] : *t) {
+        const std::string k(key.str());
+        if (const auto* v = value.as_string()) {
+          settings[k] = v->get();
+        } else if (const auto* i = value.as_integer()) {
+          settings[k] = std::to_string(i->get());
+        } else if (const auto* d = value.as_floating_point()) {
+          char buf[32];
+          const auto r = std::to_chars(buf, buf + sizeof buf, d->get());  // shortest round trip
+          settings[k] = std::string(buf, r.ptr);
+        } else if (const auto* b = value.as_boolean()) {
+          settings[k] = b->get() ? "true" : "false";
+        } else {
+          return bad(where + "." + k, "must be a string, number or boolean");
+        }
+      }
+    }
+  } else if (root.contains("engines")) {
+    return bad("engines", "must be a table");
   }
   return {};
 }

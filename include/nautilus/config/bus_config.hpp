@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,8 @@ enum class Retention : std::uint8_t { kMaxLen, kMinId };
 
 struct BusConfig {
   bool messagebus_enabled = true;          // MESSAGEBUS_ENABLED
+  // [engines.<name>] key = value: settings handed to each engine (`--set` overrides them).
+  std::map<std::string, std::map<std::string, std::string>> engine_settings;
   RedisEndpoint main{.port = 6379};        // registry and state snapshots only
   RedisEndpoint marketdata{.port = 6380};  // market_data.*, price.update.*, volume.update.*
   RedisEndpoint logic{.port = 6381};       // everything else

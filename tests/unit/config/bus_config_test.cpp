@@ -95,6 +95,10 @@ host = "10.0.0.6"
 password = "p"
 [hardware]
 auto_routing = false
+[engines.marketdata]
+source = "synthetic"
+speed = 2.5
+seed = 7
 )";
   auto c = load_bus_config_text(
       env_of({{"REDIS_HOST", "ignored"}, {"MESSAGEBUS_BUFFER_INTERVAL", "50"}}), text, "test.toml");
@@ -108,6 +112,10 @@ auto_routing = false
   EXPECT_EQ(c->logic.host, "10.0.0.6");
   EXPECT_EQ(c->logic.password, "p");
   EXPECT_FALSE(c->auto_hardware_routing);
+  const auto& md = c->engine_settings.at("marketdata");
+  EXPECT_EQ(md.at("source"), "synthetic");
+  EXPECT_EQ(md.at("speed"), "2.5");
+  EXPECT_EQ(md.at("seed"), "7");
 }
 
 TEST(BusConfig, SingleRedisModeWhenAllBusesAreOneServer) {
@@ -126,6 +134,8 @@ TEST(BusConfig, BadTomlIsAnErrorWithTheLocationOrKey) {
       {"[redis.marketdata.main]\nport = 1\n", "redis.marketdata"},
       {"[messagebus.retention]\npolicy = \"forever\"\n", "messagebus.retention.policy"},
       {"[gpu]\nmetal = true\n", "config.gpu"},
+      {"engines = 3\n", "engines"},
+      {"[engines.marketdata]\nfiles = [\"a\"]\n", "engines.marketdata.files"},
       {"[redis]\nport = 6379\n[messagebus]\nmarketdata_stream = \"s\"\nlogic_stream = \"s\"\n",
        "share a name"},
   };
