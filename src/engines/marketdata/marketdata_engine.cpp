@@ -240,7 +240,9 @@ class MarketDataEngine final : public engine::Engine {
     const core::UnixNanos ts = record_ts(r);
     const bus::PublishOptions o{.ts_event = ts};
     std::lock_guard lock(mu_);
-    SymbolState& s = symbols_[std::string(sym.value())];
+    auto it = symbols_.find(sym.value());
+    if (it == symbols_.end()) it = symbols_.emplace(std::string(sym.value()), SymbolState{}).first;
+    SymbolState& s = it->second;
     const std::int64_t day = ts / kDayNs;
     if (day != s.session_day) {
       s.session_day = day;
@@ -288,7 +290,7 @@ class MarketDataEngine final : public engine::Engine {
 
   net::Response latest_json(std::string_view symbol) const {
     std::lock_guard lock(mu_);
-    auto it = symbols_.find(std::string(symbol));
+    auto it = symbols_.find(symbol);
     if (it == symbols_.end()) {
       return net::Response::error(404, fmt::format("no data for symbol '{}'", symbol));
     }
@@ -338,7 +340,7 @@ class MarketDataEngine final : public engine::Engine {
   std::unordered_map<std::string_view, SymbolTopics> topics_;  // worker thread only
 
   mutable std::mutex mu_;
-  std::map<std::string, SymbolState> symbols_;
+  std::map<std::string, SymbolState, std::less<>> symbols_;  // no allocation per lookup
   std::string error_;
   std::atomic<State> state_{State::kIdle};
   std::atomic<std::uint64_t> published_{0};
