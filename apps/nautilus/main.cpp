@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--bind", o.bind, "HTTP bind address (default 127.0.0.1)");
     cmd->add_option("--port-offset", o.port_offset, "Added to every engine's port")
-        ->check(CLI::Range(-20000, 50000));
+        ->check(CLI::Range(-65535, 65535));  // each resulting port is checked too
     cmd->add_option("--http-threads", o.http_threads, "HTTP threads per engine")
         ->check(CLI::Range(1, 64));
   };
