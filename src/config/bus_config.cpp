@@ -345,7 +345,7 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
         } else if (const auto* b = value.as_boolean()) {
           settings[k] = b->get() ? "true" : "false";
         } else {
-          return bad(where + "." + k, "must be a string, number or boolean");
+          return bad(where + "." += k, "must be a string, number or boolean");
         }
       }
     }

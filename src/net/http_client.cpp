@@ -128,9 +128,9 @@ core::Result<ClientResponse> http_fetch(std::string_view url, const ClientOption
     return exchange(ioc, stream, stream, *u, o, deadline);
   }
   ssl::context ctx(ssl::context::tls_client);
-  ctx.set_default_verify_paths(ec);
+  (void)ctx.set_default_verify_paths(ec);
   if (!o.ca_file.empty()) {
-    ctx.load_verify_file(o.ca_file, ec);
+    (void)ctx.load_verify_file(o.ca_file, ec);
     if (ec) {
       return core::fail(core::ErrorCode::kInvalidArgument,
                         fmt::format("ca_file {}: {}", o.ca_file, ec.message()));

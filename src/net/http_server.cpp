@@ -164,6 +164,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     set_deadline(kNoDeadline);
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): read_request() engaged it
     handle(parser_->release());
   }
 
@@ -285,8 +286,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ignored;
-    stream_.shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close(ignored);
+    (void)stream_.shutdown(tcp::socket::shutdown_send, ignored);
+    (void)stream_.close(ignored);
     timer_.cancel();
   }
 
@@ -312,7 +313,7 @@ class Session : public std::enable_shared_from_this<Session> {
         self->timed_out_ = true;
         bump(self->server_.counters.timeouts);
         beast::error_code ignored;
-        self->stream_.close(ignored);  // pending reads and writes end with an error
+        (void)self->stream_.close(ignored);  // pending reads and writes end with an error
       } else if (self->deadline_ != std::chrono::steady_clock::time_point::max()) {
         self->arm_timer();
       }
@@ -326,7 +327,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool timer_armed_ = false;
   bool timed_out_ = false;
   HttpServer::Impl& server_;
-  beast::flat_buffer buffer_{64 * 1024};
+  beast::flat_buffer buffer_{std::size_t{64} * 1024};
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
 };
@@ -344,11 +345,11 @@ void HttpServer::Impl::accept() {
     if (counters.connections_open.load(std::memory_order_relaxed) >= options.max_connections) {
       bump(counters.connections_rejected);
       beast::error_code ignored;
-      socket.close(ignored);
+      (void)socket.close(ignored);
     } else {
       bump(counters.connections_accepted);
       counters.connections_open.fetch_add(1, std::memory_order_relaxed);
-      socket.set_option(tcp::no_delay(true), ec);
+      (void)socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<Session>(std::move(socket), *this)->start();
     }
     accept();
@@ -368,9 +369,9 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::start(Router router, Serve
   const tcp::endpoint endpoint(address, o.port);
   auto& a = impl->acceptor;
   if (a.open(endpoint.protocol(), ec); !ec)
-    a.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) a.bind(endpoint, ec);
-  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    (void)a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) (void)a.bind(endpoint, ec);
+  if (!ec) (void)a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     return core::fail(core::ErrorCode::kIo, fmt::format("http: cannot listen on {}:{}: {}", o.bind,
                                                         o.port, ec.message()));
@@ -395,17 +396,21 @@ HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::stop() noexcept {
   if (impl_->stopped.exchange(true)) return;
-  asio::post(impl_->ioc, [p = impl_.get()] {
-    beast::error_code ignored;
-    p->acceptor.close(ignored);
-  });
-  if (impl_->blocking_pool) {
-    impl_->blocking_pool->stop();  // queued work is dropped; running fetches end by their deadline
-    impl_->blocking_pool->join();
-  }
-  for (auto& c : impl_->iocs) c->stop();
-  for (auto& t : impl_->threads) {
-    if (t.joinable()) t.join();
+  try {
+    asio::post(impl_->ioc, [p = impl_.get()] {
+      beast::error_code ignored;
+      (void)p->acceptor.close(ignored);
+    });
+    if (impl_->blocking_pool) {
+      impl_->blocking_pool->stop();  // queued work is dropped; running fetches end by deadline
+      impl_->blocking_pool->join();
+    }
+    for (auto& c : impl_->iocs) c->stop();
+    for (auto& t : impl_->threads) {
+      if (t.joinable()) t.join();
+    }
+  } catch (const std::exception& e) {  // shutting down: report, do not throw from a destructor
+    fmt::print(stderr, "http: error while stopping: {}\n", e.what());
   }
 }
 

@@ -33,7 +33,7 @@ struct RedisEndpoint {
 enum class Retention : std::uint8_t { kMaxLen, kMinId };
 
 struct BusConfig {
-  bool messagebus_enabled = true;          // MESSAGEBUS_ENABLED
+  bool messagebus_enabled = true;  // MESSAGEBUS_ENABLED
   // [engines.<name>] key = value: settings handed to each engine (`--set` overrides them).
   std::map<std::string, std::map<std::string, std::string>> engine_settings;
   RedisEndpoint main{.port = 6379};        // registry and state snapshots only

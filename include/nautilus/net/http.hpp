@@ -119,8 +119,8 @@ struct ServerOptions {
   std::string bind = "127.0.0.1";  // SPEC §2: loopback unless configured
   std::uint16_t port = 0;          // 0: any free port (see HttpServer::port())
   std::size_t threads = 1;
-  std::size_t header_limit = 8 * 1024;
-  std::size_t body_limit = 1024 * 1024;
+  std::size_t header_limit = std::size_t{8} * 1024;
+  std::size_t body_limit = std::size_t{1024} * 1024;
   std::chrono::milliseconds idle_timeout{30'000};  // waiting for the next request
   std::chrono::milliseconds read_timeout{5'000};   // from a request's first byte to its end
   std::size_t max_connections = 4096;

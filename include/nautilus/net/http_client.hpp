@@ -17,7 +17,7 @@ namespace nautilus::net {
 
 struct ClientOptions {
   std::chrono::milliseconds timeout{10'000};  // connect + TLS + request + response
-  std::size_t max_body_bytes = 64 * 1024 * 1024;
+  std::size_t max_body_bytes = std::size_t{64} * 1024 * 1024;
   std::string user_agent = "nautilus/0.1";
   std::string ca_file;  // extra trusted CA certificates (PEM), besides the system's
 };

@@ -49,10 +49,13 @@ core::Result<T> decimal(std::string_view field, std::string_view column, bool po
   return *v;
 }
 
+// `var` is a name being declared, so it cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define NAUTILUS_CSV_TRY(var, expr)                      \
   auto var##_r = (expr);                                 \
   if (!var##_r) return std::unexpected(var##_r.error()); \
   auto var = *var##_r
+// NOLINTEND(bugprone-macro-parentheses)
 
 constexpr std::array<std::string_view, 3> kHeaders = {"ts,symbol,open,high,low,close,volume",
                                                       "ts,symbol,price,size,side",
@@ -72,11 +75,17 @@ std::string_view to_string(RecordKind k) noexcept {
   return "?";
 }
 
+// std::visit may throw bad_variant_access only for a valueless variant, which a Record of
+// trivially copyable alternatives can never be; get_if keeps these noexcept without it.
 core::UnixNanos record_ts(const Record& r) noexcept {
-  return std::visit([](const auto& m) { return m.ts_event; }, r);
+  if (const auto* b = std::get_if<model::Bar>(&r)) return b->ts_event;
+  if (const auto* t = std::get_if<model::TradeTick>(&r)) return t->ts_event;
+  return std::get_if<model::QuoteTick>(&r)->ts_event;
 }
 core::Symbol record_symbol(const Record& r) noexcept {
-  return std::visit([](const auto& m) { return m.symbol; }, r);
+  if (const auto* b = std::get_if<model::Bar>(&r)) return b->symbol;
+  if (const auto* t = std::get_if<model::TradeTick>(&r)) return t->symbol;
+  return std::get_if<model::QuoteTick>(&r)->symbol;
 }
 
 core::Result<core::UnixNanos> parse_timestamp(std::string_view s) {
@@ -257,7 +266,7 @@ core::Result<CsvReader> CsvReader::open(const std::string& path) {
   auto header = impl->read_line();
   if (!header) return std::unexpected(header.error());
   if (!*header) return fail(ErrorCode::kParse, fmt::format("{}: empty file", path));
-  const std::string_view h = **header;
+  const std::string_view h = **header;  // NOLINT(bugprone-unchecked-optional-access): checked above
   bool found = false;
   constexpr std::array<std::string_view, 3> kOptional = {",interval_s", ",trade_id", ""};
   for (std::size_t k = 0; k < kHeaders.size(); ++k) {
@@ -294,6 +303,7 @@ core::Result<std::optional<Record>> CsvReader::next() {
     auto line = impl_->read_line();
     if (!line) return std::unexpected(line.error());
     if (!*line) return std::optional<Record>{};
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): *line was checked just above
     if ((*line)->empty() || (*line)->front() == '#') continue;
     auto rec = parse_row(impl_->kind, **line, impl_->optional_column);
     if (!rec) {
@@ -307,7 +317,7 @@ core::Result<std::optional<Record>> CsvReader::next() {
                               impl_->line_no, format_timestamp(ts)));
     }
     impl_->last_ts = ts;
-    return std::optional<Record>(std::move(*rec));
+    return std::optional<Record>(*rec);
   }
 }
 

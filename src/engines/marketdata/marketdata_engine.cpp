@@ -98,7 +98,7 @@ class MarketDataEngine final : public engine::Engine {
   void begin() override {
     if (source_ == "none") return;
     state_.store(State::kRunning);
-    worker_ = std::jthread([this](std::stop_token st) { run(st); });
+    worker_ = std::jthread([this](const std::stop_token& st) { run(st); });
   }
 
   void drain() override {
@@ -189,10 +189,12 @@ class MarketDataEngine final : public engine::Engine {
           state_.store(State::kFinished);
           return;
         }
+        // NOLINTBEGIN(bugprone-unchecked-optional-access): *rec was checked just above
         if (!pace(record_ts(**rec), st)) break;
         publish(**rec);
+        // NOLINTEND(bugprone-unchecked-optional-access)
       } else {
-        if (!synthetic_->next_minute(minute)) {
+        if (!synthetic_->next_minute(minute)) {  // NOLINT(bugprone-unchecked-optional-access)
           state_.store(State::kFinished);
           return;
         }
@@ -236,7 +238,7 @@ class MarketDataEngine final : public engine::Engine {
       ++source_errors_;
       return;
     }
-    auto& p = *publisher_;
+    auto& p = *publisher_;  // NOLINT(bugprone-unchecked-optional-access): set in start()
     const core::UnixNanos ts = record_ts(r);
     const bus::PublishOptions o{.ts_event = ts};
     std::lock_guard lock(mu_);
