@@ -154,8 +154,11 @@ std::string format_timestamp(core::UnixNanos ts) {
     return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   }
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns);
+  // The shortest of milli-, micro- or nanoseconds that is exact.
+  const int digits = ns % 1'000'000 == 0 ? 3 : ns % 1'000 == 0 ? 6 : 9;
+  const auto frac = digits == 3 ? ns / 1'000'000 : digits == 6 ? ns / 1'000 : ns;
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:0{}}Z", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac, digits);
 }
 
 core::Result<Record> parse_row(RecordKind kind, std::string_view line, bool has_optional_column) {

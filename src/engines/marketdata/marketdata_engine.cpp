@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <map>
@@ -43,7 +44,7 @@ struct SymbolTopics {
 };
 
 struct SymbolState {
-  double last_price = 0;
+  core::Price last_price;  // decimal, as published (JSON shows it as a string)
   core::UnixNanos last_ts = 0;
   std::optional<model::Bar> last_bar;
   double session_volume = 0;
@@ -255,7 +256,7 @@ class MarketDataEngine final : public engine::Engine {
       p.publish(t->bar, *bar, o);
       s.session_volume += bar->volume.as_double();
       s.last_bar = *bar;
-      s.last_price = bar->close.as_double();
+      s.last_price = bar->close;
       ++s.bars;
       p.publish(t->price, model::PriceUpdate{sym, bar->close, ts}, o);
       p.publish(t->volume,
@@ -266,7 +267,7 @@ class MarketDataEngine final : public engine::Engine {
     } else if (const auto* trade = std::get_if<model::TradeTick>(&r)) {
       p.publish(t->trade, *trade, o);
       p.publish(t->price, model::PriceUpdate{sym, trade->price, ts}, o);
-      s.last_price = trade->price.as_double();
+      s.last_price = trade->price;
       ++s.trades;
       published_ += 2;
     } else if (const auto* quote = std::get_if<model::QuoteTick>(&r)) {
@@ -281,7 +282,7 @@ class MarketDataEngine final : public engine::Engine {
     std::lock_guard lock(mu_);
     for (const auto& [name, s] : symbols_) {
       a.push_back(json::object{{"symbol", name},
-                               {"last_price", s.last_price},
+                               {"last_price", s.last_price.to_string()},
                                {"ts", format_timestamp(s.last_ts)},
                                {"bars", s.bars},
                                {"trades", s.trades},
@@ -298,9 +299,9 @@ class MarketDataEngine final : public engine::Engine {
     }
     const auto& s = it->second;
     json::object o{{"symbol", it->first},
-                   {"last_price", s.last_price},
+                   {"last_price", s.last_price.to_string()},
                    {"ts", format_timestamp(s.last_ts)},
-                   {"session_volume", s.session_volume}};
+                   {"session_volume", std::llround(s.session_volume)}};
     if (s.last_bar) {
       const auto& b = *s.last_bar;
       o["bar"] =

@@ -128,7 +128,12 @@ TEST_F(CsvTest, TimestampsParseBothFormsAndRoundTrip) {
     EXPECT_FALSE(parse_timestamp(bad)) << bad;
   }
   const core::UnixNanos t = 1'767'623'460'250'000'000;
-  EXPECT_EQ(*parse_timestamp(format_timestamp(t)), t);
+  EXPECT_EQ(format_timestamp(t), "2026-01-05T14:31:00.250Z");
+  EXPECT_EQ(format_timestamp(t + 1000), "2026-01-05T14:31:00.250001Z");
+  EXPECT_EQ(format_timestamp(t + 1), "2026-01-05T14:31:00.250000001Z");
+  EXPECT_EQ(format_timestamp(t - 250'000'000), "2026-01-05T14:31:00Z");
+  for (auto v : {t, t + 1000, t + 1, t - 250'000'000})
+    EXPECT_EQ(*parse_timestamp(format_timestamp(v)), v);
 }
 
 TEST_F(CsvTest, ReplayMergesFilesInTimeOrder) {
