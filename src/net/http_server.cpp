@@ -68,6 +68,9 @@ Method to_method(http::verb v) {
 struct HttpServer::Impl {
   Router router;
   ServerOptions options;
+  // Declared before the io_contexts: sessions still queued in them are destroyed with them
+  // and count themselves out of `counters` as they go.
+  Counters counters;
   // One single-threaded io_context per thread, connections dealt round-robin: a connection
   // lives on one thread, so its handlers need no strand (nginx's worker model).
   std::vector<std::unique_ptr<asio::io_context>> iocs;
@@ -76,7 +79,6 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
   std::unique_ptr<asio::thread_pool> blocking_pool;  // only when the router has blocking routes
-  Counters counters;
   std::uint16_t port = 0;
   std::atomic<bool> stopped{false};
 
