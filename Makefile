@@ -48,6 +48,9 @@ fuzz: deps
 	mkdir -p build/fuzz/corpus/marketdata
 	build/fuzz/fuzz/marketdata_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	  build/fuzz/corpus/marketdata fuzz/corpus/marketdata
+	mkdir -p build/fuzz/corpus/http
+	build/fuzz/fuzz/http_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build/fuzz/corpus/http fuzz/corpus/http
 
 LINT_SOURCES := $(shell git ls-files '*.cpp' '*.hpp')
 lint: build
