@@ -5,8 +5,9 @@
 //   class VpinEngine final : public engine::Engine {
 //     const EngineInfo& info() const override { return kInfo; }
 //     core::Result<void> start(EngineContext& ctx) override {
-//       return ctx.subscribe("market_data.*.bar", [this](const bus::Envelope& e) { on_bar(e); })
-//           .transform([](auto) {});
+//       auto sub = ctx.subscribe("market_data.*.bar", [this](const auto& e) { on_bar(e); });
+//       if (!sub) return std::unexpected(sub.error());
+//       return {};
 //     }
 //     void add_routes(net::Router& r) override { r.get("/vpin/{symbol}", ...); }
 //   };
