@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
+#include <cmath>
 
 #include "nautilus/bus_redis/transport.hpp"
 #include "nautilus/core/hardware.hpp"
@@ -68,8 +69,8 @@ net::Response messagebus_status(const StandardRouteContext& c) {
                  {"handler_errors", m.handler_errors},
                  {"topics", m.topics},
                  {"subscriptions", m.subscriptions},
-                 {"latency_p50_ns", m.latency.percentile(0.50)},
-                 {"latency_p99_ns", m.latency.percentile(0.99)}};
+                 {"latency_p50_ns", std::llround(m.latency.percentile(0.50))},
+                 {"latency_p99_ns", std::llround(m.latency.percentile(0.99))}};
   o["mailbox"] = json::object{{"name", c.mailbox->name()}, {"depth", c.mailbox->depth()}};
   json::array buses;
   std::uint64_t lag = 0;
