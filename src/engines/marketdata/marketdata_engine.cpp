@@ -242,37 +242,49 @@ class MarketDataEngine final : public engine::Engine {
     auto& p = *publisher_;  // NOLINT(bugprone-unchecked-optional-access): set in start()
     const core::UnixNanos ts = record_ts(r);
     const bus::PublishOptions o{.ts_event = ts};
-    std::lock_guard lock(mu_);
-    auto it = symbols_.find(sym.value());
-    if (it == symbols_.end()) it = symbols_.emplace(std::string(sym.value()), SymbolState{}).first;
-    SymbolState& s = it->second;
-    const std::int64_t day = ts / kDayNs;
-    if (day != s.session_day) {
-      s.session_day = day;
-      s.session_volume = 0;
+    // State for the REST resources is updated under the lock; publishing happens after it,
+    // so a subscriber applying back-pressure never holds up /health or /marketdata/*.
+    double session_volume = 0;
+    {
+      std::lock_guard lock(mu_);
+      auto it = symbols_.find(sym.value());
+      if (it == symbols_.end()) {
+        it = symbols_.emplace(std::string(sym.value()), SymbolState{}).first;
+      }
+      SymbolState& s = it->second;
+      const std::int64_t day = ts / kDayNs;
+      if (day != s.session_day) {
+        s.session_day = day;
+        s.session_volume = 0;
+      }
+      s.last_ts = ts;
+      if (const auto* bar = std::get_if<model::Bar>(&r)) {
+        s.session_volume += bar->volume.as_double();
+        s.last_bar = *bar;
+        s.last_price = bar->close;
+        ++s.bars;
+      } else if (const auto* trade = std::get_if<model::TradeTick>(&r)) {
+        s.last_price = trade->price;
+        ++s.trades;
+      } else {
+        ++s.quotes;
+      }
+      session_volume = s.session_volume;
     }
-    s.last_ts = ts;
     if (const auto* bar = std::get_if<model::Bar>(&r)) {
       p.publish(t->bar, *bar, o);
-      s.session_volume += bar->volume.as_double();
-      s.last_bar = *bar;
-      s.last_price = bar->close;
-      ++s.bars;
       p.publish(t->price, model::PriceUpdate{sym, bar->close, ts}, o);
       p.publish(t->volume,
                 model::VolumeUpdate{sym, bar->volume,
-                                    *core::Quantity::from_double(s.session_volume, 0), ts},
+                                    *core::Quantity::from_double(session_volume, 0), ts},
                 o);
       published_ += 3;
     } else if (const auto* trade = std::get_if<model::TradeTick>(&r)) {
       p.publish(t->trade, *trade, o);
       p.publish(t->price, model::PriceUpdate{sym, trade->price, ts}, o);
-      s.last_price = trade->price;
-      ++s.trades;
       published_ += 2;
     } else if (const auto* quote = std::get_if<model::QuoteTick>(&r)) {
       p.publish(t->quote, *quote, o);
-      ++s.quotes;
       ++published_;
     }
   }
