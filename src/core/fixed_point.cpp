@@ -93,19 +93,36 @@ Result<void> check_raw(std::int64_t raw, std::uint8_t precision, bool allow_nega
   return {};
 }
 
-std::string format_decimal(std::int64_t raw, std::uint8_t precision) {
+std::string_view format_decimal(std::int64_t raw, std::uint8_t precision,
+                                DecimalBuffer& buf) noexcept {
   const bool negative = raw < 0;
-  const std::uint64_t mag =
+  std::uint64_t mag =
       negative ? static_cast<std::uint64_t>(-(raw + 1)) + 1 : static_cast<std::uint64_t>(raw);
-  std::string out = negative ? "-" : "";
-  out += std::to_string(mag / kFixedScale);
+  if (precision > kMaxPrecision) precision = kMaxPrecision;
+  // Written backwards from the end: the kept decimals, the point, the whole part, the sign.
+  char* const end = buf.data() + buf.size();
+  char* p = end;
+  std::uint64_t frac = mag % static_cast<std::uint64_t>(kFixedScale);
+  mag /= static_cast<std::uint64_t>(kFixedScale);
   if (precision > 0) {
-    std::string frac = std::to_string(mag % kFixedScale);
-    frac.insert(0, kMaxPrecision - frac.size(), '0');
-    out += '.';
-    out.append(frac, 0, precision);
+    for (int k = kMaxPrecision; k > precision; --k) frac /= 10;  // drop the unquoted decimals
+    for (int k = 0; k < precision; ++k) {
+      *--p = static_cast<char>('0' + frac % 10);
+      frac /= 10;
+    }
+    *--p = '.';
   }
-  return out;
+  do {
+    *--p = static_cast<char>('0' + mag % 10);
+    mag /= 10;
+  } while (mag != 0);
+  if (negative) *--p = '-';
+  return {p, static_cast<std::size_t>(end - p)};
+}
+
+std::string format_decimal(std::int64_t raw, std::uint8_t precision) {
+  DecimalBuffer buf;
+  return std::string(format_decimal(raw, precision, buf));
 }
 
 }  // namespace nautilus::core::detail

@@ -40,7 +40,17 @@ struct RawMessage {
 // carry many messages). `encoded` are outputs of encode(); decode_batch fails as a whole only
 // when the input is not an array, and reports each element's own result.
 void encode_batch(std::span<const std::string> encoded, std::string& out);
+// The same batch written piecewise: this header for `count` elements, then each element's
+// encode() output appended as it is.
+void encode_batch_header(std::size_t count, std::string& out);
 [[nodiscard]] core::Result<std::vector<core::Result<Envelope>>> decode_batch(
+    std::string_view bytes);
+
+// decode() reads the usual messages with a streaming parser and hands anything else (raw
+// payloads, errors, unusual layouts) to this generic decoder, which builds a MessagePack object
+// tree. Exposed so tests and the fuzz target can check that both always agree.
+[[nodiscard]] core::Result<Envelope> decode_generic(std::string_view bytes);
+[[nodiscard]] core::Result<std::vector<core::Result<Envelope>>> decode_batch_generic(
     std::string_view bytes);
 
 // One line of JSON with the wire format's fields (`nautilus replay` prints these). Works for

@@ -9,6 +9,7 @@
 //   fmt::print("{}\n", mid.to_string());             // "101.255"
 #pragma once
 
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <string>
@@ -22,6 +23,8 @@ inline constexpr std::uint8_t kMaxPrecision = 9;
 inline constexpr std::int64_t kFixedScale = 1'000'000'000;  // raw units per 1.0
 // |raw| is kept below 2^62 so the sum or difference of any two valid values cannot overflow.
 inline constexpr std::int64_t kMaxRaw = std::int64_t{1} << 62;
+// Room for any value's decimal form: sign, 19 digits, '.', 9 decimals.
+using DecimalBuffer = std::array<char, 32>;
 
 namespace detail {
 [[nodiscard]] Result<std::int64_t> parse_decimal(std::string_view s, std::uint8_t& precision,
@@ -31,6 +34,9 @@ namespace detail {
 [[nodiscard]] Result<void> check_raw(std::int64_t raw, std::uint8_t precision, bool allow_negative,
                                      std::string_view what);
 [[nodiscard]] std::string format_decimal(std::int64_t raw, std::uint8_t precision);
+// The same text written into `buf` (no allocation; the codec's hot path).
+[[nodiscard]] std::string_view format_decimal(std::int64_t raw, std::uint8_t precision,
+                                              DecimalBuffer& buf) noexcept;
 }  // namespace detail
 
 template <class Tag>
@@ -69,6 +75,10 @@ class FixedPoint {
     return static_cast<double>(raw_) / static_cast<double>(kFixedScale);
   }
   [[nodiscard]] std::string to_string() const { return detail::format_decimal(raw_, precision_); }
+  // to_string() without allocating: the view points into `buf`.
+  [[nodiscard]] std::string_view to_chars(DecimalBuffer& buf) const noexcept {
+    return detail::format_decimal(raw_, precision_, buf);
+  }
 
   // The result keeps the larger precision. Callers keep operands in range (|x| < 2^62 raw).
   friend constexpr FixedPoint operator+(FixedPoint a, FixedPoint b) noexcept {

@@ -177,6 +177,95 @@ TEST(Codec, EveryTruncationAndRandomCorruptionIsAnErrorNotACrash) {
   SUCCEED() << decoded << " corrupted inputs still decoded";
 }
 
+// decode() takes a streaming fast path and falls back to the generic decoder for anything
+// unusual: both must give the same answer (the same envelope, or the same error).
+void expect_agree(std::string_view bytes) {
+  auto fast = decode(bytes);
+  auto generic = decode_generic(bytes);
+  ASSERT_EQ(fast.has_value(), generic.has_value());
+  if (!fast) {
+    EXPECT_EQ(fast.error().code, generic.error().code);
+    EXPECT_EQ(fast.error().message, generic.error().message);
+    return;
+  }
+  std::string a, b;
+  ASSERT_TRUE(encode(*fast, a));
+  ASSERT_TRUE(encode(*generic, b));
+  EXPECT_EQ(a, b);
+}
+
+TEST(Codec, TheStreamingDecoderAgreesWithTheGenericOneOnCorruptedInput) {
+  const std::string ok = valid_bytes();
+  expect_agree(ok);
+  for (std::size_t n = 0; n < ok.size(); ++n) expect_agree(ok.substr(0, n));
+  std::mt19937 rng(11);
+  for (int i = 0; i < 20000; ++i) {
+    std::string m = ok;
+    for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k) {
+      m[rng() % m.size()] = static_cast<char>(rng());
+    }
+    expect_agree(m);
+    if (HasFailure()) return;
+  }
+}
+
+// A few MessagePack bytes by hand, for layouts our encoder never writes.
+struct Mp {
+  std::string b;
+  Mp& map(unsigned n) { return b += static_cast<char>(0x80 | n), *this; }
+  Mp& arr(unsigned n) { return b += static_cast<char>(0x90 | n), *this; }
+  Mp& str(std::string_view s) {
+    b += static_cast<char>(0xa0 | s.size());
+    b += s;
+    return *this;
+  }
+  Mp& uint(std::uint64_t v) {
+    b += '\xcf';
+    for (int i = 7; i >= 0; --i) b += static_cast<char>(v >> (8 * i));
+    return *this;
+  }
+  Mp& nil() { return b += '\xc0', *this; }
+};
+
+// The envelope's fields in the reverse of our encoder's order, as another writer may send them.
+Mp reversed_trade(unsigned extra_fields) {
+  Mp m;
+  m.map(10 + extra_fields);
+  m.str("payload").map(6);
+  m.str("ts_event").uint(5).str("trade_id").uint(9).str("aggressor").uint(1);
+  m.str("size").str("2").str("price").str("1.25").str("symbol").str("AAPL");
+  m.str("ts_pub").uint(8).str("ts_event").uint(7).str("seq").uint(3).str("src").str("py");
+  m.str("prio").uint(2).str("type").str("trade_tick").str("topic").str("market_data.AAPL.trade");
+  m.str("v").uint(1);
+  return m;
+}
+
+TEST(Codec, FieldOrderAndUnknownFieldsDoNotMatter) {
+  auto plain = reversed_trade(0);
+  plain.str("corr").uint(0);  // the tenth field
+  auto r = decode(plain.b);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->sequence, 3u);
+  ASSERT_NE(r->get<model::TradeTick>(), nullptr);
+  EXPECT_EQ(r->get<model::TradeTick>()->price.to_string(), "1.25");
+  expect_agree(plain.b);
+  // A field this build does not know is ignored: a scalar, a nil, or a nested value (which
+  // the streaming decoder leaves to the generic one).
+  auto extra = reversed_trade(2);
+  extra.str("corr").uint(0).str("trace").nil().str("hops").arr(2).str("a").map(1).str("k").uint(1);
+  ASSERT_TRUE(decode(extra.b)) << decode(extra.b).error().message;
+  expect_agree(extra.b);
+}
+
+TEST(Codec, AFieldGivenTwiceIsAnError) {
+  auto twice = reversed_trade(0);
+  twice.str("seq").uint(4);  // seq again, instead of a tenth field
+  auto r = decode(twice.b);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("'seq' given twice"), std::string::npos) << r.error().message;
+  expect_agree(twice.b);
+}
+
 TEST(Codec, BatchesCarryManyEnvelopesAndReportEachOne) {
   std::vector<std::string> encoded;
   for (std::uint64_t i = 1; i <= 3; ++i) {
@@ -201,6 +290,20 @@ TEST(Codec, BatchesCarryManyEnvelopesAndReportEachOne) {
   EXPECT_FALSE((*back)[3]);
   EXPECT_FALSE(decode_batch(encoded[0]));              // one envelope is not a batch
   EXPECT_FALSE(decode_batch("\xdd\xff\xff\xff\xff"));  // a huge array header, no elements
+  // The streaming path reads the all-good batch itself; the generic one reports the same.
+  encoded.pop_back();
+  batch.clear();
+  encode_batch(encoded, batch);
+  auto fast = decode_batch(batch);
+  auto generic = decode_batch_generic(batch);
+  ASSERT_TRUE(fast && generic);
+  ASSERT_EQ(fast->size(), generic->size());
+  for (std::size_t i = 0; i < fast->size(); ++i) {
+    std::string a, b;
+    ASSERT_TRUE((*fast)[i] && (*generic)[i]);
+    ASSERT_TRUE(encode(*(*fast)[i], a) && encode(*(*generic)[i], b));
+    EXPECT_EQ(a, b);
+  }
 }
 
 TEST(Codec, JsonLinesCarryTheWireFieldsEscaped) {

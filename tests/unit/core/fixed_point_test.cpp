@@ -91,5 +91,17 @@ TEST(FixedPoint, RoundTripsGeneratedValuesThroughText) {
   }
 }
 
+TEST(FixedPoint, FormatsExtremesWithoutAllocating) {
+  DecimalBuffer buf;
+  EXPECT_EQ(Price::from_raw(kMaxRaw - 1, 9)->to_chars(buf), "4611686018.427387903");
+  EXPECT_EQ(Price::from_raw(-(kMaxRaw - 1), 9)->to_chars(buf), "-4611686018.427387903");
+  EXPECT_EQ(Price::from_raw(0, 9)->to_chars(buf), "0.000000000");
+  EXPECT_EQ(Price::from_raw(-1'000'000, 3)->to_chars(buf), "-0.001");
+  EXPECT_EQ(Quantity::from_units(0).to_chars(buf), "0");
+  // Decimals below the precision are never printed (values from_raw would refuse, but the
+  // arithmetic operators can make them).
+  EXPECT_EQ(detail::format_decimal(1'234'567'891, 2, buf), "1.23");
+}
+
 }  // namespace
 }  // namespace nautilus::core
