@@ -33,6 +33,7 @@ struct Subscription {
   std::string owner;
   Priority min_priority = Priority::kLow;
   Priority max_priority = Priority::kFlashCrash;
+  bool local_only = false;
   std::atomic<bool> active{true};
 };
 

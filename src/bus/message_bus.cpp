@@ -150,6 +150,7 @@ PublishStatus Publisher::dispatch(TopicHandle& topic, const Envelope& env) {
   for (const auto& sp : topic.subscribers().subs) {
     detail::Subscription* s = sp.get();
     if (prio < s->min_priority || prio > s->max_priority) continue;
+    if (env.remote && s->local_only) continue;
     if (s->mailbox == nullptr) {
       // Same-thread fast path: the handler runs here, now.
       if (!s->active.load(std::memory_order_acquire)) continue;
@@ -316,6 +317,7 @@ std::shared_ptr<detail::Subscription> make_subscription(std::string pattern, boo
   s->owner = o.owner;
   s->min_priority = o.min_priority;
   s->max_priority = o.max_priority;
+  s->local_only = o.local_only;
   return s;
 }
 }  // namespace

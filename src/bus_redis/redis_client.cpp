@@ -166,8 +166,16 @@ Result<RedisReply> RedisClient::command(const std::vector<std::string>& args) {
 
 Result<std::vector<RedisReply>> RedisClient::pipeline(
     const std::vector<std::vector<std::string>>& commands) {
+  std::vector<std::vector<std::string_view>> views;
+  views.reserve(commands.size());
+  for (const auto& c : commands) views.emplace_back(c.begin(), c.end());
+  return pipeline_views(views);
+}
+
+Result<std::vector<RedisReply>> RedisClient::pipeline_views(
+    const std::vector<std::vector<std::string_view>>& commands) {
   if (!healthy()) return std::unexpected(connection_error("pipeline on a failed connection"));
-  for (const auto& c : commands) append(ctx_, std::vector<std::string_view>(c.begin(), c.end()));
+  for (const auto& c : commands) append(ctx_, c);
   std::vector<RedisReply> out;
   out.reserve(commands.size());
   for (std::size_t i = 0; i < commands.size(); ++i) {

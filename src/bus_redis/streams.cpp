@@ -13,20 +13,21 @@ std::unexpected<core::Error> server_error(std::string_view doing, const RedisRep
   return fail(ErrorCode::kInternal, std::string(doing) + ": " + r.str);
 }
 
-// [id, [field, value, ...]] -> StreamEntry.
-StreamEntry parse_entry(const std::string& stream, const RedisReply& e) {
+// [id, [field, value, ...]] -> StreamEntry, taking the strings out of the reply (an entry can
+// carry hundreds of messages: no copies).
+StreamEntry parse_entry(const std::string& stream, RedisReply& e) {
   StreamEntry entry;
   entry.stream = stream;
-  entry.id = e.elements[0].str;
+  entry.id = std::move(e.elements[0].str);
   entry.malformed = true;
-  const auto& fields = e.elements[1].elements;
+  auto& fields = e.elements[1].elements;
   for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
     if (fields[i].str == kDataField || fields[i].str == kBatchField) {
-      entry.data = fields[i + 1].str;
+      entry.data = std::move(fields[i + 1].str);
       entry.batch = fields[i].str == kBatchField;
       entry.malformed = false;
     } else if (fields[i].str == kOriginField) {
-      entry.origin = fields[i + 1].str;
+      entry.origin = std::move(fields[i + 1].str);
     }
   }
   return entry;
@@ -53,23 +54,26 @@ Result<std::vector<std::string>> StreamWriter::append(const std::vector<std::str
 
 Result<std::vector<std::string>> StreamWriter::append(const std::vector<EntryData>& entries,
                                                       std::string_view origin) {
-  std::vector<std::string> head{"XADD", stream_};
+  // The commands refer to the entries' bytes: nothing is copied until hiredis formats them.
+  const std::string bound = trim_.maxlen > 0 ? std::to_string(trim_.maxlen)
+                            : trim_.min_age.count() > 0
+                                ? std::to_string(unix_ms_now() - trim_.min_age.count())
+                                : std::string();
+  std::vector<std::string_view> head{"XADD", stream_};
   if (trim_.maxlen > 0) {
-    head.insert(head.end(), {"MAXLEN", "~", std::to_string(trim_.maxlen)});
+    head.insert(head.end(), {"MAXLEN", "~", bound});
   } else if (trim_.min_age.count() > 0) {
-    head.insert(head.end(), {"MINID", "~", std::to_string(unix_ms_now() - trim_.min_age.count())});
+    head.insert(head.end(), {"MINID", "~", bound});
   }
   head.emplace_back("*");
-  std::vector<std::vector<std::string>> cmds;
+  std::vector<std::vector<std::string_view>> cmds;
   cmds.reserve(entries.size());
   for (const auto& e : entries) {
-    auto cmd = head;
-    cmd.emplace_back(e.field);
-    cmd.emplace_back(e.bytes);
-    if (!origin.empty()) cmd.insert(cmd.end(), {std::string(kOriginField), std::string(origin)});
-    cmds.push_back(std::move(cmd));
+    auto& cmd = cmds.emplace_back(head);
+    cmd.insert(cmd.end(), {e.field, e.bytes});
+    if (!origin.empty()) cmd.insert(cmd.end(), {kOriginField, origin});
   }
-  auto replies = client_.pipeline(cmds);
+  auto replies = client_.pipeline_views(cmds);
   if (!replies) return std::unexpected(replies.error());
   std::vector<std::string> ids;
   ids.reserve(replies->size());
@@ -89,11 +93,14 @@ Result<std::vector<StreamEntry>> read_range(RedisClient& client, const std::stri
     auto r = client.command({"XRANGE", stream, start, to, "COUNT", std::to_string(kPage)});
     if (!r) return std::unexpected(r.error());
     if (r->is_error()) return server_error("XRANGE " + stream, *r);
-    for (const auto& e : r->elements) {
+    if (r->elements.empty()) return out;
+    // Exclusive: after the last one.
+    const std::string next = "(" + r->elements.back().elements.at(0).str;
+    for (auto& e : r->elements) {
       if (e.elements.size() == 2) out.push_back(parse_entry(stream, e));
     }
     if (r->elements.size() < kPage) return out;
-    start = "(" + r->elements.back().elements[0].str;  // exclusive: after the last one
+    start = next;
   }
 }
 
@@ -150,9 +157,9 @@ Result<std::vector<StreamEntry>> GroupReader::read(std::size_t count,
   if (r->type == RedisReply::Type::kNil) return out;  // BLOCK timed out
   // [[stream, [[id, [field, value, ...]], ...]], ...]: returned in this reader's stream order.
   for (const auto& want : streams_) {
-    for (const auto& s : r->elements) {
+    for (auto& s : r->elements) {
       if (s.elements.size() != 2 || s.elements[0].str != want) continue;
-      for (const auto& e : s.elements[1].elements) {
+      for (auto& e : s.elements[1].elements) {
         if (e.elements.size() != 2) continue;
         StreamEntry entry = parse_entry(want, e);
         out.push_back(std::move(entry));
@@ -174,7 +181,7 @@ Result<std::vector<StreamEntry>> GroupReader::claim(std::chrono::milliseconds mi
   std::vector<StreamEntry> out;
   // [next-cursor, [[id, fields] | nil ...], [deleted ids]]
   if (r->elements.size() < 2) return out;
-  for (const auto& e : r->elements[1].elements) {
+  for (auto& e : r->elements[1].elements) {
     if (e.elements.size() != 2) continue;  // deleted meanwhile (trimmed)
     out.push_back(parse_entry(stream, e));
   }

@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <climits>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "nautilus/bus/codec.hpp"
 #include "nautilus/bus_redis/streams.hpp"
@@ -31,8 +32,8 @@ using SteadyClock = std::chrono::steady_clock;
 // neither hashes the string nor allocates.
 using TopicCache = std::unordered_map<const char*, bus::TopicHandle>;
 
-// Packing several messages into one stream entry divides Redis's per-entry work among them.
-constexpr std::size_t kMaxPerEntry = 256;
+// Packing several messages into one stream entry (up to BusConfig::pack_max) divides Redis's
+// per-entry work among them.
 constexpr std::size_t kMaxEntryBytes = std::size_t{256} * 1024;
 
 bool is_market_data(std::string_view topic) {
@@ -68,41 +69,52 @@ class Backoff {
   SteadyClock::time_point next_{};
 };
 
-// Recently seen (source, sequence, ts_publish): a resend after a failover, or an entry claimed
-// twice, is delivered once. FIFO-bounded.
+// Recently seen messages, by source: for each source a ring of its last `window` sequence
+// numbers (a power of two), indexed by sequence, holding the ts_publish seen with each. A resend
+// after a failover, or an entry delivered twice, is dropped: same source, sequence and
+// ts_publish. Consecutive messages of a source touch neighbouring slots, so this stays in
+// cache at millions of messages a second, where a hash set of keys did not.
+//
+// What it cannot see: a duplicate more than `window` sequence numbers behind its source's
+// newest message, and (rarely) one of two publishers that share a source name and overwrite
+// each other's slots. Both are delivered again, never lost.
 class Dedup {
  public:
-  explicit Dedup(std::size_t window) : window_(window) {}
+  explicit Dedup(std::size_t window) : size_(std::bit_ceil(std::max<std::size_t>(window, 64))) {}
+
   // True if new (and remembers it).
   bool insert(const bus::Envelope& e) {
-    const Key k{e.source.data(), e.sequence, e.ts_publish};
-    if (!seen_.insert(k).second) return false;
-    order_.push_back(k);
-    if (order_.size() > window_) {
-      seen_.erase(order_.front());
-      order_.pop_front();
-    }
+    Slot& slot = ring(e.source.data())[e.sequence & (size_ - 1)];
+    if (slot.sequence == e.sequence && slot.ts_publish == e.ts_publish) return false;
+    slot = {e.sequence, e.ts_publish};
     return true;
   }
 
  private:
-  struct Key {
-    const char* source;
-    std::uint64_t seq;
-    core::UnixNanos ts;
-    bool operator==(const Key&) const = default;
+  struct Slot {
+    std::uint64_t sequence = UINT64_MAX;  // none
+    core::UnixNanos ts_publish = INT64_MIN;
   };
-  struct Hash {
-    std::size_t operator()(const Key& k) const noexcept {
-      std::size_t h = std::hash<const void*>{}(k.source);
-      h ^= std::hash<std::uint64_t>{}(k.seq) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-      h ^= std::hash<std::int64_t>{}(k.ts) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-      return h;
+  // Sources beyond this many are not remembered separately: the table starts over (duplicates
+  // may pass for a moment; memory stays bounded whatever arrives).
+  static constexpr std::size_t kMaxSources = 256;
+
+  std::vector<Slot>& ring(const char* source) {
+    if (source == last_source_) return *last_ring_;
+    auto it = rings_.find(source);
+    if (it == rings_.end()) {
+      if (rings_.size() >= kMaxSources) rings_.clear();
+      it = rings_.emplace(source, std::vector<Slot>(size_)).first;
     }
-  };
-  std::size_t window_;
-  std::unordered_set<Key, Hash> seen_;
-  std::deque<Key> order_;
+    last_source_ = source;
+    last_ring_ = &it->second;
+    return it->second;
+  }
+
+  std::size_t size_;
+  std::unordered_map<const char*, std::vector<Slot>> rings_;  // by interned source name
+  const char* last_source_ = nullptr;
+  std::vector<Slot>* last_ring_ = nullptr;
 };
 
 }  // namespace
@@ -277,7 +289,7 @@ struct RedisTransport::Impl {
   }
 
   // One round trip: up to buffer_size pending messages, highest priority first, packed into
-  // entries of up to kMaxPerEntry messages / kMaxEntryBytes (a lone message is a "d" entry).
+  // entries of up to pack_max messages / kMaxEntryBytes (a lone message is a "d" entry).
   // Returns false when nothing could be written (no connection, or the write failed: then
   // everything stays pending and is resent after a reconnect; consumers de-duplicate whatever
   // the broken pipeline had already written).
@@ -295,13 +307,14 @@ struct RedisTransport::Impl {
     StreamWriter writer(*w.client, link.stream_of(path), trim);
     const std::size_t round =
         std::min(q.size(), std::max<std::size_t>(options.config.buffer_size, 1));
+    const std::size_t pack_max = std::max<std::size_t>(options.config.pack_max, 1);
     std::vector<std::string> packed;
     packed.reserve(round);  // views into it must not move
     std::vector<EntryData> entries;
     std::size_t i = 0, bytes = 0;
     while (i < round) {
       std::size_t j = i, entry_bytes = 0;
-      while (j < round && j - i < kMaxPerEntry &&
+      while (j < round && j - i < pack_max &&
              (j == i || entry_bytes + q[j].size() <= kMaxEntryBytes)) {
         entry_bytes += q[j].size();
         ++j;
@@ -309,11 +322,11 @@ struct RedisTransport::Impl {
       if (j - i == 1) {
         entries.push_back({kDataField, q[i]});
       } else {
-        std::vector<std::string> group(q.begin() + static_cast<std::ptrdiff_t>(i),
-                                       q.begin() + static_cast<std::ptrdiff_t>(j));
-        packed.emplace_back();
-        bus::codec::encode_batch(group, packed.back());
-        entries.push_back({kBatchField, packed.back()});
+        std::string& b = packed.emplace_back();
+        b.reserve(entry_bytes + 5);
+        bus::codec::encode_batch_header(j - i, b);
+        for (std::size_t k = i; k < j; ++k) b.append(q[k]);
+        entries.push_back({kBatchField, b});
       }
       bytes += entry_bytes;
       i = j;
@@ -529,6 +542,7 @@ struct RedisTransport::Impl {
   // Delivers a batch of entries (read or claimed) and collects their ids to acknowledge.
   void handle(Link& link, bus::Publisher& publisher, TopicCache& topics, RedisClient& client,
               std::vector<StreamEntry>& entries, std::vector<std::string>& acks, Delivered& d) {
+    std::vector<bus::Envelope> envs;
     for (auto& entry : entries) {
       acks.push_back(entry.id);
       if (entry.origin == instance) {
@@ -544,47 +558,60 @@ struct RedisTransport::Impl {
         dead_letter(client, link, entry, "entry has neither field d nor b");
         continue;
       }
+      envs.clear();
       if (!entry.batch) {
-        deliver(link, publisher, topics, bus::codec::decode(entry.data), client, entry, d);
-        continue;
+        auto env = bus::codec::decode(entry.data);
+        if (!env) {
+          dead_letter(client, link, entry, env.error().message);
+          continue;
+        }
+        envs.push_back(std::move(*env));
+      } else {
+        auto decoded = bus::codec::decode_batch(entry.data);
+        if (!decoded) {
+          dead_letter(client, link, entry, decoded.error().message);
+          continue;
+        }
+        envs.reserve(decoded->size());
+        for (auto& env : *decoded) {
+          if (env) {
+            envs.push_back(std::move(*env));
+          } else {
+            dead_letter(client, link, entry, env.error().message);
+          }
+        }
       }
-      auto envs = bus::codec::decode_batch(entry.data);
-      if (!envs) {
-        dead_letter(client, link, entry, envs.error().message);
-        continue;
-      }
-      for (auto& env : *envs) deliver(link, publisher, topics, std::move(env), client, entry, d);
+      deliver(link, publisher, topics, envs, d);
     }
   }
 
-  // One decoded message from an entry: dead-lettered if it did not decode, dropped if already
-  // seen, else delivered to local subscribers.
-  void deliver(Link& link, bus::Publisher& publisher, TopicCache& topics, Result<bus::Envelope> env,
-               RedisClient& client, const StreamEntry& entry, Delivered& d) {
-    if (!env) {
-      dead_letter(client, link, entry, env.error().message);
-      return;
-    }
-    bool fresh;
+  // Decoded messages of one entry: those already seen are dropped, the rest delivered to
+  // local subscribers.
+  void deliver(Link& link, bus::Publisher& publisher, TopicCache& topics,
+               std::vector<bus::Envelope>& envs, Delivered& d) {
     {
-      std::lock_guard lock(dedup_mu);
-      fresh = dedup->insert(*env);
+      std::lock_guard lock(dedup_mu);  // once per entry: readers of other links share it
+      for (auto& env : envs) {
+        if (!dedup->insert(env)) {
+          env.payload = {};  // marks it as a duplicate
+          link.duplicates.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
     }
-    if (!fresh) {
-      link.duplicates.fetch_add(1, std::memory_order_relaxed);
-      return;
+    for (auto& env : envs) {
+      if (env.payload.empty()) continue;
+      auto it = topics.find(env.topic.data());
+      if (it == topics.end()) {
+        auto h = bus.topic(env.topic.value());
+        if (!h) continue;  // decode validated the topic
+        it = topics.emplace(env.topic.data(), *h).first;
+      }
+      env.remote = true;
+      (void)publisher.forward(it->second, env);
+      d.any = true;
+      d.lowest = std::min(d.lowest, env.priority);
+      link.imported.fetch_add(1, std::memory_order_relaxed);
     }
-    auto it = topics.find(env->topic.data());
-    if (it == topics.end()) {
-      auto h = bus.topic(env->topic.value());
-      if (!h) return;  // decode validated the topic
-      it = topics.emplace(env->topic.data(), *h).first;
-    }
-    env->remote = true;
-    (void)publisher.forward(it->second, *env);
-    d.any = true;
-    d.lowest = std::min(d.lowest, env->priority);
-    link.imported.fetch_add(1, std::memory_order_relaxed);
   }
 
   void dead_letter(RedisClient& c, Link& link, const StreamEntry& e, const std::string& why) {
@@ -629,7 +656,10 @@ Result<std::unique_ptr<RedisTransport>> RedisTransport::start(bus::MessageBus& b
          .lane_capacity =
              path == kUrgentPath
                  ? std::array<std::size_t, bus::kPriorityCount>{2, 2, 2, 4096, 4096}
-                 : std::array<std::size_t, bus::kPriorityCount>{4096, 65536, 4096, 2, 2}});
+                 : std::array<std::size_t, bus::kPriorityCount>{4096, 65536, 4096, 2, 2},
+         // The writer's work comes in round trips of tens of microseconds: spinning for more
+         // only takes the core from the threads it waits on (the publisher, redis-server).
+         .spin_before_park = std::chrono::microseconds(2)});
     auto sub = bus.subscribe(
         "*", [&i, path](const bus::Envelope& e) { i.on_local(path, e); },
         {.mailbox = o.outbox,
@@ -637,7 +667,8 @@ Result<std::unique_ptr<RedisTransport>> RedisTransport::start(bus::MessageBus& b
          .block_bound = std::chrono::milliseconds(50),
          .owner = "redis-transport",
          .min_priority = path == kUrgentPath ? bus::Priority::kUrgent : bus::Priority::kLow,
-         .max_priority = path == kUrgentPath ? bus::Priority::kFlashCrash : bus::Priority::kHigh});
+         .max_priority = path == kUrgentPath ? bus::Priority::kFlashCrash : bus::Priority::kHigh,
+         .local_only = true});
     if (!sub) return std::unexpected(sub.error());
     o.subscription = *sub;
     o.thread = std::jthread([&i, path](const std::stop_token& st) { i.writer_loop(path, st); });

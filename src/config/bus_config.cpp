@@ -132,6 +132,8 @@ Result<void> apply_env(const EnvLookup& env, BusConfig& c) {
                 [&](std::int64_t ms) { c.buffer_interval = std::chrono::milliseconds(ms); }),
       r.integer("MESSAGEBUS_BUFFER_SIZE", 1, 1'000'000,
                 [&](std::int64_t n) { c.buffer_size = static_cast<std::size_t>(n); }),
+      r.integer("MESSAGEBUS_PACK_MAX", 1, 4096,
+                [&](std::int64_t n) { c.pack_max = static_cast<std::size_t>(n); }),
       r.integer(
           "MESSAGEBUS_FAILOVER_BUFFER_MB", 1, 65'536,
           [&](std::int64_t mb) { c.failover_buffer_bytes = static_cast<std::size_t>(mb) << 20; }),
@@ -225,8 +227,9 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
   }
   if (const auto* mb = root["messagebus"].as_table()) {
     if (auto ok = only_keys(*mb, "messagebus",
-                            {"enabled", "buffer_interval_ms", "buffer_size", "failover_buffer_mb",
-                             "logic_stream", "marketdata_stream", "retention"});
+                            {"enabled", "buffer_interval_ms", "buffer_size", "pack_max",
+                             "failover_buffer_mb", "logic_stream", "marketdata_stream",
+                             "retention"});
         !ok) {
       return ok;
     }
@@ -255,6 +258,12 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
       if (**size < 1 || **size > 1'000'000)
         return bad("messagebus.buffer_size", "outside 1..1000000");
       c.buffer_size = static_cast<std::size_t>(**size);
+    }
+    auto pack = get<std::int64_t>(*mb, "messagebus", "pack_max");
+    if (!pack) return std::unexpected(pack.error());
+    if (*pack) {
+      if (**pack < 1 || **pack > 4096) return bad("messagebus.pack_max", "outside 1..4096");
+      c.pack_max = static_cast<std::size_t>(**pack);
     }
     for (auto [key, field] : {std::pair{"logic_stream", &c.logic_stream},
                               std::pair{"marketdata_stream", &c.marketdata_stream}}) {

@@ -62,6 +62,9 @@ struct SubscribeOptions {
   // path for FLASH_CRASH and URGENT).
   Priority min_priority = Priority::kLow;
   Priority max_priority = Priority::kFlashCrash;
+  // Only messages published in this process, not those a transport brought in (a transport's
+  // own export subscription: it must never send them back, so they need not reach it).
+  bool local_only = false;
 };
 
 struct PublishOptions {

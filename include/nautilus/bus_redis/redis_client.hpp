@@ -50,6 +50,10 @@ class RedisClient {
   // Sends all commands, then reads all replies: one round trip for the lot.
   [[nodiscard]] core::Result<std::vector<RedisReply>> pipeline(
       const std::vector<std::vector<std::string>>& commands);
+  // The same for arguments that live elsewhere (large payloads are not copied before hiredis
+  // formats them).
+  [[nodiscard]] core::Result<std::vector<RedisReply>> pipeline_views(
+      const std::vector<std::vector<std::string_view>>& commands);
 
   // Socket read/write timeout; a blocking command (XREADGROUP BLOCK) needs more than its block.
   [[nodiscard]] core::Result<void> set_timeout(std::chrono::milliseconds timeout);

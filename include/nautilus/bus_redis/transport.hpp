@@ -40,7 +40,10 @@ struct TransportOptions {
   std::size_t failover_buffer_bytes = 0;
   std::chrono::milliseconds read_block{50};
   std::size_t read_count = 8;  // entries per read of the normal stream (each up to 256 messages)
-  std::size_t dedup_window = 200'000;  // remembered (source, sequence, ts_publish) keys
+  // Per source: the last this many sequence numbers (rounded up to a power of two) are
+  // remembered to drop duplicates. Resends after a failover are at most one write round
+  // (MESSAGEBUS_BUFFER_SIZE messages) behind.
+  std::size_t dedup_window = 16'384;
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds reconnect_min{10};
   std::chrono::milliseconds reconnect_max{2000};

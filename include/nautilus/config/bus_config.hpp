@@ -44,6 +44,9 @@ struct BusConfig {
   std::optional<RedisEndpoint> legacy;            // LEGACY_REDIS_HOST / LEGACY_REDIS_PORT
   std::chrono::milliseconds buffer_interval{20};  // MESSAGEBUS_BUFFER_INTERVAL
   std::size_t buffer_size = 3000;                 // MESSAGEBUS_BUFFER_SIZE
+  // Messages packed into one stream entry (MESSAGEBUS_PACK_MAX): packing divides Redis's work
+  // per message; 1 writes one message per entry ("d" entries only).
+  std::size_t pack_max = 256;
   // While a Redis is down: outbound bytes kept per bus and path (MESSAGEBUS_FAILOVER_BUFFER_MB).
   std::size_t failover_buffer_bytes = 64u << 20;
   std::string logic_stream = "nautilus:engine_communication";

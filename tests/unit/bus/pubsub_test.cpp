@@ -129,6 +129,21 @@ TEST_F(PubSub, PriorityRangeFiltersWhatASubscriptionSees) {
   EXPECT_EQ(rest, (std::vector<Priority>{Priority::kHigh, Priority::kNormal, Priority::kLow}));
 }
 
+TEST_F(PubSub, LocalOnlySubscriptionsSkipWhatATransportBroughtIn) {
+  int local_only = 0, all = 0;
+  (void)bus.subscribe("risk.*", [&](const Envelope&) { ++local_only; }, {.local_only = true});
+  (void)bus.subscribe("risk.*", [&](const Envelope&) { ++all; });
+  (void)pub.publish("risk.alert.X", Tick{});
+  auto topic = *bus.topic("risk.alert.X");
+  Envelope imported;
+  imported.topic = topic.topic();
+  imported.payload = Payload::make(Tick{});
+  imported.remote = true;
+  (void)pub.forward(topic, imported);
+  EXPECT_EQ(local_only, 1);
+  EXPECT_EQ(all, 2);
+}
+
 TEST_F(PubSub, SubscriptionsAreListedWithOwnerAndMailbox) {
   auto mb = bus.create_mailbox({.name = "risk"});
   (void)bus.subscribe("portfolio.*", [](const Envelope&) {}, {.mailbox = mb, .owner = "risk"});

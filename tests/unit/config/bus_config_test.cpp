@@ -38,6 +38,7 @@ TEST(BusConfig, ReadsTheGuidesEnvironmentVariables) {
                                    {"REDIS_PASSWORD", "s3cret"},
                                    {"MESSAGEBUS_BUFFER_INTERVAL", "5"},
                                    {"MESSAGEBUS_BUFFER_SIZE", "100"},
+                                   {"MESSAGEBUS_PACK_MAX", "1"},
                                    {"ENGINE_LOGIC_REDIS_PORT", "7002"},
                                    {"AUTO_HARDWARE_ROUTING", "false"},
                                    {"MESSAGEBUS_FAILOVER_BUFFER_MB", "8"}}));
@@ -53,6 +54,7 @@ TEST(BusConfig, ReadsTheGuidesEnvironmentVariables) {
   EXPECT_EQ(c->marketdata.password, "s3cret");
   EXPECT_EQ(c->buffer_interval, std::chrono::milliseconds(5));
   EXPECT_EQ(c->buffer_size, 100u);
+  EXPECT_EQ(c->pack_max, 1u);
   EXPECT_FALSE(c->auto_hardware_routing);
   EXPECT_EQ(c->failover_buffer_bytes, 8u << 20);
 }
@@ -63,6 +65,7 @@ TEST(BusConfig, InvalidEnvironmentValuesNameTheVariable) {
       {"REDIS_PORT", "70000"},
       {"REDIS_PORT", ""},
       {"MESSAGEBUS_BUFFER_SIZE", "0"},
+      {"MESSAGEBUS_PACK_MAX", "5000"},
       {"MESSAGEBUS_BUFFER_INTERVAL", "-1"},
       {"MESSAGEBUS_ENABLED", "maybe"},
       {"REDIS_HOST", "bad host"},
@@ -129,6 +132,7 @@ TEST(BusConfig, BadTomlIsAnErrorWithTheLocationOrKey) {
   const std::pair<const char*, const char*> bad[] = {
       {"[messagebus\n", "bad.toml:1"},
       {"[messagebus]\nbuffer_size = \"big\"\n", "messagebus.buffer_size"},
+      {"[messagebus]\npack_max = 0\n", "messagebus.pack_max"},
       {"[messagebus]\nbufer_size = 3\n", "messagebus.bufer_size"},
       {"[redis.logic]\nport = 0\n", "redis.logic.port"},
       {"[redis.marketdata.main]\nport = 1\n", "redis.marketdata"},
