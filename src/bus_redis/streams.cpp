@@ -128,7 +128,8 @@ Result<void> GroupReader::ensure_group(std::string_view start) {
 }
 
 Result<std::vector<StreamEntry>> GroupReader::read(std::size_t count,
-                                                   std::chrono::milliseconds block) {
+                                                   std::chrono::milliseconds block,
+                                                   const std::vector<std::string>& ack_first) {
   std::vector<std::string> cmd{"XREADGROUP", "GROUP",
                                group_,       consumer_,
                                "COUNT",      std::to_string(count),
@@ -136,7 +137,22 @@ Result<std::vector<StreamEntry>> GroupReader::read(std::size_t count,
                                "STREAMS"};
   cmd.insert(cmd.end(), streams_.begin(), streams_.end());
   cmd.insert(cmd.end(), streams_.size(), ">");
-  auto r = client_.command(cmd);
+  Result<RedisReply> r;
+  if (ack_first.empty()) {
+    r = client_.command(cmd);
+  } else {
+    // XACK and the next read in one round trip.
+    std::vector<std::string> xack{"XACK", streams_.front(), group_};
+    xack.insert(xack.end(), ack_first.begin(), ack_first.end());
+    auto replies = client_.pipeline({std::move(xack), std::move(cmd)});
+    if (!replies) {
+      ++failed_reads_;
+      return std::unexpected(replies.error());
+    }
+    // Entries not acknowledged stay pending in the group and are claimed again later.
+    if ((*replies)[0].type != RedisReply::Type::kInteger) ++failed_acks_;
+    r = std::move((*replies)[1]);
+  }
   if (!r) {
     ++failed_reads_;
     return std::unexpected(r.error());

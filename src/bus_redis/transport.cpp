@@ -157,7 +157,8 @@ struct Link {
   std::array<std::atomic<bool>, 2> reader_connected{};
   std::atomic<core::UnixNanos> degraded_since{0};
   std::atomic<std::uint64_t> exported{0}, imported{0}, duplicates{0}, skipped_own{0},
-      dead_lettered{0}, reconnects{0}, failed_reads{0}, group_recreations{0}, claimed{0},
+      dead_lettered{0}, reconnects{0}, failed_reads{0}, failed_acks{0}, group_recreations{0},
+      claimed{0},
       group_pending{0}, group_lag{0};
   std::array<std::atomic<std::uint64_t>, bus::kPriorityCount> overflow_dropped{};
 
@@ -407,7 +408,8 @@ struct RedisTransport::Impl {
     Backoff backoff(options.reconnect_min, options.reconnect_max);
     std::optional<RedisClient> client;
     std::optional<GroupReader> reader;
-    std::uint64_t reported_failed = 0, reported_recreated = 0;
+    std::uint64_t reported_failed = 0, reported_recreated = 0, reported_acks = 0;
+    std::vector<std::string> to_ack;  // handled: acknowledged with the next read
     bool first_connect = true;
     auto last_claim = SteadyClock::now();
     // Urgent entries are few and must not wait: read them as they come. Normal entries carry
@@ -442,16 +444,22 @@ struct RedisTransport::Impl {
           backoff.failed();
           continue;
         }
-        reported_failed = reported_recreated = 0;
+        reported_failed = reported_recreated = reported_acks = 0;
         first_connect = false;
         backoff.succeeded();
         link.reader_connected[path].store(true);
       }
-      auto batch = reader->read(count, options.read_block);
+      // Ids whose handlers have run are acknowledged in the same round trip as this read. If
+      // it fails they stay pending in the group and are claimed again later (at least once;
+      // consumers de-duplicate); after a reconnect they are sent again, which is harmless.
+      auto batch = reader->read(count, options.read_block, to_ack);
       link.failed_reads.fetch_add(reader->failed_reads() - reported_failed);
+      link.failed_acks.fetch_add(reader->failed_acks() - reported_acks);
       link.group_recreations.fetch_add(reader->group_recreations() - reported_recreated);
       reported_failed = reader->failed_reads();
+      reported_acks = reader->failed_acks();
       reported_recreated = reader->group_recreations();
+      if (batch) to_ack.clear();
       if (!batch) {
         drop();
         backoff.failed();
@@ -471,15 +479,20 @@ struct RedisTransport::Impl {
         if (path == kNormalPath) refresh_group_info(*client, link);
       }
       if (!acks.empty()) acknowledge_after_handlers(std::move(acks), delivered, completions);
-      // Entries whose handlers have all run: XACK now. On failure they stay pending in the
-      // group and are claimed again later (at least once; consumers de-duplicate).
-      std::vector<std::string> ready;
       {
         std::lock_guard lock(completions->mu);
-        ready.swap(completions->ids);
+        to_ack.insert(to_ack.end(), std::make_move_iterator(completions->ids.begin()),
+                      std::make_move_iterator(completions->ids.end()));
+        completions->ids.clear();
       }
-      if (!ready.empty() && !reader->ack(ready)) drop();
     }
+    // Stopping: acknowledge what was handled (entries whose handlers are still queued stay
+    // pending and go to another consumer).
+    {
+      std::lock_guard lock(completions->mu);
+      to_ack.insert(to_ack.end(), completions->ids.begin(), completions->ids.end());
+    }
+    if (reader && client && client->healthy() && !to_ack.empty()) (void)reader->ack(to_ack);
   }
 
   // XACK only after the handlers ran (SPEC §3): inline handlers already have, by the time
@@ -737,6 +750,7 @@ TransportStatus RedisTransport::status() const {
     ls.dead_lettered = l->dead_lettered.load();
     ls.reconnects = l->reconnects.load();
     ls.failed_reads = l->failed_reads.load();
+    ls.failed_acks = l->failed_acks.load();
     ls.group_recreations = l->group_recreations.load();
     ls.claimed = l->claimed.load();
     ls.group_pending = l->group_pending.load();

@@ -99,10 +99,11 @@ net::Response messagebus_status(const StandardRouteContext& c) {
                                    {"duplicates", l.duplicates},
                                    {"reconnects", l.reconnects},
                                    {"failed_reads", l.failed_reads},
+                                   {"failed_acks", l.failed_acks},
                                    {"overflow_dropped", overflow}});
       lag += l.group_lag;
       pending += l.group_pending;
-      errors += l.failed_reads + l.dead_lettered + overflow;
+      errors += l.failed_reads + l.failed_acks + l.dead_lettered + overflow;
       connected = connected && l.writer_connected && l.reader_connected;
     }
     errors += s.unencodable;
@@ -155,6 +156,8 @@ void transport_metrics(net::PrometheusText& p, const bus_redis::RedisTransport& 
        &bus_redis::LinkStatus::reconnects},
       {"nautilus_redis_failed_reads_total", "counter", "stream reads that failed",
        &bus_redis::LinkStatus::failed_reads},
+      {"nautilus_redis_failed_acks_total", "counter", "XACKs the server refused",
+       &bus_redis::LinkStatus::failed_acks},
       {"nautilus_redis_backlog_messages", "gauge", "messages waiting to be written",
        &bus_redis::LinkStatus::backlog_messages},
       {"nautilus_redis_group_pending", "gauge", "entries delivered to the group, not acked",

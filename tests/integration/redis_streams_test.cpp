@@ -133,6 +133,34 @@ TEST(Streams, EnvelopesRoundTripThroughAConsumerGroup) {
   EXPECT_EQ(reader.failed_reads(), 0u);  // steady state: no failed XREADGROUP
 }
 
+TEST(Streams, AcknowledgementsRideWithTheNextRead) {
+  RedisServer server;
+  auto wc = server.client();
+  auto rc = server.client();
+  StreamWriter writer(wc, "s", {});
+  GroupReader reader(rc, "s", "g", "c");
+  ASSERT_TRUE(reader.ensure_group());
+  ASSERT_TRUE(writer.append({encoded_quote(1), encoded_quote(2)}));
+  auto first = reader.read(10, std::chrono::milliseconds(500));
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->size(), 2u);
+  ASSERT_TRUE(writer.append({encoded_quote(3)}));
+  auto second = reader.read(10, std::chrono::milliseconds(500), {(*first)[0].id, (*first)[1].id});
+  ASSERT_TRUE(second) << second.error().message;
+  ASSERT_EQ(second->size(), 1u);
+  // The first two are acknowledged; the third is delivered and pending.
+  auto pending = rc.command({"XPENDING", "s", "g"});
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(pending->elements.at(0).integer, 1);
+  EXPECT_EQ(reader.failed_acks(), 0u);
+  EXPECT_EQ(reader.failed_reads(), 0u);
+  // An XACK the server refuses (the key is not a stream) is counted; the read still happens.
+  ASSERT_TRUE(wc.command({"SET", "s", "not a stream"}));
+  auto third = reader.read(10, std::chrono::milliseconds(10), {(*second)[0].id});
+  EXPECT_FALSE(third);  // XREADGROUP fails too (WRONGTYPE)
+  EXPECT_EQ(reader.failed_acks(), 1u);
+}
+
 TEST(Streams, ConsumersOfOneGroupShareTheWork) {
   RedisServer server;
   auto wc = server.client();

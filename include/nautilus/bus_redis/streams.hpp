@@ -86,9 +86,11 @@ class GroupReader {
   // NOGROUP starts at "0": the server lost its data, so all it holds now is unread.
   [[nodiscard]] core::Result<void> ensure_group(std::string_view start = "$");
   // New entries for this consumer (">"), waiting up to `block`, in stream order as given.
-  // An empty batch is a timeout.
-  [[nodiscard]] core::Result<std::vector<StreamEntry>> read(std::size_t count,
-                                                            std::chrono::milliseconds block);
+  // An empty batch is a timeout. `ack_first`: ids of the first stream to XACK in the same round
+  // trip, before the read.
+  [[nodiscard]] core::Result<std::vector<StreamEntry>> read(
+      std::size_t count, std::chrono::milliseconds block,
+      const std::vector<std::string>& ack_first = {});
   // Takes over entries of this reader's first stream that another consumer of the group read
   // but has not acknowledged for `min_idle` (it died, or is stuck): XAUTOCLAIM, with each
   // entry's delivery count from XPENDING.
@@ -104,6 +106,8 @@ class GroupReader {
   // XREADGROUP calls that failed (errors, not timeouts), and groups recreated after NOGROUP.
   [[nodiscard]] std::uint64_t failed_reads() const noexcept { return failed_reads_; }
   [[nodiscard]] std::uint64_t group_recreations() const noexcept { return group_recreations_; }
+  // XACKs sent with read() that the server refused.
+  [[nodiscard]] std::uint64_t failed_acks() const noexcept { return failed_acks_; }
 
  private:
   RedisClient& client_;
@@ -112,6 +116,7 @@ class GroupReader {
   std::string consumer_;
   std::uint64_t failed_reads_ = 0;
   std::uint64_t group_recreations_ = 0;
+  std::uint64_t failed_acks_ = 0;
 };
 
 }  // namespace nautilus::bus_redis

@@ -71,6 +71,7 @@ struct LinkStatus {
   std::uint64_t dead_lettered = 0;  // messages (or whole entries) sent to <stream>:dead
   std::uint64_t reconnects = 0;
   std::uint64_t failed_reads = 0;
+  std::uint64_t failed_acks = 0;  // XACKs the server refused (the entries are claimed again)
   std::uint64_t group_recreations = 0;
   std::uint64_t claimed = 0;  // entries taken over from other consumers
   // This process's group on the bus's normal stream (XINFO GROUPS, refreshed every
