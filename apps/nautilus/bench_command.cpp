@@ -6,7 +6,7 @@
 namespace nautilus::app {
 
 int run_bench(const BenchOptions& o) {
-  const bench::SuiteOptions so{.json = o.json, .runs = o.runs, .quick = o.quick};
+  const bench::SuiteOptions so{.json = o.json, .runs = o.runs, .quick = o.quick, .only = o.only};
   if (o.suite == "bus" || o.suite == "all") bench::run_bus_suite(so);
   if (o.suite == "redis" || o.suite == "all") bench::run_redis_suite(so);
   if (o.suite == "http" || o.suite == "all") bench::run_http_suite(so);

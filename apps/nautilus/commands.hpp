@@ -69,6 +69,7 @@ struct BenchOptions {
   bool json = false;
   std::size_t runs = 5;
   bool quick = false;
+  std::string only;  // figure-name prefix
 };
 int run_bench(const BenchOptions& o);
 

@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--runs", bench.runs, "Repetitions; medians are reported")
       ->check(CLI::Range(1, 101));
   bench_cmd->add_flag("--quick", bench.quick, "Smaller workloads (smoke test)");
+  bench_cmd->add_option("--only", bench.only,
+                        "Only the figures whose name starts with this (e.g. redis.latency)");
 
   nautilus::app::ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand("replay", "Re-read a range of a bus's streams");

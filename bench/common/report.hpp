@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nautilus::bench {
@@ -35,6 +36,10 @@ struct SuiteOptions {
   bool json = false;
   std::size_t runs = 5;
   bool quick = false;  // smaller message counts, for smoke tests
+  std::string only;    // measure only figures whose name starts with this
+  [[nodiscard]] bool wants(std::string_view figure) const {
+    return only.empty() || figure.starts_with(only) || only.starts_with(figure);
+  }
 };
 
 }  // namespace nautilus::bench

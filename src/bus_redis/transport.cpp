@@ -35,6 +35,8 @@ using TopicCache = std::unordered_map<const char*, bus::TopicHandle>;
 // Packing several messages into one stream entry (up to BusConfig::pack_max) divides Redis's
 // per-entry work among them.
 constexpr std::size_t kMaxEntryBytes = std::size_t{256} * 1024;
+// Entries per read at most (one-message entries).
+constexpr std::size_t kMaxReadCount = 4096;
 
 bool is_market_data(std::string_view topic) {
   const auto family = bus::topic_family(topic);
@@ -412,9 +414,10 @@ struct RedisTransport::Impl {
     std::vector<std::string> to_ack;  // handled: acknowledged with the next read
     bool first_connect = true;
     auto last_claim = SteadyClock::now();
-    // Urgent entries are few and must not wait: read them as they come. Normal entries carry
-    // up to 256 messages each: a few entries per read keep each batch short.
-    const std::size_t count = path == kUrgentPath ? 64 : options.read_count;
+    // Urgent entries are few and must not wait: read them as they come. Normal entries may
+    // carry hundreds of messages or one (writers choose, MESSAGEBUS_PACK_MAX): each read asks
+    // for about read_bytes, in entries of the size seen last.
+    std::size_t count = path == kUrgentPath ? 64 : options.read_count;
     auto drop = [&] {  // the reader refers to the client: release it first
       reader.reset();
       client.reset();
@@ -468,6 +471,12 @@ struct RedisTransport::Impl {
       }
       std::vector<std::string> acks;
       Delivered delivered;
+      if (path == kNormalPath && !batch->empty()) {
+        std::size_t bytes = 0;
+        for (const auto& e : *batch) bytes += e.data.size();
+        const std::size_t per_entry = std::max<std::size_t>(1, bytes / batch->size());
+        count = std::clamp(options.read_bytes / per_entry, options.read_count, kMaxReadCount);
+      }
       handle(link, *publisher, topics, *client, *batch, acks, delivered);
       if (SteadyClock::now() - last_claim >= options.claim_interval) {
         last_claim = SteadyClock::now();

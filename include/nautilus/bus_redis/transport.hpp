@@ -39,7 +39,10 @@ struct TransportOptions {
   // Per bus and path (normal, urgent); 0 = the configuration's (MESSAGEBUS_FAILOVER_BUFFER_MB).
   std::size_t failover_buffer_bytes = 0;
   std::chrono::milliseconds read_block{50};
-  std::size_t read_count = 8;  // entries per read of the normal stream (each up to 256 messages)
+  // Reads of the normal stream ask for about read_bytes, and never fewer than read_count
+  // entries (an entry carries up to MESSAGEBUS_PACK_MAX messages).
+  std::size_t read_count = 8;
+  std::size_t read_bytes = std::size_t{384} * 1024;
   // Per source: the last this many sequence numbers (rounded up to a power of two) are
   // remembered to drop duplicates. Resends after a failover are at most one write round
   // (MESSAGEBUS_BUFFER_SIZE messages) behind.
