@@ -1,6 +1,10 @@
 // Two processes' worth of MessageBus + RedisTransport (two "engine hosts" in one test process)
 // over real redis-servers: a MarketData bus and an Engine Logic bus.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -355,6 +359,94 @@ TEST(RedisTransport, AnotherConsumerTakesOverADeadConsumersEntries) {
   auto pending = logic.client().command({"XPENDING", "nautilus:engine_communication", "b"});
   ASSERT_TRUE(pending);
   EXPECT_EQ(pending->elements.at(0).integer, 0);  // all acknowledged by the new owner
+}
+
+// The sequence numbers a killed consumer process wrote down as handled.
+std::set<std::uint64_t> handled_by(const std::string& path) {
+  std::set<std::uint64_t> out;
+  if (std::FILE* f = std::fopen(path.c_str(), "r")) {
+    unsigned long long seq = 0;
+    while (std::fscanf(f, "%llu", &seq) == 1) out.insert(seq);
+    std::fclose(f);
+  }
+  return out;
+}
+
+TEST(RedisTransport, KillNineOfAConsumerProcessLosesNothing) {
+  RedisServer md, logic;
+  const std::string out = "/tmp/nautilus-victim-" + std::to_string(::getpid()) + ".txt";
+  std::remove(out.c_str());
+  // The victim: a separate process in group "b", 2 ms per message.
+  const std::string md_port = std::to_string(md.port()), logic_port = std::to_string(logic.port());
+  const char* argv[] = {NAUTILUS_SLOW_CONSUMER, md_port.c_str(), logic_port.c_str(), "b",
+                        "b-victim",             out.c_str(),     "2",                nullptr};
+  struct Child {  // killed however the test ends (its stdout is ctest's pipe)
+    pid_t pid = -1;
+    void kill9() {
+      if (pid > 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        pid = -1;
+      }
+    }
+    ~Child() { kill9(); }
+  } victim;
+  ASSERT_EQ(::posix_spawn(&victim.pid, NAUTILUS_SLOW_CONSUMER, nullptr, nullptr,
+                          const_cast<char* const*>(argv), environ),
+            0);
+  // Its group exists once its reader has connected (Redis lists a consumer only after the
+  // first entry it is given).
+  auto probe = logic.client();
+  bool joined = false;
+  for (int i = 0; i < 1000 && !joined; ++i) {
+    auto r = probe.command({"XINFO", "GROUPS", "nautilus:engine_communication"});
+    joined = r && r->type == RedisReply::Type::kArray && !r->elements.empty();
+    if (!joined) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(joined) << "the consumer process never created its group";
+
+  constexpr int kMessages = 300;
+  Host a(two_buses(md, logic), "a");
+  a.wait_connected();
+  auto pub = *a.bus.publisher("strategy");
+  auto t = *a.bus.topic("strategy.signal.AAPL");
+  for (int i = 0; i < kMessages; ++i) {
+    pub.publish(t, trade(i));
+    if (i % 10 == 9) ASSERT_TRUE(a.transport->flush(std::chrono::seconds(5)));  // many entries
+  }
+  // Mid-stream: it has handled some messages, not all.
+  for (int i = 0; i < 2000 && handled_by(out).size() < 30; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  victim.kill9();
+  const auto victim_handled = handled_by(out);
+  ASSERT_GE(victim_handled.size(), 30u);
+  ASSERT_LT(victim_handled.size(), static_cast<std::size_t>(kMessages));
+
+  // Another consumer of the group takes over what the dead one read and never acknowledged,
+  // and reads on from the group's position.
+  Host b(two_buses(md, logic), "b",
+         {.claim_idle = std::chrono::milliseconds(300),
+          .claim_interval = std::chrono::milliseconds(50)});
+  std::set<std::uint64_t> all = victim_handled;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (all.size() < kMessages && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::lock_guard l(b.sink.mu);
+    for (const auto& e : b.sink.got) all.insert(e.sequence);
+  }
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kMessages))
+      << "victim handled " << victim_handled.size() << ", survivor received " << b.sink.size();
+  EXPECT_GE(link(b, "logic").claimed, 1u);  // it did take over the dead consumer's entries
+  // Eventually nothing is left pending in the group.
+  long long pending = -1;
+  for (int i = 0; i < 200 && pending != 0; ++i) {
+    auto p = probe.command({"XPENDING", "nautilus:engine_communication", "b"});
+    pending = p ? p->elements.at(0).integer : -1;
+    if (pending != 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(pending, 0);
+  std::remove(out.c_str());
 }
 
 TEST(RedisTransport, StatusReportsTheGroupsPendingEntries) {
