@@ -74,6 +74,7 @@ struct BusCore {
   std::vector<std::string> families;  // index -> name; the last slot is "other"
   std::vector<std::shared_ptr<PublisherCounters>> publisher_counters;
   std::vector<std::shared_ptr<Mailbox>> mailboxes;
+  std::vector<std::shared_ptr<Mailbox>> retired;  // kept alive: see retire_mailbox
 
   // Requests.
   std::mutex req_mu;

@@ -303,6 +303,14 @@ std::shared_ptr<Mailbox> MessageBus::create_mailbox(MailboxOptions options) {
   return mb;
 }
 
+void MessageBus::retire_mailbox(const std::shared_ptr<Mailbox>& mailbox) {
+  std::lock_guard lock(core_->mu);
+  auto it = std::find(core_->mailboxes.begin(), core_->mailboxes.end(), mailbox);
+  if (it == core_->mailboxes.end()) return;
+  core_->retired.push_back(*it);
+  core_->mailboxes.erase(it);
+}
+
 namespace {
 std::shared_ptr<detail::Subscription> make_subscription(std::string pattern, bool endpoint,
                                                         Handler handler,

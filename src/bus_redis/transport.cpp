@@ -712,6 +712,9 @@ RedisTransport::~RedisTransport() {
   }
   for (auto& o : impl_->out) {
     if (o.thread.joinable()) o.thread.join();
+    // Nobody polls it any more: engines' acknowledgement barriers must not wait on it (a
+    // transport started again on this bus would stall 100 ms a batch on the old outboxes).
+    impl_->bus.retire_mailbox(o.outbox);
   }
   for (auto& l : impl_->links) {
     for (auto& r : l->readers) r.request_stop();

@@ -203,6 +203,10 @@ class MessageBus {
   [[nodiscard]] core::Result<TopicHandle> endpoint(std::string_view name);
 
   [[nodiscard]] std::shared_ptr<Mailbox> create_mailbox(MailboxOptions options = {});
+  // A mailbox whose consumer has gone (its subscriptions removed first): no longer listed by
+  // mailboxes(), so nothing waits on it (a transport's acknowledgement barriers, metrics).
+  // The bus keeps it allocated: a publisher's cached subscriber list may still point at it.
+  void retire_mailbox(const std::shared_ptr<Mailbox>& mailbox);
   [[nodiscard]] core::Result<SubscriptionId> subscribe(std::string_view pattern, Handler handler,
                                                        const SubscribeOptions& options = {});
   // One handler per endpoint name; a second registration is kAlreadyExists.
@@ -218,7 +222,7 @@ class MessageBus {
   std::size_t expire_requests();
 
   [[nodiscard]] BusMetrics metrics() const;
-  // Every mailbox created on this bus (engines' inboxes, transports' outboxes).
+  // Every mailbox created on this bus and not retired (engines' inboxes, transports' outboxes).
   [[nodiscard]] std::vector<std::shared_ptr<Mailbox>> mailboxes() const;
   [[nodiscard]] std::vector<SubscriptionInfo> subscriptions() const;
   [[nodiscard]] const core::Clock& clock() const noexcept;

@@ -1,6 +1,8 @@
 // Publish/subscribe on the in-process bus: routing, the per-topic cache, envelopes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <thread>
 #include <vector>
 
@@ -142,6 +144,20 @@ TEST_F(PubSub, LocalOnlySubscriptionsSkipWhatATransportBroughtIn) {
   (void)pub.forward(topic, imported);
   EXPECT_EQ(local_only, 1);
   EXPECT_EQ(all, 2);
+}
+
+TEST_F(PubSub, RetiredMailboxesAreNoLongerListed) {
+  auto keep = bus.create_mailbox({.name = "keep"});
+  auto gone = bus.create_mailbox({.name = "gone"});
+  auto sub = bus.subscribe("risk.*", [](const Envelope&) {}, {.mailbox = gone});
+  ASSERT_TRUE(sub);
+  ASSERT_TRUE(bus.unsubscribe(*sub));
+  bus.retire_mailbox(gone);
+  std::vector<std::string> names;
+  for (const auto& mb : bus.mailboxes()) names.push_back(mb->name());
+  EXPECT_EQ(std::count(names.begin(), names.end(), "gone"), 0);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "keep"), 1);
+  (void)pub.publish("risk.alert.X", Tick{});  // nothing refers to it any more
 }
 
 TEST_F(PubSub, SubscriptionsAreListedWithOwnerAndMailbox) {
