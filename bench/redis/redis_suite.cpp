@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "client_compare.hpp"
 #include "nautilus/bus/codec.hpp"
 #include "nautilus/bus_redis/streams.hpp"
 #include "nautilus/bus_redis/transport.hpp"
@@ -333,6 +334,39 @@ void run_redis_suite(const SuiteOptions& o) {
              med(one_ratio)},
             o.json);
     }
+  }
+  if (o.wants("redis.client")) {
+    // The client choice (docs/ARCHITECTURE.md): ratios above 1 favour the synchronous client.
+    std::vector<ClientComparison> c;
+    for (std::size_t i = 0; i < runs; ++i) {
+      RedisServer server;
+      c.push_back(compare_redis_clients(server.port(), o.quick));
+    }
+    auto col = [&](double ClientComparison::*f) {
+      std::vector<double> v;
+      for (const auto& x : c) v.push_back(x.*f);
+      return med(v);
+    };
+    auto ratio = [&](double ClientComparison::*a, double ClientComparison::*b) {
+      std::vector<double> v;
+      for (const auto& x : c) v.push_back(x.*b > 0 ? x.*a / x.*b : 0);
+      return med(v);
+    };
+    using C = ClientComparison;
+    print({"redis.client.sync_xadd_entries_per_s", col(&C::sync_single_entries_per_s), "entries/s",
+           "asio_xadd_entries_per_s", col(&C::asio_single_entries_per_s), runs,
+           "rounds of 3000 pipelined one-message XADDs",
+           ratio(&C::sync_single_entries_per_s, &C::asio_single_entries_per_s)},
+          o.json);
+    print({"redis.client.sync_xadd_packed_mb_per_s", col(&C::sync_packed_mb_per_s), "MB/s",
+           "asio_xadd_packed_mb_per_s", col(&C::asio_packed_mb_per_s), runs,
+           "rounds of 12 pipelined 40 KB XADDs",
+           ratio(&C::sync_packed_mb_per_s, &C::asio_packed_mb_per_s)},
+          o.json);
+    print({"redis.client.sync_rtt_us", col(&C::sync_rtt_us), "us", "asio_rtt_us",
+           col(&C::asio_rtt_us), runs, "one PING at a time; below 1 favours the synchronous client",
+           ratio(&C::sync_rtt_us, &C::asio_rtt_us)},
+          o.json);
   }
   if (o.wants("redis.latency")) {
     std::vector<double> p50, p999;
