@@ -172,6 +172,18 @@ Result<std::vector<RedisReply>> RedisClient::pipeline(
   return pipeline_views(views);
 }
 
+Result<void> RedisClient::send(const std::vector<std::vector<std::string>>& commands) {
+  if (!healthy()) return std::unexpected(connection_error("send on a failed connection"));
+  for (const auto& c : commands) append(ctx_, std::vector<std::string_view>(c.begin(), c.end()));
+  int done = 0;
+  while (!done) {
+    if (redisBufferWrite(ctx_, &done) != REDIS_OK) {
+      return std::unexpected(connection_error("write"));
+    }
+  }
+  return {};
+}
+
 Result<std::vector<RedisReply>> RedisClient::pipeline_views(
     const std::vector<std::vector<std::string_view>>& commands) {
   if (!healthy()) return std::unexpected(connection_error("pipeline on a failed connection"));

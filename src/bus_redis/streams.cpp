@@ -130,6 +130,12 @@ Result<void> GroupReader::ensure_group(std::string_view start) {
 Result<std::vector<StreamEntry>> GroupReader::read(std::size_t count,
                                                    std::chrono::milliseconds block,
                                                    const std::vector<std::string>& ack_first) {
+  if (auto sent = send_read(count, block, ack_first); !sent) return std::unexpected(sent.error());
+  return receive_read();
+}
+
+Result<void> GroupReader::send_read(std::size_t count, std::chrono::milliseconds block,
+                                    const std::vector<std::string>& ack_first) {
   std::vector<std::string> cmd{"XREADGROUP", "GROUP",
                                group_,       consumer_,
                                "COUNT",      std::to_string(count),
@@ -137,22 +143,34 @@ Result<std::vector<StreamEntry>> GroupReader::read(std::size_t count,
                                "STREAMS"};
   cmd.insert(cmd.end(), streams_.begin(), streams_.end());
   cmd.insert(cmd.end(), streams_.size(), ">");
-  Result<RedisReply> r;
-  if (ack_first.empty()) {
-    r = client_.command(cmd);
-  } else {
+  std::vector<std::vector<std::string>> cmds;
+  acks_in_flight_ = !ack_first.empty();
+  if (acks_in_flight_) {
     // XACK and the next read in one round trip.
     std::vector<std::string> xack{"XACK", streams_.front(), group_};
     xack.insert(xack.end(), ack_first.begin(), ack_first.end());
-    auto replies = client_.pipeline({std::move(xack), std::move(cmd)});
-    if (!replies) {
+    cmds.push_back(std::move(xack));
+  }
+  cmds.push_back(std::move(cmd));
+  if (auto ok = client_.send(cmds); !ok) {
+    ++failed_reads_;
+    return ok;
+  }
+  return {};
+}
+
+Result<std::vector<StreamEntry>> GroupReader::receive_read() {
+  if (acks_in_flight_) {
+    acks_in_flight_ = false;
+    auto ack = client_.receive();
+    if (!ack) {
       ++failed_reads_;
-      return std::unexpected(replies.error());
+      return std::unexpected(ack.error());
     }
     // Entries not acknowledged stay pending in the group and are claimed again later.
-    if ((*replies)[0].type != RedisReply::Type::kInteger) ++failed_acks_;
-    r = std::move((*replies)[1]);
+    if (ack->type != RedisReply::Type::kInteger) ++failed_acks_;
   }
+  auto r = client_.receive();
   if (!r) {
     ++failed_reads_;
     return std::unexpected(r.error());

@@ -207,6 +207,9 @@ struct RedisTransport::Impl {
     bool any = false;
     bus::Priority lowest = bus::Priority::kFlashCrash;
   };
+  struct DeadLetter {
+    std::string data, reason, stream, id;
+  };
   // Entry ids whose handlers have all run, waiting for the reader to XACK them.
   struct Completions {
     std::mutex mu;
@@ -411,7 +414,10 @@ struct RedisTransport::Impl {
     std::optional<RedisClient> client;
     std::optional<GroupReader> reader;
     std::uint64_t reported_failed = 0, reported_recreated = 0, reported_acks = 0;
-    std::vector<std::string> to_ack;  // handled: acknowledged with the next read
+    std::vector<std::string> to_ack;     // handled: acknowledged with the next read
+    std::vector<std::string> acks_sent;  // sent with the read in flight
+    std::vector<DeadLetter> dead;        // written when no read is in flight
+    bool in_flight = false;              // a read has been sent, its reply not yet taken
     bool first_connect = true;
     auto last_claim = SteadyClock::now();
     // Urgent entries are few and must not wait: read them as they come. Normal entries may
@@ -421,7 +427,27 @@ struct RedisTransport::Impl {
     auto drop = [&] {  // the reader refers to the client: release it first
       reader.reset();
       client.reset();
+      in_flight = false;
       link.reader_connected[path].store(false);
+    };
+    auto report = [&] {
+      link.failed_reads.fetch_add(reader->failed_reads() - reported_failed);
+      link.failed_acks.fetch_add(reader->failed_acks() - reported_acks);
+      link.group_recreations.fetch_add(reader->group_recreations() - reported_recreated);
+      reported_failed = reader->failed_reads();
+      reported_acks = reader->failed_acks();
+      reported_recreated = reader->group_recreations();
+    };
+    auto restore_acks = [&] {  // their round trip failed: send them again later
+      to_ack.insert(to_ack.end(), std::make_move_iterator(acks_sent.begin()),
+                    std::make_move_iterator(acks_sent.end()));
+      acks_sent.clear();
+    };
+    auto take_completions = [&] {
+      std::lock_guard lock(completions->mu);
+      to_ack.insert(to_ack.end(), std::make_move_iterator(completions->ids.begin()),
+                    std::make_move_iterator(completions->ids.end()));
+      completions->ids.clear();
     };
     while (!stop.stop_requested()) {
       if (!client || !client->healthy()) {
@@ -452,56 +478,95 @@ struct RedisTransport::Impl {
         backoff.succeeded();
         link.reader_connected[path].store(true);
       }
-      // Ids whose handlers have run are acknowledged in the same round trip as this read. If
-      // it fails they stay pending in the group and are claimed again later (at least once;
+      // Ids whose handlers have run are acknowledged in the same round trip as a read. If it
+      // fails they stay pending in the group and are claimed again later (at least once;
       // consumers de-duplicate); after a reconnect they are sent again, which is harmless.
-      auto batch = reader->read(count, options.read_block, to_ack);
-      link.failed_reads.fetch_add(reader->failed_reads() - reported_failed);
-      link.failed_acks.fetch_add(reader->failed_acks() - reported_acks);
-      link.group_recreations.fetch_add(reader->group_recreations() - reported_recreated);
-      reported_failed = reader->failed_reads();
-      reported_acks = reader->failed_acks();
-      reported_recreated = reader->group_recreations();
-      if (batch) to_ack.clear();
+      if (!in_flight) {
+        write_dead_letters(*client, link, dead);  // before the XACKs of their entries
+        if (!send_read(*reader, count, to_ack, acks_sent)) {
+          report();
+          restore_acks();
+          drop();
+          backoff.failed();
+          mark_degraded(link);
+          continue;
+        }
+        in_flight = true;
+      }
+      auto batch = reader->receive_read();
+      in_flight = false;
+      report();
       if (!batch) {
+        restore_acks();
         drop();
         backoff.failed();
         mark_degraded(link);
         continue;
       }
-      std::vector<std::string> acks;
-      Delivered delivered;
+      acks_sent.clear();
+      // Nothing is in flight now: the synchronous commands go here.
+      write_dead_letters(*client, link, dead);
+      std::vector<StreamEntry> claimed;
+      if (SteadyClock::now() - last_claim >= options.claim_interval) {
+        last_claim = SteadyClock::now();
+        if (auto c = reader->claim(options.claim_idle, count)) {
+          link.claimed.fetch_add(c->size(), std::memory_order_relaxed);
+          claimed = std::move(*c);
+        }
+        if (path == kNormalPath) refresh_group_info(*client, link);
+      }
       if (path == kNormalPath && !batch->empty()) {
         std::size_t bytes = 0;
         for (const auto& e : *batch) bytes += e.data.size();
         const std::size_t per_entry = std::max<std::size_t>(1, bytes / batch->size());
         count = std::clamp(options.read_bytes / per_entry, options.read_count, kMaxReadCount);
       }
-      handle(link, *publisher, topics, *client, *batch, acks, delivered);
-      if (SteadyClock::now() - last_claim >= options.claim_interval) {
-        last_claim = SteadyClock::now();
-        auto claimed = reader->claim(options.claim_idle, count);
-        if (claimed) {
-          link.claimed.fetch_add(claimed->size(), std::memory_order_relaxed);
-          handle(link, *publisher, topics, *client, *claimed, acks, delivered);
-        }
-        if (path == kNormalPath) refresh_group_info(*client, link);
+      // The next read goes out before this batch is handled: Redis prepares it meanwhile.
+      bool broken = false;
+      if (!stop.stop_requested()) {
+        broken = !send_read(*reader, count, to_ack, acks_sent);
+        in_flight = !broken;
       }
+      std::vector<std::string> acks;
+      Delivered delivered;
+      handle(link, *publisher, topics, *batch, acks, delivered, dead);
+      handle(link, *publisher, topics, claimed, acks, delivered, dead);
       if (!acks.empty()) acknowledge_after_handlers(std::move(acks), delivered, completions);
-      {
-        std::lock_guard lock(completions->mu);
-        to_ack.insert(to_ack.end(), std::make_move_iterator(completions->ids.begin()),
-                      std::make_move_iterator(completions->ids.end()));
-        completions->ids.clear();
+      take_completions();
+      if (broken) {
+        report();
+        restore_acks();
+        drop();
+        backoff.failed();
+        mark_degraded(link);
       }
     }
-    // Stopping: acknowledge what was handled (entries whose handlers are still queued stay
-    // pending and go to another consumer).
-    {
-      std::lock_guard lock(completions->mu);
-      to_ack.insert(to_ack.end(), completions->ids.begin(), completions->ids.end());
+    // Stopping: take the read in flight, then acknowledge what was handled (entries whose
+    // handlers are still queued stay pending and go to another consumer).
+    if (in_flight && reader && client && client->healthy()) {
+      if (auto batch = reader->receive_read()) {
+        std::vector<std::string> acks;
+        Delivered delivered;
+        handle(link, *publisher, topics, *batch, acks, delivered, dead);
+        if (!acks.empty()) acknowledge_after_handlers(std::move(acks), delivered, completions);
+      }
     }
-    if (reader && client && client->healthy() && !to_ack.empty()) (void)reader->ack(to_ack);
+    take_completions();
+    if (reader && client && client->healthy()) {
+      write_dead_letters(*client, link, dead);
+      if (!to_ack.empty()) (void)reader->ack(to_ack);
+    }
+  }
+
+  // Sends the next read with the acknowledgements due; those move to `sent` until the read's
+  // reply shows the round trip went through.
+  bool send_read(GroupReader& reader, std::size_t count, std::vector<std::string>& to_ack,
+                 std::vector<std::string>& sent) const {
+    const bool ok = reader.send_read(count, options.read_block, to_ack).has_value();
+    sent.insert(sent.end(), std::make_move_iterator(to_ack.begin()),
+                std::make_move_iterator(to_ack.end()));
+    to_ack.clear();
+    return ok;
   }
 
   // XACK only after the handlers ran (SPEC §3): inline handlers already have, by the time
@@ -562,8 +627,9 @@ struct RedisTransport::Impl {
   }
 
   // Delivers a batch of entries (read or claimed) and collects their ids to acknowledge.
-  void handle(Link& link, bus::Publisher& publisher, TopicCache& topics, RedisClient& client,
-              std::vector<StreamEntry>& entries, std::vector<std::string>& acks, Delivered& d) {
+  void handle(Link& link, bus::Publisher& publisher, TopicCache& topics,
+              std::vector<StreamEntry>& entries, std::vector<std::string>& acks, Delivered& d,
+              std::vector<DeadLetter>& dead) {
     std::vector<bus::Envelope> envs;
     for (auto& entry : entries) {
       acks.push_back(entry.id);
@@ -572,26 +638,26 @@ struct RedisTransport::Impl {
         continue;
       }
       if (entry.deliveries > options.max_deliveries) {
-        dead_letter(client, link, entry,
+        dead_letter(dead, entry,
                     fmt::format("delivered {} times without acknowledgement", entry.deliveries));
         continue;
       }
       if (entry.malformed) {
-        dead_letter(client, link, entry, "entry has neither field d nor b");
+        dead_letter(dead, entry, "entry has neither field d nor b");
         continue;
       }
       envs.clear();
       if (!entry.batch) {
         auto env = bus::codec::decode(entry.data);
         if (!env) {
-          dead_letter(client, link, entry, env.error().message);
+          dead_letter(dead, entry, env.error().message);
           continue;
         }
         envs.push_back(std::move(*env));
       } else {
         auto decoded = bus::codec::decode_batch(entry.data);
         if (!decoded) {
-          dead_letter(client, link, entry, decoded.error().message);
+          dead_letter(dead, entry, decoded.error().message);
           continue;
         }
         envs.reserve(decoded->size());
@@ -599,7 +665,7 @@ struct RedisTransport::Impl {
           if (env) {
             envs.push_back(std::move(*env));
           } else {
-            dead_letter(client, link, entry, env.error().message);
+            dead_letter(dead, entry, env.error().message);
           }
         }
       }
@@ -636,10 +702,19 @@ struct RedisTransport::Impl {
     }
   }
 
-  void dead_letter(RedisClient& c, Link& link, const StreamEntry& e, const std::string& why) {
-    (void)c.command({"XADD", link.dead_stream, "MAXLEN", "~", "100000", "*", "d", e.data, "reason",
-                     why, "stream", e.stream, "id", e.id});
-    link.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+  // Entries that cannot be delivered: kept with the reason, written to the dead-letter stream
+  // before their acknowledgement goes out (write_dead_letters).
+  static void dead_letter(std::vector<DeadLetter>& dead, const StreamEntry& e, std::string why) {
+    dead.push_back({e.data, std::move(why), e.stream, e.id});
+  }
+
+  static void write_dead_letters(RedisClient& c, Link& link, std::vector<DeadLetter>& dead) {
+    for (const auto& d : dead) {
+      (void)c.command({"XADD", link.dead_stream, "MAXLEN", "~", "100000", "*", "d", d.data,
+                       "reason", d.reason, "stream", d.stream, "id", d.id});
+      link.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+    }
+    dead.clear();
   }
 };
 

@@ -54,6 +54,11 @@ class RedisClient {
   // formats them).
   [[nodiscard]] core::Result<std::vector<RedisReply>> pipeline_views(
       const std::vector<std::vector<std::string_view>>& commands);
+  // The two halves of a round trip, for a caller that works while Redis answers: send()
+  // writes the commands out; receive() then reads one reply per command, in order. Nothing
+  // else may use the connection in between.
+  [[nodiscard]] core::Result<void> send(const std::vector<std::vector<std::string>>& commands);
+  [[nodiscard]] core::Result<RedisReply> receive() { return read_reply(); }
 
   // Socket read/write timeout; a blocking command (XREADGROUP BLOCK) needs more than its block.
   [[nodiscard]] core::Result<void> set_timeout(std::chrono::milliseconds timeout);

@@ -91,6 +91,12 @@ class GroupReader {
   [[nodiscard]] core::Result<std::vector<StreamEntry>> read(
       std::size_t count, std::chrono::milliseconds block,
       const std::vector<std::string>& ack_first = {});
+  // read() in two halves, so a caller can work while Redis prepares the next batch: the
+  // XREADGROUP (and XACK) go out, and the entries are taken later. Nothing else may use the
+  // client in between.
+  [[nodiscard]] core::Result<void> send_read(std::size_t count, std::chrono::milliseconds block,
+                                             const std::vector<std::string>& ack_first = {});
+  [[nodiscard]] core::Result<std::vector<StreamEntry>> receive_read();
   // Takes over entries of this reader's first stream that another consumer of the group read
   // but has not acknowledged for `min_idle` (it died, or is stuck): XAUTOCLAIM, with each
   // entry's delivery count from XPENDING.
@@ -117,6 +123,7 @@ class GroupReader {
   std::uint64_t failed_reads_ = 0;
   std::uint64_t group_recreations_ = 0;
   std::uint64_t failed_acks_ = 0;
+  bool acks_in_flight_ = false;  // an XACK reply precedes the read's
 };
 
 }  // namespace nautilus::bus_redis
