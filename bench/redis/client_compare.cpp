@@ -56,22 +56,21 @@ class AsioRedis {
     asio::async_write(socket_, asio::buffer(wire_),
                       [&](boost::system::error_code ec, std::size_t) { ok = ok && !ec; });
     std::function<void()> read_more = [&] {
-      socket_.async_read_some(
-          asio::buffer(buf_), [&](boost::system::error_code ec, std::size_t n) {
-            if (ec) {
-              ok = false;
-              return;
-            }
-            redisReaderFeed(reader_, buf_.data(), n);
-            void* reply = nullptr;
-            while (redisReaderGetReply(reader_, &reply) == REDIS_OK && reply != nullptr) {
-              ok = ok && static_cast<redisReply*>(reply)->type != REDIS_REPLY_ERROR;
-              freeReplyObject(reply);
-              reply = nullptr;
-              ++got;
-            }
-            if (got < commands.size()) read_more();
-          });
+      socket_.async_read_some(asio::buffer(buf_), [&](boost::system::error_code ec, std::size_t n) {
+        if (ec) {
+          ok = false;
+          return;
+        }
+        redisReaderFeed(reader_, buf_.data(), n);
+        void* reply = nullptr;
+        while (redisReaderGetReply(reader_, &reply) == REDIS_OK && reply != nullptr) {
+          ok = ok && static_cast<redisReply*>(reply)->type != REDIS_REPLY_ERROR;
+          freeReplyObject(reply);
+          reply = nullptr;
+          ++got;
+        }
+        if (got < commands.size()) read_more();
+      });
     };
     read_more();
     io_.restart();
@@ -98,8 +97,8 @@ double timed(std::size_t rounds, RoundFn&& round) {
 }
 
 std::vector<Command> xadds(const std::string& payload, std::size_t n) {
-  return std::vector<Command>(n, Command{"XADD", "cmp", "MAXLEN", "~", "100000", "*", "d",
-                                         payload});
+  return std::vector<Command>(n,
+                              Command{"XADD", "cmp", "MAXLEN", "~", "100000", "*", "d", payload});
 }
 
 }  // namespace

@@ -242,8 +242,7 @@ Flash flash_behind_backlog(std::size_t backlog, std::size_t flashes) {
     auto tb = start_b();  // creates the group: it reads from here on, when it is back
     (void)wait_until([&] { return connected(*tb); }, std::chrono::seconds(10));
   }
-  auto ta =
-      std::move(*bus_redis::RedisTransport::start(a, {.config = cfg, .group = "bench-a"}));
+  auto ta = std::move(*bus_redis::RedisTransport::start(a, {.config = cfg, .group = "bench-a"}));
   auto pub = *a.publisher("bench");
   auto topic = *a.topic("risk.alert.AAPL");
   auto exported = [&] {
@@ -279,8 +278,8 @@ void run_redis_suite(const SuiteOptions& o) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[v.size() / 2];
   };
-  const bool packed = o.wants("redis.e2e_msgs_per_s") || o.wants("redis.server_cpu") ||
-                      o.wants("redis.cpu_ratio");
+  const bool packed =
+      o.wants("redis.e2e_msgs_per_s") || o.wants("redis.server_cpu") || o.wants("redis.cpu_ratio");
   const bool single = o.wants("redis.e2e_single_entry");
   if (packed || single) {
     // Each run: the anchor, then each mode, against the same fresh server kind; ratios are
@@ -307,9 +306,8 @@ void run_redis_suite(const SuiteOptions& o) {
     }
     const double anchor_rps = med(anchor);
     if (packed) {
-      print({"redis.e2e_msgs_per_s", med(e2e), "msgs/s", "redis_benchmark_xadd_P32_c50",
-             anchor_rps, runs,
-             "publish -> XADD -> XREADGROUP -> handler -> XACK, one Redis, packed entries",
+      print({"redis.e2e_msgs_per_s", med(e2e), "msgs/s", "redis_benchmark_xadd_P32_c50", anchor_rps,
+             runs, "publish -> XADD -> XREADGROUP -> handler -> XACK, one Redis, packed entries",
              med(e2e_ratio)},
             o.json);
       const double ours = med(cpu);
@@ -342,12 +340,12 @@ void run_redis_suite(const SuiteOptions& o) {
       RedisServer server;
       c.push_back(compare_redis_clients(server.port(), o.quick));
     }
-    auto col = [&](double ClientComparison::*f) {
+    auto col = [&](double ClientComparison::* f) {
       std::vector<double> v;
       for (const auto& x : c) v.push_back(x.*f);
       return med(v);
     };
-    auto ratio = [&](double ClientComparison::*a, double ClientComparison::*b) {
+    auto ratio = [&](double ClientComparison::* a, double ClientComparison::* b) {
       std::vector<double> v;
       for (const auto& x : c) v.push_back(x.*b > 0 ? x.*a / x.*b : 0);
       return med(v);
@@ -387,7 +385,12 @@ void run_redis_suite(const SuiteOptions& o) {
       flash.push_back(f.p99_us);
       during += f.during_drain;
     }
-    print({"redis.flash_crash_p99_us", med(flash), "us", "", {}, flash.size(),
+    print({"redis.flash_crash_p99_us",
+           med(flash),
+           "us",
+           "",
+           {},
+           flash.size(),
            fmt::format("100 FLASH_CRASH published while the subscriber drains {} NORMAL "
                        "messages waiting in Redis; {} of {} arrived before the backlog had drained",
                        1'000'000 / scale, during, 100 * n)},

@@ -15,8 +15,8 @@ using core::fail;
 using core::Result;
 using detail::decode_error;
 using detail::Key;
-using detail::Packer;
 using detail::pack_str;
+using detail::Packer;
 
 namespace detail {
 

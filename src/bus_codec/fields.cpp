@@ -9,10 +9,10 @@ namespace nautilus::bus::codec::detail {
 namespace {
 
 constexpr std::array<std::string_view, kKeyCount> kNames = {
-    "v",         "topic",    "type",     "prio",     "src",       "seq",       "ts_event",
-    "ts_pub",    "corr",     "reply_to", "payload",  "symbol",    "bid",       "ask",
-    "bid_size",  "ask_size", "price",    "size",     "aggressor", "trade_id",  "open",
-    "high",      "low",      "close",    "volume",   "interval_s", "session_volume"};
+    "v",        "topic",    "type",     "prio",    "src",        "seq",           "ts_event",
+    "ts_pub",   "corr",     "reply_to", "payload", "symbol",     "bid",           "ask",
+    "bid_size", "ask_size", "price",    "size",    "aggressor",  "trade_id",      "open",
+    "high",     "low",      "close",    "volume",  "interval_s", "session_volume"};
 
 }  // namespace
 
@@ -75,9 +75,10 @@ namespace {
 // Names up to this long are remembered (longer ones are rare and just created).
 constexpr std::size_t kMemoLength = 47;
 
-std::uint64_t load8(const char* p) noexcept {
+// The 8 bytes of `s` from `offset` (offset + 8 <= s.size()).
+std::uint64_t load8(std::string_view s, std::size_t offset) noexcept {
   std::uint64_t v;
-  std::memcpy(&v, p, 8);
+  std::memcpy(&v, s.substr(offset, 8).data(), 8);
   return v;
 }
 
@@ -85,8 +86,8 @@ std::uint64_t load8(const char* p) noexcept {
 std::size_t name_hash(std::string_view s) noexcept {
   std::uint64_t h = s.size();
   if (s.size() >= 8) {
-    h ^= load8(s.data()) * 0x9e3779b97f4a7c15ULL;
-    h ^= load8(s.data() + s.size() - 8) * 0xc2b2ae3d27d4eb4fULL;
+    h ^= load8(s, 0) * 0x9e3779b97f4a7c15ULL;
+    h ^= load8(s, s.size() - 8) * 0xc2b2ae3d27d4eb4fULL;
   } else {
     for (char c : s) h = h * 131 + static_cast<unsigned char>(c);
     h *= 0x9e3779b97f4a7c15ULL;

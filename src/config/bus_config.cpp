@@ -226,10 +226,10 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
     return ok;
   }
   if (const auto* mb = root["messagebus"].as_table()) {
-    if (auto ok = only_keys(*mb, "messagebus",
-                            {"enabled", "buffer_interval_ms", "buffer_size", "pack_max",
-                             "failover_buffer_mb", "logic_stream", "marketdata_stream",
-                             "retention"});
+    if (auto ok =
+            only_keys(*mb, "messagebus",
+                      {"enabled", "buffer_interval_ms", "buffer_size", "pack_max",
+                       "failover_buffer_mb", "logic_stream", "marketdata_stream", "retention"});
         !ok) {
       return ok;
     }

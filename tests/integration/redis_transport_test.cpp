@@ -384,8 +384,14 @@ TEST(RedisTransport, KillNineOfAConsumerProcessLosesNothing) {
   std::remove(out.c_str());
   // The victim: a separate process in group "b", 2 ms per message.
   const std::string md_port = std::to_string(md.port()), logic_port = std::to_string(logic.port());
-  const char* argv[] = {NAUTILUS_SLOW_CONSUMER, md_port.c_str(), logic_port.c_str(), "b",
-                        "b-victim",             out.c_str(),     "2",                nullptr};
+  const char* argv[] = {NAUTILUS_SLOW_CONSUMER,
+                        md_port.c_str(),
+                        logic_port.c_str(),
+                        "b",
+                        "b-victim",
+                        out.c_str(),
+                        "2",
+                        nullptr};
   struct Child {  // killed however the test ends (its stdout is ctest's pipe)
     pid_t pid = -1;
     void kill9() {

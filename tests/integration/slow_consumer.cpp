@@ -31,8 +31,8 @@ int main(int argc, char** argv) {
     std::fprintf(out, "%llu\n", static_cast<unsigned long long>(e.sequence));
     std::fflush(out);
   });
-  auto transport = bus_redis::RedisTransport::start(
-      bus, {.config = cfg, .group = argv[3], .consumer = argv[4]});
+  auto transport =
+      bus_redis::RedisTransport::start(bus, {.config = cfg, .group = argv[3], .consumer = argv[4]});
   if (!transport) {
     std::fprintf(stderr, "%s\n", transport.error().message.c_str());
     return 1;
