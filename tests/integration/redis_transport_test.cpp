@@ -325,6 +325,17 @@ TEST(RedisTransport, UndecodableEntriesAreDeadLetteredAndTheReaderGoesOn) {
             std::string::npos);  // the reason is kept with the entry
 }
 
+// The group's pending count on the Logic stream once it reaches 0, or what it is after 4 s.
+long long settled_pending(RedisClient& probe, const char* group) {
+  long long pending = -1;
+  for (int i = 0; i < 200 && pending != 0; ++i) {
+    auto p = probe.command({"XPENDING", "nautilus:engine_communication", group});
+    pending = p ? p->elements.at(0).integer : -1;
+    if (pending != 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pending;
+}
+
 // A consumer that read entries and died before XACK leaves them pending under its name. This
 // leaves exactly that server state: host A publishes `n` messages on the Logic bus, and consumer
 // "b-dead" of group "b" reads them and never acknowledges. Returns the entries it holds.
@@ -358,13 +369,7 @@ TEST(RedisTransport, AnotherConsumerTakesOverADeadConsumersEntries) {
   EXPECT_GE(link(b, "logic").claimed, held.size());
   // All acknowledged by the new owner (acknowledgements ride with its next read).
   auto probe = logic.client();
-  long long pending = -1;
-  for (int i = 0; i < 200 && pending != 0; ++i) {
-    auto p = probe.command({"XPENDING", "nautilus:engine_communication", "b"});
-    pending = p ? p->elements.at(0).integer : -1;
-    if (pending != 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(pending, 0);
+  EXPECT_EQ(settled_pending(probe, "b"), 0);
 }
 
 // The sequence numbers a killed consumer process wrote down as handled.
@@ -449,15 +454,8 @@ TEST(RedisTransport, KillNineOfAConsumerProcessLosesNothing) {
   }
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kMessages))
       << "victim handled " << victim_handled.size() << ", survivor received " << b.sink.size();
-  EXPECT_GE(link(b, "logic").claimed, 1u);  // it did take over the dead consumer's entries
-  // Eventually nothing is left pending in the group.
-  long long pending = -1;
-  for (int i = 0; i < 200 && pending != 0; ++i) {
-    auto p = probe.command({"XPENDING", "nautilus:engine_communication", "b"});
-    pending = p ? p->elements.at(0).integer : -1;
-    if (pending != 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(pending, 0);
+  EXPECT_GE(link(b, "logic").claimed, 1u);    // it did take over the dead consumer's entries
+  EXPECT_EQ(settled_pending(probe, "b"), 0);  // eventually nothing is left pending
   std::remove(out.c_str());
 }
 
