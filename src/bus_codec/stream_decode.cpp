@@ -50,9 +50,9 @@ class EnvelopeVisitor {
     --depth_;
     return true;
   }
-  bool start_map(std::uint32_t /*n*/) {
+  bool start_map(std::uint32_t n) {
     ++depth_;
-    if (in_key_) return decline();
+    if (in_key_ || n > kMaxMap) return decline();
     if (depth_ == base_) {
       header_.clear();
       payload_.clear();
@@ -89,8 +89,9 @@ class EnvelopeVisitor {
   static void set_referenced(bool /*referenced*/) {}
 
  private:
-  // The generic decoder's limit on a batch (it refuses longer arrays).
+  // The generic decoder's limits (it refuses longer arrays and larger maps).
   static constexpr std::uint32_t kMaxBatch = 4096;
+  static constexpr std::uint32_t kMaxMap = 1024;
   // No key of the format: the value that follows is ignored (unless it is a container).
   static constexpr Key kUnknown = Key::kCount;
 
