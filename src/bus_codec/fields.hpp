@@ -144,7 +144,6 @@ class Fields {
     return v;
   }
 
-  [[nodiscard]] std::string_view what() const noexcept { return what_; }
   void set_what(std::string_view what) noexcept { what_ = what; }
 
  private:
