@@ -173,8 +173,15 @@ Result<std::vector<RedisReply>> RedisClient::pipeline(
 }
 
 Result<void> RedisClient::send(const std::vector<std::vector<std::string>>& commands) {
+  std::vector<std::vector<std::string_view>> views;
+  views.reserve(commands.size());
+  for (const auto& c : commands) views.emplace_back(c.begin(), c.end());
+  return send_views(views);
+}
+
+Result<void> RedisClient::send_views(const std::vector<std::vector<std::string_view>>& commands) {
   if (!healthy()) return std::unexpected(connection_error("send on a failed connection"));
-  for (const auto& c : commands) append(ctx_, std::vector<std::string_view>(c.begin(), c.end()));
+  for (const auto& c : commands) append(ctx_, c);
   int done = 0;
   while (!done) {
     if (redisBufferWrite(ctx_, &done) != REDIS_OK) {

@@ -1,6 +1,7 @@
 #include "nautilus/bus_redis/streams.hpp"
 
 #include <ctime>
+#include <optional>
 
 namespace nautilus::bus_redis {
 namespace {
@@ -54,6 +55,12 @@ Result<std::vector<std::string>> StreamWriter::append(const std::vector<std::str
 
 Result<std::vector<std::string>> StreamWriter::append(const std::vector<EntryData>& entries,
                                                       std::string_view origin) {
+  if (auto sent = send_append(entries, origin); !sent) return std::unexpected(sent.error());
+  return receive_append(entries.size());
+}
+
+Result<void> StreamWriter::send_append(const std::vector<EntryData>& entries,
+                                       std::string_view origin) {
   // The commands refer to the entries' bytes: nothing is copied until hiredis formats them.
   const std::string bound = trim_.maxlen > 0 ? std::to_string(trim_.maxlen)
                             : trim_.min_age.count() > 0
@@ -73,14 +80,24 @@ Result<std::vector<std::string>> StreamWriter::append(const std::vector<EntryDat
     cmd.insert(cmd.end(), {e.field, e.bytes});
     if (!origin.empty()) cmd.insert(cmd.end(), {kOriginField, origin});
   }
-  auto replies = client_.pipeline_views(cmds);
-  if (!replies) return std::unexpected(replies.error());
+  return client_.send_views(cmds);
+}
+
+Result<std::vector<std::string>> StreamWriter::receive_append(std::size_t entries) {
   std::vector<std::string> ids;
-  ids.reserve(replies->size());
-  for (const auto& r : *replies) {
-    if (r.type != RedisReply::Type::kString) return server_error("XADD " + stream_, r);
-    ids.push_back(r.str);
+  ids.reserve(entries);
+  std::optional<core::Error> refused;
+  // Every reply is read, even after a refusal, so the connection stays in step.
+  for (std::size_t i = 0; i < entries; ++i) {
+    auto r = client_.receive();
+    if (!r) return std::unexpected(r.error());
+    if (r->type != RedisReply::Type::kString) {
+      if (!refused) refused = server_error("XADD " + stream_, *r).error();
+      continue;
+    }
+    ids.push_back(std::move(r->str));
   }
+  if (refused) return std::unexpected(std::move(*refused));
   return ids;
 }
 

@@ -8,6 +8,7 @@
 #include <bit>
 #include <climits>
 #include <deque>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -127,7 +128,17 @@ struct LinkWriter {
   std::optional<RedisClient> client;
   Backoff backoff;
   std::array<std::deque<std::string>, bus::kPriorityCount> pending;
-  std::size_t pending_bytes = 0;
+  // The round sent and not yet answered: its messages, taken from the front of one priority's
+  // queue, kept until Redis acknowledges them (resent in order if it does not). They are out
+  // of `pending`, so the overflow policy cannot drop what Redis may already hold.
+  struct InFlight {
+    std::vector<std::string> messages;
+    std::size_t priority = 0;
+    std::size_t entries = 0;  // XADD replies to take
+    std::size_t bytes = 0;
+    bool active = false;
+  } in_flight;
+  std::size_t pending_bytes = 0;  // queued and in flight
   SteadyClock::time_point oldest_pending{};
   bool flush_now = false;
   std::atomic<bool> connected{false};
@@ -271,7 +282,8 @@ struct RedisTransport::Impl {
   }
 
   static void publish_backlog(LinkWriter& w) {
-    w.backlog_messages.store(w.pending_count(), std::memory_order_relaxed);
+    w.backlog_messages.store(w.pending_count() + w.in_flight.messages.size(),
+                             std::memory_order_relaxed);
     w.backlog_bytes.store(w.pending_bytes, std::memory_order_relaxed);
   }
 
@@ -293,12 +305,11 @@ struct RedisTransport::Impl {
     return true;
   }
 
-  // One round trip: up to buffer_size pending messages, highest priority first, packed into
-  // entries of up to pack_max messages / kMaxEntryBytes (a lone message is a "d" entry).
-  // Returns false when nothing could be written (no connection, or the write failed: then
-  // everything stays pending and is resent after a reconnect; consumers de-duplicate whatever
-  // the broken pipeline had already written).
-  bool write_round(Link& link, Path path) {
+  // Sends one round: up to buffer_size pending messages, highest priority first, packed into
+  // entries of up to pack_max messages / kMaxEntryBytes (a lone message is a "d" entry). The
+  // writer encodes what arrives meanwhile and takes the replies with finish_round. Returns
+  // false when nothing was sent (nothing pending, no connection, or the write failed).
+  bool send_round(Link& link, Path path) {
     LinkWriter& w = *link.writers[path];
     w.flush_now = false;
     auto it = std::find_if(w.pending.rbegin(), w.pending.rend(),
@@ -306,50 +317,96 @@ struct RedisTransport::Impl {
     if (it == w.pending.rend()) return false;
     if (!connect_writer(link, w)) return false;
     auto& q = *it;
-    const Trim trim = options.config.retention == config::Retention::kMaxLen
-                          ? Trim{.maxlen = options.config.retention_maxlen}
-                          : Trim{.min_age = options.config.retention_minid_age};
-    StreamWriter writer(*w.client, link.stream_of(path), trim);
+    auto& f = w.in_flight;
+    f.priority = static_cast<std::size_t>(std::distance(w.pending.begin(), it.base()) - 1);
     const std::size_t round =
         std::min(q.size(), std::max<std::size_t>(options.config.buffer_size, 1));
+    f.messages.clear();
+    f.messages.reserve(round);  // views into it must not move
+    std::move(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(round),
+              std::back_inserter(f.messages));
+    q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(round));
+    const auto& m = f.messages;
     const std::size_t pack_max = std::max<std::size_t>(options.config.pack_max, 1);
     std::vector<std::string> packed;
     packed.reserve(round);  // views into it must not move
     std::vector<EntryData> entries;
-    std::size_t i = 0, bytes = 0;
+    std::size_t i = 0;
+    f.bytes = 0;
     while (i < round) {
       std::size_t j = i, entry_bytes = 0;
       while (j < round && j - i < pack_max &&
-             (j == i || entry_bytes + q[j].size() <= kMaxEntryBytes)) {
-        entry_bytes += q[j].size();
+             (j == i || entry_bytes + m[j].size() <= kMaxEntryBytes)) {
+        entry_bytes += m[j].size();
         ++j;
       }
       if (j - i == 1) {
-        entries.push_back({kDataField, q[i]});
+        entries.push_back({kDataField, m[i]});
       } else {
         std::string& b = packed.emplace_back();
         b.reserve(entry_bytes + 5);
         bus::codec::encode_batch_header(j - i, b);
-        for (std::size_t k = i; k < j; ++k) b.append(q[k]);
+        for (std::size_t k = i; k < j; ++k) b.append(m[k]);
         entries.push_back({kBatchField, b});
       }
-      bytes += entry_bytes;
+      f.bytes += entry_bytes;
       i = j;
     }
-    if (!writer.append(entries, instance)) {
-      w.client.reset();
-      w.connected.store(false);
-      w.backoff.failed();
-      mark_degraded(link);
+    f.entries = entries.size();
+    f.active = true;
+    if (!StreamWriter(*w.client, link.stream_of(path), trim()).send_append(entries, instance)) {
+      fail_round(link, w);
       return false;
     }
-    q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(round));
-    w.pending_bytes -= bytes;
-    link.exported.fetch_add(round, std::memory_order_relaxed);
-    out[path].settled.fetch_add(round, std::memory_order_relaxed);
+    return true;
+  }
+
+  // Takes the replies of the round in flight. On failure everything stays pending and is
+  // resent after a reconnect; consumers de-duplicate whatever the broken pipeline had
+  // already written.
+  bool finish_round(Link& link, Path path) {
+    LinkWriter& w = *link.writers[path];
+    auto& f = w.in_flight;
+    if (!f.active) return false;
+    if (!StreamWriter(*w.client, link.stream_of(path), trim()).receive_append(f.entries)) {
+      fail_round(link, w);
+      return false;
+    }
+    const std::size_t n = f.messages.size();
+    f.messages.clear();
+    f.active = false;
+    w.pending_bytes -= f.bytes;
+    link.exported.fetch_add(n, std::memory_order_relaxed);
+    out[path].settled.fetch_add(n, std::memory_order_relaxed);
     publish_backlog(w);
     link.degraded_since.store(0);
     return true;
+  }
+
+  // The round goes back to the front of its queue, in order, and the connection is dropped.
+  void fail_round(Link& link, LinkWriter& w) {
+    auto& f = w.in_flight;
+    auto& q = w.pending[f.priority];
+    q.insert(q.begin(), std::make_move_iterator(f.messages.begin()),
+             std::make_move_iterator(f.messages.end()));
+    f.messages.clear();
+    f.active = false;
+    w.client.reset();
+    w.connected.store(false);
+    w.backoff.failed();
+    mark_degraded(link);
+  }
+
+  // One whole round trip (the one in flight first, if any).
+  bool write_round(Link& link, Path path) {
+    (void)finish_round(link, path);
+    return send_round(link, path) && finish_round(link, path);
+  }
+
+  [[nodiscard]] Trim trim() const {
+    return options.config.retention == config::Retention::kMaxLen
+               ? Trim{.maxlen = options.config.retention_maxlen}
+               : Trim{.min_age = options.config.retention_minid_age};
   }
 
   void writer_loop(Path path, const std::stop_token& stop) {
@@ -360,18 +417,21 @@ struct RedisTransport::Impl {
       const std::size_t got = outbox.poll(chunk);
       const bool idle = got < chunk;  // nothing more queued: batching must not add latency
       const auto now = SteadyClock::now();
+      bool waiting = false;  // a round is in flight
       for (auto& l : links) {
         LinkWriter& w = *l->writers[path];
         // Connect eagerly: status then tells the truth while idle, and the first message does
         // not pay for the connection.
         if (!w.client) (void)connect_writer(*l, w);
-        // One round per pass, so the outbox is polled between round trips.
-        if (w.flush_now || idle || w.pending_count() >= options.config.buffer_size ||
-            (w.pending_count() > 0 && now - w.oldest_pending >= interval)) {
-          (void)write_round(*l, path);
-        }
+        const bool due = w.flush_now || idle || w.pending_count() >= options.config.buffer_size ||
+                         (w.pending_count() > 0 && now - w.oldest_pending >= interval);
+        // While Redis appends one round, the next is polled and encoded; its replies are taken
+        // only when another round is due (at once when the outbox is empty: no added latency).
+        if (w.in_flight.active && due) (void)finish_round(*l, path);
+        if (!w.in_flight.active && due) (void)send_round(*l, path);
+        waiting = waiting || w.in_flight.active;
       }
-      if (got == 0) {
+      if (got == 0 && !waiting) {
         std::chrono::nanoseconds wait = interval.count() > 0 ? std::chrono::nanoseconds(interval)
                                                              : std::chrono::milliseconds(1);
         for (auto& l : links) {
@@ -394,7 +454,7 @@ struct RedisTransport::Impl {
       bool left = false;
       for (auto& l : links) {
         (void)write_round(*l, path);
-        left = left || l->writers[path]->pending_count() > 0;
+        left = left || l->writers[path]->pending_count() > 0 || l->writers[path]->in_flight.active;
       }
       if (!left) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -66,6 +66,13 @@ class RedisServer {
     stop();
     start();
   }
+  // A server that stops answering for a while (SIGSTOP), then goes on where it was (SIGCONT).
+  void pause() const {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  }
+  void resume() const {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
+  }
 
  private:
   static std::uint16_t free_port() {

@@ -58,6 +58,9 @@ class RedisClient {
   // writes the commands out; receive() then reads one reply per command, in order. Nothing
   // else may use the connection in between.
   [[nodiscard]] core::Result<void> send(const std::vector<std::vector<std::string>>& commands);
+  // send() for arguments that live elsewhere; hiredis has copied them when it returns.
+  [[nodiscard]] core::Result<void> send_views(
+      const std::vector<std::vector<std::string_view>>& commands);
   [[nodiscard]] core::Result<RedisReply> receive() { return read_reply(); }
 
   // Socket read/write timeout; a blocking command (XREADGROUP BLOCK) needs more than its block.

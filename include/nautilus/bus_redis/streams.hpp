@@ -49,6 +49,12 @@ class StreamWriter {
       const std::vector<std::string>& payloads, std::string_view origin = {});
   [[nodiscard]] core::Result<std::vector<std::string>> append(const std::vector<EntryData>& entries,
                                                               std::string_view origin);
+  // append() in two halves, so a caller can encode the next round while Redis appends this
+  // one: the XADDs go out (the entries' bytes are copied when it returns), and later their ids
+  // come back. Nothing else may use the client in between.
+  [[nodiscard]] core::Result<void> send_append(const std::vector<EntryData>& entries,
+                                               std::string_view origin);
+  [[nodiscard]] core::Result<std::vector<std::string>> receive_append(std::size_t entries);
   [[nodiscard]] const std::string& stream() const noexcept { return stream_; }
 
  private:
