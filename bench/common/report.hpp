@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -31,6 +32,17 @@ void print(const Report& r, bool json);
 
 // Median of `runs` calls of `f`.
 double median_of(std::size_t runs, const std::function<double()>& f);
+
+// How the machine itself holds threads back: one thread sleeping `period` at a time for
+// `duration`, and how late it wakes. On a shared VM the hypervisor stalls a vCPU for
+// milliseconds now and then; every thread of a pipeline meets those stalls too, so latency
+// tails are read against this anchor, measured in the same run.
+struct WakeupStalls {
+  double p999_us = 0;  // lateness of the wake-ups
+  double max_us = 0;
+  double over_2ms_per_s = 0;  // wake-ups later than 2 ms, per second
+};
+WakeupStalls measure_wakeups(std::chrono::milliseconds duration, std::chrono::microseconds period);
 
 struct SuiteOptions {
   bool json = false;
