@@ -389,7 +389,7 @@ void run_redis_suite(const SuiteOptions& o) {
           o.json);
     print({"redis.latency_machine_stalls_per_s",
            med(stalls),
-           "1/s",
+           "stalls/s",
            "",
            {},
            runs,
