@@ -1,7 +1,9 @@
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <ctime>
 
 #include "commands.hpp"
@@ -142,11 +144,18 @@ int run_replay(const ReplayOptions& o) {
   if (o.republish) {
     for (const auto& b : republish_bytes) republish.push_back({bus_redis::kDataField, b});
     bus_redis::StreamWriter writer(*client, stream, {});
+    // A writer of its own: consumers de-duplicate per writer, so the messages reach them again
+    // even if they saw the originals (or an earlier republish) moments ago.
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    const std::string origin =
+        fmt::format("replay-{}-{}-{}", host, ::getpid(),
+                    std::chrono::system_clock::now().time_since_epoch().count());
     for (std::size_t i = 0; i < republish.size(); i += 1000) {
       std::vector<bus_redis::EntryData> chunk(
           republish.begin() + static_cast<std::ptrdiff_t>(i),
           republish.begin() + static_cast<std::ptrdiff_t>(std::min(republish.size(), i + 1000)));
-      if (auto ok = writer.append(chunk, "replay"); !ok) {
+      if (auto ok = writer.append(chunk, origin); !ok) {
         fmt::print(stderr, "nautilus replay: republish: {}\n", ok.error().message);
         return 1;
       }

@@ -8,11 +8,15 @@
 #include <bit>
 #include <climits>
 #include <deque>
+#include <functional>
 #include <iterator>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "nautilus/bus/codec.hpp"
 #include "nautilus/bus_redis/streams.hpp"
@@ -72,22 +76,24 @@ class Backoff {
   SteadyClock::time_point next_{};
 };
 
-// Recently seen messages, by source: for each source a ring of its last `window` sequence
-// numbers (a power of two), indexed by sequence, holding the ts_publish seen with each. A resend
-// after a failover, or an entry delivered twice, is dropped: same source, sequence and
-// ts_publish. Consecutive messages of a source touch neighbouring slots, so this stays in
-// cache at millions of messages a second, where a hash set of keys did not.
+// Recently seen messages, by writer and source: for each (origin, source) a ring of its last
+// `window` sequence numbers (a power of two), indexed by sequence, holding the ts_publish seen
+// with each. A resend after a failover, an entry delivered twice, or a message that came over
+// both buses while migrating is dropped: same writing transport (the entry's origin), source,
+// sequence and ts_publish. Keying by the writer too keeps apart processes that share an engine
+// name (an engine scaled out to several processes), whose sequences overlap. Consecutive
+// messages of a source touch neighbouring slots, so this stays in cache at millions of
+// messages a second, where a hash set of keys did not.
 //
 // What it cannot see: a duplicate more than `window` sequence numbers behind its source's
-// newest message, and (rarely) one of two publishers that share a source name and overwrite
-// each other's slots. Both are delivered again, never lost.
+// newest message. It is delivered again, never lost.
 class Dedup {
  public:
   explicit Dedup(std::size_t window) : size_(std::bit_ceil(std::max<std::size_t>(window, 64))) {}
 
-  // True if new (and remembers it).
-  bool insert(const bus::Envelope& e) {
-    Slot& slot = ring(e.source.data())[e.sequence & (size_ - 1)];
+  // True if new (and remembers it). `origin`: the entry's writer (field "o"; empty if absent).
+  bool insert(std::string_view origin, const bus::Envelope& e) {
+    Slot& slot = ring(origin, e.source.data())[e.sequence & (size_ - 1)];
     if (slot.sequence == e.sequence && slot.ts_publish == e.ts_publish) return false;
     slot = {e.sequence, e.ts_publish};
     return true;
@@ -98,24 +104,42 @@ class Dedup {
     std::uint64_t sequence = UINT64_MAX;  // none
     core::UnixNanos ts_publish = INT64_MIN;
   };
-  // Sources beyond this many are not remembered separately: the table starts over (duplicates
-  // may pass for a moment; memory stays bounded whatever arrives).
-  static constexpr std::size_t kMaxSources = 256;
-
-  std::vector<Slot>& ring(const char* source) {
-    if (source == last_source_) return *last_ring_;
-    auto it = rings_.find(source);
-    if (it == rings_.end()) {
-      if (rings_.size() >= kMaxSources) rings_.clear();
-      it = rings_.emplace(source, std::vector<Slot>(size_)).first;
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
     }
+  };
+  using Sources = std::unordered_map<const char*, std::vector<Slot>>;  // by interned source
+
+  // Rings beyond this many (256 KB each) are not remembered separately: the table starts over
+  // (duplicates may pass for a moment; memory stays bounded whatever arrives).
+  static constexpr std::size_t kMaxRings = 256;
+
+  std::vector<Slot>& ring(std::string_view origin, const char* source) {
+    if (source == last_source_ && origin == last_origin_) return *last_ring_;
+    auto o = origins_.find(origin);
+    if (o == origins_.end()) o = origins_.emplace(std::string(origin), Sources{}).first;
+    auto it = o->second.find(source);
+    if (it == o->second.end()) {
+      if (rings_ >= kMaxRings) {
+        origins_.clear();
+        rings_ = 0;
+        o = origins_.emplace(std::string(origin), Sources{}).first;
+      }
+      it = o->second.emplace(source, std::vector<Slot>(size_)).first;
+      ++rings_;
+    }
+    last_origin_.assign(origin);
     last_source_ = source;
     last_ring_ = &it->second;
     return it->second;
   }
 
   std::size_t size_;
-  std::unordered_map<const char*, std::vector<Slot>> rings_;  // by interned source name
+  std::unordered_map<std::string, Sources, NameHash, std::equal_to<>> origins_;
+  std::size_t rings_ = 0;
+  std::string last_origin_;
   const char* last_source_ = nullptr;
   std::vector<Slot>* last_ring_ = nullptr;
 };
@@ -728,18 +752,18 @@ struct RedisTransport::Impl {
           }
         }
       }
-      deliver(link, publisher, topics, envs, d);
+      deliver(link, publisher, topics, entry.origin, envs, d);
     }
   }
 
   // Decoded messages of one entry: those already seen are dropped, the rest delivered to
   // local subscribers.
-  void deliver(Link& link, bus::Publisher& publisher, TopicCache& topics,
+  void deliver(Link& link, bus::Publisher& publisher, TopicCache& topics, std::string_view origin,
                std::vector<bus::Envelope>& envs, Delivered& d) {
     {
       std::lock_guard lock(dedup_mu);  // once per entry: readers of other links share it
       for (auto& env : envs) {
-        if (!dedup->insert(env)) {
+        if (!dedup->insert(origin, env)) {
           env.payload = {};  // marks it as a duplicate
           link.duplicates.fetch_add(1, std::memory_order_relaxed);
         }

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "nautilus/bus/codec.hpp"
 #include "nautilus/bus_redis/streams.hpp"
 #include "nautilus/bus_redis/transport.hpp"
 #include "nautilus/model/market_data.hpp"
@@ -337,6 +338,46 @@ TEST(RedisTransport, OverflowNeverDropsTheRoundInFlight) {
   EXPECT_EQ(s.exported + dropped, static_cast<std::size_t>(kMessages));
   EXPECT_EQ(s.backlog_messages, 0u);
   EXPECT_EQ(s.backlog_bytes, 0u);
+}
+
+// Two processes of one engine ("risk", scaled out) publish with overlapping sequence numbers;
+// then one of them resends its messages, as after a failover. Keyed by writer as well as
+// source, de-duplication drops the resend and keeps both processes' messages.
+TEST(RedisTransport, DeduplicationKeepsApartWritersThatShareAnEngineName) {
+  RedisServer md, logic;
+  Host c(two_buses(md, logic), "c");
+  c.wait_connected();
+  auto encoded = [](std::uint64_t seq, core::UnixNanos ts) {
+    bus::Envelope env;
+    env.topic = bus::Topic::from_trusted("risk.alert.AAPL");
+    env.source = core::EngineId::from_trusted("risk");
+    env.sequence = seq;
+    env.ts_publish = ts;
+    env.payload = bus::Payload::make(trade(static_cast<std::int64_t>(seq)));
+    std::string bytes;
+    EXPECT_TRUE(bus::codec::encode(env, bytes));
+    return bytes;
+  };
+  constexpr std::uint64_t kEach = 50;
+  std::vector<std::string> from_a, from_b;
+  for (std::uint64_t seq = 1; seq <= kEach; ++seq) {
+    from_a.push_back(encoded(seq, 1'000'000 + static_cast<core::UnixNanos>(seq)));
+    from_b.push_back(encoded(seq, 2'000'000 + static_cast<core::UnixNanos>(seq)));
+  }
+  auto client = logic.client();
+  StreamWriter writer(client, "nautilus:engine_communication", {});
+  for (std::uint64_t i = 0; i < kEach; ++i) {  // interleaved, as two live processes would be
+    ASSERT_TRUE(writer.append(std::vector<std::string>{from_a[i]}, "risk-host-1"));
+    ASSERT_TRUE(writer.append(std::vector<std::string>{from_b[i]}, "risk-host-2"));
+  }
+  ASSERT_TRUE(c.sink.wait_for(2 * kEach)) << c.sink.size();
+  ASSERT_TRUE(writer.append(from_a, "risk-host-1"));  // the resend
+  for (int i = 0; i < 2000 && link(c, "logic").duplicates < kEach; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(link(c, "logic").duplicates, kEach);
+  EXPECT_EQ(c.sink.size(), 2 * kEach);
 }
 
 TEST(RedisTransport, UndecodableEntriesAreDeadLetteredAndTheReaderGoesOn) {
