@@ -261,7 +261,7 @@ TEST(Codec, BothDecodersKeepTheContainerLimits) {
   // A valid envelope with 1,100 extra (unknown) fields: over the 1,024-entry map limit.
   auto big = reversed_trade(0);
   big.str("corr").uint(0);
-  big.b[0] = '\xde';  // map16 header instead of fixmap(10)
+  big.b[0] = '\xde';                            // map16 header instead of fixmap(10)
   big.b.insert(1, std::string("\x04\x56", 2));  // 10 + 1100 = 1110 entries
   for (int i = 0; i < 1100; ++i) big.str("x" + std::to_string(i)).uint(1);
   EXPECT_FALSE(decode(big.b));
