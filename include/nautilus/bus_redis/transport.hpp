@@ -47,8 +47,8 @@ struct TransportOptions {
   // entries (an entry carries up to MESSAGEBUS_PACK_MAX messages).
   std::size_t read_count = 8;
   std::size_t read_bytes = std::size_t{384} * 1024;
-  // Per source: the last this many sequence numbers (rounded up to a power of two) are
-  // remembered to drop duplicates. Resends after a failover are at most one write round
+  // Per writer and source: the last this many sequence numbers (rounded up to a power of two)
+  // are remembered to drop duplicates. Resends after a failover are at most one write round
   // (MESSAGEBUS_BUFFER_SIZE messages) behind.
   std::size_t dedup_window = 16'384;
   std::chrono::milliseconds connect_timeout{1000};
