@@ -52,7 +52,6 @@ WakeupStalls measure_wakeups(std::chrono::milliseconds duration, std::chrono::mi
   if (late.empty()) return {};
   std::sort(late.begin(), late.end());
   return {.p999_us = late[late.size() * 999 / 1000],
-          .max_us = late.back(),
           .over_2ms_per_s =
               static_cast<double>(over_2ms) / std::chrono::duration<double>(duration).count()};
 }

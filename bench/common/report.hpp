@@ -38,8 +38,7 @@ double median_of(std::size_t runs, const std::function<double()>& f);
 // milliseconds now and then; every thread of a pipeline meets those stalls too, so latency
 // tails are read against this anchor, measured in the same run.
 struct WakeupStalls {
-  double p999_us = 0;  // lateness of the wake-ups
-  double max_us = 0;
+  double p999_us = 0;         // lateness of the wake-ups
   double over_2ms_per_s = 0;  // wake-ups later than 2 ms, per second
 };
 WakeupStalls measure_wakeups(std::chrono::milliseconds duration, std::chrono::microseconds period);
