@@ -248,7 +248,6 @@ struct RedisTransport::Impl {
   struct Completions {
     std::mutex mu;
     std::vector<std::string> ids;
-    std::size_t behind_barriers = 0;  // ids still waiting on engines' mailboxes
   };
 
   [[nodiscard]] static std::size_t route(std::string_view topic) {
@@ -527,13 +526,11 @@ struct RedisTransport::Impl {
                     std::make_move_iterator(acks_sent.end()));
       acks_sent.clear();
     };
-    bool behind_barriers = false;  // as of the last take_completions
     auto take_completions = [&] {
       std::lock_guard lock(completions->mu);
       to_ack.insert(to_ack.end(), std::make_move_iterator(completions->ids.begin()),
                     std::make_move_iterator(completions->ids.end()));
       completions->ids.clear();
-      behind_barriers = completions->behind_barriers > 0;
     };
     while (!stop.stop_requested()) {
       if (!client || !client->healthy()) {
@@ -569,8 +566,7 @@ struct RedisTransport::Impl {
       // consumers de-duplicate); after a reconnect they are sent again, which is harmless.
       if (!in_flight) {
         write_dead_letters(*client, link, dead);  // before the XACKs of their entries
-        take_completions();
-        if (!send_read(*reader, count, to_ack, acks_sent, behind_barriers)) {
+        if (!send_read(*reader, count, to_ack, acks_sent)) {
           report();
           restore_acks();
           drop();
@@ -611,10 +607,7 @@ struct RedisTransport::Impl {
       // The next read goes out before this batch is handled: Redis prepares it meanwhile.
       bool broken = false;
       if (!stop.stop_requested()) {
-        take_completions();
-        // This batch's acknowledgements follow once it is handled.
-        broken = !send_read(*reader, count, to_ack, acks_sent,
-                            behind_barriers || !batch->empty() || !claimed.empty());
+        broken = !send_read(*reader, count, to_ack, acks_sent);
         in_flight = !broken;
       }
       std::vector<std::string> acks;
@@ -649,15 +642,10 @@ struct RedisTransport::Impl {
   }
 
   // Sends the next read with the acknowledgements due; those move to `sent` until the read's
-  // reply shows the round trip went through. `acks_to_come`: handled (or being handled)
-  // entries whose XACK has yet to go out. The read then blocks only ack_block, so on an idle
-  // stream the last batch is acknowledged within milliseconds, not after read_block.
+  // reply shows the round trip went through.
   bool send_read(GroupReader& reader, std::size_t count, std::vector<std::string>& to_ack,
-                 std::vector<std::string>& sent, bool acks_to_come) const {
-    const auto block = acks_to_come ? std::clamp(options.ack_block, std::chrono::milliseconds(1),
-                                                 options.read_block)
-                                    : options.read_block;
-    const bool ok = reader.send_read(count, block, to_ack).has_value();
+                 std::vector<std::string>& sent) const {
+    const bool ok = reader.send_read(count, options.read_block, to_ack).has_value();
     sent.insert(sent.end(), std::make_move_iterator(to_ack.begin()),
                 std::make_move_iterator(to_ack.end()));
     to_ack.clear();
@@ -688,16 +676,11 @@ struct RedisTransport::Impl {
     auto pending = std::make_shared<Pending>();
     pending->left.store(engines.size());
     pending->ids = std::move(ids);
-    {
-      std::lock_guard lock(done_queue->mu);
-      done_queue->behind_barriers += pending->ids.size();
-    }
     // Holds the queue: a barrier may fire after the reader thread has ended.
     auto reached = [pending, q = done_queue] {
       if (pending->left.fetch_sub(1) != 1) return;
       std::lock_guard lock(q->mu);
       q->ids.insert(q->ids.end(), pending->ids.begin(), pending->ids.end());
-      q->behind_barriers -= pending->ids.size();
     };
     for (auto& mb : engines) {
       // A lane full for 100 ms: acknowledge rather than hold the batch forever.

@@ -669,33 +669,6 @@ TEST(RedisTransport, EntriesAreAcknowledgedOnlyAfterTheEngineHandled) {
   tb.reset();
 }
 
-// On an idle stream the last batch is acknowledged within milliseconds, not after the read
-// that went out meanwhile has blocked its full read_block (3 s here).
-TEST(RedisTransport, AnIdleStreamsLastBatchIsAcknowledgedPromptly) {
-  RedisServer md, logic;
-  Host a(two_buses(md, logic), "a");
-  Host b(two_buses(md, logic), "b", {.read_block = std::chrono::milliseconds(3000)});
-  a.wait_connected();
-  b.wait_connected();
-  auto pending = [&] {
-    return logic.client()
-        .command({"XPENDING", "nautilus:engine_communication", "b"})
-        ->elements.at(0)
-        .integer;
-  };
-  auto pub = *a.bus.publisher("strategy");
-  for (int round = 0; round < 3; ++round) {
-    (void)pub.publish("strategy.signal.AAPL", trade(round));
-    ASSERT_TRUE(b.sink.wait_for(static_cast<std::size_t>(round + 1)));
-    const auto handled = std::chrono::steady_clock::now();
-    while (pending() != 0 && std::chrono::steady_clock::now() - handled < std::chrono::seconds(5)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    EXPECT_EQ(pending(), 0);
-    EXPECT_LT(std::chrono::steady_clock::now() - handled, std::chrono::milliseconds(1500));
-  }
-}
-
 TEST(RedisTransport, SingleRedisModeKeepsTheBusesOnSeparateStreams) {
   RedisServer one;
   config::BusConfig cfg;

@@ -39,10 +39,6 @@ struct TransportOptions {
   // Per bus and path (normal, urgent); 0 = the configuration's (MESSAGEBUS_FAILOVER_BUFFER_MB).
   std::size_t failover_buffer_bytes = 0;
   std::chrono::milliseconds read_block{50};
-  // While a batch's acknowledgements are still to go out (it is being handled, or engines'
-  // mailboxes have yet to reach it), reads block at most this long: an idle stream's last
-  // batch is acknowledged within milliseconds. XACK rides with the next read.
-  std::chrono::milliseconds ack_block{5};
   // Reads of the normal stream ask for about read_bytes, and never fewer than read_count
   // entries (an entry carries up to MESSAGEBUS_PACK_MAX messages).
   std::size_t read_count = 8;
