@@ -1,5 +1,6 @@
 // Runs the fuzz target without libFuzzer (GCC builds, ctest): every file of the corpus, then
-// seeded random mutations of them. `--write-seeds DIR` writes the seed corpus.
+// seeded random mutations of them. `--write-seeds DIR` writes the codec seed corpus: one
+// envelope per message type (fuzz/corpus/codec/<type>), plus a raw payload.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -9,7 +10,8 @@
 #include <vector>
 
 #include "nautilus/bus/codec.hpp"
-#include "nautilus/model/market_data.hpp"
+#include "nautilus/model/messages.hpp"
+#include "support/sample_messages.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
@@ -33,20 +35,15 @@ std::vector<std::string> seeds() {
     std::string bytes;
     if (bus::codec::encode(e, bytes)) out.push_back(bytes);
   };
-  const auto sym = core::Symbol::from_trusted("AAPL");
-  add(bus::Payload::make(model::QuoteTick{
-          sym, *core::Price::from_string("1.25"), *core::Price::from_string("1.26"),
-          *core::Quantity::from_string("100"), *core::Quantity::from_string("200"), 1}),
-      bus::Priority::kNormal, 0);
-  add(bus::Payload::make(model::TradeTick{sym, *core::Price::from_string("99.5"),
-                                          *core::Quantity::from_string("3"),
-                                          model::AggressorSide::kBuyer, 9, 2}),
-      bus::Priority::kFlashCrash, 7);
-  add(bus::Payload::make(
-          model::Bar{sym, *core::Price::from_string("1"), *core::Price::from_string("2"),
-                     *core::Price::from_string("0.5"), *core::Price::from_string("1.5"),
-                     *core::Quantity::from_string("1000"), 60, 3}),
-      bus::Priority::kLow, 0);
+  // Every message type of the vocabulary, from its description, at a few priorities.
+  int i = 0;
+  boost::mp11::mp_for_each<boost::mp11::mp_transform<std::add_pointer_t, model::AllMessages>>(
+      [&](auto* p) {
+        using T = std::remove_pointer_t<decltype(p)>;
+        add(bus::Payload::make(testing_support::sample<T>(i % 2)),
+            bus::kPrioritiesHighFirst[i % bus::kPriorityCount], i % 3 == 0 ? 7 : 0);
+        ++i;
+      });
   add(bus::Payload::make(bus::codec::RawMessage{"custom", std::string("\x92\x01\xa1z", 4)}),
       bus::Priority::kHigh, 0);
   return out;
@@ -56,9 +53,12 @@ std::vector<std::string> seeds() {
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "--write-seeds") {
-    int i = 0;
     for (const auto& s : seeds()) {
-      std::ofstream(std::string(argv[2]) + "/seed-" + std::to_string(i++), std::ios::binary) << s;
+      auto env = bus::codec::decode(s);
+      const std::string name = env && env->get<bus::codec::RawMessage>() == nullptr
+                                   ? std::string(env->type_name())
+                                   : "raw";
+      std::ofstream(std::string(argv[2]) + "/" + name, std::ios::binary) << s;
     }
     return 0;
   }

@@ -1,4 +1,5 @@
 #include "../../bench/bus/bus_suite.hpp"
+#include "../../bench/codec/codec_suite.hpp"
 #include "../../bench/http/http_suite.hpp"
 #include "../../bench/redis/redis_suite.hpp"
 #include "commands.hpp"
@@ -8,6 +9,7 @@ namespace nautilus::app {
 int run_bench(const BenchOptions& o) {
   const bench::SuiteOptions so{.json = o.json, .runs = o.runs, .quick = o.quick, .only = o.only};
   if (o.suite == "bus" || o.suite == "all") bench::run_bus_suite(so);
+  if (o.suite == "codec" || o.suite == "all") bench::run_codec_suite(so);
   if (o.suite == "redis" || o.suite == "all") bench::run_redis_suite(so);
   if (o.suite == "http" || o.suite == "all") bench::run_http_suite(so);
   return 0;

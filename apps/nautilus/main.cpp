@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "nautilus/bus/codec.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Nautilus: an event-driven trading platform on an in-process or Redis Streams bus"};
@@ -47,6 +48,9 @@ int main(int argc, char** argv) {
 
   auto* engines_cmd = app.add_subcommand("engines", "List the engines of this build and ports");
 
+  auto* messages_cmd = app.add_subcommand(
+      "messages", "The message types of the wire format and their fields (a Markdown table)");
+
   nautilus::app::SampleOptions sample;
   auto* sample_cmd =
       app.add_subcommand("sample", "Write the bundled sample data with the synthetic generator");
@@ -62,9 +66,9 @@ int main(int argc, char** argv) {
 
   nautilus::app::BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Run benchmark suites against their anchors");
-  bench_cmd->add_option("suite", bench.suite, "Suite: bus | redis | http | all")
+  bench_cmd->add_option("suite", bench.suite, "Suite: bus | codec | redis | http | all")
       ->required()
-      ->check(CLI::IsMember({"bus", "redis", "http", "all"}));
+      ->check(CLI::IsMember({"bus", "codec", "redis", "http", "all"}));
   bench_cmd->add_flag("--json", bench.json, "One JSON object per line");
   bench_cmd->add_option("--runs", bench.runs, "Repetitions; medians are reported")
       ->check(CLI::Range(1, 101));
@@ -90,8 +94,8 @@ int main(int argc, char** argv) {
       app.get_subcommands([&](CLI::App* sub) { return argc > 1 && sub->check_name(argv[1]); });
   if (argc > 1 && argv[1][0] != '-' && known.empty()) {
     std::fprintf(stderr,
-                 "nautilus: unknown command '%s' (commands: run, engine, sample, bench, status, "
-                 "replay; see --help)\n",
+                 "nautilus: unknown command '%s' (commands: run, engine, engines, messages, "
+                 "sample, bench, status, replay; see --help)\n",
                  argv[1]);
     return 2;
   }
@@ -100,6 +104,10 @@ int main(int argc, char** argv) {
   if (engine_cmd->parsed()) return nautilus::app::run_platform(one);
   if (sample_cmd->parsed()) return nautilus::app::write_sample_data(sample);
   if (engines_cmd->parsed()) return nautilus::app::list_engines();
+  if (messages_cmd->parsed()) {
+    std::fputs(nautilus::bus::codec::wire_types_markdown().c_str(), stdout);
+    return 0;
+  }
   if (bench_cmd->parsed()) return nautilus::app::run_bench(bench);
   if (status_cmd->parsed()) return nautilus::app::show_status(status);
   if (replay_cmd->parsed()) return nautilus::app::run_replay(replay);

@@ -62,17 +62,44 @@ Result<std::string_view> decode_header(const Fields& m, Envelope& env) {
   }
   auto type = m.str(Key::kType);
   if (!type) return std::unexpected(type.error());
-  if (auto p = m.need(Key::kPayload); !p) return std::unexpected(p.error());
+  if (m.find(Key::kPayload) == nullptr) return m.missing(static_cast<std::size_t>(Key::kPayload));
   return *type;
 }
 
 }  // namespace detail
 
 namespace {
-void key(Packer& pk, Key k) { pack_str(pk, detail::key_name(k)); }
+void key(Packer& pk, Key k) {
+  pack_str(pk, detail::header_table().names[static_cast<std::size_t>(k)]);
+}
 }  // namespace
 
-std::vector<std::string_view> known_types() { return detail::known_type_names(); }
+std::vector<std::string_view> known_types() {
+  std::vector<std::string_view> out;
+  for (const auto& c : detail::all_codecs()) out.push_back(c.type);
+  return out;
+}
+
+std::vector<TypeInfo> describe_types() {
+  std::vector<TypeInfo> out;
+  for (const auto& c : detail::all_codecs()) out.push_back(c.info());
+  return out;
+}
+
+std::string wire_types_markdown() {
+  std::string out = "| `type` | fields | in the Envelope |\n|---|---|---|\n";
+  for (const auto& t : describe_types()) {
+    out += "| `" + std::string(t.name) + "` | ";
+    for (std::size_t i = 0; i < t.fields.size(); ++i) {
+      const auto& f = t.fields[i];
+      if (i > 0) out += ", ";
+      out += "`" + std::string(f.name) + "` " + f.kind + (f.optional ? " (optional)" : "");
+    }
+    out += t.inline_size > 0 ? " | inline, " + std::to_string(t.inline_size) + " bytes |\n"
+                             : " | heap (arrays) |\n";
+  }
+  return out;
+}
 
 Result<void> encode(const Envelope& env, std::string& out) {
   if (env.payload.empty()) return fail(ErrorCode::kInvalidArgument, "encode: empty payload");
@@ -116,7 +143,9 @@ Result<void> encode(const Envelope& env, std::string& out) {
     out.append(raw->msgpack);  // already one MessagePack value
     return {};
   }
-  if (detail::encode_known_payload(pk, env.payload)) return {};
+  if (const auto* c = detail::codec_of(env.payload); c != nullptr && c->encode(pk, env.payload)) {
+    return {};
+  }
   out.resize(start);
   return fail(ErrorCode::kInvalidArgument,
               "encode: no wire codec for payload type '" + std::string(type) + "'");

@@ -8,66 +8,71 @@
 namespace nautilus::bus::codec::detail {
 namespace {
 
-constexpr std::array<std::string_view, kKeyCount> kNames = {
-    "v",        "topic",    "type",     "prio",    "src",        "seq",           "ts_event",
-    "ts_pub",   "corr",     "reply_to", "payload", "symbol",     "bid",           "ask",
-    "bid_size", "ask_size", "price",    "size",    "aggressor",  "trade_id",      "open",
-    "high",     "low",      "close",    "volume",  "interval_s", "session_volume"};
+constexpr std::array<std::string_view, static_cast<std::size_t>(Key::kCount)> kHeaderNames = {
+    "v",        "topic",  "type", "prio",     "src",    "seq",
+    "ts_event", "ts_pub", "corr", "reply_to", "payload"};
+constexpr FieldTable kHeader{"envelope", kHeaderNames};
+
+std::string name_of(const FieldTable& t, std::size_t i) { return std::string(t.names[i]); }
 
 }  // namespace
 
-std::string_view key_name(Key k) noexcept { return kNames[static_cast<std::size_t>(k)]; }
+const FieldTable& header_table() noexcept { return kHeader; }
 
-namespace {
-
-// Keys by length (the longest is 14): a lookup compares against at most six candidates.
-constexpr std::size_t kMaxKeyLength = 14;
-struct ByLength {
-  std::array<std::array<std::uint8_t, 8>, kMaxKeyLength + 1> keys{};
-  std::array<std::uint8_t, kMaxKeyLength + 1> count{};
-};
-constexpr ByLength kByLength = [] {
-  ByLength t;
-  for (std::size_t i = 0; i < kKeyCount; ++i) {
-    const auto len = kNames[i].size();
-    t.keys[len][t.count[len]++] = static_cast<std::uint8_t>(i);
-  }
-  return t;
-}();
-
-}  // namespace
-
-std::optional<Key> key_of(std::string_view s) noexcept {
-  if (s.empty() || s.size() > kMaxKeyLength) return std::nullopt;
-  const auto len = s.size();
-  for (std::size_t j = 0; j < kByLength.count[len]; ++j) {
-    const auto i = kByLength.keys[len][j];
-    const char* n = kNames[i].data();
-    if (n[0] != s[0] || n[len - 1] != s[len - 1]) continue;
-    bool same = true;
-    for (std::size_t c = 1; c + 1 < len && same; ++c) same = n[c] == s[c];
-    if (same) return static_cast<Key>(i);
-  }
-  return std::nullopt;
-}
-
-std::unexpected<core::Error> Fields::duplicate(Key k) const {
-  return decode_error(std::string(what_) + ": field '" + std::string(key_name(k)) +
+std::unexpected<core::Error> Fields::duplicate(std::size_t i) const {
+  return decode_error(std::string(table_->what) + ": field '" + name_of(*table_, i) +
                       "' given twice");
 }
 
-std::unexpected<core::Error> Fields::missing(Key k) const {
-  return decode_error(std::string(what_) + ": missing field '" + std::string(key_name(k)) + "'");
+std::unexpected<core::Error> Fields::missing(std::size_t i) const {
+  return decode_error(std::string(table_->what) + ": missing field '" + name_of(*table_, i) + "'");
 }
 
-std::unexpected<core::Error> Fields::wrong(Key k, std::string_view expected) const {
-  return decode_error(std::string(what_) + ": field '" + std::string(key_name(k)) + "' is not " +
+std::unexpected<core::Error> Fields::wrong(std::size_t i, std::string_view expected) const {
+  return decode_error(std::string(table_->what) + ": field '" + name_of(*table_, i) + "' is not " +
                       std::string(expected));
 }
 
-std::unexpected<core::Error> Fields::field_error(Key k, std::string_view why) const {
-  return decode_error(std::string(what_) + "." + std::string(key_name(k)) + ": " +
+std::unexpected<core::Error> Fields::field_error(std::size_t i, std::string_view why) const {
+  return decode_error(std::string(table_->what) + "." + name_of(*table_, i) + ": " +
                       std::string(why));
+}
+
+core::Result<std::string_view> Fields::str(Key k) const {
+  const auto i = static_cast<std::size_t>(k);
+  const auto* v = find(i);
+  if (!v) return missing(i);
+  if (v->kind != Value::Kind::kStr) return wrong(i, "a string");
+  return v->str();
+}
+
+core::Result<std::string_view> Fields::str_or_empty(Key k) const {
+  if (!find(k)) return std::string_view{};
+  return str(k);
+}
+
+core::Result<std::int64_t> Fields::i64(Key k) const {
+  const auto i = static_cast<std::size_t>(k);
+  const auto* v = find(i);
+  if (!v) return missing(i);
+  if (v->kind == Value::Kind::kInt) return v->i64();
+  if (v->kind == Value::Kind::kUint && v->u64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    return static_cast<std::int64_t>(v->u64());
+  }
+  return wrong(i, "a signed 64-bit integer");
+}
+
+core::Result<std::uint64_t> Fields::u64(Key k) const {
+  const auto i = static_cast<std::size_t>(k);
+  const auto* v = find(i);
+  if (!v) return missing(i);
+  if (v->kind != Value::Kind::kUint) return wrong(i, "an unsigned integer");
+  return v->u64();
+}
+
+core::Result<std::uint64_t> Fields::u64_or(Key k, std::uint64_t dflt) const {
+  if (!find(k)) return dflt;
+  return u64(k);
 }
 
 namespace {

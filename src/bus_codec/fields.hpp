@@ -1,25 +1,30 @@
-// The known fields of one MessagePack map, as both decoders see them: the streaming decoder
+// The fields of one MessagePack map, as both decoders see them: the streaming decoder
 // (stream_decode.cpp) fills them while it parses, the generic one (generic_decode.cpp) fills
-// them from an object tree. Everything that turns fields into an Envelope (envelope_fields.cpp,
-// payloads.cpp) is written once, against this view, so the two decoders cannot drift apart.
+// them from an object tree. Everything that turns fields into an Envelope (decode_header in
+// codec.cpp, the described payload decoders in described.hpp) is written once, against this
+// view, so the two decoders cannot drift apart.
 //
-// Keys are resolved to a Key once, when the map is read, so asking for a field is an index.
-// Keys the format does not use are ignored (newer writers may add fields); a known key given
-// twice makes the map ambiguous and is an error.
+// Each map has a FieldTable: the envelope's keys, or one message type's field names (from its
+// description). Keys are resolved to an index once, when the map is read, so asking for a
+// field is an array access. Keys the table does not have are ignored (newer writers may add
+// fields); a known key given twice makes the map ambiguous and is an error.
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "nautilus/core/error.hpp"
 #include "nautilus/core/identifiers.hpp"
 
 namespace nautilus::bus::codec::detail {
 
-// Every key of the format: the envelope's and all payload types'.
+// The envelope's keys, in the order of kHeaderNames (fields.cpp).
 enum class Key : std::uint8_t {
   kV,
   kTopic,
@@ -32,37 +37,57 @@ enum class Key : std::uint8_t {
   kCorr,
   kReplyTo,
   kPayload,
-  kSymbol,
-  kBid,
-  kAsk,
-  kBidSize,
-  kAskSize,
-  kPrice,
-  kSize,
-  kAggressor,
-  kTradeId,
-  kOpen,
-  kHigh,
-  kLow,
-  kClose,
-  kVolume,
-  kIntervalS,
-  kSessionVolume,
   kCount
 };
-inline constexpr std::size_t kKeyCount = static_cast<std::size_t>(Key::kCount);
 
-[[nodiscard]] std::string_view key_name(Key k) noexcept;
-// The Key spelled `s`, if the format has one.
-[[nodiscard]] std::optional<Key> key_of(std::string_view s) noexcept;
+// A map's known keys: `what` names the map in errors ("envelope", "quote_tick").
+struct FieldTable {
+  std::string_view what;
+  std::span<const std::string_view> names;
+  // The index of `key` in names, if it has one.
+  [[nodiscard]] std::optional<std::size_t> find(std::string_view key) const noexcept {
+    const char* k = key.data();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const auto& n = names[i];
+      if (n.size() == key.size() && n[0] == k[0] && n == key) return i;
+    }
+    return std::nullopt;
+  }
+};
+[[nodiscard]] const FieldTable& header_table() noexcept;
 
+// One decoded MessagePack value. Strings point into the decoded bytes; an array's items live
+// in the owning Fields (items()). Trivial, so a Fields table costs nothing to set up.
 struct Value {
-  // kOther: nil, bool, float, bin, ext, array or map (never what a scalar field wants).
-  enum class Kind : std::uint8_t { kStr, kUint, kInt, kOther };
-  Kind kind = Kind::kOther;
-  std::string_view str;    // kStr: points into the decoded bytes
-  std::uint64_t uint = 0;  // kUint
-  std::int64_t sint = 0;   // kInt (always negative: MessagePack writes non-negatives as kUint)
+  // kOther: bin, ext or map (never what a field wants).
+  enum class Kind : std::uint8_t { kStr, kUint, kInt, kDouble, kBool, kNil, kArray, kOther };
+  Kind kind;
+  std::uint32_t count;  // kStr: length; kArray: number of items
+  std::uint64_t bits;   // kUint/kInt/kDouble/kBool: the value's bits; kArray: first item
+  const char* ptr;      // kStr
+
+  static Value string(std::string_view s) noexcept {
+    return {Kind::kStr, static_cast<std::uint32_t>(s.size()), 0, s.data()};
+  }
+  static Value unsigned_int(std::uint64_t v) noexcept { return {Kind::kUint, 0, v, nullptr}; }
+  static Value signed_int(std::int64_t v) noexcept {
+    return {Kind::kInt, 0, std::bit_cast<std::uint64_t>(v), nullptr};
+  }
+  static Value float64(double v) noexcept {
+    return {Kind::kDouble, 0, std::bit_cast<std::uint64_t>(v), nullptr};
+  }
+  static Value boolean(bool v) noexcept { return {Kind::kBool, 0, v ? 1U : 0U, nullptr}; }
+  static Value nil() noexcept { return {Kind::kNil, 0, 0, nullptr}; }
+  static Value array(std::size_t first, std::size_t n) noexcept {
+    return {Kind::kArray, static_cast<std::uint32_t>(n), first, nullptr};
+  }
+  static Value other() noexcept { return {Kind::kOther, 0, 0, nullptr}; }
+
+  [[nodiscard]] std::string_view str() const noexcept { return {ptr, count}; }
+  [[nodiscard]] std::uint64_t u64() const noexcept { return bits; }
+  // kInt is always negative: MessagePack writes non-negative integers as kUint.
+  [[nodiscard]] std::int64_t i64() const noexcept { return std::bit_cast<std::int64_t>(bits); }
+  [[nodiscard]] double f64() const noexcept { return std::bit_cast<double>(bits); }
 };
 
 // Id::create(s) (validate and intern), remembered per thread: the same few topics, sources and
@@ -77,84 +102,60 @@ template <class Id>
 
 class Fields {
  public:
-  explicit Fields(std::string_view what) : what_(what) {}
+  static constexpr std::size_t kMaxFields = 64;  // present_ is a 64-bit set
 
-  // Records a field; false if the key was already given.
-  bool set(Key k, const Value& v) noexcept {
-    const auto bit = std::uint32_t{1} << static_cast<unsigned>(k);
+  explicit Fields(const FieldTable* table) noexcept : table_(table) {}
+  Fields(const Fields&) = delete;
+  Fields& operator=(const Fields&) = delete;
+
+  // Starts a new map read against `table`.
+  void reset(const FieldTable* table) noexcept {
+    table_ = table;
+    present_ = 0;
+    items_.clear();
+  }
+  [[nodiscard]] const FieldTable& table() const noexcept { return *table_; }
+
+  // Records field `i`; false if it was already given.
+  bool set(std::size_t i, const Value& v) noexcept {
+    const auto bit = std::uint64_t{1} << i;
     if (present_ & bit) return false;
     present_ |= bit;
-    values_[static_cast<std::size_t>(k)] = v;
+    values_[i] = v;
     return true;
   }
-  void clear() noexcept { present_ = 0; }
-  [[nodiscard]] std::unexpected<core::Error> duplicate(Key k) const;
-
+  [[nodiscard]] const Value* find(std::size_t i) const noexcept {
+    return (present_ >> i) & 1U ? &values_[i] : nullptr;
+  }
   [[nodiscard]] const Value* find(Key k) const noexcept {
-    return (present_ >> static_cast<unsigned>(k)) & 1U ? &values_[static_cast<std::size_t>(k)]
-                                                       : nullptr;
+    return find(static_cast<std::size_t>(k));
   }
-  [[nodiscard]] core::Result<const Value*> need(Key k) const {
-    const auto* v = find(k);
-    if (!v) return missing(k);
-    return v;
-  }
-  [[nodiscard]] core::Result<std::string_view> str(Key k) const {
-    const auto* v = find(k);
-    if (!v) return missing(k);
-    if (v->kind != Value::Kind::kStr) return wrong(k, "a string");
-    return v->str;
-  }
-  [[nodiscard]] core::Result<std::string_view> str_or_empty(Key k) const {
-    if (!find(k)) return std::string_view{};
-    return str(k);
-  }
-  [[nodiscard]] core::Result<std::int64_t> i64(Key k) const {
-    const auto* v = find(k);
-    if (!v) return missing(k);
-    if (v->kind == Value::Kind::kInt) return v->sint;
-    if (v->kind == Value::Kind::kUint && v->uint <= static_cast<std::uint64_t>(INT64_MAX)) {
-      return static_cast<std::int64_t>(v->uint);
-    }
-    return wrong(k, "a signed 64-bit integer");
-  }
-  [[nodiscard]] core::Result<std::uint64_t> u64(Key k) const {
-    const auto* v = find(k);
-    if (!v) return missing(k);
-    if (v->kind != Value::Kind::kUint) return wrong(k, "an unsigned integer");
-    return v->uint;
-  }
-  [[nodiscard]] core::Result<std::uint64_t> u64_or(Key k, std::uint64_t dflt) const {
-    if (!find(k)) return dflt;
-    return u64(k);
-  }
-  [[nodiscard]] core::Result<core::Symbol> symbol(Key k) const {
-    auto s = str(k);
-    if (!s) return std::unexpected(s.error());
-    auto v = create_name<core::Symbol>(*s);
-    if (!v) return field_error(k, v.error().message);
-    return v;
-  }
-  template <class FP>
-  [[nodiscard]] core::Result<FP> decimal(Key k) const {
-    auto s = str(k);
-    if (!s) return std::unexpected(s.error());
-    auto v = FP::from_string(*s);
-    if (!v) return field_error(k, v.error().message);
-    return v;
+  // Array items: decoders append an array's items here, then set() a Value::array over them.
+  [[nodiscard]] std::size_t item_count() const noexcept { return items_.size(); }
+  void add_item(const Value& v) { items_.push_back(v); }
+  [[nodiscard]] std::span<const Value> items(const Value& array) const noexcept {
+    return {items_.data() + array.bits, array.count};
   }
 
-  void set_what(std::string_view what) noexcept { what_ = what; }
+  // Envelope accessors (decode_header).
+  [[nodiscard]] core::Result<std::string_view> str(Key k) const;
+  [[nodiscard]] core::Result<std::string_view> str_or_empty(Key k) const;
+  [[nodiscard]] core::Result<std::int64_t> i64(Key k) const;
+  [[nodiscard]] core::Result<std::uint64_t> u64(Key k) const;
+  [[nodiscard]] core::Result<std::uint64_t> u64_or(Key k, std::uint64_t dflt) const;
+
+  // Errors naming the map and the field, e.g. "bar: field 'open' is not a string".
+  [[nodiscard]] std::unexpected<core::Error> duplicate(std::size_t i) const;
+  [[nodiscard]] std::unexpected<core::Error> missing(std::size_t i) const;
+  [[nodiscard]] std::unexpected<core::Error> wrong(std::size_t i, std::string_view expected) const;
+  // "bar.open: <why>" (a value of the right kind that is not valid).
+  [[nodiscard]] std::unexpected<core::Error> field_error(std::size_t i, std::string_view why) const;
 
  private:
-  [[nodiscard]] std::unexpected<core::Error> missing(Key k) const;
-  [[nodiscard]] std::unexpected<core::Error> wrong(Key k, std::string_view expected) const;
-  [[nodiscard]] std::unexpected<core::Error> field_error(Key k, std::string_view why) const;
-
-  static_assert(kKeyCount <= 32, "present_ is a 32-bit set");
-  std::uint32_t present_ = 0;
-  std::array<Value, kKeyCount> values_;
-  std::string_view what_;
+  const FieldTable* table_;
+  std::uint64_t present_ = 0;
+  std::array<Value, kMaxFields> values_;  // only present ones are read; left uninitialised
+  std::vector<Value> items_;
 };
 
 }  // namespace nautilus::bus::codec::detail

@@ -2,13 +2,11 @@
 // format allows (raw payloads of types this build does not model, fields in any order, extra
 // nesting) and words every error. decode() only comes here when the streaming decoder
 // declines, so this is also the reference the streaming decoder is tested against.
-#include <cstdio>
 #include <exception>
 #include <msgpack.hpp>
 #include <string>
 
 #include "decoders.hpp"
-#include "nautilus/core/json.hpp"
 #include "payloads.hpp"
 
 namespace nautilus::bus::codec {
@@ -41,17 +39,32 @@ Result<msgpack::object_handle> parse(std::string_view bytes) {
   return oh;
 }
 
-Value value_of(const msgpack::object& o) {
+Value scalar_of(const msgpack::object& o) {
   switch (o.type) {
     case msgpack::type::STR:
-      return {.kind = Value::Kind::kStr, .str = std::string_view(o.via.str.ptr, o.via.str.size)};
+      return Value::string(std::string_view(o.via.str.ptr, o.via.str.size));
     case msgpack::type::POSITIVE_INTEGER:
-      return {.kind = Value::Kind::kUint, .uint = o.via.u64};
+      return Value::unsigned_int(o.via.u64);
     case msgpack::type::NEGATIVE_INTEGER:
-      return {.kind = Value::Kind::kInt, .sint = o.via.i64};
+      return Value::signed_int(o.via.i64);
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64:
+      return Value::float64(o.via.f64);
+    case msgpack::type::BOOLEAN:
+      return Value::boolean(o.via.boolean);
+    case msgpack::type::NIL:
+      return Value::nil();
     default:
-      return {};
+      return Value::other();  // bin, ext, map, and an array inside an array
   }
+}
+
+// A field's value; an array's items go into `f` first.
+Value value_of(const msgpack::object& o, Fields& f) {
+  if (o.type != msgpack::type::ARRAY) return scalar_of(o);
+  const std::size_t first = f.item_count();
+  for (std::uint32_t i = 0; i < o.via.array.size; ++i) f.add_item(scalar_of(o.via.array.ptr[i]));
+  return Value::array(first, o.via.array.size);
 }
 
 // The map's known fields into `f` (`o` is a map).
@@ -59,9 +72,9 @@ Result<void> flatten(const msgpack::object& o, Fields& f) {
   for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
     const auto& kv = o.via.map.ptr[i];
     if (kv.key.type != msgpack::type::STR) continue;
-    const auto k = detail::key_of(std::string_view(kv.key.via.str.ptr, kv.key.via.str.size));
+    const auto k = f.table().find(std::string_view(kv.key.via.str.ptr, kv.key.via.str.size));
     if (!k) continue;
-    if (!f.set(*k, value_of(kv.val))) return f.duplicate(*k);
+    if (!f.set(*k, value_of(kv.val, f))) return f.duplicate(*k);
   }
   return {};
 }
@@ -79,19 +92,19 @@ const msgpack::object* payload_of(const msgpack::object& o) {
 
 Result<Envelope> decode_object(const msgpack::object& obj) {
   if (obj.type != msgpack::type::MAP) return decode_error("envelope is not a map");
-  Fields header("envelope");
+  Fields header(&detail::header_table());
   if (auto ok = flatten(obj, header); !ok) return std::unexpected(ok.error());
   Envelope env;
   auto type = detail::decode_header(header, env);
   if (!type) return std::unexpected(type.error());
   const msgpack::object& payload = *payload_of(obj);  // decode_header checked it is there
-  if (const auto decoder = detail::payload_decoder(*type)) {
+  if (const auto* codec = detail::find_codec(*type)) {
     if (payload.type != msgpack::type::MAP) {
       return decode_error(std::string(*type) + " is not a map");
     }
-    Fields fields(*type);
+    Fields fields(&codec->fields);
     if (auto ok = flatten(payload, fields); !ok) return std::unexpected(ok.error());
-    auto p = decoder(fields);
+    auto p = codec->decode(fields);
     if (!p) return std::unexpected(p.error());
     env.payload = std::move(*p);
     return env;
@@ -105,74 +118,6 @@ Result<Envelope> decode_object(const msgpack::object& obj) {
   pk.pack(payload);
   env.payload = Payload::make(std::move(raw));
   return env;
-}
-
-void json_string(std::string_view s, std::string& out) { core::append_json_string(s, out); }
-
-void json_value(const msgpack::object& o, std::string& out) {
-  switch (o.type) {
-    case msgpack::type::NIL:
-      out += "null";
-      break;
-    case msgpack::type::BOOLEAN:
-      out += o.via.boolean ? "true" : "false";
-      break;
-    case msgpack::type::POSITIVE_INTEGER:
-      out += std::to_string(o.via.u64);
-      break;
-    case msgpack::type::NEGATIVE_INTEGER:
-      out += std::to_string(o.via.i64);
-      break;
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.17g", o.via.f64);
-      out += buf;
-      break;
-    }
-    case msgpack::type::STR:
-      json_string(std::string_view(o.via.str.ptr, o.via.str.size), out);
-      break;
-    case msgpack::type::BIN: {
-      constexpr char kHex[] = "0123456789abcdef";
-      std::string hex;
-      for (std::uint32_t i = 0; i < o.via.bin.size; ++i) {
-        const auto b = static_cast<unsigned char>(o.via.bin.ptr[i]);
-        hex += kHex[b >> 4];
-        hex += kHex[b & 15];
-      }
-      json_string(hex, out);
-      break;
-    }
-    case msgpack::type::ARRAY:
-      out += '[';
-      for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
-        if (i) out += ',';
-        json_value(o.via.array.ptr[i], out);
-      }
-      out += ']';
-      break;
-    case msgpack::type::MAP:
-      out += '{';
-      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
-        if (i) out += ',';
-        const auto& kv = o.via.map.ptr[i];
-        if (kv.key.type == msgpack::type::STR) {
-          json_value(kv.key, out);
-        } else {
-          std::string k;
-          json_value(kv.key, k);
-          json_string(k, out);
-        }
-        out += ':';
-        json_value(kv.val, out);
-      }
-      out += '}';
-      break;
-    default:
-      out += "null";
-      break;
-  }
 }
 
 }  // namespace
@@ -193,16 +138,6 @@ Result<std::vector<Result<Envelope>>> decode_batch_generic(std::string_view byte
   for (std::uint32_t i = 0; i < obj.via.array.size; ++i) {
     out.push_back(decode_object(obj.via.array.ptr[i]));
   }
-  return out;
-}
-
-Result<std::string> to_json(const Envelope& env) {
-  std::string bytes;
-  if (auto ok = encode(env, bytes); !ok) return std::unexpected(ok.error());
-  auto oh = parse(bytes);
-  if (!oh) return std::unexpected(oh.error());
-  std::string out;
-  json_value(oh->get(), out);
   return out;
 }
 

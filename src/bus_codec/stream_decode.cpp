@@ -1,7 +1,8 @@
 // The fast decoder: msgpack-cxx's streaming parser calls this visitor for each value, and the
 // fields go straight into Fields, without building an object tree. It accepts only the common
-// shape (a known payload type as a flat map, nothing unusual); for anything else it says so
-// and decode() asks the generic decoder, which is the reference for results and errors.
+// shape (a known payload type as a map whose `type` comes before it, arrays of scalars inside
+// the payload, nothing unusual); for anything else it says so and decode() asks the generic
+// decoder, which is the reference for results and errors.
 #include <msgpack.hpp>
 
 #include "decoders.hpp"
@@ -21,32 +22,42 @@ class EnvelopeVisitor {
   std::optional<Envelope>& single() noexcept { return single_; }
 
   // Scalars.
-  bool visit_nil() { return scalar({}); }
-  bool visit_boolean(bool /*v*/) { return scalar({}); }
-  bool visit_positive_integer(std::uint64_t v) {
-    return scalar({.kind = Value::Kind::kUint, .uint = v});
-  }
-  bool visit_negative_integer(std::int64_t v) {
-    return scalar({.kind = Value::Kind::kInt, .sint = v});
-  }
-  bool visit_float32(float /*v*/) { return scalar({}); }
-  bool visit_float64(double /*v*/) { return scalar({}); }
+  bool visit_nil() { return scalar(Value::nil()); }
+  bool visit_boolean(bool v) { return scalar(Value::boolean(v)); }
+  bool visit_positive_integer(std::uint64_t v) { return scalar(Value::unsigned_int(v)); }
+  bool visit_negative_integer(std::int64_t v) { return scalar(Value::signed_int(v)); }
+  bool visit_float32(float v) { return scalar(Value::float64(v)); }
+  bool visit_float64(double v) { return scalar(Value::float64(v)); }
   bool visit_str(const char* v, std::uint32_t size) {
     if (in_key_) return key(std::string_view(v, size));
-    return scalar({.kind = Value::Kind::kStr, .str = std::string_view(v, size)});
+    return scalar(Value::string(std::string_view(v, size)));
   }
-  bool visit_bin(const char* /*v*/, std::uint32_t /*size*/) { return scalar({}); }
-  bool visit_ext(const char* /*v*/, std::uint32_t /*size*/) { return scalar({}); }
+  bool visit_bin(const char* /*v*/, std::uint32_t /*size*/) { return scalar(Value::other()); }
+  bool visit_ext(const char* /*v*/, std::uint32_t /*size*/) { return scalar(Value::other()); }
 
-  // Containers: the batch array, envelope maps, and each envelope's payload map. Anything
-  // else (deeper nesting, a container as a key) is for the generic decoder.
+  // Containers: the batch array, envelope maps, each envelope's payload map, and arrays of
+  // scalars as payload fields. Anything else (deeper nesting, a container as a key) is for
+  // the generic decoder.
   bool start_array(std::uint32_t n) {
     ++depth_;
-    if (!(batch_ && depth_ == 1) || n > kMaxBatch) return decline();
-    out_->reserve(n);
-    return true;
+    if (n > kMaxArray || in_key_) return decline();
+    if (batch_ && depth_ == 1) {
+      out_->reserve(n);
+      return true;
+    }
+    if (depth_ == base_ + 2 && payload_map_ && !in_array_) {
+      in_array_ = true;
+      array_first_ = payload_.item_count();
+      return true;
+    }
+    return decline();
   }
   bool end_array() {
+    if (in_array_ && depth_ == base_ + 2) {
+      in_array_ = false;
+      const Value v = Value::array(array_first_, payload_.item_count() - array_first_);
+      if (field_ != kUnknown && !payload_.set(field_, v)) return decline();
+    }
     --depth_;
     return true;
   }
@@ -54,13 +65,20 @@ class EnvelopeVisitor {
     ++depth_;
     if (in_key_ || n > kMaxMap) return decline();
     if (depth_ == base_) {
-      header_.clear();
-      payload_.clear();
+      header_.reset(&header_table());
       payload_map_ = false;
+      codec_ = nullptr;
       return true;
     }
-    if (depth_ == base_ + 1 && field_ == Key::kPayload) {
-      if (!header_.set(Key::kPayload, {})) return decline();
+    if (depth_ == base_ + 1 && !payload_map_ && field_ == static_cast<std::size_t>(Key::kPayload)) {
+      // The payload's keys are resolved against its type's fields, so the type must be known
+      // by now (encode() writes it first); otherwise the generic decoder takes the message.
+      const Value* type = header_.find(Key::kType);
+      if (type == nullptr || type->kind != Value::Kind::kStr) return decline();
+      codec_ = find_codec(type->str());
+      if (codec_ == nullptr) return decline();  // a raw payload: the generic decoder keeps it
+      if (!header_.set(field_, Value::other())) return decline();
+      payload_.reset(&codec_->fields);
       payload_map_ = true;
       return true;
     }
@@ -90,10 +108,10 @@ class EnvelopeVisitor {
 
  private:
   // The generic decoder's limits (it refuses longer arrays and larger maps).
-  static constexpr std::uint32_t kMaxBatch = 4096;
+  static constexpr std::uint32_t kMaxArray = 4096;
   static constexpr std::uint32_t kMaxMap = 1024;
-  // No key of the format: the value that follows is ignored (unless it is a container).
-  static constexpr Key kUnknown = Key::kCount;
+  // No field of the map being read: the value that follows is ignored.
+  static constexpr std::size_t kUnknown = SIZE_MAX;
 
   bool decline() {
     declined_ = true;
@@ -101,13 +119,25 @@ class EnvelopeVisitor {
   }
 
   bool key(std::string_view k) {
-    const auto known = key_of(k);
+    std::optional<std::size_t> known;
+    if (depth_ == base_) {
+      known = header_table().find(k);
+    } else if (depth_ == base_ + 1 && payload_map_) {
+      known = codec_->fields.find(k);
+    } else {
+      return decline();
+    }
     field_ = known ? *known : kUnknown;
     return true;
   }
 
   bool scalar(const Value& v) {
     if (in_key_) return decline();  // a key that is not a string
+    if (in_array_) {
+      if (depth_ != base_ + 2) return decline();
+      if (field_ != kUnknown) payload_.add_item(v);
+      return true;
+    }
     Fields* into = nullptr;
     if (depth_ == base_) {
       into = &header_;
@@ -125,10 +155,7 @@ class EnvelopeVisitor {
     Envelope env;
     auto type = decode_header(header_, env);
     if (!type || !payload_map_) return false;
-    const auto decoder = payload_decoder(*type);
-    if (!decoder) return false;  // a raw payload: the generic decoder keeps its bytes
-    payload_.set_what(*type);
-    auto payload = decoder(payload_);
+    auto payload = codec_->decode(payload_);
     if (!payload) return false;
     env.payload = std::move(*payload);
     if (batch_) {
@@ -144,11 +171,14 @@ class EnvelopeVisitor {
   int base_;  // the depth of an envelope's fields
   int depth_ = 0;
   bool in_key_ = false;
+  bool in_array_ = false;
   bool declined_ = false;
   bool payload_map_ = false;
-  Key field_ = kUnknown;  // the key of the value being read
-  Fields header_{"envelope"};
-  Fields payload_{"payload"};
+  std::size_t array_first_ = 0;
+  std::size_t field_ = kUnknown;  // the field of the value being read
+  const MessageCodec* codec_ = nullptr;
+  Fields header_{&header_table()};
+  Fields payload_{&header_table()};
   std::optional<Envelope> single_;
 };
 

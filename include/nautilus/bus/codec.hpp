@@ -53,11 +53,29 @@ void encode_batch_header(std::size_t count, std::string& out);
 [[nodiscard]] core::Result<std::vector<core::Result<Envelope>>> decode_batch_generic(
     std::string_view bytes);
 
-// One line of JSON with the wire format's fields (`nautilus replay` prints these). Works for
-// every payload the wire format can carry, raw ones included.
+// One line of JSON with the wire format's fields (`nautilus replay` and the deterministic
+// recorder write these): the envelope's keys as on the wire, the payload from its type's
+// description (Price/Quantity as decimal strings, enums by name, timestamps as integer ns,
+// NaN and infinities as null). Works for raw payloads too (their MessagePack as JSON).
 [[nodiscard]] core::Result<std::string> to_json(const Envelope& env);
 
 // Type names the codec maps to C++ types.
 [[nodiscard]] std::vector<std::string_view> known_types();
+
+// A message type as the wire format sees it, from its description: `nautilus messages`
+// prints these, and docs/WIRE_FORMAT.md's tables are checked against them by a test.
+struct FieldInfo {
+  std::string_view name;
+  std::string kind;  // "dec", "str (symbol)", "array of f64", "str: buy|sell", ...
+  bool optional = false;
+};
+struct TypeInfo {
+  std::string_view name;
+  std::size_t inline_size = 0;  // bytes inside the Envelope; 0: held on the heap
+  std::vector<FieldInfo> fields;
+};
+[[nodiscard]] std::vector<TypeInfo> describe_types();
+// The payload-types table of docs/WIRE_FORMAT.md, as Markdown.
+[[nodiscard]] std::string wire_types_markdown();
 
 }  // namespace nautilus::bus::codec

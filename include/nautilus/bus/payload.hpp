@@ -117,6 +117,13 @@ class Payload {
     return vt_ == &detail::VTableFor<T>::kTable;
   }
   [[nodiscard]] bool empty() const noexcept { return vt_ == nullptr; }
+  // An address unique to the payload's type (nullptr when empty), comparable with
+  // type_id<T>(): a type switch by pointer instead of by name.
+  [[nodiscard]] const void* type_id() const noexcept { return vt_; }
+  template <class T>
+  [[nodiscard]] static constexpr const void* type_id() noexcept {
+    return &detail::VTableFor<T>::kTable;
+  }
   // True when the message lives on the heap (a reference to release), not inline.
   [[nodiscard]] bool owns_heap() const noexcept { return vt_ != nullptr && !vt_->inline_trivial; }
   [[nodiscard]] std::string_view type_name() const noexcept {

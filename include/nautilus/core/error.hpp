@@ -2,6 +2,11 @@
 //
 //   Result<Price> p = Price::from_string("101.25");
 //   if (!p) { log(p.error().message); }
+//
+//   Result<Bar> parse_bar(std::string_view s) {
+//     NAUTILUS_TRY(open, Price::from_string(s));  // `open` is a Price, or the error is returned
+//     ...
+//   }
 #pragma once
 
 #include <cstdint>
@@ -44,3 +49,13 @@ using Result = std::expected<T, Error>;
 }
 
 }  // namespace nautilus::core
+
+// Unwraps a Result into a new local `var`, or returns its error from the enclosing function
+// (which returns some Result<U>). It declares `var##_r` beside `var`. Not for Result<void>,
+// which has no value to unwrap. (`var` is a name being declared, so it cannot be parenthesised.)
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define NAUTILUS_TRY(var, expr)                          \
+  auto var##_r = (expr);                                 \
+  if (!var##_r) return std::unexpected(var##_r.error()); \
+  auto var = *var##_r
+// NOLINTEND(bugprone-macro-parentheses)

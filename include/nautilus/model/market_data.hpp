@@ -1,5 +1,7 @@
 // Market data messages: quotes, trades and bars. Plain immutable values, trivially copyable,
-// small enough to travel inside a bus Envelope without a heap allocation.
+// small enough to travel inside a bus Envelope without a heap allocation. Each is described
+// once (BOOST_DESCRIBE_STRUCT): the wire codec, JSON and the docs' field tables derive from
+// that description (model/messages.hpp lists every message type).
 //
 //   QuoteTick q{.symbol = Symbol::from_trusted("AAPL"), .bid = *Price::from_string("189.10"),
 //               .ask = *Price::from_string("189.12"), .bid_size = *Quantity::from_string("300"),
@@ -7,11 +9,14 @@
 //   publisher.publish(topic, q);
 #pragma once
 
+#include <boost/describe/class.hpp>
+#include <boost/describe/enum.hpp>
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
 
 #include "nautilus/core/clock.hpp"
+#include "nautilus/core/error.hpp"
 #include "nautilus/core/fixed_point.hpp"
 #include "nautilus/core/identifiers.hpp"
 
@@ -22,7 +27,9 @@ using core::Quantity;
 using core::Symbol;
 using core::UnixNanos;
 
+// Wire v1 wrote this as a number (0, 1, 2); decoders still accept that form.
 enum class AggressorSide : std::uint8_t { kNone = 0, kBuyer = 1, kSeller = 2 };
+BOOST_DESCRIBE_ENUM(AggressorSide, kNone, kBuyer, kSeller)
 
 struct QuoteTick {
   static constexpr std::string_view kTypeName = "quote_tick";
@@ -60,6 +67,10 @@ struct Bar {
   std::uint32_t interval_s = 60;
   UnixNanos ts_event = 0;
 
+  [[nodiscard]] core::Result<void> validate() const {
+    if (interval_s == 0) return core::fail(core::ErrorCode::kOutOfRange, "interval_s must be > 0");
+    return {};
+  }
   friend bool operator==(const Bar&, const Bar&) = default;
 };
 
@@ -83,6 +94,12 @@ struct VolumeUpdate {
 
   friend bool operator==(const VolumeUpdate&, const VolumeUpdate&) = default;
 };
+
+BOOST_DESCRIBE_STRUCT(QuoteTick, (), (symbol, bid, ask, bid_size, ask_size, ts_event))
+BOOST_DESCRIBE_STRUCT(TradeTick, (), (symbol, price, size, aggressor, trade_id, ts_event))
+BOOST_DESCRIBE_STRUCT(Bar, (), (symbol, open, high, low, close, volume, interval_s, ts_event))
+BOOST_DESCRIBE_STRUCT(PriceUpdate, (), (symbol, price, ts_event))
+BOOST_DESCRIBE_STRUCT(VolumeUpdate, (), (symbol, volume, session_volume, ts_event))
 
 static_assert(std::is_trivially_copyable_v<QuoteTick>);
 static_assert(std::is_trivially_copyable_v<PriceUpdate>);
