@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nautilus/config/bus_config.hpp"
+#include "nautilus/engine/host.hpp"
 
 namespace nautilus::app {
 
@@ -30,18 +31,26 @@ struct RunOptions {
   std::optional<std::uint16_t> port;  // `engine` only: this port instead of the default
   std::size_t http_threads = 1;
   std::string command = "run";  // "run" or "engine" (for messages)
+  bool deterministic = false;   // one thread, a simulated clock (deterministic_run.cpp)
+  std::string record_path;      // with deterministic: every bus message as JSON lines; "-" stdout
+  std::string until;            // with deterministic: stop at this simulated time (ISO-8601)
 };
 // `nautilus run` (every engine) and `nautilus engine <name>` (one): hosts the engines with
 // their HTTP endpoints until SIGINT/SIGTERM or --duration, then drains and exits 0.
 int run_platform(const RunOptions& o);
+
+// The deterministic form of run_platform: the engines on one thread on a simulated clock.
+int run_deterministic(const RunOptions& o, std::vector<std::unique_ptr<engine::Engine>> engines,
+                      engine::HostOptions host_options);
 
 struct SampleOptions {
   std::string out_dir = "data/sample";
   std::uint64_t seed = 42;
   int days = 21;
 };
-// One line per engine of this build: "<name> <default port> <description>".
-int list_engines();
+// One line per engine of this build: "<name> <default port> <description>"; with `settings`,
+// each engine's declared settings as a Markdown table instead.
+int list_engines(bool settings);
 
 // Writes the bundled sample data with the synthetic generator.
 int write_sample_data(const SampleOptions& o);

@@ -37,6 +37,13 @@ int main(int argc, char** argv) {
   add_host_options(run_cmd, run);
   run_cmd->add_option("--engines", run.engines, "Only these engines (default: all)")
       ->delimiter(',');
+  run_cmd->add_flag("--deterministic", run.deterministic,
+                    "One thread on a simulated clock: the same data gives the same messages");
+  run_cmd->add_option("--record", run.record_path,
+                      "With --deterministic: write every bus message to FILE as JSON lines "
+                      "('-': standard output)");
+  run_cmd->add_option("--until", run.until,
+                      "With --deterministic: stop at this simulated time (2026-01-05T15:00:00Z)");
 
   nautilus::app::RunOptions one;
   one.command = "engine";
@@ -47,6 +54,9 @@ int main(int argc, char** argv) {
   engine_cmd->add_option("--port", one.port, "HTTP port instead of the engine's default");
 
   auto* engines_cmd = app.add_subcommand("engines", "List the engines of this build and ports");
+  bool engine_settings = false;
+  engines_cmd->add_flag("--settings", engine_settings,
+                        "Each engine's settings: type, default, range, meaning (Markdown)");
 
   auto* messages_cmd = app.add_subcommand(
       "messages", "The message types of the wire format and their fields (a Markdown table)");
@@ -103,7 +113,7 @@ int main(int argc, char** argv) {
   if (run_cmd->parsed()) return nautilus::app::run_platform(run);
   if (engine_cmd->parsed()) return nautilus::app::run_platform(one);
   if (sample_cmd->parsed()) return nautilus::app::write_sample_data(sample);
-  if (engines_cmd->parsed()) return nautilus::app::list_engines();
+  if (engines_cmd->parsed()) return nautilus::app::list_engines(engine_settings);
   if (messages_cmd->parsed()) {
     std::fputs(nautilus::bus::codec::wire_types_markdown().c_str(), stdout);
     return 0;

@@ -13,6 +13,7 @@
 #include "nautilus/bus_redis/transport.hpp"
 #include "nautilus/config/bus_config.hpp"
 #include "nautilus/engine/host.hpp"
+#include "nautilus/engine/settings.hpp"
 #include "nautilus/engines/registry.hpp"
 
 namespace nautilus::app {
@@ -61,9 +62,15 @@ bool parse_sets(const RunOptions& o, std::map<std::string, engine::EngineConfig>
 
 }  // namespace
 
-int list_engines() {
+int list_engines(bool settings) {
   for (const auto& e : engines::available_engines()) {
-    fmt::print("{} {} {}\n", e.name, e.default_port, e.description);
+    if (!settings) {
+      fmt::print("{} {} {}\n", e.name(), e.default_port(), e.description());
+      continue;
+    }
+    // Markdown: readable in a terminal, and what docs/CONFIGURATION.md's tables are made of.
+    fmt::print("### {} (port {})\n\n{}\n\n{}\n", e.name(), e.default_port(), e.description(),
+               engine::settings_markdown(e.info().settings));
   }
   return 0;
 }
@@ -81,7 +88,7 @@ int run_platform(const RunOptions& o) {
       const auto* e = engines::find_engine(name);
       if (e == nullptr) {
         std::string names;
-        for (const auto& a : engines::available_engines()) names += std::string(a.name) + " ";
+        for (const auto& a : engines::available_engines()) names += std::string(a.name()) + " ";
         fmt::print(stderr, "nautilus {}: no engine named '{}' (this build has: {})\n", o.command,
                    name, names);
         return 2;
@@ -98,9 +105,18 @@ int run_platform(const RunOptions& o) {
                  o.command, engine);
       return 2;
     }
-    for (const auto& [k, v] : settings) host_options.configs[engine].set(k, v);
+    for (const auto& [k, v] : settings) host_options.configs[engine].set_typed(k, v);
   }
   if (!parse_sets(o, host_options.configs)) return 2;
+  // Every engine's settings against its declaration, before anything starts: an unknown key or
+  // a bad value stops here with `engine.key` named (exit 2).
+  for (const auto& [name, given] : host_options.configs) {
+    const auto* e = engines::find_engine(name);
+    if (auto ok = engine::resolve_settings(name, e->info().settings, given); !ok) {
+      fmt::print(stderr, "nautilus {}: configuration error: {}\n", o.command, ok.error().message);
+      return 2;
+    }
+  }
   for (const auto& e : engines) {
     const int port = (o.port ? *o.port : e->info().default_port) + o.port_offset;
     if (port < 1 || port > 65535) {
@@ -112,6 +128,18 @@ int run_platform(const RunOptions& o) {
   }
   if (const char* token = std::getenv("NAUTILUS_API_TOKEN"); token != nullptr) {
     host_options.bearer_token = token;
+  }
+  if (o.deterministic) {
+    if (o.bus != "inprocess") {
+      fmt::print(stderr, "nautilus {}: --deterministic runs on the in-process bus only\n",
+                 o.command);
+      return 2;
+    }
+    return run_deterministic(o, std::move(engines), std::move(host_options));
+  }
+  if (!o.record_path.empty() || !o.until.empty()) {
+    fmt::print(stderr, "nautilus {}: --record and --until need --deterministic\n", o.command);
+    return 2;
   }
 
   // Signals are taken synchronously by this thread (sigtimedwait), so no handler runs at an

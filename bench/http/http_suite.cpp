@@ -178,9 +178,8 @@ void startup_and_rss(const SuiteOptions& o) {
     while (up < engines.size() && std::chrono::steady_clock::now() - t0 < 10s) {
       up = 0;
       for (const auto& e : engines) {
-        up +=
-            test::http_get(static_cast<std::uint16_t>(e.default_port + offset), "/health").status ==
-            200;
+        up += test::http_get(static_cast<std::uint16_t>(e.default_port() + offset), "/health")
+                  .status == 200;
       }
       if (up < engines.size()) std::this_thread::sleep_for(1ms);
     }

@@ -333,8 +333,8 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
     if (!ar) return std::unexpected(ar.error());
     if (*ar) c.auto_hardware_routing = **ar;
   }
-  // [engines.<name>]: each engine's settings as strings; the engine validates their values
-  // when it starts (and names the key when one does not parse).
+  // [engines.<name>]: each engine's settings with their TOML types; the engine's declaration
+  // validates them at start-up (and names engine.key when one is wrong).
   if (const auto* engines = root["engines"].as_table()) {
     for (const auto& [name, node] : *engines) {
       const std::string where = "engines." + std::string(name.str());
@@ -346,15 +346,21 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
         if (const auto* v = value.as_string()) {
           settings[k] = v->get();
         } else if (const auto* i = value.as_integer()) {
-          settings[k] = std::to_string(i->get());
+          settings[k] = static_cast<std::int64_t>(i->get());
         } else if (const auto* d = value.as_floating_point()) {
-          char buf[32];
-          const auto r = std::to_chars(buf, buf + sizeof buf, d->get());  // shortest round trip
-          settings[k] = std::string(buf, r.ptr);
+          settings[k] = d->get();
         } else if (const auto* b = value.as_boolean()) {
-          settings[k] = b->get() ? "true" : "false";
+          settings[k] = b->get();
+        } else if (const auto* a = value.as_array()) {
+          std::vector<std::string> items;
+          for (const auto& item : *a) {
+            const auto* str = item.as_string();
+            if (str == nullptr) return bad(where + "." += k, "an array must hold strings only");
+            items.push_back(str->get());
+          }
+          settings[k] = std::move(items);
         } else {
-          return bad(where + "." += k, "must be a string, number or boolean");
+          return bad(where + "." += k, "must be a string, number, boolean or array of strings");
         }
       }
     }

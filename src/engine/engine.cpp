@@ -2,50 +2,42 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
+#include "timer_service.hpp"
 
 namespace nautilus::engine {
 
-std::string EngineConfig::get(std::string_view key, std::string_view fallback) const {
-  const auto it = values_.find(key);
-  return it == values_.end() ? std::string(fallback) : it->second;
-}
-
-bool EngineConfig::has(std::string_view key) const { return values_.contains(key); }
-
-core::Result<double> EngineConfig::get_double(std::string_view key, double fallback) const {
-  const auto it = values_.find(key);
-  if (it == values_.end()) return fallback;
-  double v = 0;
-  const auto& s = it->second;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) {
-    return core::fail(core::ErrorCode::kInvalidArgument,
-                      fmt::format("setting '{}' must be a number, not '{}'", key, s));
-  }
-  return v;
-}
-
-core::Result<std::int64_t> EngineConfig::get_int(std::string_view key,
-                                                 std::int64_t fallback) const {
-  const auto it = values_.find(key);
-  if (it == values_.end()) return fallback;
-  std::int64_t v = 0;
-  const auto& s = it->second;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) {
-    return core::fail(core::ErrorCode::kInvalidArgument,
-                      fmt::format("setting '{}' must be an integer, not '{}'", key, s));
-  }
-  return v;
-}
-
 EngineContext::EngineContext(bus::MessageBus& bus, std::string name,
-                             std::shared_ptr<bus::Mailbox> mailbox, EngineConfig config)
+                             std::shared_ptr<bus::Mailbox> mailbox, EngineSettings settings,
+                             detail::TimerService* timers, std::size_t slot, bool simulated)
     : bus_(&bus),
       name_(std::move(name)),
       mailbox_(std::move(mailbox)),
-      config_(std::move(config)) {}
+      settings_(std::move(settings)),
+      timers_(timers),
+      slot_(slot),
+      simulated_(simulated) {}
+
+core::Result<TimerId> EngineContext::set_timer_at(std::string_view name, core::UnixNanos at,
+                                                  TimerCallback fn) {
+  if (timers_ == nullptr) return core::fail(core::ErrorCode::kClosed, "no host runs this engine");
+  return timers_->add(slot_, std::string(name), at, std::chrono::nanoseconds(0), std::move(fn));
+}
+
+core::Result<TimerId> EngineContext::set_timer_every(std::string_view name,
+                                                     std::chrono::nanoseconds interval,
+                                                     TimerCallback fn) {
+  if (timers_ == nullptr) return core::fail(core::ErrorCode::kClosed, "no host runs this engine");
+  if (interval.count() <= 0) {
+    return core::fail(core::ErrorCode::kInvalidArgument,
+                      fmt::format("timer '{}': the interval must be positive", name));
+  }
+  return timers_->add(slot_, std::string(name), clock().now() + interval.count(), interval,
+                      std::move(fn));
+}
+
+void EngineContext::cancel_timer(TimerId id) {
+  if (timers_ != nullptr) timers_->cancel(id);
+}
 
 core::Result<bus::SubscriptionId> EngineContext::subscribe(std::string_view pattern,
                                                            bus::Handler handler,

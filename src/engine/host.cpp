@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <limits>
 #include <thread>
 
+#include "nautilus/model/risk.hpp"
 #include "nautilus/net/http.hpp"
 #include "standard_routes.hpp"
+#include "timer_service.hpp"
 
 namespace nautilus::engine {
 
@@ -18,24 +21,66 @@ struct EngineHost::Impl {
     std::unique_ptr<bus::MailboxThread> thread;
     std::unique_ptr<net::HttpServer> http;
     std::atomic<const net::HttpServer*> http_view{nullptr};  // read by /metrics
+    std::optional<bus::Publisher> health_publisher;          // the engine thread's
   };
   bus::MessageBus* bus = nullptr;
   HostOptions options;
+  std::unique_ptr<detail::TimerService> timers;
   std::vector<std::unique_ptr<Slot>> slots;  // stable addresses: routes point into them
+  core::UnixNanos started_at = 0;            // on the host's clock
   bool stopped = false;
 
+  [[nodiscard]] bool deterministic() const { return options.simulated_clock != nullptr; }
   void stop_all();
+  std::size_t drain_queues();
+  void publish_health(Slot& s, core::UnixNanos now);
 };
+
+// Deterministic mode: every mailbox in engine order, over and over, until a whole round finds
+// nothing (what one engine publishes is handled by the others in the same call).
+std::size_t EngineHost::Impl::drain_queues() {
+  std::size_t total = 0;
+  while (true) {
+    std::size_t round = 0;
+    for (auto& s : slots) round += s->mailbox->poll();
+    if (round == 0) return total;
+    total += round;
+  }
+}
+
+void EngineHost::Impl::publish_health(Slot& s, core::UnixNanos now) {
+  if (!s.health_publisher) return;
+  const Health h = s.engine->health();
+  const std::string_view name = s.engine->info().name;
+  model::EngineHealth m{
+      .engine = *core::FixedString<31>::create(name.substr(0, 31)),
+      .state = stopped ? model::EngineState::kStopping
+                       : (h.healthy ? model::EngineState::kRunning : model::EngineState::kDegraded),
+      .healthy = h.healthy,
+      .queue_depth = s.mailbox->depth(),
+      .errors = 0,
+      // Not measured per engine yet: NaN (JSON null) rather than a made-up number.
+      .messages_per_s = std::numeric_limits<double>::quiet_NaN(),
+      .lag_us = std::numeric_limits<double>::quiet_NaN(),
+      .uptime_s = static_cast<double>(now - started_at) / 1e9,
+      .ts_event = now};
+  (void)s.health_publisher->publish(fmt::format("system.health.{}", name), m);
+}
 
 void EngineHost::Impl::stop_all() {
   if (stopped) return;
   stopped = true;
+  timers->stop();
   for (auto& s : slots) s->engine->drain();
-  // Let the engines handle what is already queued, bounded so a stuck handler cannot hang exit.
-  const auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
-  for (auto& s : slots) {
-    while (s->thread && s->mailbox->depth() > 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  if (deterministic()) {
+    drain_queues();
+  } else {
+    // Let the engines handle what is already queued, bounded so a stuck handler cannot hang exit.
+    const auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
+    for (auto& s : slots) {
+      while (s->thread && s->mailbox->depth() > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
     }
   }
   for (auto& s : slots) {
@@ -53,6 +98,11 @@ core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
   impl->bus = &bus;
   impl->options = std::move(options);
   const auto& o = impl->options;
+  if (impl->deterministic() && &bus.clock() != o.simulated_clock) {
+    return core::fail(core::ErrorCode::kInvalidArgument,
+                      "deterministic host: the bus must run on the host's simulated clock");
+  }
+  impl->timers = std::make_unique<detail::TimerService>(bus.clock());
   const auto started = std::chrono::steady_clock::now();
 
   // Phase 1: every engine subscribes before any source produces, so nothing published at
@@ -62,21 +112,53 @@ core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
     const std::string name = e->info().name;
     slot->mailbox = bus.create_mailbox({.name = name});
     const auto cfg = o.configs.find(name);
-    slot->context = std::make_unique<EngineContext>(
-        bus, name, slot->mailbox, cfg == o.configs.end() ? EngineConfig{} : cfg->second);
+    auto settings = resolve_settings(name, e->info().settings,
+                                     cfg == o.configs.end() ? EngineConfig{} : cfg->second);
+    if (!settings) {
+      impl->stopped = true;
+      for (auto& s : impl->slots) s->engine->stop();
+      return std::unexpected(settings.error());  // it names <engine>.<key>
+    }
+    slot->context = std::make_unique<EngineContext>(bus, name, slot->mailbox, std::move(*settings),
+                                                    impl->timers.get(), impl->slots.size(),
+                                                    impl->deterministic());
     slot->engine = std::move(e);
     impl->slots.push_back(std::move(slot));
-    if (auto r = impl->slots.back()->engine->start(*impl->slots.back()->context); !r) {
+    core::Result<void> r;
+    try {
+      r = impl->slots.back()->engine->start(*impl->slots.back()->context);
+    } catch (const std::exception& ex) {
+      // Nothing a user supplies may abort the process: an engine that throws at start-up
+      // (a bug: it should return an error) fails the start like any error.
+      r = core::fail(core::ErrorCode::kInternal, fmt::format("start threw: {}", ex.what()));
+    }
+    if (!r) {
       impl->slots.back()->engine->stop();
       impl->stopped = true;
       for (auto& s : impl->slots) s->engine->stop();
       return core::fail(r.error().code, fmt::format("engine {}: {}", name, r.error().message));
     }
   }
-  for (auto& s : impl->slots) s->thread = std::make_unique<bus::MailboxThread>(s->mailbox);
+  // A simulated clock nobody has set starts where the data does.
+  if (impl->deterministic() && o.simulated_clock->now() == 0) {
+    std::optional<core::UnixNanos> first;
+    for (const auto& s : impl->slots) {
+      if (auto t = s->engine->start_time(); t && (!first || *t < *first)) first = t;
+    }
+    if (first) (void)o.simulated_clock->set(*first);
+  }
+  impl->started_at = bus.clock().now();
+  if (!impl->deterministic()) {
+    for (auto& s : impl->slots) s->thread = std::make_unique<bus::MailboxThread>(s->mailbox);
+    Impl* raw = impl.get();
+    impl->timers->start_realtime([raw](std::size_t slot, std::function<void()> fn) {
+      return raw->slots[slot]->mailbox->post_barrier(bus::Priority::kHigh, std::move(fn));
+    });
+  }
 
   // Phase 2: the HTTP servers.
   for (auto& s : impl->slots) {
+    if (!o.serve_http) break;
     const auto& info = s->engine->info();
     std::uint16_t port = info.default_port;
     if (auto it = o.ports.find(info.name); it != o.ports.end()) port = it->second;
@@ -105,7 +187,19 @@ core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
     s->http_view.store(s->http.get(), std::memory_order_release);
   }
 
-  // Phase 3: sources begin.
+  // Phase 3: heartbeats, then sources begin.
+  if (o.health_interval.count() > 0) {
+    for (auto& s : impl->slots) {
+      auto pub = bus.publisher(s->engine->info().name);
+      if (!pub) continue;
+      s->health_publisher.emplace(std::move(*pub));
+      Impl* raw = impl.get();
+      Impl::Slot* slot = s.get();
+      (void)s->context->set_timer_every(
+          "_health", o.health_interval,
+          [raw, slot](core::UnixNanos due) { raw->publish_health(*slot, due); });
+    }
+  }
   for (auto& s : impl->slots) s->engine->begin();
   return std::unique_ptr<EngineHost>(new EngineHost(std::move(impl)));
 }
@@ -114,6 +208,48 @@ EngineHost::EngineHost(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 EngineHost::~EngineHost() { impl_->stop_all(); }
 
 void EngineHost::drain_and_stop() { impl_->stop_all(); }
+
+bool EngineHost::deterministic() const noexcept { return impl_->deterministic(); }
+
+core::Result<std::size_t> EngineHost::run_until(core::UnixNanos t) {
+  auto& im = *impl_;
+  if (!im.deterministic()) {
+    return core::fail(core::ErrorCode::kInvalidArgument, "run_until needs a deterministic host");
+  }
+  auto& clock = *im.options.simulated_clock;
+  if (t < clock.now()) {
+    return core::fail(core::ErrorCode::kInvalidArgument,
+                      fmt::format("run_until: {} is before the clock ({})", t, clock.now()));
+  }
+  std::size_t handled = im.drain_queues();
+  while (auto f = im.timers->pop_due(t)) {
+    if (f->due > clock.now()) {
+      (void)clock.set(f->due);
+      im.bus->expire_requests();
+    }
+    f->run();
+    handled += im.drain_queues();
+  }
+  (void)clock.set(t);
+  im.bus->expire_requests();
+  return handled + im.drain_queues();
+}
+
+core::Result<std::size_t> EngineHost::run() {
+  auto& im = *impl_;
+  if (!im.deterministic()) {
+    return core::fail(core::ErrorCode::kInvalidArgument, "run needs a deterministic host");
+  }
+  std::size_t handled = im.drain_queues();
+  while (im.timers->has_one_shot()) {
+    const auto next = im.timers->next_due();
+    if (!next) break;
+    auto r = run_until(std::max(*next, im.options.simulated_clock->now()));
+    if (!r) return r;
+    handled += *r;
+  }
+  return handled;
+}
 
 std::vector<HostedEngine> EngineHost::engines() const {
   std::vector<HostedEngine> out;

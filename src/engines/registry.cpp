@@ -9,8 +9,7 @@ namespace {
 
 // Engines arrive with their issues; each is listed here once it really works.
 const std::array<EngineEntry, 1> kEngines = {{
-    {"marketdata", 8800, "MarketData hub: replay, synthetic market, external sources",
-     [] { return marketdata::make_engine(); }},
+    {&marketdata::engine_info, &marketdata::make_engine},
 }};
 
 }  // namespace
@@ -19,7 +18,7 @@ std::span<const EngineEntry> available_engines() { return kEngines; }
 
 const EngineEntry* find_engine(std::string_view name) {
   for (const auto& e : kEngines) {
-    if (e.name == name) return &e;
+    if (e.name() == name) return &e;
   }
   return nullptr;
 }

@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/json/parse.hpp>
 #include <chrono>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -166,7 +168,111 @@ TEST(Cli, EngineRunsOneEngineAndRefusesUnknownOnes) {
       << unknown.text;
   Child bad_set = spawn({"run", "--set", "marketdata.speed=fast", "--port-offset", offset});
   EXPECT_EQ(bad_set.wait_exit(std::chrono::seconds(10)), 2);
-  EXPECT_TRUE(contains(bad_set.text, "setting 'speed' must be a number")) << bad_set.text;
+  EXPECT_TRUE(contains(bad_set.text, "marketdata.speed: must be a number, not 'fast'"))
+      << bad_set.text;
+}
+
+std::string write_temp(std::string_view suffix, std::string_view content) {
+  std::string path = "/tmp/nautilus-cli-XXXXXX" + std::string(suffix);
+  const int fd = ::mkstemps(path.data(), static_cast<int>(suffix.size()));
+  if (fd < 0) return {};
+  const auto n = ::write(fd, content.data(), content.size());
+  ::close(fd);
+  return n == static_cast<ssize_t>(content.size()) ? path : std::string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(Cli, EngineSettingsAreCheckedAtStartUpNamingEngineAndKey) {
+  // The crash this replaced: a symbol that is not one aborted the process (exit 134).
+  Child symbols = spawn({"run", "--set", "marketdata.source=synthetic", "--set",
+                         "marketdata.symbols=AAPL,bad sym!", "--duration", "1"});
+  EXPECT_EQ(symbols.wait_exit(std::chrono::seconds(10)), 2) << symbols.text;
+  EXPECT_TRUE(contains(symbols.text, "marketdata.symbols: 'bad sym!'")) << symbols.text;
+  Child unknown = spawn({"run", "--set", "marketdata.sped=2", "--duration", "1"});
+  EXPECT_EQ(unknown.wait_exit(std::chrono::seconds(10)), 2);
+  EXPECT_TRUE(contains(unknown.text, "marketdata.sped: no such setting (settings: source, speed"))
+      << unknown.text;
+  Child range = spawn({"run", "--set", "marketdata.days=0", "--duration", "1"});
+  EXPECT_EQ(range.wait_exit(std::chrono::seconds(10)), 2);
+  EXPECT_TRUE(contains(range.text, "marketdata.days: must be an integer in [1, 260], not 0"))
+      << range.text;
+  // A TOML file keeps its types: a string where a number belongs is refused as such.
+  const auto path = write_temp(".toml", "[engines.marketdata]\nspeed = \"fast\"\n");
+  ASSERT_FALSE(path.empty());
+  Child typed = spawn({"run", "--config", path, "--duration", "1"});
+  EXPECT_EQ(typed.wait_exit(std::chrono::seconds(10)), 2);
+  EXPECT_TRUE(contains(typed.text, "marketdata.speed: must be a number, not a string"))
+      << typed.text;
+  ::unlink(path.c_str());
+}
+
+TEST(Cli, EnginesSettingsPrintsTheTablesTheDocsShow) {
+  Child c = spawn({"engines", "--settings"});
+  ASSERT_EQ(c.wait_exit(std::chrono::seconds(10)), 0) << c.text;
+  EXPECT_TRUE(contains(c.text, "| `speed` | number >= 0 | `60` |")) << c.text;
+  const std::string docs = read_file(NAUTILUS_SOURCE_DIR "/docs/CONFIGURATION.md");
+  EXPECT_TRUE(contains(docs, c.text))
+      << "docs/CONFIGURATION.md is out of date: paste `nautilus engines --settings`:\n"
+      << c.text;
+}
+
+// Every line of a --record file as JSON.
+std::vector<boost::json::object> records(const std::string& text) {
+  std::vector<boost::json::object> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    out.push_back(boost::json::parse(line).as_object());
+  }
+  return out;
+}
+
+TEST(Cli, DeterministicRunsRecordTheSameBytesAndTimersFireOnSimulatedTime) {
+  const std::string a = write_temp(".jsonl", ""), b = write_temp(".jsonl", "");
+  ASSERT_FALSE(a.empty() || b.empty());
+  for (const auto& path : {a, b}) {
+    Child c =
+        spawn({"run", "--deterministic", "--record", path, "--until", "2026-01-05T14:45:00Z"});
+    ASSERT_EQ(c.wait_exit(std::chrono::seconds(60)), 0) << c.text;
+    EXPECT_TRUE(contains(c.text,
+                         "deterministic run from 2026-01-05T14:30:01.162Z to "
+                         "2026-01-05T14:45:00Z"))
+        << c.text;
+  }
+  const std::string first = read_file(a);
+  EXPECT_GT(first.size(), 100'000u);
+  EXPECT_TRUE(first == read_file(b)) << "two deterministic runs wrote different bytes";
+  const auto lines = records(first);
+  const std::int64_t t0 = 1'767'623'401'162'000'000;  // 2026-01-05T14:30:01.162Z, the first trade
+  const std::int64_t until = 1'767'624'300'000'000'000;
+  std::vector<std::int64_t> health;
+  std::int64_t last = 0;
+  std::size_t bars = 0;
+  for (const auto& l : lines) {
+    const auto ts = l.at("ts_pub").as_int64();
+    EXPECT_GE(ts, last) << "the simulated clock only moves forward";
+    EXPECT_LE(ts, until);
+    last = ts;
+    if (l.at("type").as_string() == "bar") {
+      ++bars;
+      EXPECT_EQ(ts, l.at("payload").at("ts_event").as_int64()) << "released at its own time";
+    }
+    if (l.at("topic").as_string() == "system.health.marketdata") health.push_back(ts - t0);
+  }
+  EXPECT_EQ(bars, 20u * 15)
+      << "the sample's 20 symbols, 1-minute bars 14:31 .. 14:45 (--until is inclusive)";
+  // The host's heartbeat timer, every 10 simulated seconds from the start.
+  ASSERT_EQ(health.size(), 89u);
+  for (std::size_t k = 0; k < health.size(); ++k) {
+    EXPECT_EQ(health[k], static_cast<std::int64_t>(k + 1) * 10'000'000'000) << k;
+  }
+  ::unlink(a.c_str());
+  ::unlink(b.c_str());
 }
 
 TEST(Cli, RunForAFixedDuration) {

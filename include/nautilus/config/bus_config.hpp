@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "nautilus/core/error.hpp"
+#include "nautilus/core/setting_value.hpp"
 
 namespace nautilus::config {
 
@@ -34,8 +35,9 @@ enum class Retention : std::uint8_t { kMaxLen, kMinId };
 
 struct BusConfig {
   bool messagebus_enabled = true;  // MESSAGEBUS_ENABLED
-  // [engines.<name>] key = value: settings handed to each engine (`--set` overrides them).
-  std::map<std::string, std::map<std::string, std::string>> engine_settings;
+  // [engines.<name>] key = value: settings handed to each engine, keeping TOML's types (the
+  // engine's declared settings validate them; `--set` overrides them).
+  std::map<std::string, std::map<std::string, core::SettingValue>> engine_settings;
   RedisEndpoint main{.port = 6379};        // registry and state snapshots only
   RedisEndpoint marketdata{.port = 6380};  // market_data.*, price.update.*, volume.update.*
   RedisEndpoint logic{.port = 6381};       // everything else

@@ -1,27 +1,36 @@
 // The engine abstraction: a long-running component that reacts to bus messages on its own
 // thread, publishes its results, and serves REST resources. Engines never call each other;
-// the EngineHost gives each one a context (bus, clock, mailbox, publisher, settings).
+// the EngineHost gives each one a context (bus, clock, mailbox, publisher, settings, timers).
+// Time comes only from ctx.clock() and periodic work only from ctx timers, so the same engine
+// runs live (a thread per engine, wall time) and in a deterministic host (one thread, a
+// simulated clock) unchanged.
 //
 //   class VpinEngine final : public engine::Engine {
 //     const EngineInfo& info() const override { return kInfo; }
 //     core::Result<void> start(EngineContext& ctx) override {
 //       auto sub = ctx.subscribe("market_data.*.bar", [this](const auto& e) { on_bar(e); });
 //       if (!sub) return std::unexpected(sub.error());
+//       ctx.set_timer_every("snapshot", std::chrono::seconds(1),
+//                           [this](core::UnixNanos now) { publish_snapshot(now); });
 //       return {};
 //     }
 //     void add_routes(net::Router& r) override { r.get("/vpin/{symbol}", ...); }
 //   };
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "nautilus/bus/message_bus.hpp"
 #include "nautilus/core/error.hpp"
+#include "nautilus/engine/settings.hpp"
 
 namespace nautilus::net {
 class Router;
@@ -30,32 +39,21 @@ class PrometheusText;
 
 namespace nautilus::engine {
 
+namespace detail {
+class TimerService;
+}
+
+using TimerId = std::uint64_t;
+// Called with the time the timer was due (on the host's clock), on the engine's own thread.
+using TimerCallback = std::function<void(core::UnixNanos due)>;
+
 struct EngineInfo {
   std::string name;                     // "marketdata", "vpin", ...
   std::uint16_t default_port = 0;       // SPEC §2
   std::vector<std::string> subscribes;  // patterns, as documented (the bus has the live list)
   std::vector<std::string> publishes;   // topic patterns it publishes
   std::string description;
-};
-
-// Engine settings: `[engines.<name>]` in the TOML file and `--set key=value` on the command line.
-// Values are strings; the typed getters refuse what does not parse, naming the key.
-class EngineConfig {
- public:
-  using Values = std::map<std::string, std::string, std::less<>>;
-  EngineConfig() = default;
-  explicit EngineConfig(Values values) : values_(std::move(values)) {}
-
-  [[nodiscard]] std::string get(std::string_view key, std::string_view fallback = {}) const;
-  [[nodiscard]] core::Result<double> get_double(std::string_view key, double fallback) const;
-  [[nodiscard]] core::Result<std::int64_t> get_int(std::string_view key,
-                                                   std::int64_t fallback) const;
-  [[nodiscard]] bool has(std::string_view key) const;
-  void set(std::string key, std::string value) { values_[std::move(key)] = std::move(value); }
-  [[nodiscard]] const Values& values() const noexcept { return values_; }
-
- private:
-  Values values_;
+  std::vector<Setting> settings;  // what `[engines.<name>]` and `--set <name>.<key>=` may set
 };
 
 struct Health {
@@ -66,12 +64,14 @@ struct Health {
 class EngineContext {
  public:
   EngineContext(bus::MessageBus& bus, std::string name, std::shared_ptr<bus::Mailbox> mailbox,
-                EngineConfig config);
+                EngineSettings settings, detail::TimerService* timers = nullptr,
+                std::size_t slot = 0, bool simulated = false);
 
   [[nodiscard]] bus::MessageBus& bus() noexcept { return *bus_; }
   [[nodiscard]] const core::Clock& clock() const noexcept { return bus_->clock(); }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
-  [[nodiscard]] const EngineConfig& config() const noexcept { return config_; }
+  // The engine's declared settings, validated, defaults filled in.
+  [[nodiscard]] const EngineSettings& settings() const noexcept { return settings_; }
   [[nodiscard]] const std::shared_ptr<bus::Mailbox>& mailbox() const noexcept { return mailbox_; }
 
   // Subscribes on the engine's own mailbox (its thread), owned by the engine's name.
@@ -82,11 +82,25 @@ class EngineContext {
   // per thread that publishes.
   [[nodiscard]] core::Result<bus::Publisher> publisher();
 
+  // Timers, driven by the host's clock and run on this engine's thread: once at `at`, or every
+  // `interval` starting `interval` from now. Timers due at the same time fire in (name, order
+  // of creation) order. kInvalidArgument for a non-positive interval; kClosed outside a host.
+  core::Result<TimerId> set_timer_at(std::string_view name, core::UnixNanos at, TimerCallback fn);
+  core::Result<TimerId> set_timer_every(std::string_view name, std::chrono::nanoseconds interval,
+                                        TimerCallback fn);
+  void cancel_timer(TimerId id);
+  // True when the host runs on a simulated clock (deterministic mode): a data source then
+  // releases records at their own timestamps instead of pacing them against wall time.
+  [[nodiscard]] bool simulated() const noexcept { return simulated_; }
+
  private:
   bus::MessageBus* bus_;
   std::string name_;
   std::shared_ptr<bus::Mailbox> mailbox_;
-  EngineConfig config_;
+  EngineSettings settings_;
+  detail::TimerService* timers_;
+  std::size_t slot_;
+  bool simulated_;
 };
 
 class Engine {
@@ -102,6 +116,10 @@ class Engine {
   virtual void drain() {}
   // Everything is handled; release threads and resources.
   virtual void stop() {}
+
+  // Where the engine's data begins, if it knows (a replay's first record): a deterministic host
+  // whose clock was not set starts its simulated clock there. Asked after start().
+  [[nodiscard]] virtual std::optional<core::UnixNanos> start_time() const { return std::nullopt; }
 
   [[nodiscard]] virtual Health health() const { return {}; }
   // The engine's own REST resources, served beside the standard endpoints.

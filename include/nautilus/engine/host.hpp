@@ -1,13 +1,22 @@
-// EngineHost runs a set of engines in one process: each on its own mailbox thread with its own
-// HTTP server (standard endpoints + its routes). `nautilus run` hosts every engine on the
-// in-process bus; `nautilus engine <name> --bus redis` hosts one over the Redis transport.
+// EngineHost runs a set of engines in one process, in one of two modes:
+// - realtime (the default, `nautilus run`): each engine on its own mailbox thread with its own
+//   HTTP server (standard endpoints + its routes), timers fired on wall time;
+// - deterministic (HostOptions::simulated_clock, `nautilus run --deterministic`, backtests):
+//   every engine on the calling thread in a fixed order, driven by a SimulatedClock through
+//   run_until()/run(). The same inputs give the same messages in the same order, every time.
 //
 //   bus::MessageBus bus;
 //   std::vector<std::unique_ptr<engine::Engine>> engines;
-//   engines.push_back(engine::find_engine("marketdata")->create());
+//   engines.push_back(engines::find_engine("marketdata")->create());
 //   auto host = engine::EngineHost::start(bus, std::move(engines), {});
 //   ...
 //   (*host)->drain_and_stop();
+//
+//   core::SimulatedClock sim;                        // deterministic
+//   bus::MessageBus bus({.clock = &sim, .request_timer_thread = false});
+//   auto host = engine::EngineHost::start(bus, std::move(engines),
+//                                         {.simulated_clock = &sim, .serve_http = false});
+//   (*host)->run_until(t);                            // or run(): until the data ends
 #pragma once
 
 #include <chrono>
@@ -40,6 +49,12 @@ struct HostOptions {
   const bus_redis::RedisTransport* transport = nullptr;
   std::chrono::milliseconds drain_timeout{5'000};
   bool auto_hardware_routing = true;  // AUTO_HARDWARE_ROUTING, reported on /hardware/status
+  // Deterministic mode: the bus's clock (it must be the one the bus was created with, and the
+  // bus without its request timer thread). nullptr: realtime.
+  core::SimulatedClock* simulated_clock = nullptr;
+  // Each engine publishes engine_health on system.health.<name> this often (0: never).
+  std::chrono::nanoseconds health_interval = std::chrono::seconds(10);
+  bool serve_http = true;  // an HTTP server per engine
 };
 
 struct HostedEngine {
@@ -59,6 +74,16 @@ class EngineHost {
   [[nodiscard]] std::vector<Engine*> engine_objects() const;
   // Sources stop, queued messages are handled (up to drain_timeout), then all stops.
   void drain_and_stop();
+
+  // Deterministic mode only. Fires every timer due up to `t` in (time, name) order, moving the
+  // clock to each one's time first, and handles every message that causes, engines polled in
+  // the order they were given; the clock then stands at `t`. Returns the messages handled.
+  // kInvalidArgument in realtime mode or for a `t` before the clock.
+  [[nodiscard]] core::Result<std::size_t> run_until(core::UnixNanos t);
+  // Deterministic mode only: runs until no one-shot timer is left (every source has finished)
+  // and every queue is empty. Repeating timers fire on the way, not after.
+  [[nodiscard]] core::Result<std::size_t> run();
+  [[nodiscard]] bool deterministic() const noexcept;
 
   struct Impl;
 

@@ -14,11 +14,15 @@
 
 namespace nautilus::engines {
 
+// An engine as the registry knows it: everything about it comes from its own EngineInfo,
+// written once in the engine's folder.
 struct EngineEntry {
-  std::string_view name;
-  std::uint16_t default_port;
-  std::string_view description;
-  std::function<std::unique_ptr<engine::Engine>()> create;
+  const engine::EngineInfo& (*info)();
+  std::unique_ptr<engine::Engine> (*create)();
+
+  [[nodiscard]] std::string_view name() const { return info().name; }
+  [[nodiscard]] std::uint16_t default_port() const { return info().default_port; }
+  [[nodiscard]] std::string_view description() const { return info().description; }
 };
 
 // Every engine in this build, in SPEC §2 port order.

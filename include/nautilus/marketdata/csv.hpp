@@ -5,8 +5,8 @@
 //   quotes: ts,symbol,bid,ask,bid_size,ask_size
 //
 // `ts` is ISO-8601 UTC ("2026-01-05T14:30:00Z", fractional seconds allowed, "T" or space) or
-// integer nanoseconds since the epoch. Rows must be in time order. Every rejected row is an
-// error that names the file and line (docs/MARKET_DATA.md).
+// integer nanoseconds since the epoch (core::parse_timestamp). Rows must be in time order. Every
+// rejected row is an error that names the file and line (docs/MARKET_DATA.md).
 //
 //   auto r = marketdata::CsvReader::open("data/sample/bars_1m.csv.gz");
 //   while (auto rec = r->next()) { if (!*rec) break; ... **rec ... }
@@ -29,9 +29,6 @@ enum class RecordKind : std::uint8_t { kBar, kTrade, kQuote };
 using Record = std::variant<model::Bar, model::TradeTick, model::QuoteTick>;
 [[nodiscard]] core::UnixNanos record_ts(const Record& r) noexcept;
 [[nodiscard]] core::Symbol record_symbol(const Record& r) noexcept;
-
-[[nodiscard]] core::Result<core::UnixNanos> parse_timestamp(std::string_view s);
-[[nodiscard]] std::string format_timestamp(core::UnixNanos ts);  // ISO-8601 UTC, "Z"
 
 class CsvReader {
  public:

@@ -6,9 +6,8 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <ctime>
-#include <thread>
 
-#include "nautilus/marketdata/csv.hpp"
+#include "nautilus/core/time.hpp"
 
 namespace nautilus::marketdata {
 namespace json = boost::json;
@@ -114,7 +113,7 @@ core::Result<std::vector<model::Bar>> parse_alphavantage(std::string_view body,
                     fmt::format("alphavantage: row {} has no '{}'", std::string_view(when), key));
       return std::string_view(*s);
     };
-    auto ts = parse_timestamp(std::string_view(when));
+    auto ts = core::parse_timestamp(std::string_view(when));
     if (!ts)
       return fail(ErrorCode::kParse,
                   fmt::format("alphavantage: bad time '{}'", std::string_view(when)));
@@ -240,93 +239,6 @@ core::Result<CompanyFacts> parse_edgar_companyfacts(std::string_view body,
     }
   }
   return out;
-}
-
-core::Result<FetchCache::Value> FetchCache::get(const std::string& source, const std::string& key,
-                                                std::chrono::seconds ttl, const Fetch& fetch) {
-  const std::string k = source + "|" + key;
-  std::unique_lock lock(mu_);
-  auto& st = stats_[source];
-  bool waited = false;
-  while (true) {
-    auto it = entries_.find(k);
-    if (it != entries_.end() && it->second.body && clock_->now() < it->second.expires) {
-      ++(waited ? st.coalesced : st.hits);
-      return Value{it->second.body, true};
-    }
-    if (it != entries_.end() && it->second.in_flight) {
-      waited = true;
-      cv_.wait(lock);
-      continue;
-    }
-    if (waited) {  // the fetch we waited for failed: report that rather than fetching again
-      ++st.coalesced;
-      return fail(ErrorCode::kIo, fmt::format("{}: the shared fetch of {} failed", source, key));
-    }
-    break;
-  }
-  ++st.misses;
-  entries_[k].in_flight = true;
-  lock.unlock();
-  auto body = fetch();
-  lock.lock();
-  auto& e = entries_[k];
-  e.in_flight = false;
-  if (!body) {
-    ++stats_[source].errors;
-    if (!e.body) entries_.erase(k);
-    cv_.notify_all();
-    return std::unexpected(body.error());
-  }
-  e.body = std::make_shared<const std::string>(std::move(*body));
-  e.expires = clock_->now() + std::chrono::duration_cast<std::chrono::nanoseconds>(ttl).count();
-  cv_.notify_all();
-  return Value{e.body, false};
-}
-
-FetchCache::Stats FetchCache::stats(const std::string& source) const {
-  std::lock_guard lock(mu_);
-  Stats s;
-  if (auto it = stats_.find(source); it != stats_.end()) s = it->second;
-  const std::string prefix = source + "|";
-  for (const auto& [k, e] : entries_) {
-    if (k.starts_with(prefix) && e.body) ++s.entries;
-  }
-  return s;
-}
-
-RateLimiter::RateLimiter(double per_minute, double burst)
-    : rate_per_s_(per_minute / 60.0),
-      burst_(burst),
-      tokens_(burst),
-      last_(std::chrono::steady_clock::now()) {}
-
-bool RateLimiter::acquire(std::chrono::milliseconds max_wait) {
-  const auto deadline = std::chrono::steady_clock::now() + max_wait;
-  std::unique_lock lock(mu_);
-  while (true) {
-    const auto now = std::chrono::steady_clock::now();
-    tokens_ = std::min(burst_,
-                       tokens_ + std::chrono::duration<double>(now - last_).count() * rate_per_s_);
-    last_ = now;
-    if (tokens_ >= 1.0) {
-      tokens_ -= 1.0;
-      return true;
-    }
-    const auto need = std::chrono::duration<double>((1.0 - tokens_) / rate_per_s_);
-    if (now + need > deadline) {
-      ++throttled_;
-      return false;
-    }
-    lock.unlock();
-    std::this_thread::sleep_for(need);
-    lock.lock();
-  }
-}
-
-std::uint64_t RateLimiter::throttled() const {
-  std::lock_guard lock(mu_);
-  return throttled_;
 }
 
 }  // namespace nautilus::marketdata

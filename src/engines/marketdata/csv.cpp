@@ -5,8 +5,9 @@
 
 #include <array>
 #include <charconv>
-#include <ctime>
 #include <vector>
+
+#include "nautilus/core/time.hpp"
 
 namespace nautilus::marketdata {
 namespace {
@@ -49,14 +50,6 @@ core::Result<T> decimal(std::string_view field, std::string_view column, bool po
   return *v;
 }
 
-// `var` is a name being declared, so it cannot be parenthesised.
-// NOLINTBEGIN(bugprone-macro-parentheses)
-#define NAUTILUS_CSV_TRY(var, expr)                      \
-  auto var##_r = (expr);                                 \
-  if (!var##_r) return std::unexpected(var##_r.error()); \
-  auto var = *var##_r
-// NOLINTEND(bugprone-macro-parentheses)
-
 constexpr std::array<std::string_view, 3> kHeaders = {"ts,symbol,open,high,low,close,volume",
                                                       "ts,symbol,price,size,side",
                                                       "ts,symbol,bid,ask,bid_size,ask_size"};
@@ -88,79 +81,6 @@ core::Symbol record_symbol(const Record& r) noexcept {
   return std::get_if<model::QuoteTick>(&r)->symbol;
 }
 
-core::Result<core::UnixNanos> parse_timestamp(std::string_view s) {
-  if (!s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos) {
-    core::UnixNanos v = 0;
-    if (!parse_int(s, v)) return fail(ErrorCode::kParse, fmt::format("bad timestamp '{}'", s));
-    return v;
-  }
-  // YYYY-MM-DD[(T| )HH:MM[:SS[.fffffffff]]][Z]
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  auto bad = [&] {
-    return fail(ErrorCode::kParse,
-                fmt::format("bad timestamp '{}' (want ISO-8601 UTC or epoch nanoseconds)", s));
-  };
-  if (s.size() < 10 || s[4] != '-' || s[7] != '-') return bad();
-  if (!parse_int(s.substr(0, 4), y) || !parse_int(s.substr(5, 2), mo) ||
-      !parse_int(s.substr(8, 2), d)) {
-    return bad();
-  }
-  std::string_view rest = s.substr(10);
-  std::int64_t frac_ns = 0;
-  if (!rest.empty()) {
-    if ((rest[0] != 'T' && rest[0] != ' ') || rest.size() < 6 || rest[3] != ':') return bad();
-    if (!parse_int(rest.substr(1, 2), h) || !parse_int(rest.substr(4, 2), mi)) return bad();
-    rest.remove_prefix(6);
-    if (!rest.empty() && rest[0] == ':') {
-      if (rest.size() < 3 || !parse_int(rest.substr(1, 2), sec)) return bad();
-      rest.remove_prefix(3);
-      if (!rest.empty() && rest[0] == '.') {
-        rest.remove_prefix(1);
-        std::size_t n = 0;
-        while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
-        if (n == 0 || n > 9) return bad();
-        std::int64_t f = 0;
-        (void)parse_int(rest.substr(0, n), f);
-        for (std::size_t k = n; k < 9; ++k) f *= 10;
-        frac_ns = f;
-        rest.remove_prefix(n);
-      }
-    }
-    if (rest == "Z" || rest == "+00:00") rest = {};
-    if (!rest.empty()) return bad();
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
-  // Nanoseconds since the epoch in an int64 cover 1970 to 2262.
-  if (y < 1970 || y > 2261) {
-    return fail(ErrorCode::kOutOfRange, fmt::format("timestamp '{}' is outside 1970-2261", s));
-  }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  const std::int64_t secs = timegm(&tm);
-  return secs * 1'000'000'000 + frac_ns;
-}
-
-std::string format_timestamp(core::UnixNanos ts) {
-  const std::time_t secs = static_cast<std::time_t>(ts / 1'000'000'000);
-  const auto ns = ts % 1'000'000'000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  if (ns == 0) {
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  }
-  // The shortest of milli-, micro- or nanoseconds that is exact.
-  const int digits = ns % 1'000'000 == 0 ? 3 : ns % 1'000 == 0 ? 6 : 9;
-  const auto frac = digits == 3 ? ns / 1'000'000 : digits == 6 ? ns / 1'000 : ns;
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:0{}}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac, digits);
-}
-
 core::Result<Record> parse_row(RecordKind kind, std::string_view line, bool has_optional_column) {
   const auto f = split(line);
   const std::size_t want = (kind == RecordKind::kBar     ? 7
@@ -170,16 +90,16 @@ core::Result<Record> parse_row(RecordKind kind, std::string_view line, bool has_
   if (f.size() != want) {
     return fail(ErrorCode::kParse, fmt::format("expected {} columns, found {}", want, f.size()));
   }
-  NAUTILUS_CSV_TRY(ts, parse_timestamp(f[0]));
+  NAUTILUS_TRY(ts, core::parse_timestamp(f[0]));
   auto sym = core::Symbol::create(f[1]);
   if (!sym) return fail(ErrorCode::kParse, fmt::format("column 'symbol': {}", sym.error().message));
   switch (kind) {
     case RecordKind::kBar: {
-      NAUTILUS_CSV_TRY(open, decimal<core::Price>(f[2], "open", true));
-      NAUTILUS_CSV_TRY(high, decimal<core::Price>(f[3], "high", true));
-      NAUTILUS_CSV_TRY(low, decimal<core::Price>(f[4], "low", true));
-      NAUTILUS_CSV_TRY(close, decimal<core::Price>(f[5], "close", true));
-      NAUTILUS_CSV_TRY(volume, decimal<core::Quantity>(f[6], "volume", false));
+      NAUTILUS_TRY(open, decimal<core::Price>(f[2], "open", true));
+      NAUTILUS_TRY(high, decimal<core::Price>(f[3], "high", true));
+      NAUTILUS_TRY(low, decimal<core::Price>(f[4], "low", true));
+      NAUTILUS_TRY(close, decimal<core::Price>(f[5], "close", true));
+      NAUTILUS_TRY(volume, decimal<core::Quantity>(f[6], "volume", false));
       std::uint32_t interval = 60;
       if (has_optional_column && (!parse_int(f[7], interval) || interval == 0)) {
         return fail(ErrorCode::kParse,
@@ -191,8 +111,8 @@ core::Result<Record> parse_row(RecordKind kind, std::string_view line, bool has_
       return Record(model::Bar{*sym, open, high, low, close, volume, interval, ts});
     }
     case RecordKind::kTrade: {
-      NAUTILUS_CSV_TRY(price, decimal<core::Price>(f[2], "price", true));
-      NAUTILUS_CSV_TRY(size, decimal<core::Quantity>(f[3], "size", true));
+      NAUTILUS_TRY(price, decimal<core::Price>(f[2], "price", true));
+      NAUTILUS_TRY(size, decimal<core::Quantity>(f[3], "size", true));
       model::AggressorSide side{};
       if (f[4] == "B" || f[4] == "buy" || f[4] == "BUY") {
         side = model::AggressorSide::kBuyer;
@@ -211,10 +131,10 @@ core::Result<Record> parse_row(RecordKind kind, std::string_view line, bool has_
       return Record(model::TradeTick{*sym, price, size, side, id, ts});
     }
     case RecordKind::kQuote: {
-      NAUTILUS_CSV_TRY(bid, decimal<core::Price>(f[2], "bid", true));
-      NAUTILUS_CSV_TRY(ask, decimal<core::Price>(f[3], "ask", true));
-      NAUTILUS_CSV_TRY(bid_size, decimal<core::Quantity>(f[4], "bid_size", false));
-      NAUTILUS_CSV_TRY(ask_size, decimal<core::Quantity>(f[5], "ask_size", false));
+      NAUTILUS_TRY(bid, decimal<core::Price>(f[2], "bid", true));
+      NAUTILUS_TRY(ask, decimal<core::Price>(f[3], "ask", true));
+      NAUTILUS_TRY(bid_size, decimal<core::Quantity>(f[4], "bid_size", false));
+      NAUTILUS_TRY(ask_size, decimal<core::Quantity>(f[5], "ask_size", false));
       if (ask < bid) return fail(ErrorCode::kOutOfRange, "quote has bid > ask (crossed)");
       return Record(model::QuoteTick{*sym, bid, ask, bid_size, ask_size, ts});
     }
@@ -317,7 +237,7 @@ core::Result<std::optional<Record>> CsvReader::next() {
     if (ts < impl_->last_ts) {
       return fail(ErrorCode::kOutOfRange,
                   fmt::format("{}:{}: timestamp {} is earlier than the row before", impl_->path,
-                              impl_->line_no, format_timestamp(ts)));
+                              impl_->line_no, core::format_timestamp(ts)));
     }
     impl_->last_ts = ts;
     return std::optional<Record>(*rec);

@@ -3,13 +3,14 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <cmath>
-#include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <unordered_map>
 
+#include "nautilus/core/strings.hpp"
+#include "nautilus/core/time.hpp"
 #include "nautilus/marketdata/engine.hpp"
 #include "nautilus/marketdata/replay.hpp"
 #include "nautilus/marketdata/synthetic.hpp"
@@ -26,17 +27,6 @@ namespace {
 
 namespace json = boost::json;
 constexpr std::int64_t kDayNs = 86'400 * 1'000'000'000LL;
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i <= s.size()) {
-    const std::size_t j = std::min(s.find(',', i), s.size());
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
 
 // Topic handles per symbol, resolved once: publishing does no string work.
 struct SymbolTopics {
@@ -58,32 +48,24 @@ class MarketDataEngine final : public engine::Engine {
 
   core::Result<void> start(engine::EngineContext& ctx) override {
     ctx_ = &ctx;
-    const auto& cfg = ctx.config();
-    source_ = cfg.get("source", "replay");
-    if (source_ != "replay" && source_ != "synthetic" && source_ != "none") {
-      return core::fail(core::ErrorCode::kInvalidArgument,
-                        fmt::format("source must be replay, synthetic or none, not '{}'", source_));
-    }
-    auto speed = cfg.get_double("speed", 60);
-    if (!speed) return std::unexpected(speed.error());
-    if (*speed < 0) return core::fail(core::ErrorCode::kInvalidArgument, "speed must be >= 0");
-    speed_ = *speed;
+    // Settings were validated against info_.settings by the host (types, ranges, symbols).
+    const auto& cfg = ctx.settings();
+    source_ = cfg.text("source");
+    speed_ = cfg.number("speed");
     if (source_ == "replay") {
       const char* env = std::getenv("NAUTILUS_DATA_DIR");
-      const std::string dir = cfg.get("data_dir", env != nullptr ? env : NAUTILUS_SAMPLE_DIR);
-      files_ = split_list(cfg.get("files", dir + "/bars_1m.csv.gz," + dir + "/trades.csv.gz"));
+      std::string dir = cfg.text("data_dir");
+      if (dir.empty()) dir = env != nullptr ? env : NAUTILUS_SAMPLE_DIR;
+      files_ = cfg.list("files");
+      if (files_.empty()) files_ = {dir + "/bars_1m.csv.gz", dir + "/trades.csv.gz"};
       // Open now so that a missing or malformed file stops start-up with its name.
       auto r = ReplaySource::open(files_);
       if (!r) return std::unexpected(r.error());
       replay_.emplace(std::move(*r));
     } else if (source_ == "synthetic") {
-      auto seed = cfg.get_int("seed", 42);
-      auto days = cfg.get_int("days", 21);
-      if (!seed) return std::unexpected(seed.error());
-      if (!days) return std::unexpected(days.error());
-      synthetic_.emplace(SyntheticOptions{.seed = static_cast<std::uint64_t>(*seed),
-                                          .symbols = split_list(cfg.get("symbols")),
-                                          .days = static_cast<int>(*days),
+      synthetic_.emplace(SyntheticOptions{.seed = static_cast<std::uint64_t>(cfg.integer("seed")),
+                                          .symbols = cfg.list("symbols"),
+                                          .days = static_cast<int>(cfg.integer("days")),
                                           .quotes = true});
     }
     auto pub = ctx.publisher();
@@ -93,21 +75,38 @@ class MarketDataEngine final : public engine::Engine {
     if (!fetch_pub) return std::unexpected(fetch_pub.error());
     sources_ = std::make_unique<HttpSources>(cfg, ctx.clock(), std::move(*fetch_pub));
     if (auto ok = sources_->validate(); !ok) return ok;
+    // Read the first record now: a deterministic host starts its clock there (start_time()).
+    if (source_ != "none") (void)refill();
     return {};
   }
 
+  // Records are released by a timer on the engine's own thread: each firing publishes what is
+  // due and sets the timer for the next record. On a simulated clock a record is due at its
+  // own timestamp; on wall time at the replay speed (0: at once, a chunk per firing).
   void begin() override {
     if (source_ == "none") return;
     state_.store(State::kRunning);
-    worker_ = std::jthread([this](const std::stop_token& st) { run(st); });
+    if (pending_.empty()) {
+      state_.store(State::kFinished);
+      return;
+    }
+    first_ts_ = record_ts(pending_.front());
+    clock_start_ = ctx_->clock().now();
+    schedule();
   }
 
   void drain() override {
-    worker_.request_stop();
-    cv_.notify_all();
-    if (worker_.joinable()) worker_.join();
+    draining_.store(true);
+    if (timer_) ctx_->cancel_timer(*timer_);
+    timer_.reset();
+    if (state_.load() == State::kRunning) state_.store(State::kStopped);
   }
   void stop() override { drain(); }
+
+  std::optional<core::UnixNanos> start_time() const override {
+    if (pending_.empty()) return std::nullopt;
+    return record_ts(pending_.front());
+  }
 
   engine::Health health() const override {
     if (state_.load() == State::kFailed) {
@@ -161,51 +160,63 @@ class MarketDataEngine final : public engine::Engine {
     return "?";
   }
 
-  // Waits until the record's time comes at the configured speed; false when stopping.
-  bool pace(core::UnixNanos ts, const std::stop_token& st) {
-    if (speed_ <= 0) return !st.stop_requested();
-    const auto now = std::chrono::steady_clock::now();
-    if (first_ts_ == 0) {
-      first_ts_ = ts;
-      wall_start_ = now;
-    }
-    const auto due = wall_start_ + std::chrono::nanoseconds(static_cast<std::int64_t>(
-                                       static_cast<double>(ts - first_ts_) / speed_));
-    if (due <= now) return !st.stop_requested();
-    std::unique_lock lock(wait_mu_);
-    cv_.wait_until(lock, st, due, [] { return false; });
-    return !st.stop_requested();
+  // When the record stamped `ts` is due on the host's clock.
+  core::UnixNanos due_of(core::UnixNanos ts) const {
+    if (ctx_->simulated()) return ts;
+    if (speed_ <= 0) return ctx_->clock().now();
+    return clock_start_ +
+           static_cast<core::UnixNanos>(static_cast<double>(ts - first_ts_) / speed_);
   }
 
-  void run(const std::stop_token& st) {
-    std::vector<Record> minute;
-    while (!st.stop_requested()) {
-      if (replay_) {
-        auto rec = replay_->next();
-        if (!rec) {
-          fail(rec.error().message);
-          return;
-        }
-        if (!*rec) {
-          state_.store(State::kFinished);
-          return;
-        }
-        // NOLINTBEGIN(bugprone-unchecked-optional-access): *rec was checked just above
-        if (!pace(record_ts(**rec), st)) break;
-        publish(**rec);
-        // NOLINTEND(bugprone-unchecked-optional-access)
-      } else {
-        if (!synthetic_->next_minute(minute)) {  // NOLINT(bugprone-unchecked-optional-access)
-          state_.store(State::kFinished);
-          return;
-        }
-        for (const auto& r : minute) {
-          if (!pace(record_ts(r), st)) break;
-          publish(r);
-        }
-      }
+  void schedule() {
+    auto t = ctx_->set_timer_at("marketdata.replay", due_of(record_ts(pending_.front())),
+                                [this](core::UnixNanos) { release(); });
+    if (!t) {
+      fail(t.error().message);
+      return;
     }
-    state_.store(State::kStopped);
+    timer_ = *t;
+  }
+
+  // Refills the look-ahead; false when the source has no more records (or failed).
+  bool refill() {
+    if (!pending_.empty()) return true;
+    if (replay_) {
+      auto rec = replay_->next();
+      if (!rec) {
+        fail(rec.error().message);
+        return false;
+      }
+      if (!*rec) return false;
+      pending_.push_back(std::move(**rec));  // NOLINT(bugprone-unchecked-optional-access)
+      return true;
+    }
+    std::vector<Record> minute;
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): a synthetic source when no replay
+    if (!synthetic_ || !synthetic_->next_minute(minute)) return false;
+    pending_.insert(pending_.end(), minute.begin(), minute.end());
+    return true;
+  }
+
+  // One timer firing: publishes every record that is due, then sets the timer for the next.
+  void release() {
+    timer_.reset();
+    // As fast as possible releases a bounded chunk per firing, so a drain is never far away.
+    std::size_t budget = speed_ <= 0 && !ctx_->simulated() ? 4096 : SIZE_MAX;
+    const core::UnixNanos now = ctx_->clock().now();
+    while (!draining_.load() && budget-- > 0) {
+      if (!refill()) {
+        if (state_.load() == State::kRunning) state_.store(State::kFinished);
+        return;
+      }
+      // As fast as possible: everything is due (a fresh clock reading would always be later).
+      if (ctx_->simulated() || speed_ > 0) {
+        if (due_of(record_ts(pending_.front())) > now) break;
+      }
+      publish(pending_.front());
+      pending_.pop_front();
+    }
+    if (!draining_.load() && refill()) schedule();
   }
 
   void fail(const std::string& why) {
@@ -295,7 +306,7 @@ class MarketDataEngine final : public engine::Engine {
     for (const auto& [name, s] : symbols_) {
       a.push_back(json::object{{"symbol", name},
                                {"last_price", s.last_price.to_string()},
-                               {"ts", format_timestamp(s.last_ts)},
+                               {"ts", core::format_timestamp(s.last_ts)},
                                {"bars", s.bars},
                                {"trades", s.trades},
                                {"quotes", s.quotes}});
@@ -312,14 +323,14 @@ class MarketDataEngine final : public engine::Engine {
     const auto& s = it->second;
     json::object o{{"symbol", it->first},
                    {"last_price", s.last_price.to_string()},
-                   {"ts", format_timestamp(s.last_ts)},
+                   {"ts", core::format_timestamp(s.last_ts)},
                    {"session_volume", std::llround(s.session_volume)}};
     if (s.last_bar) {
       const auto& b = *s.last_bar;
-      o["bar"] =
-          json::object{{"open", b.open.to_string()},     {"high", b.high.to_string()},
-                       {"low", b.low.to_string()},       {"close", b.close.to_string()},
-                       {"volume", b.volume.to_string()}, {"ts", format_timestamp(b.ts_event)}};
+      o["bar"] = json::object{
+          {"open", b.open.to_string()},     {"high", b.high.to_string()},
+          {"low", b.low.to_string()},       {"close", b.close.to_string()},
+          {"volume", b.volume.to_string()}, {"ts", core::format_timestamp(b.ts_event)}};
     }
     return net::Response::json(json::serialize(o));
   }
@@ -337,20 +348,14 @@ class MarketDataEngine final : public engine::Engine {
     return net::Response::json(json::serialize(o));
   }
 
-  engine::EngineInfo info_{
-      .name = "marketdata",
-      .default_port = 8800,
-      .subscribes = {},
-      .publishes = {"market_data.*.bar", "market_data.*.trade", "market_data.*.quote",
-                    "price.update.*", "volume.update.*"},
-      .description = "MarketData hub: CSV replay, synthetic market, Alpha Vantage/FRED/EDGAR"};
+  const engine::EngineInfo& info_ = engine_info();
   engine::EngineContext* ctx_ = nullptr;
   std::string source_;
   double speed_ = 60;
   std::vector<std::string> files_;
   std::optional<ReplaySource> replay_;
   std::optional<SyntheticGenerator> synthetic_;
-  std::optional<bus::Publisher> publisher_;  // the worker thread's
+  std::optional<bus::Publisher> publisher_;  // the engine thread's
   std::unique_ptr<HttpSources> sources_;
   std::unordered_map<std::string_view, SymbolTopics> topics_;  // worker thread only
 
@@ -361,14 +366,55 @@ class MarketDataEngine final : public engine::Engine {
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> source_errors_{0};
 
+  // The replay, on the engine's thread.
+  std::deque<Record> pending_;  // records read ahead, not yet due
   core::UnixNanos first_ts_ = 0;
-  std::chrono::steady_clock::time_point wall_start_;
-  std::mutex wait_mu_;
-  std::condition_variable_any cv_;
-  std::jthread worker_;
+  core::UnixNanos clock_start_ = 0;  // the clock when the replay began (wall-time pacing)
+  std::optional<engine::TimerId> timer_;
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace
+
+const engine::EngineInfo& engine_info() {
+  using engine::Setting;
+  static const engine::EngineInfo info{
+      .name = "marketdata",
+      .default_port = 8800,
+      .subscribes = {},
+      .publishes = {"market_data.*.bar", "market_data.*.trade", "market_data.*.quote",
+                    "price.update.*", "volume.update.*"},
+      .description = "MarketData hub: CSV replay, synthetic market, Alpha Vantage/FRED/EDGAR",
+      .settings = {
+          Setting::choice("source", "replay", {"replay", "synthetic", "none"},
+                          "Where records come from: CSV files, the synthetic market, or nothing"),
+          Setting::number("speed", 60, 0, {},
+                          "Replay speed: 1 real time, N times faster, 0 as fast as possible "
+                          "(ignored on a simulated clock)"),
+          Setting::text("data_dir", "",
+                        "Directory of the bundled sample (empty: $NAUTILUS_DATA_DIR, else "
+                        "data/sample)"),
+          Setting::list("files", {},
+                        "CSV files to replay, bars/trades/quotes, plain or .gz (empty: the "
+                        "sample's bars_1m.csv.gz and trades.csv.gz)"),
+          Setting::integer("seed", 42, 0, {}, "Synthetic source: the generator's seed"),
+          Setting::integer("days", 21, 1, 260, "Synthetic source: trading days to generate"),
+          Setting::list("symbols", {},
+                        "Synthetic source: the symbols, each checked as a symbol (empty: the "
+                        "generator's twenty)",
+                        &engine::check_symbol),
+          Setting::text("alphavantage_url", "https://www.alphavantage.co",
+                        "Alpha Vantage base URL (tests point it at a loopback server)"),
+          Setting::text("fred_url", "https://api.stlouisfed.org", "FRED base URL"),
+          Setting::text("edgar_url", "https://data.sec.gov", "SEC EDGAR base URL"),
+          Setting::number("alphavantage_per_minute", 5, 0.001, {},
+                          "Alpha Vantage requests per minute (the free tier allows 5)"),
+          Setting::number("fred_per_minute", 120, 0.001, {}, "FRED requests per minute"),
+          Setting::number("edgar_per_minute", 600, 0.001, {},
+                          "EDGAR requests per minute (SEC fair access: 10 per second)"),
+      }};
+  return info;
+}
 
 std::unique_ptr<engine::Engine> make_engine() { return std::make_unique<MarketDataEngine>(); }
 

@@ -7,7 +7,8 @@
 #include <cstdlib>
 #include <thread>
 
-#include "nautilus/marketdata/csv.hpp"
+#include "nautilus/core/strings.hpp"
+#include "nautilus/core/time.hpp"
 #include "nautilus/net/http_client.hpp"
 
 namespace nautilus::marketdata {
@@ -45,25 +46,22 @@ bool safe_token(std::string_view s) {
 
 }  // namespace
 
-HttpSources::HttpSources(const engine::EngineConfig& cfg, const core::Clock& clock,
+HttpSources::HttpSources(const engine::EngineSettings& cfg, const core::Clock& clock,
                          bus::Publisher publisher)
-    : cfg_(cfg),
-      user_agent_(env_or("SEC_USER_AGENT", "Nautilus research nautilus@example.com")),
-      cache_(std::make_unique<FetchCache>(clock)),
+    : user_agent_(env_or("SEC_USER_AGENT", "Nautilus research nautilus@example.com")),
       publisher_(std::move(publisher)) {
-  av_.settings = {"alphavantage", cfg.get("alphavantage_url", "https://www.alphavantage.co"),
-                  env_or("ALPHAVANTAGE_API_KEY", ""), 5, std::chrono::seconds(3600)};
-  fred_.settings = {"fred", cfg.get("fred_url", "https://api.stlouisfed.org"),
-                    env_or("FRED_API_KEY", ""), 120, std::chrono::seconds(6 * 3600)};
+  // Rates and URLs are the engine's declared settings (engine.cpp: their defaults, ranges).
+  av_.settings = {"alphavantage", cfg.text("alphavantage_url"), env_or("ALPHAVANTAGE_API_KEY", ""),
+                  cfg.number("alphavantage_per_minute"), std::chrono::seconds(3600)};
+  fred_.settings = {"fred", cfg.text("fred_url"), env_or("FRED_API_KEY", ""),
+                    cfg.number("fred_per_minute"), std::chrono::seconds(6 * 3600)};
   // EDGAR needs no key, only a User-Agent naming the caller (SEC fair-access policy, 10/s).
-  edgar_.settings = {"edgar", cfg.get("edgar_url", "https://data.sec.gov"), "-", 600,
+  edgar_.settings = {"edgar", cfg.text("edgar_url"), "-", cfg.number("edgar_per_minute"),
                      std::chrono::seconds(24 * 3600)};
   for (Source* s : {&av_, &fred_, &edgar_}) {
-    const std::string key = s->settings.name + "_per_minute";
-    if (auto v = cfg.get_double(key, s->settings.per_minute); v && *v > 0)
-      s->settings.per_minute = *v;
-    s->limiter = std::make_unique<RateLimiter>(s->settings.per_minute,
-                                               std::max(1.0, s->settings.per_minute / 60.0 * 5));
+    s->limiter = std::make_unique<core::RateLimiter>(
+        clock, s->settings.per_minute, std::max(1.0, s->settings.per_minute / 60.0 * 5));
+    s->cache = std::make_unique<BodyCache>(clock);
   }
 }
 
@@ -73,19 +71,14 @@ core::Result<void> HttpSources::validate() const {
       return core::fail(u.error().code,
                         fmt::format("{}_url: {}", s->settings.name, u.error().message));
     }
-    const std::string key = s->settings.name + "_per_minute";
-    if (auto v = cfg_.get_double(key, 1); !v || *v <= 0) {
-      return core::fail(core::ErrorCode::kInvalidArgument,
-                        fmt::format("{} must be a positive number", key));
-    }
   }
   return {};
 }
 
-core::Result<FetchCache::Value> HttpSources::fetch(
+core::Result<HttpSources::BodyCache::Value> HttpSources::fetch(
     Source& s, const std::string& key, const std::string& url, std::chrono::seconds ttl,
     const std::function<core::Result<void>(const std::string&)>& check) {
-  return cache_->get(s.settings.name, key, ttl, [&]() -> core::Result<std::string> {
+  return s.cache->get(key, ttl, [&]() -> core::Result<std::string> {
     constexpr int kAttempts = 3;
     core::Error last{core::ErrorCode::kIo, "no attempt"};
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
@@ -161,7 +154,7 @@ net::Response HttpSources::alphavantage(const net::Request& q, bool publish) {
   };
   auto v = fetch(av_, fmt::format("{}|{}|{}", symbol, function, interval), url, ttl, check);
   if (!v) return net::Response::error(status_for(v.error()), v.error().message);
-  auto bars = parse_alphavantage(*v->body, symbol);
+  auto bars = parse_alphavantage(*v->value, symbol);
   if (!bars) return net::Response::error(502, bars.error().message);
   if (publish) {
     std::lock_guard lock(publish_mu_);
@@ -176,7 +169,7 @@ net::Response HttpSources::alphavantage(const net::Request& q, bool publish) {
   }
   json::array rows;
   for (const auto& b : *bars) {
-    rows.push_back(json::object{{"ts", format_timestamp(b.ts_event)},
+    rows.push_back(json::object{{"ts", core::format_timestamp(b.ts_event)},
                                 {"open", b.open.to_string()},
                                 {"high", b.high.to_string()},
                                 {"low", b.low.to_string()},
@@ -203,7 +196,7 @@ net::Response HttpSources::fred(const net::Request& q) {
                    return {};
                  });
   if (!v) return net::Response::error(status_for(v.error()), v.error().message);
-  auto obs = parse_fred_observations(*v->body);
+  auto obs = parse_fred_observations(*v->value);
   if (!obs) return net::Response::error(502, obs.error().message);
   json::array rows;
   std::size_t missing = 0;
@@ -230,13 +223,8 @@ net::Response HttpSources::edgar(const net::Request& q) {
       std::from_chars(cik_text.data(), cik_text.data() + cik_text.size(), cik).ec != std::errc()) {
     return net::Response::error(400, "cik must be a number of up to 10 digits");
   }
-  std::vector<std::string> concepts;
-  const std::string list = q.query_param("concepts").value_or("Revenues,NetIncomeLoss,Assets");
-  for (std::size_t i = 0; i <= list.size();) {
-    const std::size_t j = std::min(list.find(',', i), list.size());
-    if (j > i) concepts.push_back(list.substr(i, j - i));
-    i = j + 1;
-  }
+  const std::vector<std::string> concepts =
+      core::split_list(q.query_param("concepts").value_or("Revenues,NetIncomeLoss,Assets"));
   const std::string url =
       fmt::format("{}/api/xbrl/companyfacts/CIK{:010}.json", edgar_.settings.base_url, cik);
   auto v = fetch(edgar_, fmt::format("{:010}", cik), url, edgar_.settings.ttl,
@@ -246,7 +234,7 @@ net::Response HttpSources::edgar(const net::Request& q) {
                    return {};
                  });
   if (!v) return net::Response::error(status_for(v.error()), v.error().message);
-  auto facts = parse_edgar_companyfacts(*v->body, concepts);
+  auto facts = parse_edgar_companyfacts(*v->value, concepts);
   if (!facts) return net::Response::error(502, facts.error().message);
   json::array rows;
   for (const auto& f : facts->facts) {
@@ -290,7 +278,7 @@ void HttpSources::add_metrics(net::PrometheusText& p) const {
            "requests refused by the local rate limit");
   for (const Source* s : {&av_, &fred_, &edgar_}) {
     const auto& n = s->settings.name;
-    const auto st = cache_->stats(n);
+    const auto st = s->cache->stats();
     p.sample("nautilus_marketdata_cache_total", {{"source", n}, {"result", "hit"}},
              static_cast<double>(st.hits));
     p.sample("nautilus_marketdata_cache_total", {{"source", n}, {"result", "miss"}},

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "nautilus/core/time.hpp"
+
 namespace nautilus::marketdata {
 namespace {
 
@@ -216,13 +218,13 @@ core::Result<std::size_t> write_sample(const SyntheticOptions& options,
     for (const auto& r : minute) {
       if (const auto* b = std::get_if<model::Bar>(&r)) {
         fmt::format_to(std::back_inserter(buf), "{},{},{},{},{},{},{}\n",
-                       format_timestamp(b->ts_event), b->symbol.value(), b->open.to_string(),
+                       core::format_timestamp(b->ts_event), b->symbol.value(), b->open.to_string(),
                        b->high.to_string(), b->low.to_string(), b->close.to_string(),
                        b->volume.to_string());
         ++rows;
       } else if (const auto* t = std::get_if<model::TradeTick>(&r); t && trades) {
         fmt::format_to(std::back_inserter(tbuf), "{},{},{},{},{},{}\n",
-                       format_timestamp(t->ts_event), t->symbol.value(), t->price.to_string(),
+                       core::format_timestamp(t->ts_event), t->symbol.value(), t->price.to_string(),
                        t->size.to_string(),
                        t->aggressor == model::AggressorSide::kBuyer ? "B" : "S", t->trade_id);
         ++rows;

@@ -102,6 +102,7 @@ auto_routing = false
 source = "synthetic"
 speed = 2.5
 seed = 7
+symbols = ["AAPL", "MSFT"]
 )";
   auto c = load_bus_config_text(
       env_of({{"REDIS_HOST", "ignored"}, {"MESSAGEBUS_BUFFER_INTERVAL", "50"}}), text, "test.toml");
@@ -115,10 +116,13 @@ seed = 7
   EXPECT_EQ(c->logic.host, "10.0.0.6");
   EXPECT_EQ(c->logic.password, "p");
   EXPECT_FALSE(c->auto_hardware_routing);
+  // Engine settings keep their TOML types (the engine's declaration validates them).
   const auto& md = c->engine_settings.at("marketdata");
-  EXPECT_EQ(md.at("source"), "synthetic");
-  EXPECT_EQ(md.at("speed"), "2.5");
-  EXPECT_EQ(md.at("seed"), "7");
+  EXPECT_EQ(std::get<std::string>(md.at("source")), "synthetic");
+  EXPECT_EQ(std::get<double>(md.at("speed")), 2.5);
+  EXPECT_EQ(std::get<std::int64_t>(md.at("seed")), 7);
+  EXPECT_EQ(std::get<std::vector<std::string>>(md.at("symbols")),
+            (std::vector<std::string>{"AAPL", "MSFT"}));
 }
 
 TEST(BusConfig, SingleRedisModeWhenAllBusesAreOneServer) {
@@ -139,7 +143,7 @@ TEST(BusConfig, BadTomlIsAnErrorWithTheLocationOrKey) {
       {"[messagebus.retention]\npolicy = \"forever\"\n", "messagebus.retention.policy"},
       {"[gpu]\nmetal = true\n", "config.gpu"},
       {"engines = 3\n", "engines"},
-      {"[engines.marketdata]\nfiles = [\"a\"]\n", "engines.marketdata.files"},
+      {"[engines.marketdata]\nfiles = [1]\n", "engines.marketdata.files"},
       {"[redis]\nport = 6379\n[messagebus]\nmarketdata_stream = \"s\"\nlogic_stream = \"s\"\n",
        "share a name"},
   };

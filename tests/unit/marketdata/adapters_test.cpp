@@ -1,15 +1,13 @@
-// Source parsers on recorded responses (tests/fixtures/marketdata), their failure bodies, and
-// the cache and rate limiter in front of them.
+// Source parsers on recorded responses (tests/fixtures/marketdata) and their failure bodies.
+// (The cache and rate limiter in front of them are tested in tests/unit/core.)
 #include "nautilus/marketdata/adapters.hpp"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
-#include "nautilus/marketdata/csv.hpp"
+#include "nautilus/core/time.hpp"
 
 namespace nautilus::marketdata {
 namespace {
@@ -30,7 +28,7 @@ TEST(AlphaVantage, DailySeriesOldestFirstStampedAtTheNewYorkClose) {
   EXPECT_EQ(bars->back().volume.to_string(), "3760896");
   EXPECT_EQ(bars->back().interval_s, 86'400U);
   // 2024-03-08 16:00 EST (UTC-5; DST starts 2024-03-10) = 21:00 UTC.
-  EXPECT_EQ(format_timestamp(bars->back().ts_event), "2024-03-08T21:00:00Z");
+  EXPECT_EQ(core::format_timestamp(bars->back().ts_event), "2024-03-08T21:00:00Z");
 }
 
 TEST(AlphaVantage, IntradayBarsCloseOneIntervalAfterTheirStamp) {
@@ -38,7 +36,7 @@ TEST(AlphaVantage, IntradayBarsCloseOneIntervalAfterTheirStamp) {
   ASSERT_TRUE(bars) << bars.error().message;
   ASSERT_EQ(bars->size(), 2U);
   EXPECT_EQ(bars->front().interval_s, 300U);
-  EXPECT_EQ(format_timestamp(bars->front().ts_event), "2024-01-05T14:35:00Z");
+  EXPECT_EQ(core::format_timestamp(bars->front().ts_event), "2024-01-05T14:35:00Z");
 }
 
 TEST(AlphaVantage, NotesErrorsAndTruncationAreErrors) {
@@ -88,68 +86,6 @@ TEST(Edgar, CompanyFactsKeepsOnlyTheRequestedConcepts) {
   EXPECT_EQ(f->facts[0].form, "10-K");
   EXPECT_FALSE(parse_edgar_companyfacts(R"({"cik":1})", {}));
   EXPECT_FALSE(parse_edgar_companyfacts("<html>Request Rate Threshold Exceeded</html>", {}));
-}
-
-TEST(FetchCache, ServesWithinTheTtlAndRefetchesAfter) {
-  core::SimulatedClock clock(1'000'000'000);
-  FetchCache cache(clock);
-  int fetches = 0;
-  auto fetch = [&]() -> core::Result<std::string> { return std::to_string(++fetches); };
-  auto a = cache.get("av", "IBM|daily", std::chrono::seconds(60), fetch);
-  ASSERT_TRUE(a);
-  EXPECT_FALSE(a->hit);
-  auto b = cache.get("av", "IBM|daily", std::chrono::seconds(60), fetch);
-  EXPECT_TRUE(b->hit);
-  EXPECT_EQ(*b->body, "1");
-  clock.advance(std::chrono::seconds(61));
-  auto c = cache.get("av", "IBM|daily", std::chrono::seconds(60), fetch);
-  EXPECT_EQ(*c->body, "2");
-  auto s = cache.stats("av");
-  EXPECT_EQ(s.hits, 1U);
-  EXPECT_EQ(s.misses, 2U);
-  EXPECT_EQ(s.entries, 1U);
-}
-
-TEST(FetchCache, ConcurrentMissesFetchOnceAndErrorsAreNotCached) {
-  core::SimulatedClock clock(1);
-  FetchCache cache(clock);
-  std::atomic<int> fetches{0};
-  auto slow = [&]() -> core::Result<std::string> {
-    ++fetches;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    return std::string("body");
-  };
-  std::vector<std::thread> threads;
-  std::atomic<int> ok{0};
-  for (int i = 0; i < 8; ++i) {
-    threads.emplace_back([&] {
-      if (auto v = cache.get("fred", "GDP", std::chrono::seconds(60), slow);
-          v && *v->body == "body")
-        ++ok;
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(fetches.load(), 1);
-  EXPECT_EQ(ok.load(), 8);
-  EXPECT_EQ(cache.stats("fred").coalesced + cache.stats("fred").hits, 7U);
-
-  int calls = 0;
-  auto failing = [&]() -> core::Result<std::string> {
-    ++calls;
-    return core::fail(core::ErrorCode::kIo, "down");
-  };
-  EXPECT_FALSE(cache.get("edgar", "1", std::chrono::seconds(60), failing));
-  EXPECT_FALSE(cache.get("edgar", "1", std::chrono::seconds(60), failing));
-  EXPECT_EQ(calls, 2);
-  EXPECT_EQ(cache.stats("edgar").errors, 2U);
-}
-
-TEST(RateLimiter, RefusesBeyondTheBurstWithinTheWait) {
-  RateLimiter limiter(/*per_minute=*/60, /*burst=*/2);
-  EXPECT_TRUE(limiter.acquire(std::chrono::milliseconds(0)));
-  EXPECT_TRUE(limiter.acquire(std::chrono::milliseconds(0)));
-  EXPECT_FALSE(limiter.acquire(std::chrono::milliseconds(10)));  // the next token is ~1 s away
-  EXPECT_EQ(limiter.throttled(), 1U);
 }
 
 }  // namespace

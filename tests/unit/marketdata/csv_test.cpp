@@ -119,23 +119,6 @@ TEST_F(CsvTest, RejectsUnknownHeadersMissingAndEmptyFiles) {
   EXPECT_NE(error_of((dir_ / "missing.csv").string()).find("cannot open"), std::string::npos);
 }
 
-TEST_F(CsvTest, TimestampsParseBothFormsAndRoundTrip) {
-  EXPECT_EQ(*parse_timestamp("1970-01-01T00:00:00Z"), 0);
-  EXPECT_EQ(*parse_timestamp("2024-02-29T23:59:59.123456789Z"), 1'709'251'199'123'456'789);
-  EXPECT_EQ(*parse_timestamp("2024-03-08"), 1'709'856'000'000'000'000);
-  EXPECT_EQ(*parse_timestamp("42"), 42);
-  for (auto bad : {"2024-03-08T25:00:00Z", "2024/03/08", "2024-03-08T10:00:00+02:00", "", "x"}) {
-    EXPECT_FALSE(parse_timestamp(bad)) << bad;
-  }
-  const core::UnixNanos t = 1'767'623'460'250'000'000;
-  EXPECT_EQ(format_timestamp(t), "2026-01-05T14:31:00.250Z");
-  EXPECT_EQ(format_timestamp(t + 1000), "2026-01-05T14:31:00.250001Z");
-  EXPECT_EQ(format_timestamp(t + 1), "2026-01-05T14:31:00.250000001Z");
-  EXPECT_EQ(format_timestamp(t - 250'000'000), "2026-01-05T14:31:00Z");
-  for (auto v : {t, t + 1000, t + 1, t - 250'000'000})
-    EXPECT_EQ(*parse_timestamp(format_timestamp(v)), v);
-}
-
 TEST_F(CsvTest, ReplayMergesFilesInTimeOrder) {
   const auto bars = write("b.csv",
                           "ts,symbol,open,high,low,close,volume\n"

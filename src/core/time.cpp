@@ -1,0 +1,105 @@
+#include "nautilus/core/time.hpp"
+
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+
+namespace nautilus::core {
+namespace {
+
+template <class Int>
+bool parse_int(std::string_view s, Int& v) {
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+// core depends on the standard library only (no fmt), hence the concatenation.
+std::string quoted(std::string_view s) {
+  std::string out = "'";
+  out += s;
+  out += '\'';
+  return out;
+}
+
+}  // namespace
+
+Result<UnixNanos> parse_timestamp(std::string_view s) {
+  if (!s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos) {
+    UnixNanos v = 0;
+    if (!parse_int(s, v)) return fail(ErrorCode::kParse, "bad timestamp " + quoted(s));
+    return v;
+  }
+  // YYYY-MM-DD[(T| )HH:MM[:SS[.fffffffff]]][Z]
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  auto bad = [&] {
+    return fail(ErrorCode::kParse,
+                "bad timestamp " + quoted(s) + " (want ISO-8601 UTC or epoch nanoseconds)");
+  };
+  if (s.size() < 10 || s[4] != '-' || s[7] != '-') return bad();
+  if (!parse_int(s.substr(0, 4), y) || !parse_int(s.substr(5, 2), mo) ||
+      !parse_int(s.substr(8, 2), d)) {
+    return bad();
+  }
+  std::string_view rest = s.substr(10);
+  std::int64_t frac_ns = 0;
+  if (!rest.empty()) {
+    if ((rest[0] != 'T' && rest[0] != ' ') || rest.size() < 6 || rest[3] != ':') return bad();
+    if (!parse_int(rest.substr(1, 2), h) || !parse_int(rest.substr(4, 2), mi)) return bad();
+    rest.remove_prefix(6);
+    if (!rest.empty() && rest[0] == ':') {
+      if (rest.size() < 3 || !parse_int(rest.substr(1, 2), sec)) return bad();
+      rest.remove_prefix(3);
+      if (!rest.empty() && rest[0] == '.') {
+        rest.remove_prefix(1);
+        std::size_t n = 0;
+        while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+        if (n == 0 || n > 9) return bad();
+        std::int64_t f = 0;
+        (void)parse_int(rest.substr(0, n), f);
+        for (std::size_t k = n; k < 9; ++k) f *= 10;
+        frac_ns = f;
+        rest.remove_prefix(n);
+      }
+    }
+    if (rest == "Z" || rest == "+00:00") rest = {};
+    if (!rest.empty()) return bad();
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
+  // Nanoseconds since the epoch in an int64 cover 1970 to 2262.
+  if (y < 1970 || y > 2261) {
+    return fail(ErrorCode::kOutOfRange, "timestamp " + quoted(s) + " is outside 1970-2261");
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  const std::int64_t secs = timegm(&tm);
+  return secs * 1'000'000'000 + frac_ns;
+}
+
+std::string format_timestamp(UnixNanos ts) {
+  const auto secs = static_cast<std::time_t>(ts / 1'000'000'000);
+  const auto ns = ts % 1'000'000'000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  // Room for "YYYY-MM-DDTHH:MM:SS.-fffffffff" at any int64 (years 1677 to 2262).
+  char buf[40];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (ns != 0) {
+    // The shortest of milli-, micro- or nanoseconds that is exact.
+    const int digits = ns % 1'000'000 == 0 ? 3 : ns % 1'000 == 0 ? 6 : 9;
+    const auto frac = digits == 3 ? ns / 1'000'000 : digits == 6 ? ns / 1'000 : ns;
+    n += std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ".%0*lld", digits,
+                       static_cast<long long>(frac));
+  }
+  std::string out(buf, static_cast<std::size_t>(n));
+  out += 'Z';
+  return out;
+}
+
+}  // namespace nautilus::core
