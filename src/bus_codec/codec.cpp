@@ -152,8 +152,11 @@ Result<void> encode(const Envelope& env, std::string& out) {
 }
 
 Result<Envelope> decode(std::string_view bytes) {
-  if (auto env = detail::stream_decode(bytes)) return std::move(*env);
-  return decode_generic(bytes);
+  // Decoded in place: the Envelope is built once, inside the returned Result (one return
+  // object, so it is not moved on the way out either).
+  Result<Envelope> out{std::in_place};
+  if (!detail::stream_decode(bytes, *out)) out = decode_generic(bytes);
+  return out;
 }
 
 void encode_batch_header(std::size_t count, std::string& out) {

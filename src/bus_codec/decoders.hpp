@@ -15,7 +15,7 @@ namespace nautilus::bus::codec::detail {
 
 // The streaming decoder (stream_decode.cpp): nullopt / false when the input is anything but
 // the common shape, which then goes to the generic decoder.
-[[nodiscard]] std::optional<Envelope> stream_decode(std::string_view bytes);
+[[nodiscard]] bool stream_decode(std::string_view bytes, Envelope& out);
 [[nodiscard]] bool stream_decode_batch(std::string_view bytes,
                                        std::vector<core::Result<Envelope>>& out);
 

@@ -9,6 +9,7 @@
 // of any of these (a MessagePack array).
 #pragma once
 
+#include <array>
 #include <boost/describe/members.hpp>
 #include <boost/mp11/algorithm.hpp>
 #include <cmath>
@@ -25,6 +26,7 @@
 #include "nautilus/core/fixed_string.hpp"
 #include "nautilus/core/identifiers.hpp"
 #include "packing.hpp"
+#include "reader.hpp"
 
 namespace nautilus::bus::codec::detail {
 
@@ -32,6 +34,15 @@ template <class T>
 using Members = boost::describe::describe_members<T, boost::describe::mod_public>;
 template <class T>
 inline constexpr std::size_t kMemberCount = boost::mp11::mp_size<Members<T>>::value;
+
+// The members' names, as string_views known at compile time.
+template <class T>
+constexpr std::array<std::string_view, kMemberCount<T>> member_names() {
+  std::array<std::string_view, kMemberCount<T>> names{};
+  std::size_t i = 0;
+  boost::mp11::mp_for_each<Members<T>>([&](auto d) { names[i++] = d.name; });
+  return names;
+}
 
 template <class T>
 struct IsVector : std::false_type {};
@@ -170,6 +181,7 @@ std::optional<ReadError> read_scalar(const Value& v, T& out) {
     out = *d;
   } else if constexpr (std::is_same_v<T, core::Symbol>) {
     if (v.kind != K::kStr) return wrong();
+    if (remembered_name(v.str(), out)) return std::nullopt;
     auto s = create_name<core::Symbol>(v.str());
     if (!s) return ReadError{false, s.error().message};
     out = *s;
@@ -240,6 +252,47 @@ core::Result<Payload> decode_described(const Fields& f) {
     }
   }
   return Payload::make(std::move(msg));
+}
+
+// ---- decoding in the writer's order --------------------------------------------------------
+
+// The payload straight from the bytes into T, when its keys come exactly in T's order (as
+// encode() writes them): no Fields table, no key search. False for anything else (another
+// order, a missing or extra key, a value that does not read), and the caller then reads the
+// map the general way, which gives the same result or the error.
+template <class M>
+[[gnu::always_inline]] inline bool read_in_place(Reader& r, M& out) {
+  if constexpr (IsVector<M>::value) {
+    std::uint32_t n = 0;
+    if (!r.array_header(n) || n > kMaxArray) return false;
+    out.resize(n);
+    for (auto& item : out) {
+      Value v;
+      if (!r.scalar(v) || read_scalar(v, item)) return false;
+    }
+    return true;
+  } else {
+    Value v;
+    return r.scalar(v) && !read_scalar(v, out);
+  }
+}
+
+template <class T>
+bool decode_in_order(Reader& r, Payload& out) {
+  std::uint32_t n = 0;
+  if (!r.map_header(n) || n != kMemberCount<T>) return false;
+  static constexpr auto kNames = member_names<T>();
+  T msg{};
+  bool ok = true;
+  std::size_t i = 0;
+  boost::mp11::mp_for_each<Members<T>>(
+      [&](auto d) { ok = ok && r.key(kNames[i++]) && read_in_place(r, msg.*d.pointer); });
+  if (!ok) return false;
+  if constexpr (requires { msg.validate(); }) {
+    if (!msg.validate()) return false;
+  }
+  out.emplace(std::move(msg));
+  return true;
 }
 
 // ---- the field list -------------------------------------------------------------------------

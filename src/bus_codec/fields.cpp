@@ -75,54 +75,13 @@ core::Result<std::uint64_t> Fields::u64_or(Key k, std::uint64_t dflt) const {
   return u64(k);
 }
 
-namespace {
-
-// Names up to this long are remembered (longer ones are rare and just created).
-constexpr std::size_t kMemoLength = 47;
-
-// The 8 bytes of `s` from `offset` (offset + 8 <= s.size()).
-std::uint64_t load8(std::string_view s, std::size_t offset) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, s.substr(offset, 8).data(), 8);
-  return v;
-}
-
-// Cheap, and good enough to spread a few hundred names over the slots.
-std::size_t name_hash(std::string_view s) noexcept {
-  std::uint64_t h = s.size();
-  if (s.size() >= 8) {
-    h ^= load8(s, 0) * 0x9e3779b97f4a7c15ULL;
-    h ^= load8(s, s.size() - 8) * 0xc2b2ae3d27d4eb4fULL;
-  } else {
-    for (char c : s) h = h * 131 + static_cast<unsigned char>(c);
-    h *= 0x9e3779b97f4a7c15ULL;
-  }
-  return static_cast<std::size_t>(h ^ (h >> 29));
-}
-
-template <class Id>
-struct NameMemo {
-  struct Slot {
-    std::uint8_t len = 0xff;  // none
-    std::array<char, kMemoLength> bytes;
-    Id id;
-  };
-  std::array<Slot, 512> slots;
-};
-
-}  // namespace
-
 template <class Id>
 core::Result<Id> create_name(std::string_view s) {
-  if (s.size() > kMemoLength) return Id::create(s);
-  thread_local NameMemo<Id> memo;
-  auto& slot = memo.slots[name_hash(s) % memo.slots.size()];
-  if (slot.len == s.size() && std::memcmp(slot.bytes.data(), s.data(), s.size()) == 0) {
-    return slot.id;
-  }
+  if (Id id; remembered_name(s, id)) return id;
   auto id = Id::create(s);
-  if (!id) return id;
-  slot.len = static_cast<std::uint8_t>(s.size());
+  if (!id || s.size() > names::kMemoLength) return id;
+  auto& slot = names::memo<Id>().slots[names::hash(s) % 512];
+  slot.len_plus_one = static_cast<std::uint8_t>(s.size() + 1);
   std::memcpy(slot.bytes.data(), s.data(), s.size());
   slot.id = *id;
   return id;

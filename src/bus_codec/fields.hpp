@@ -13,6 +13,7 @@
 #include <array>
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -41,17 +42,49 @@ enum class Key : std::uint8_t {
 };
 
 // A map's known keys: `what` names the map in errors ("envelope", "quote_tick").
+// Equality of two strings of `n` bytes, inlined: keys and names are short, and a libc memcmp
+// call per key was a sixth of decode time. Overlapping 8- or 4-byte loads cover any length.
+[[gnu::always_inline]] inline bool same_bytes(const char* a, const char* b,
+                                              std::size_t n) noexcept {
+  const auto load8 = [](const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  };
+  const auto load4 = [](const char* p) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  };
+  if (n >= 8) {
+    if (load8(a) != load8(b) || load8(a + n - 8) != load8(b + n - 8)) return false;
+    return n <= 16 || std::memcmp(a + 8, b + 8, n - 16) == 0;
+  }
+  if (n >= 4) return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 struct FieldTable {
   std::string_view what;
   std::span<const std::string_view> names;
-  // The index of `key` in names, if it has one.
-  [[nodiscard]] std::optional<std::size_t> find(std::string_view key) const noexcept {
-    const char* k = key.data();
+
+  // The index of `key` in names, if it has one. `hint` is tried first: writers keep a type's
+  // field order, so the field after the last one found is usually the next.
+  [[nodiscard]] std::optional<std::size_t> find(std::string_view key,
+                                                std::size_t hint = 0) const noexcept {
+    if (hint < names.size() && same(names[hint], key)) return hint;
     for (std::size_t i = 0; i < names.size(); ++i) {
-      const auto& n = names[i];
-      if (n.size() == key.size() && n[0] == k[0] && n == key) return i;
+      if (same(names[i], key)) return i;
     }
     return std::nullopt;
+  }
+
+ private:
+  static bool same(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
   }
 };
 [[nodiscard]] const FieldTable& header_table() noexcept;
@@ -91,10 +124,62 @@ struct Value {
 };
 
 // Id::create(s) (validate and intern), remembered per thread: the same few topics, sources and
-// symbols arrive over and over, and a remembered name costs one comparison instead of a
-// validation and a hash lookup. Defined for Topic, EngineId and Symbol.
+// symbols arrive over and over, and a remembered name costs a hash and one comparison instead
+// of a validation and a lookup in the intern pool. Defined for Topic, EngineId and Symbol.
 template <class Id>
 [[nodiscard]] core::Result<Id> create_name(std::string_view s);
+
+namespace names {
+inline constexpr std::size_t kMemoLength = 47;  // longer names are rare, and just created
+
+// Cheap, and good enough to spread a few hundred names over the slots.
+[[gnu::always_inline]] inline std::size_t hash(std::string_view s) noexcept {
+  std::uint64_t h = s.size();
+  if (s.size() >= 8) {
+    std::uint64_t a, b;
+    std::memcpy(&a, s.data(), 8);
+    std::memcpy(&b, s.data() + s.size() - 8, 8);
+    h ^= a * 0x9e3779b97f4a7c15ULL;
+    h ^= b * 0xc2b2ae3d27d4eb4fULL;
+  } else if (s.size() >= 4) {  // two overlapping 4-byte loads: no loop over characters
+    std::uint32_t a, b;
+    std::memcpy(&a, s.data(), 4);
+    std::memcpy(&b, s.data() + s.size() - 4, 4);
+    h ^= ((std::uint64_t{a} << 32) | b) * 0x9e3779b97f4a7c15ULL;
+  } else {
+    for (char c : s) h = h * 131 + static_cast<unsigned char>(c);
+    h *= 0x9e3779b97f4a7c15ULL;
+  }
+  return static_cast<std::size_t>(h ^ (h >> 29));
+}
+
+template <class Id>
+struct Memo {
+  struct Slot {
+    std::uint8_t len_plus_one = 0;  // 0: empty (all zero bytes: no start-up code per thread)
+    std::array<char, kMemoLength> bytes{};
+    Id id;
+  };
+  std::array<Slot, 512> slots{};
+};
+template <class Id>
+Memo<Id>& memo() noexcept {
+  thread_local constinit Memo<Id> m{};
+  return m;
+}
+}  // namespace names
+
+// The remembered Id for `s`, if this thread has seen it: the inlined fast path of create_name.
+template <class Id>
+[[gnu::always_inline]] inline bool remembered_name(std::string_view s, Id& out) noexcept {
+  if (s.size() > names::kMemoLength) return false;
+  const auto& slot = names::memo<Id>().slots[names::hash(s) % 512];
+  if (slot.len_plus_one != s.size() + 1 || !same_bytes(slot.bytes.data(), s.data(), s.size())) {
+    return false;
+  }
+  out = slot.id;
+  return true;
+}
 
 [[nodiscard]] inline std::unexpected<core::Error> decode_error(std::string msg) {
   return core::fail(core::ErrorCode::kDecode, std::move(msg));

@@ -14,12 +14,7 @@ namespace mp11 = boost::mp11;
 
 template <class T>
 struct Described {
-  static constexpr std::array<std::string_view, kMemberCount<T>> kNames = [] {
-    std::array<std::string_view, kMemberCount<T>> names{};
-    std::size_t i = 0;
-    mp11::mp_for_each<Members<T>>([&](auto d) { names[i++] = d.name; });
-    return names;
-  }();
+  static constexpr std::array<std::string_view, kMemberCount<T>> kNames = member_names<T>();
   static_assert(kMemberCount<T> <= Fields::kMaxFields, "a message has at most 64 fields");
   static_assert(model::kHeapMessage<T> || bus::detail::kStoredInline<T>,
                 "a message without arrays must travel inline (trivially copyable, <= 112 bytes)");
@@ -43,7 +38,8 @@ struct Described {
 
   static constexpr MessageCodec kCodec{
       T::kTypeName, Payload::type_id<T>(), FieldTable{T::kTypeName, kNames},
-      &encode,      &decode_described<T>,  &info};
+      &encode,      &decode_described<T>,  &decode_in_order<T>,
+      &info};
 };
 
 template <class List>
@@ -59,7 +55,9 @@ constexpr auto& kCodecs = CodecTable<model::AllMessages>::kAll;
 
 const MessageCodec* find_codec(std::string_view type) noexcept {
   for (const auto& c : kCodecs) {
-    if (c.type == type) return &c;
+    if (c.type.size() == type.size() && same_bytes(c.type.data(), type.data(), type.size())) {
+      return &c;
+    }
   }
   return nullptr;
 }

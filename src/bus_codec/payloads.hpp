@@ -11,6 +11,7 @@
 #include "nautilus/bus/codec.hpp"
 #include "nautilus/bus/payload.hpp"
 #include "packing.hpp"
+#include "reader.hpp"
 
 namespace nautilus::bus::codec::detail {
 
@@ -20,6 +21,7 @@ struct MessageCodec {
   FieldTable fields;
   bool (*encode)(Packer& pk, const Payload& p);  // false if p is not this type
   core::Result<Payload> (*decode)(const Fields& m);
+  bool (*decode_in_order)(Reader& r, Payload& out);  // the fast path (described.hpp)
   TypeInfo (*info)();
 };
 

@@ -1,211 +1,196 @@
-// The fast decoder: msgpack-cxx's streaming parser calls this visitor for each value, and the
-// fields go straight into Fields, without building an object tree. It accepts only the common
-// shape (a known payload type as a map whose `type` comes before it, arrays of scalars inside
-// the payload, nothing unusual); for anything else it says so and decode() asks the generic
-// decoder, which is the reference for results and errors.
-#include <msgpack.hpp>
+// The fast decoder: a direct reader of the MessagePack bytes (no object tree, no generic
+// visitor), written for the shape encode() produces and the usual variations of other writers
+// (fields in any order, any integer or string width, unknown keys, arrays of scalars in a
+// payload). Fields land straight in Fields tables, keys resolved with a guess at the next
+// field first (writers keep a type's field order). It accepts only what it fully understands
+// and never words an error: for anything else (a raw payload, a nested container, a duplicate
+// key, any error) it declines and decode() asks the generic decoder, which is the reference
+// for results and errors (tests and the fuzz target check that both agree).
+#include <cstring>
 
 #include "decoders.hpp"
 #include "payloads.hpp"
+#include "reader.hpp"
 
 namespace nautilus::bus::codec::detail {
 namespace {
 
-class EnvelopeVisitor {
+class EnvelopeDecoder {
  public:
-  // `batch`: the input is an array of envelopes, each appended to `out`; otherwise one
-  // envelope, kept in `single`.
-  EnvelopeVisitor(bool batch, std::vector<core::Result<Envelope>>* out)
-      : batch_(batch), out_(out), base_(batch ? 2 : 1) {}
-
-  [[nodiscard]] bool declined() const noexcept { return declined_; }
-  std::optional<Envelope>& single() noexcept { return single_; }
-
-  // Scalars.
-  bool visit_nil() { return scalar(Value::nil()); }
-  bool visit_boolean(bool v) { return scalar(Value::boolean(v)); }
-  bool visit_positive_integer(std::uint64_t v) { return scalar(Value::unsigned_int(v)); }
-  bool visit_negative_integer(std::int64_t v) { return scalar(Value::signed_int(v)); }
-  bool visit_float32(float v) { return scalar(Value::float64(v)); }
-  bool visit_float64(double v) { return scalar(Value::float64(v)); }
-  bool visit_str(const char* v, std::uint32_t size) {
-    if (in_key_) return key(std::string_view(v, size));
-    return scalar(Value::string(std::string_view(v, size)));
+  // One envelope map into `env`; false: not the common shape, ask the generic decoder.
+  bool decode(Reader& r, Envelope& env) {
+    const auto* start = r.position();
+    if (in_order(r, env)) return true;
+    r.rewind(start);
+    env = Envelope{};  // nothing the fast path set may leak into the general read
+    return any_order(r, env);
   }
-  bool visit_bin(const char* /*v*/, std::uint32_t /*size*/) { return scalar(Value::other()); }
-  bool visit_ext(const char* /*v*/, std::uint32_t /*size*/) { return scalar(Value::other()); }
-
-  // Containers: the batch array, envelope maps, each envelope's payload map, and arrays of
-  // scalars as payload fields. Anything else (deeper nesting, a container as a key) is for
-  // the generic decoder.
-  bool start_array(std::uint32_t n) {
-    ++depth_;
-    if (n > kMaxArray || in_key_) return decline();
-    if (batch_ && depth_ == 1) {
-      out_->reserve(n);
-      return true;
-    }
-    if (depth_ == base_ + 2 && payload_map_ && !in_array_) {
-      in_array_ = true;
-      array_first_ = payload_.item_count();
-      return true;
-    }
-    return decline();
-  }
-  bool end_array() {
-    if (in_array_ && depth_ == base_ + 2) {
-      in_array_ = false;
-      const Value v = Value::array(array_first_, payload_.item_count() - array_first_);
-      if (field_ != kUnknown && !payload_.set(field_, v)) return decline();
-    }
-    --depth_;
-    return true;
-  }
-  bool start_map(std::uint32_t n) {
-    ++depth_;
-    if (in_key_ || n > kMaxMap) return decline();
-    if (depth_ == base_) {
-      header_.reset(&header_table());
-      payload_map_ = false;
-      codec_ = nullptr;
-      return true;
-    }
-    if (depth_ == base_ + 1 && !payload_map_ && field_ == static_cast<std::size_t>(Key::kPayload)) {
-      // The payload's keys are resolved against its type's fields, so the type must be known
-      // by now (encode() writes it first); otherwise the generic decoder takes the message.
-      const Value* type = header_.find(Key::kType);
-      if (type == nullptr || type->kind != Value::Kind::kStr) return decline();
-      codec_ = find_codec(type->str());
-      if (codec_ == nullptr) return decline();  // a raw payload: the generic decoder keeps it
-      if (!header_.set(field_, Value::other())) return decline();
-      payload_.reset(&codec_->fields);
-      payload_map_ = true;
-      return true;
-    }
-    return decline();
-  }
-  bool end_map() {
-    if (depth_ == base_ && !finish()) return decline();
-    --depth_;
-    return true;
-  }
-  bool start_map_key() {
-    in_key_ = true;
-    return true;
-  }
-  bool end_map_key() {
-    in_key_ = false;
-    return true;
-  }
-  static bool start_array_item() { return true; }
-  static bool end_array_item() { return true; }
-  static bool start_map_value() { return true; }
-  static bool end_map_value() { return true; }
-  void parse_error(std::size_t /*parsed*/, std::size_t /*error*/) { declined_ = true; }
-  void insufficient_bytes(std::size_t /*parsed*/, std::size_t /*error*/) { declined_ = true; }
-  static bool referenced() { return false; }
-  static void set_referenced(bool /*referenced*/) {}
 
  private:
-  // The generic decoder's limits (it refuses longer arrays and larger maps).
-  static constexpr std::uint32_t kMaxArray = 4096;
-  static constexpr std::uint32_t kMaxMap = 1024;
-  // No field of the map being read: the value that follows is ignored.
-  static constexpr std::size_t kUnknown = SIZE_MAX;
-
-  bool decline() {
-    declined_ = true;
-    return false;  // stops the parse
+  // The envelope exactly as encode() writes it: keys in its order, values read straight into
+  // the Envelope. False for anything else; any_order() then reads it the general way.
+  static bool in_order(Reader& r, Envelope& env) {
+    using namespace std::string_view_literals;  // keys known at compile time: no strlen
+    std::uint32_t n = 0;
+    if (!r.map_header(n) || n < 9 || n > 11) return false;
+    std::uint64_t version = 0, prio = 0;
+    std::string_view type;
+    if (!uint_field(r, "v"sv, version) || version != kWireVersion) return false;
+    if (!name_field(r, "topic"sv, env.topic)) return false;
+    if (!r.key("type"sv) || !r.str(type)) return false;
+    if (!uint_field(r, "prio"sv, prio) || prio >= kPriorityCount) return false;
+    env.priority = static_cast<Priority>(prio);
+    if (!name_field(r, "src"sv, env.source) || !uint_field(r, "seq"sv, env.sequence)) return false;
+    if (!time_field(r, "ts_event"sv, env.ts_event) || !time_field(r, "ts_pub"sv, env.ts_publish)) {
+      return false;
+    }
+    std::uint32_t left = n - 8;
+    if (left > 1 && uint_field(r, "corr"sv, env.correlation_id)) --left;
+    if (left > 1) {
+      std::string_view s;
+      if (!r.key("reply_to"sv) || !r.str(s)) return false;
+      if (!s.empty()) {
+        auto t = create_name<Topic>(s);
+        if (!t) return false;
+        env.reply_to = *t;
+      }
+      --left;
+    }
+    if (left != 1 || !r.key("payload"sv)) return false;
+    const MessageCodec* codec = find_codec(type);
+    return codec != nullptr && codec->decode_in_order(r, env.payload);
   }
 
-  bool key(std::string_view k) {
-    std::optional<std::size_t> known;
-    if (depth_ == base_) {
-      known = header_table().find(k);
-    } else if (depth_ == base_ + 1 && payload_map_) {
-      known = codec_->fields.find(k);
+  [[gnu::always_inline]] static bool uint_field(Reader& r, std::string_view k, std::uint64_t& out) {
+    Value v;
+    if (!r.key(k) || !r.scalar(v) || v.kind != Value::Kind::kUint) return false;
+    out = v.u64();
+    return true;
+  }
+  [[gnu::always_inline]] static bool time_field(Reader& r, std::string_view k,
+                                                core::UnixNanos& out) {
+    Value v;
+    if (!r.key(k) || !r.scalar(v)) return false;
+    if (v.kind == Value::Kind::kInt) {
+      out = v.i64();
+    } else if (v.kind == Value::Kind::kUint && v.u64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+      out = static_cast<core::UnixNanos>(v.u64());
     } else {
-      return decline();
+      return false;
     }
-    field_ = known ? *known : kUnknown;
+    return true;
+  }
+  template <class Id>
+  [[gnu::always_inline]] static bool name_field(Reader& r, std::string_view k, Id& out) {
+    std::string_view s;
+    if (!r.key(k) || !r.str(s)) return false;
+    if (remembered_name(s, out)) return true;
+    auto id = create_name<Id>(s);
+    if (!id) return false;
+    out = *id;
     return true;
   }
 
-  bool scalar(const Value& v) {
-    if (in_key_) return decline();  // a key that is not a string
-    if (in_array_) {
-      if (depth_ != base_ + 2) return decline();
-      if (field_ != kUnknown) payload_.add_item(v);
-      return true;
+  // Keys in any order, unknown keys skipped, through Fields tables.
+  bool any_order(Reader& r, Envelope& env) {
+    std::uint32_t n = 0;
+    if (!r.map_header(n) || n > kMaxMap) return false;
+    header_.reset(&header_table());
+    const MessageCodec* codec = nullptr;
+    std::size_t hint = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      std::string_view key;
+      if (!r.str(key)) return false;
+      const auto k = header_table().find(key, hint);
+      if (k && *k == static_cast<std::size_t>(Key::kPayload)) {
+        // The payload's keys are resolved against its type's fields, so the type must be
+        // known by now (encode() writes it first).
+        const Value* type = header_.find(Key::kType);
+        if (type == nullptr || type->kind != Value::Kind::kStr) return false;
+        codec = find_codec(type->str());
+        if (codec == nullptr || !payload(r, *codec)) return false;  // a raw payload: generic
+        if (!header_.set(*k, Value::other())) return false;
+        continue;
+      }
+      Value v;
+      if (!r.scalar(v)) return false;  // a container where the envelope has none
+      if (k) {
+        if (!header_.set(*k, v)) return false;
+        hint = *k + 1;
+      }
     }
-    Fields* into = nullptr;
-    if (depth_ == base_) {
-      into = &header_;
-    } else if (depth_ == base_ + 1 && payload_map_) {
-      into = &payload_;
-    } else {
-      return decline();  // a lone scalar, or one in the batch array
-    }
-    if (field_ == kUnknown) return true;
-    return into->set(field_, v) || decline();
-  }
-
-  // One envelope's map has ended: everything must decode, or the generic decoder decides.
-  bool finish() {
-    Envelope env;
     auto type = decode_header(header_, env);
-    if (!type || !payload_map_) return false;
-    auto payload = codec_->decode(payload_);
-    if (!payload) return false;
-    env.payload = std::move(*payload);
-    if (batch_) {
-      out_->emplace_back(std::move(env));
-    } else {
-      single_.emplace(std::move(env));
+    if (!type || codec == nullptr) return false;
+    auto p = codec->decode(payload_);
+    if (!p) return false;
+    env.payload = std::move(*p);
+    return true;
+  }
+
+  bool payload(Reader& r, const MessageCodec& codec) {
+    std::uint32_t n = 0;
+    if (!r.map_header(n) || n > kMaxMap) return false;
+    payload_.reset(&codec.fields);
+    std::size_t hint = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      std::string_view key;
+      if (!r.str(key)) return false;
+      const auto k = codec.fields.find(key, hint);
+      Value v;
+      if (r.next_is_array()) {
+        std::uint32_t items = 0;
+        if (!r.array_header(items) || items > kMaxArray) return false;
+        const std::size_t first = payload_.item_count();
+        for (std::uint32_t j = 0; j < items; ++j) {
+          Value item;
+          if (!r.scalar(item)) return false;  // nested containers: generic
+          if (k) payload_.add_item(item);
+        }
+        v = Value::array(first, k ? items : 0);
+      } else if (!r.scalar(v)) {
+        return false;
+      }
+      if (k) {
+        if (!payload_.set(*k, v)) return false;
+        hint = *k + 1;
+      }
     }
     return true;
   }
 
-  bool batch_;
-  std::vector<core::Result<Envelope>>* out_;
-  int base_;  // the depth of an envelope's fields
-  int depth_ = 0;
-  bool in_key_ = false;
-  bool in_array_ = false;
-  bool declined_ = false;
-  bool payload_map_ = false;
-  std::size_t array_first_ = 0;
-  std::size_t field_ = kUnknown;  // the field of the value being read
-  const MessageCodec* codec_ = nullptr;
   Fields header_{&header_table()};
   Fields payload_{&header_table()};
-  std::optional<Envelope> single_;
 };
-
-bool run(std::string_view bytes, EnvelopeVisitor& v) {
-  if (bytes.size() > kMaxEncodedSize) return false;
-  try {
-    std::size_t offset = 0;
-    const bool ok = msgpack::parse(bytes.data(), bytes.size(), offset, v);
-    return ok && !v.declined() && offset == bytes.size();
-  } catch (const std::exception&) {
-    return false;  // the generic decoder reports it
-  }
-}
 
 }  // namespace
 
-std::optional<Envelope> stream_decode(std::string_view bytes) {
-  EnvelopeVisitor v(false, nullptr);
-  if (!run(bytes, v) || !v.single()) return std::nullopt;
-  return std::move(v.single());
+bool stream_decode(std::string_view bytes, Envelope& out) {
+  if (bytes.size() > kMaxEncodedSize) return false;
+  Reader r(bytes);
+  EnvelopeDecoder d;
+  return d.decode(r, out) && r.at_end();
 }
 
 bool stream_decode_batch(std::string_view bytes, std::vector<core::Result<Envelope>>& out) {
-  EnvelopeVisitor v(true, &out);
-  if (run(bytes, v)) return true;
-  out.clear();
-  return false;
+  if (bytes.size() > kMaxEncodedSize) return false;
+  Reader r(bytes);
+  std::uint32_t n = 0;
+  if (!r.array_header(n) || n > kMaxArray) return false;
+  out.reserve(n);
+  EnvelopeDecoder d;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    Envelope env;
+    if (!d.decode(r, env)) {
+      out.clear();
+      return false;
+    }
+    out.emplace_back(std::move(env));
+  }
+  if (!r.at_end()) {
+    out.clear();
+    return false;
+  }
+  return true;
 }
 
 }  // namespace nautilus::bus::codec::detail

@@ -27,6 +27,50 @@ inline constexpr std::int64_t kMaxRaw = std::int64_t{1} << 62;
 using DecimalBuffer = std::array<char, 32>;
 
 namespace detail {
+inline constexpr std::int64_t kDecimalPow10[] = {1,      10,      100,      1000,      10000,
+                                                 100000, 1000000, 10000000, 100000000, 1000000000};
+
+// The common case in one pass, no error wording: an optional '-', digits, optionally '.' and 1
+// to 9 digits, short enough that nothing overflows. False for anything else, which the full
+// parser below then reads or refuses with its reason. (Inline: the codec decodes every price this
+// way, and the call and its Result were a fifth of a bar's decode time.)
+[[gnu::always_inline]] inline bool parse_simple_decimal(std::string_view s, bool allow_negative,
+                                                        std::int64_t& raw,
+                                                        std::uint8_t& precision) noexcept {
+  const char* p = s.data();
+  std::size_t n = s.size();
+  bool negative = false;
+  if (n > 0 && p[0] == '-') {
+    if (!allow_negative) return false;
+    negative = true;
+    ++p;
+    --n;
+  }
+  if (n == 0 || n > 18) return false;  // at most 17 digits: no overflow below
+  // One pass over digits and at most one '.': the value's digits as one integer.
+  std::uint64_t digits = 0;
+  std::size_t dot = n;
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned d = static_cast<unsigned char>(p[i]) - '0';
+    if (d <= 9) {
+      digits = digits * 10 + d;
+    } else if (p[i] == '.' && dot == n) {
+      dot = i;
+    } else {
+      return false;
+    }
+  }
+  const std::size_t decimals = dot == n ? 0 : n - dot - 1;
+  if (dot == 0 || (dot < n && decimals == 0) || decimals > kMaxPrecision) return false;
+  // The whole part must stay below kMaxRaw / kFixedScale, as in the full parser.
+  const auto scale = static_cast<std::uint64_t>(kDecimalPow10[decimals]);
+  if (digits / scale >= static_cast<std::uint64_t>(kMaxRaw / kFixedScale)) return false;
+  const auto v = static_cast<std::int64_t>(digits) * kDecimalPow10[kMaxPrecision - decimals];
+  raw = negative ? -v : v;
+  precision = static_cast<std::uint8_t>(decimals);
+  return true;
+}
+
 [[nodiscard]] Result<std::int64_t> parse_decimal(std::string_view s, std::uint8_t& precision,
                                                  bool allow_negative, std::string_view what);
 [[nodiscard]] Result<std::int64_t> raw_from_double(double v, std::uint8_t precision,
@@ -47,6 +91,9 @@ class FixedPoint {
   // Precision is the number of decimals written (at most 9).
   [[nodiscard]] static Result<FixedPoint> from_string(std::string_view s) {
     std::uint8_t precision = 0;
+    if (std::int64_t raw = 0; detail::parse_simple_decimal(s, Tag::kSigned, raw, precision)) {
+      return FixedPoint(raw, precision);
+    }
     auto raw = detail::parse_decimal(s, precision, Tag::kSigned, Tag::kWhat);
     if (!raw) return std::unexpected(raw.error());
     return FixedPoint(*raw, precision);

@@ -9,7 +9,6 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "nautilus/core/strings.hpp"
 #include "nautilus/core/time.hpp"
 #include "nautilus/marketdata/engine.hpp"
 #include "nautilus/marketdata/replay.hpp"

@@ -95,6 +95,7 @@ std::vector<Result<TtlCache<std::string>::Value>> eight_gets(TtlCache<std::strin
   };
   std::vector<Result<TtlCache<std::string>::Value>> out(8, fail(ErrorCode::kInternal, "unset"));
   std::vector<std::thread> threads;
+  threads.reserve(out.size());
   for (std::size_t i = 0; i < out.size(); ++i) {
     threads.emplace_back([&, i] { out[i] = cache.get("GDP", seconds(60), gated); });
   }
