@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/json/value.hpp>
 
 #include "nautilus/core/json.hpp"
 #include "nautilus/net/http.hpp"
@@ -51,12 +52,6 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
     diff |= static_cast<unsigned>(a[i] ^ (i < b.size() ? b[i] : 0));
   }
   return diff == 0;
-}
-
-std::string json_quote(std::string_view s) {
-  std::string out;
-  core::append_json_string(s, out);
-  return out;
 }
 
 }  // namespace
@@ -110,8 +105,12 @@ Response Response::text(std::string body, int status) {
       .status = status, .content_type = "text/plain; charset=utf-8", .body = std::move(body)};
 }
 
+Response Response::json(const boost::json::value& body, int status) {
+  return json(core::to_json_text(body), status);
+}
+
 Response Response::error(int status, std::string_view message) {
-  return json(fmt::format(R"({{"error":{},"status":{}}})", json_quote(message), status), status);
+  return json(boost::json::object{{"error", message}, {"status", status}}, status);
 }
 
 void Router::add(Method m, std::string pattern, RouteHandler h, bool mutating) {

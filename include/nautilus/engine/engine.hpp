@@ -18,6 +18,7 @@
 //   };
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -126,9 +127,8 @@ class Engine {
   virtual void add_routes(net::Router& /*router*/) {}
   // The engine's own Prometheus families, appended to /metrics.
   virtual void add_metrics(net::PrometheusText& /*out*/) const {}
-  // Extra fields for /health, as a JSON object's members without braces ("" for none),
-  // e.g. R"("symbols":20,"replay":"running")".
-  [[nodiscard]] virtual std::string health_fields() const { return {}; }
+  // Extra members for /health, e.g. out["symbols"] = 20.
+  virtual void add_health_fields(boost::json::object& /*out*/) const {}
 };
 
 }  // namespace nautilus::engine

@@ -14,6 +14,7 @@
 // mutating need `Authorization: Bearer <token>` when a token is configured.
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -52,6 +53,9 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
 
   static Response json(std::string body, int status = 200);
+  // The one way REST bodies are written: a Boost.JSON value (messages: value_from(msg), see
+  // model/json.hpp) as text by core::to_json_text (doubles readable, NaN as null).
+  static Response json(const boost::json::value& body, int status = 200);
   static Response text(std::string body, int status = 200);
   // {"error": message} with the status.
   static Response error(int status, std::string_view message);

@@ -13,6 +13,7 @@
 #include "nautilus/marketdata/engine.hpp"
 #include "nautilus/marketdata/replay.hpp"
 #include "nautilus/marketdata/synthetic.hpp"
+#include "nautilus/model/json.hpp"
 #include "nautilus/net/http.hpp"
 #include "nautilus/net/prometheus.hpp"
 #include "sources.hpp"
@@ -115,10 +116,12 @@ class MarketDataEngine final : public engine::Engine {
     return {};
   }
 
-  std::string health_fields() const override {
+  void add_health_fields(json::object& out) const override {
     std::lock_guard lock(mu_);
-    return fmt::format(R"("source":"{}","replay_state":"{}","symbols":{},"published":{})", source_,
-                       state_name(), symbols_.size(), published_.load());
+    out["source"] = source_;
+    out["replay_state"] = state_name();
+    out["symbols"] = symbols_.size();
+    out["published"] = published_.load();
   }
 
   void add_routes(net::Router& r) override {
@@ -310,7 +313,7 @@ class MarketDataEngine final : public engine::Engine {
                                {"trades", s.trades},
                                {"quotes", s.quotes}});
     }
-    return net::Response::json(json::serialize(json::object{{"symbols", std::move(a)}}));
+    return net::Response::json(json::object{{"symbols", std::move(a)}});
   }
 
   net::Response latest_json(std::string_view symbol) const {
@@ -325,13 +328,12 @@ class MarketDataEngine final : public engine::Engine {
                    {"ts", core::format_timestamp(s.last_ts)},
                    {"session_volume", std::llround(s.session_volume)}};
     if (s.last_bar) {
-      const auto& b = *s.last_bar;
-      o["bar"] = json::object{
-          {"open", b.open.to_string()},     {"high", b.high.to_string()},
-          {"low", b.low.to_string()},       {"close", b.close.to_string()},
-          {"volume", b.volume.to_string()}, {"ts", core::format_timestamp(b.ts_event)}};
+      // The bar as its description writes it (decimals as strings), plus a readable time.
+      json::value bar = json::value_from(*s.last_bar);
+      bar.as_object()["ts"] = core::format_timestamp(s.last_bar->ts_event);
+      o["bar"] = std::move(bar);
     }
-    return net::Response::json(json::serialize(o));
+    return net::Response::json(o);
   }
 
   net::Response replay_json() const {
@@ -344,7 +346,7 @@ class MarketDataEngine final : public engine::Engine {
                    {"files", std::move(files)},
                    {"published", published_.load()}};
     if (!error_.empty()) o["error"] = error_;
-    return net::Response::json(json::serialize(o));
+    return net::Response::json(o);
   }
 
   const engine::EngineInfo& info_ = engine_info();

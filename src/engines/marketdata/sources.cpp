@@ -162,10 +162,10 @@ net::Response HttpSources::alphavantage(const net::Request& q, bool publish) {
     for (const auto& b : *bars) {
       (void)publisher_.publish(topic, b, {.ts_event = b.ts_event});
     }
-    return net::Response::json(json::serialize(json::object{{"source", "alphavantage"},
-                                                            {"symbol", symbol},
-                                                            {"cached", v->hit},
-                                                            {"published", bars->size()}}));
+    return net::Response::json(json::object{{"source", "alphavantage"},
+                                            {"symbol", symbol},
+                                            {"cached", v->hit},
+                                            {"published", bars->size()}});
   }
   json::array rows;
   for (const auto& b : *bars) {
@@ -176,10 +176,10 @@ net::Response HttpSources::alphavantage(const net::Request& q, bool publish) {
                                 {"close", b.close.to_string()},
                                 {"volume", b.volume.to_string()}});
   }
-  return net::Response::json(json::serialize(json::object{{"source", "alphavantage"},
-                                                          {"symbol", symbol},
-                                                          {"cached", v->hit},
-                                                          {"bars", std::move(rows)}}));
+  return net::Response::json(json::object{{"source", "alphavantage"},
+                                          {"symbol", symbol},
+                                          {"cached", v->hit},
+                                          {"bars", std::move(rows)}});
 }
 
 net::Response HttpSources::fred(const net::Request& q) {
@@ -209,11 +209,11 @@ net::Response HttpSources::fred(const net::Request& q) {
     }
     rows.push_back(json::object{{"date", o.date}, {"value", val}});
   }
-  return net::Response::json(json::serialize(json::object{{"source", "fred"},
-                                                          {"series", series},
-                                                          {"cached", v->hit},
-                                                          {"missing", missing},
-                                                          {"observations", std::move(rows)}}));
+  return net::Response::json(json::object{{"source", "fred"},
+                                          {"series", series},
+                                          {"cached", v->hit},
+                                          {"missing", missing},
+                                          {"observations", std::move(rows)}});
 }
 
 net::Response HttpSources::edgar(const net::Request& q) {
@@ -248,12 +248,12 @@ net::Response HttpSources::edgar(const net::Request& q) {
                                 {"fp", f.fp},
                                 {"filed", f.filed}});
   }
-  return net::Response::json(json::serialize(json::object{{"source", "edgar"},
-                                                          {"cik", facts->cik},
-                                                          {"entity", facts->entity},
-                                                          {"cached", v->hit},
-                                                          {"concepts", facts->concepts},
-                                                          {"facts", std::move(rows)}}));
+  return net::Response::json(json::object{{"source", "edgar"},
+                                          {"cik", facts->cik},
+                                          {"entity", facts->entity},
+                                          {"cached", v->hit},
+                                          {"concepts", facts->concepts},
+                                          {"facts", std::move(rows)}});
 }
 
 void HttpSources::add_routes(net::Router& r) {
