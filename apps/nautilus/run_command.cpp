@@ -76,7 +76,7 @@ int list_engines(bool settings) {
 }
 
 int run_platform(const RunOptions& o) {
-  // Configuration errors stop start-up with the variable or key named (SPEC §3).
+  // Configuration errors stop start-up with the variable or key named.
   auto cfg = load_config(o.config_path, o.command.c_str());
   if (!cfg) return 2;
 

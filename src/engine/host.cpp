@@ -28,7 +28,7 @@ struct EngineHost::Impl {
   std::unique_ptr<detail::TimerService> timers;
   std::vector<std::unique_ptr<Slot>> slots;  // stable addresses: routes point into them
   core::UnixNanos started_at = 0;            // on the host's clock
-  bool stopped = false;
+  std::atomic<bool> stopped{false};          // engine threads read it (health)
 
   [[nodiscard]] bool deterministic() const { return options.simulated_clock != nullptr; }
   void stop_all();
@@ -54,8 +54,9 @@ void EngineHost::Impl::publish_health(Slot& s, core::UnixNanos now) {
   const std::string_view name = s.engine->info().name;
   model::EngineHealth m{
       .engine = *core::FixedString<31>::create(name.substr(0, 31)),
-      .state = stopped ? model::EngineState::kStopping
-                       : (h.healthy ? model::EngineState::kRunning : model::EngineState::kDegraded),
+      .state = stopped.load()
+                   ? model::EngineState::kStopping
+                   : (h.healthy ? model::EngineState::kRunning : model::EngineState::kDegraded),
       .healthy = h.healthy,
       .queue_depth = s.mailbox->depth(),
       .errors = 0,
@@ -68,8 +69,7 @@ void EngineHost::Impl::publish_health(Slot& s, core::UnixNanos now) {
 }
 
 void EngineHost::Impl::stop_all() {
-  if (stopped) return;
-  stopped = true;
+  if (stopped.exchange(true)) return;
   timers->stop();
   for (auto& s : slots) s->engine->drain();
   if (deterministic()) {
@@ -115,7 +115,7 @@ core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
     auto settings = resolve_settings(name, e->info().settings,
                                      cfg == o.configs.end() ? EngineConfig{} : cfg->second);
     if (!settings) {
-      impl->stopped = true;
+      impl->stopped.store(true);
       for (auto& s : impl->slots) s->engine->stop();
       return std::unexpected(settings.error());  // it names <engine>.<key>
     }
@@ -134,7 +134,7 @@ core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
     }
     if (!r) {
       impl->slots.back()->engine->stop();
-      impl->stopped = true;
+      impl->stopped.store(true);
       for (auto& s : impl->slots) s->engine->stop();
       return core::fail(r.error().code, fmt::format("engine {}: {}", name, r.error().message));
     }
@@ -233,6 +233,24 @@ core::Result<std::size_t> EngineHost::run_until(core::UnixNanos t) {
   (void)clock.set(t);
   im.bus->expire_requests();
   return handled + im.drain_queues();
+}
+
+core::Result<std::optional<core::UnixNanos>> EngineHost::step() {
+  auto& im = *impl_;
+  if (!im.deterministic()) {
+    return core::fail(core::ErrorCode::kInvalidArgument, "step needs a deterministic host");
+  }
+  im.drain_queues();
+  auto f = im.timers->pop_due(std::numeric_limits<core::UnixNanos>::max());
+  if (!f) return std::optional<core::UnixNanos>{};
+  auto& clock = *im.options.simulated_clock;
+  if (f->due > clock.now()) {
+    (void)clock.set(f->due);
+    im.bus->expire_requests();
+  }
+  f->run();
+  im.drain_queues();
+  return std::optional<core::UnixNanos>{clock.now()};
 }
 
 core::Result<std::size_t> EngineHost::run() {

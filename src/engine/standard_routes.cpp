@@ -201,7 +201,7 @@ net::Response metrics(const StandardRouteContext& c) {
 
 net::Response hardware_status(const StandardRouteContext& c) {
   const auto hw = core::hardware();
-  // SPEC §4: heavy work runs on CPU threads unless a CUDA build finds a GPU. This build
+  // Heavy work runs on CPU threads unless a CUDA build finds a GPU. This build
   // reports only what it has; there is no GPU code path in it yet.
   const json::value gpu = nullptr;
   const json::object workloads{

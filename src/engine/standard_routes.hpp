@@ -1,4 +1,4 @@
-// The endpoints every engine serves (SPEC §2): /health, /messagebus/status,
+// The endpoints every engine serves (docs/ENGINES.md): /health, /messagebus/status,
 // /messagebus/subscriptions, /metrics, /hardware/status.
 #pragma once
 

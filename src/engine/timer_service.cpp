@@ -109,10 +109,10 @@ void TimerService::dispatch(const std::stop_token& st) {
     }
     Firing f = take_locked(queue_.begin());
     lock.unlock();
-    if (!post_(f.slot, std::move(f.run))) {
-      lock.lock();
-      ++missed_;
-      continue;
+    // A mailbox refuses only when its lane stayed full for 100 ms: try again rather than lose
+    // the firing (a replay's next record is a one-shot timer; losing it would stop the replay).
+    while (!post_(f.slot, f.run) && !st.stop_requested()) {
+      retried_.fetch_add(1, std::memory_order_relaxed);
     }
     lock.lock();
   }

@@ -9,6 +9,7 @@
 //   SimulatedClock, and calls them on the host thread. No thread, no wall time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -59,8 +60,9 @@ class TimerService {
   void start_realtime(Post post);
   void stop();
 
-  [[nodiscard]] std::uint64_t fired() const noexcept { return fired_; }
-  [[nodiscard]] std::uint64_t missed() const noexcept { return missed_; }
+  [[nodiscard]] std::uint64_t retried() const noexcept {
+    return retried_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct Timer {
@@ -85,8 +87,8 @@ class TimerService {
   std::size_t one_shots_ = 0;
   Post post_;
   std::jthread thread_;
-  std::uint64_t fired_ = 0;   // under mu_ (read racily for status only)
-  std::uint64_t missed_ = 0;  // realtime firings the engine's mailbox refused
+  std::uint64_t fired_ = 0;                // under mu_
+  std::atomic<std::uint64_t> retried_{0};  // realtime posts a full mailbox refused, then retried
 };
 
 }  // namespace nautilus::engine::detail

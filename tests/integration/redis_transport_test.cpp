@@ -603,7 +603,7 @@ TEST(RedisTransport, MigrationToTheDualBusKeepsOldAndNewTalking) {
             2u);
 }
 
-// SPEC §3 interop: a Python client (redis + msgpack) publishes; a C++ subscriber on the bus
+// Interop: a Python client (redis + msgpack) publishes; a C++ subscriber on the bus
 // receives the typed message through the transport.
 TEST(RedisTransport, APythonClientPublishesToCppSubscribers) {
   RedisServer md, logic;
@@ -622,7 +622,7 @@ TEST(RedisTransport, APythonClientPublishesToCppSubscribers) {
   EXPECT_EQ(e.get<model::QuoteTick>()->ask.to_string(), "450.12");
 }
 
-// SPEC §3: XACK after the handler ran. An engine's handler (on its own thread) is held; its
+// XACK after the handler ran. An engine's handler (on its own thread) is held; its
 // entry must stay pending in the group until the handler returns.
 TEST(RedisTransport, EntriesAreAcknowledgedOnlyAfterTheEngineHandled) {
   RedisServer md, logic;

@@ -1,4 +1,4 @@
-// Envelope: the header every message carries on the bus (SPEC §3) around its typed payload.
+// Envelope: the header every message carries on the bus (docs/WIRE_FORMAT.md) around its typed payload.
 // Built by the Publisher at publish time and immutable afterwards: handlers receive it by
 // const reference, and on the wire it is encoded by bus_codec.
 //

@@ -1,4 +1,4 @@
-// MessageBus: the in-process bus every engine talks through (SPEC §3). Publish/subscribe on
+// MessageBus: the in-process bus every engine talks through (docs/ARCHITECTURE.md). Publish/subscribe on
 // dotted topics with wildcard patterns, point-to-point endpoints, request/response with
 // correlation ids and timeouts, five priorities, bounded per-subscriber queues with an overflow
 // policy per subscription, and a same-thread fast path. No I/O: the Redis Streams transport

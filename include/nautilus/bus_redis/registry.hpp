@@ -1,4 +1,4 @@
-// Engine discovery (SPEC §3): each engine registers itself in the main Redis as a hash
+// Engine discovery: each engine registers itself in the main Redis as a hash
 // `nautilus:engines:<name>:<instance>` (name, instance, host, port, subscriptions, version,
 // heartbeat) with a TTL that a heartbeat thread keeps refreshing. Peers appear when they start
 // and expire when they stop or die; `nautilus status` lists them.

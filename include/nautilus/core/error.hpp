@@ -13,6 +13,7 @@
 #include <expected>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace nautilus::core {
 
@@ -50,12 +51,13 @@ using Result = std::expected<T, Error>;
 
 }  // namespace nautilus::core
 
-// Unwraps a Result into a new local `var`, or returns its error from the enclosing function
-// (which returns some Result<U>). It declares `var##_r` beside `var`. Not for Result<void>,
-// which has no value to unwrap. (`var` is a name being declared, so it cannot be parenthesised.)
+// Unwraps a Result into a new local `var` (moved out, so move-only values such as a Publisher
+// work), or returns its error from the enclosing function (which returns some Result<U>). It
+// declares `var##_r` beside `var`. Not for Result<void>, which has no value to unwrap. (`var`
+// is a name being declared, so it cannot be parenthesised.)
 // NOLINTBEGIN(bugprone-macro-parentheses)
 #define NAUTILUS_TRY(var, expr)                          \
   auto var##_r = (expr);                                 \
   if (!var##_r) return std::unexpected(var##_r.error()); \
-  auto var = *var##_r
+  auto var = std::move(*var##_r)
 // NOLINTEND(bugprone-macro-parentheses)

@@ -1,5 +1,5 @@
-// What this machine really has, for /hardware/status and for deciding where heavy work runs
-// (SPEC §4). Read once from /proc and CPUID; no accelerator is reported that is not present.
+// What this machine really has, for /hardware/status and for deciding where heavy work runs.
+// Read once from /proc and CPUID; no accelerator is reported that is not present.
 //
 //   const auto& hw = core::hardware();
 //   fmt::print("{} x{} {}\n", hw.cpu_model, hw.logical_cores, hw.simd);

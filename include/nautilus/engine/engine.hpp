@@ -50,7 +50,7 @@ using TimerCallback = std::function<void(core::UnixNanos due)>;
 
 struct EngineInfo {
   std::string name;                     // "marketdata", "vpin", ...
-  std::uint16_t default_port = 0;       // SPEC §2
+  std::uint16_t default_port = 0;       // docs/ENGINES.md
   std::vector<std::string> subscribes;  // patterns, as documented (the bus has the live list)
   std::vector<std::string> publishes;   // topic patterns it publishes
   std::string description;

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,10 @@ class EngineHost {
   // the order they were given; the clock then stands at `t`. Returns the messages handled.
   // kInvalidArgument in realtime mode or for a `t` before the clock.
   [[nodiscard]] core::Result<std::size_t> run_until(core::UnixNanos t);
+  // Deterministic mode only: the next due timer (the clock moved to its time first) and
+  // everything it causes; returns that time, or nullopt when no timer is left. What a backtest
+  // calls to go one event at a time.
+  [[nodiscard]] core::Result<std::optional<core::UnixNanos>> step();
   // Deterministic mode only: runs until no one-shot timer is left (every source has finished)
   // and every queue is empty. Repeating timers fire on the way, not after.
   [[nodiscard]] core::Result<std::size_t> run();

@@ -25,7 +25,7 @@ struct EngineEntry {
   [[nodiscard]] std::string_view description() const { return info().description; }
 };
 
-// Every engine in this build, in SPEC §2 port order.
+// Every engine in this build, in port order (docs/ENGINES.md).
 [[nodiscard]] std::span<const EngineEntry> available_engines();
 [[nodiscard]] const EngineEntry* find_engine(std::string_view name);
 

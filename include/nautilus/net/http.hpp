@@ -120,7 +120,7 @@ struct Router::Route {
 };
 
 struct ServerOptions {
-  std::string bind = "127.0.0.1";  // SPEC §2: loopback unless configured
+  std::string bind = "127.0.0.1";  // loopback unless configured
   std::uint16_t port = 0;          // 0: any free port (see HttpServer::port())
   std::size_t threads = 1;
   std::size_t header_limit = std::size_t{8} * 1024;

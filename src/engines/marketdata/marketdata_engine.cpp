@@ -97,8 +97,9 @@ class MarketDataEngine final : public engine::Engine {
 
   void drain() override {
     draining_.store(true);
-    if (timer_) ctx_->cancel_timer(*timer_);
-    timer_.reset();
+    // From the host's thread while the engine's may be in release(): the id is atomic, and a
+    // firing already queued sees draining_ and does nothing.
+    if (const auto t = timer_.exchange(0); t != 0) ctx_->cancel_timer(t);
     if (state_.load() == State::kRunning) state_.store(State::kStopped);
   }
   void stop() override { drain(); }
@@ -177,7 +178,7 @@ class MarketDataEngine final : public engine::Engine {
       fail(t.error().message);
       return;
     }
-    timer_ = *t;
+    timer_.store(*t);
   }
 
   // Refills the look-ahead; false when the source has no more records (or failed).
@@ -202,7 +203,7 @@ class MarketDataEngine final : public engine::Engine {
 
   // One timer firing: publishes every record that is due, then sets the timer for the next.
   void release() {
-    timer_.reset();
+    timer_.store(0);
     // As fast as possible releases a bounded chunk per firing, so a drain is never far away.
     std::size_t budget = speed_ <= 0 && !ctx_->simulated() ? 4096 : SIZE_MAX;
     const core::UnixNanos now = ctx_->clock().now();
@@ -370,8 +371,8 @@ class MarketDataEngine final : public engine::Engine {
   // The replay, on the engine's thread.
   std::deque<Record> pending_;  // records read ahead, not yet due
   core::UnixNanos first_ts_ = 0;
-  core::UnixNanos clock_start_ = 0;  // the clock when the replay began (wall-time pacing)
-  std::optional<engine::TimerId> timer_;
+  core::UnixNanos clock_start_ = 0;        // the clock when the replay began (wall-time pacing)
+  std::atomic<engine::TimerId> timer_{0};  // the pending replay timer; 0: none
   std::atomic<bool> draining_{false};
 };
 

@@ -8,7 +8,7 @@
 namespace nautilus::bus {
 namespace {
 
-// Reference semantics (SPEC §3, as NautilusTrader's is_matching): `*` any run of characters
+// Reference semantics (docs/ARCHITECTURE.md, as NautilusTrader's is_matching): `*` any run of characters
 // including dots, `?` exactly one character, everything else literal.
 bool reference_match(const std::string& topic, const std::string& pattern) {
   std::string re;

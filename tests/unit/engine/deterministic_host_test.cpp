@@ -150,6 +150,27 @@ TEST(DeterministicHost, RunEndsWhenOnlyRepeatingTimersAreLeft) {
                                       "7000ms timers at end"}));
 }
 
+TEST(DeterministicHost, StepGoesOneTimerAtATime) {
+  Trace trace;
+  auto e = std::make_unique<TimerEngine>("timers", trace);
+  e->at_ = {{"first", kT0 + 1 * kSec}, {"second", kT0 + 3 * kSec}};
+  Deterministic d;
+  std::vector<std::unique_ptr<Engine>> v;
+  v.push_back(std::move(e));
+  d.start(std::move(v));
+  auto t = d.host->step();
+  ASSERT_TRUE(t && *t);
+  EXPECT_EQ(**t, kT0 + 1 * kSec);
+  EXPECT_EQ(trace.lines, (std::vector<std::string>{"1000ms timers at first"}));
+  t = d.host->step();
+  ASSERT_TRUE(t && *t);
+  EXPECT_EQ(**t, kT0 + 3 * kSec);
+  t = d.host->step();
+  ASSERT_TRUE(t);
+  EXPECT_FALSE(*t) << "no timer left";
+  EXPECT_EQ(trace.lines.size(), 2u);
+}
+
 TEST(DeterministicHost, ACancelledTimerDoesNotFire) {
   Trace trace;
   auto e = std::make_unique<TimerEngine>("timers", trace);
