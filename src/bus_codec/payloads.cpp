@@ -55,6 +55,7 @@ constexpr auto& kCodecs = CodecTable<model::AllMessages>::kAll;
 
 const MessageCodec* find_codec(std::string_view type) noexcept {
   for (const auto& c : kCodecs) {
+    // NOLINTNEXTLINE(bugprone-suspicious-stringview-data-usage): sizes compared just before
     if (c.type.size() == type.size() && same_bytes(c.type.data(), type.data(), type.size())) {
       return &c;
     }

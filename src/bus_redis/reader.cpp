@@ -283,10 +283,10 @@ void StreamReader::deliver(std::string_view origin, std::vector<bus::Envelope>& 
   }
 }
 
-// XACK only after the handlers ran (docs/ARCHITECTURE.md): inline handlers already have, by the time
-// forward() returns; for engines' mailboxes, a barrier goes in behind the batch (at its
-// lowest priority, so every higher lane is drained first) and the ids become ready when the
-// last mailbox reaches it.
+// XACK only after the handlers ran (docs/ARCHITECTURE.md): inline handlers already have, by the
+// time forward() returns; for engines' mailboxes, a barrier goes in behind the batch (at its lowest
+// priority, so every higher lane is drained first) and the ids become ready when the last mailbox
+// reaches it.
 void StreamReader::acknowledge_after_handlers(std::vector<std::string> ids, const Delivered& d) {
   std::vector<std::shared_ptr<bus::Mailbox>> engines;
   if (d.any) {

@@ -173,7 +173,7 @@ Problem check_value(const Setting& s, const SettingValue& v) {
   }
   if (s.check != nullptr) {
     if (s.type == SettingType::kString) {
-      if (auto p = s.check(std::get<std::string>(v))) return *p;
+      if (auto p = s.check(std::get<std::string>(v))) return p;
     }
     if (s.type == SettingType::kList) {
       for (const auto& item : std::get<std::vector<std::string>>(v)) {

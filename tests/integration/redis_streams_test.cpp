@@ -240,8 +240,8 @@ TEST(Streams, AServerKilledMidSessionIsAClosedConnection) {
   EXPECT_EQ(reader.failed_reads(), 1u);
 }
 
-// Interop (docs/WIRE_FORMAT.md): Debian's python3-redis and python3-msgpack read what C++ wrote and write
-// an envelope that the C++ side decodes.
+// Interop (docs/WIRE_FORMAT.md): Debian's python3-redis and python3-msgpack read what C++ wrote and
+// write an envelope that the C++ side decodes.
 TEST(Streams, PythonReadsAndWritesTheWireFormat) {
   RedisServer server;
   auto c = server.client();

@@ -1,5 +1,5 @@
-// Envelope: the header every message carries on the bus (docs/WIRE_FORMAT.md) around its typed payload.
-// Built by the Publisher at publish time and immutable afterwards: handlers receive it by
+// Envelope: the header every message carries on the bus (docs/WIRE_FORMAT.md) around its typed
+// payload. Built by the Publisher at publish time and immutable afterwards: handlers receive it by
 // const reference, and on the wire it is encoded by bus_codec.
 //
 //   void on_quote(const Envelope& env) {

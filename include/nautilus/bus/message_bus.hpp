@@ -1,8 +1,8 @@
-// MessageBus: the in-process bus every engine talks through (docs/ARCHITECTURE.md). Publish/subscribe on
-// dotted topics with wildcard patterns, point-to-point endpoints, request/response with
-// correlation ids and timeouts, five priorities, bounded per-subscriber queues with an overflow
-// policy per subscription, and a same-thread fast path. No I/O: the Redis Streams transport
-// sits beside it and forwards through the same API.
+// MessageBus: the in-process bus every engine talks through (docs/ARCHITECTURE.md).
+// Publish/subscribe on dotted topics with wildcard patterns, point-to-point endpoints,
+// request/response with correlation ids and timeouts, five priorities, bounded per-subscriber
+// queues with an overflow policy per subscription, and a same-thread fast path. No I/O: the Redis
+// Streams transport sits beside it and forwards through the same API.
 //
 //   MessageBus bus;                                       // realtime clock
 //   auto mb = bus.create_mailbox({.name = "strategy"});

@@ -1,4 +1,5 @@
-// RedisTransport: joins one process's in-process MessageBus to the dual Redis bus (docs/ARCHITECTURE.md).
+// RedisTransport: joins one process's in-process MessageBus to the dual Redis bus
+// (docs/ARCHITECTURE.md).
 //
 // Out: every message published locally goes onto the MarketData bus (market_data.*,
 // price.update.*, volume.update.*) or the Engine Logic bus (everything else). FLASH_CRASH and

@@ -191,7 +191,7 @@ class MarketDataEngine final : public engine::Engine {
         return false;
       }
       if (!*rec) return false;
-      pending_.push_back(std::move(**rec));  // NOLINT(bugprone-unchecked-optional-access)
+      pending_.push_back(**rec);  // NOLINT(bugprone-unchecked-optional-access)
       return true;
     }
     std::vector<Record> minute;

@@ -8,8 +8,8 @@
 namespace nautilus::bus {
 namespace {
 
-// Reference semantics (docs/ARCHITECTURE.md, as NautilusTrader's is_matching): `*` any run of characters
-// including dots, `?` exactly one character, everything else literal.
+// Reference semantics (docs/ARCHITECTURE.md, as NautilusTrader's is_matching): `*` any run of
+// characters including dots, `?` exactly one character, everything else literal.
 bool reference_match(const std::string& topic, const std::string& pattern) {
   std::string re;
   for (char c : pattern) {
