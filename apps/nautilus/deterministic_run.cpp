@@ -1,7 +1,7 @@
 // `nautilus run --deterministic --record FILE [--until TIME]`: the engines on one thread,
 // driven by a simulated clock that starts where the data starts, every bus message written to
 // FILE as one JSON line (the wire format's JSON). The same data and settings give the same
-// bytes on every run and every machine: no wall time, no thread scheduling, no randomness.
+// bytes on every run of the same build: no wall time, no thread scheduling, no randomness.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -28,7 +28,10 @@ class Recorder {
       return;
     }
     line->push_back('\n');
-    if (std::fwrite(line->data(), 1, line->size(), out_) != line->size()) ++failed_;
+    if (std::fwrite(line->data(), 1, line->size(), out_) != line->size()) {
+      ++failed_;
+      return;
+    }
     ++written_;
   }
   [[nodiscard]] std::uint64_t written() const { return written_; }
@@ -63,7 +66,8 @@ int run_deterministic(const RunOptions& o, std::vector<std::unique_ptr<engine::E
   }
   const auto wall0 = std::chrono::steady_clock::now();
   core::SimulatedClock clock;
-  bus::MessageBus bus({.clock = &clock, .request_timer_thread = false});
+  bus::MessageBus bus(
+      {.clock = &clock, .request_timer_thread = false, .reply_endpoint = "_reply.deterministic"});
   Recorder recorder(o.record_path == "-" ? stdout : file.get());
   if (!o.record_path.empty()) {
     auto sub = bus.subscribe("*", [&](const bus::Envelope& e) { recorder.on_message(e); },
@@ -82,6 +86,13 @@ int run_deterministic(const RunOptions& o, std::vector<std::unique_ptr<engine::E
   }
   auto& host = *hosted;
   const core::UnixNanos t0 = clock.now();
+  if (t0 == 0) {
+    fmt::print(stderr,
+               "nautilus {}: no engine has data to start the simulated clock from (is "
+               "marketdata.source \"none\"?)\n",
+               o.command);
+    return 2;
+  }
   if (until && *until < t0) {
     fmt::print(stderr, "nautilus {}: --until {} is before the data begins ({})\n", o.command,
                o.until, core::format_timestamp(t0));
@@ -93,6 +104,15 @@ int run_deterministic(const RunOptions& o, std::vector<std::unique_ptr<engine::E
     return 1;
   }
   host->drain_and_stop();
+  // A record that did not reach the disk whole is a failed run, not a short one.
+  if (file && (std::fflush(file.get()) != 0 || std::ferror(file.get()) != 0)) {
+    fmt::print(stderr, "nautilus {}: --record: writing '{}' failed\n", o.command, o.record_path);
+    return 1;
+  }
+  if (file && std::fclose(file.release()) != 0) {
+    fmt::print(stderr, "nautilus {}: --record: closing '{}' failed\n", o.command, o.record_path);
+    return 1;
+  }
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   // Progress goes to stderr, so `--record -` keeps stdout for the messages alone.
@@ -105,6 +125,14 @@ int run_deterministic(const RunOptions& o, std::vector<std::unique_ptr<engine::E
     fmt::print(stderr, "nautilus {}: {} messages could not be recorded\n", o.command,
                recorder.failed());
     return 1;
+  }
+  // Nothing drains a mailbox while a timer's work runs: a burst larger than a lane is dropped
+  // (the overflow policy), deterministically but for real. Say so rather than stay quiet.
+  if (const auto dropped = bus.metrics().total_dropped(); dropped > 0) {
+    fmt::print(stderr,
+               "nautilus {}: warning: {} messages were dropped by full mailboxes (see "
+               "/messagebus/status in a live run; docs/ARCHITECTURE.md)\n",
+               o.command, dropped);
   }
   return 0;
 }

@@ -90,20 +90,24 @@ void BusCore::complete_request(const Envelope& reply) {
 
 std::size_t BusCore::expire_requests() {
   const core::UnixNanos now = clock->now();
-  std::vector<ReplyHandler> expired;
+  std::vector<std::pair<CorrelationId, ReplyHandler>> expired;
   {
     std::lock_guard lock(req_mu);
     for (auto it = pending.begin(); it != pending.end();) {
       if (it->second.deadline <= now) {
-        expired.push_back(std::move(it->second.on_reply));
+        expired.emplace_back(it->first, std::move(it->second.on_reply));
         it = pending.erase(it);
       } else {
         ++it;
       }
     }
   }
+  // In the order the requests were made, not the hash table's: a deterministic run calls
+  // these handlers in the same order every time.
+  std::sort(expired.begin(), expired.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   request_timeouts.fetch_add(expired.size(), std::memory_order_relaxed);
-  for (auto& h : expired) h(fail(ErrorCode::kTimeout, "request timed out"));
+  for (auto& [id, h] : expired) h(fail(ErrorCode::kTimeout, "request timed out"));
   return expired.size();
 }
 
@@ -243,9 +247,13 @@ core::Result<PublishStatus> Publisher::send_reply(const Envelope& request, Paylo
 
 MessageBus::MessageBus(MessageBusOptions options) : core_(std::make_shared<detail::BusCore>()) {
   core_->clock = options.clock;
-  // The reply endpoint is unique per bus so replies find their way back over a shared wire.
-  std::random_device rd;
-  const auto reply_name = "_reply." + std::to_string(::getpid()) + "." + std::to_string(rd());
+  // The reply endpoint is unique per bus so replies find their way back over a shared wire;
+  // a deterministic run names it itself, so that what it records does not vary.
+  std::string reply_name = options.reply_endpoint;
+  if (reply_name.empty()) {
+    std::random_device rd;
+    reply_name = "_reply." + std::to_string(::getpid()) + "." + std::to_string(rd());
+  }
   core_->reply_topic = Topic::from_trusted(reply_name);
   std::weak_ptr<detail::BusCore> weak = core_;
   auto reg = register_endpoint(reply_name, [weak](const Envelope& env) {

@@ -101,8 +101,16 @@ void msgpack_json(const msgpack::object& o, std::string& out) {
 
 core::Result<void> raw_json(const RawMessage& raw, std::string& out) {
   try {
+    // The decoder's own limits, and the bytes must be exactly one value.
+    const msgpack::unpack_limit limits(4096, 1024, kMaxEncodedSize, kMaxEncodedSize,
+                                       kMaxEncodedSize, 32);
     std::size_t offset = 0;
-    const auto oh = msgpack::unpack(raw.msgpack.data(), raw.msgpack.size(), offset);
+    const auto oh =
+        msgpack::unpack(raw.msgpack.data(), raw.msgpack.size(), offset, nullptr, nullptr, limits);
+    if (offset != raw.msgpack.size()) {
+      return core::fail(core::ErrorCode::kDecode,
+                        "to_json: raw payload '" + raw.type + "' has trailing bytes");
+    }
     msgpack_json(oh.get(), out);
   } catch (const std::exception& e) {
     return core::fail(core::ErrorCode::kDecode,

@@ -6,9 +6,38 @@
 
 namespace nautilus::core {
 
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i] (1 to 4), or 0 if the bytes there are not one
+// (overlong forms, surrogates and values past U+10FFFF included).
+std::size_t utf8_length(std::string_view s, std::size_t i) noexcept {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xc0) == 0x80; };
+  const unsigned char c = b(0);
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xe0 && b(1) < 0xa0) return 0;   // overlong
+    if (c == 0xed && b(1) >= 0xa0) return 0;  // a surrogate
+    return 3;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xf0 && b(1) < 0x90) return 0;   // overlong
+    if (c == 0xf4 && b(1) >= 0x90) return 0;  // past U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// Bytes that are not UTF-8 (a raw payload from another writer, a name from outside) become
+// U+FFFD, so every line written is valid JSON.
 void append_json_string(std::string_view s, std::string& out) {
   out += '"';
-  for (unsigned char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"':
         out += "\\\"";
@@ -31,8 +60,13 @@ void append_json_string(std::string_view s, std::string& out) {
           out += "\\u00";
           out += kHex[c >> 4];
           out += kHex[c & 15];
-        } else {
+        } else if (c < 0x80) {
           out += static_cast<char>(c);
+        } else if (const auto n = utf8_length(s, i); n > 0) {
+          out.append(s.substr(i, n));
+          i += n - 1;
+        } else {
+          out += "\xef\xbf\xbd";  // U+FFFD
         }
     }
   }

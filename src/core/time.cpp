@@ -8,10 +8,18 @@
 namespace nautilus::core {
 namespace {
 
+// Digits only: from_chars would also take a leading '-' ("T-1:30" is not an hour).
 template <class Int>
 bool parse_int(std::string_view s, Int& v) {
+  if (s.empty() || s.front() < '0' || s.front() > '9') return false;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   return ec == std::errc() && end == s.data() + s.size();
+}
+
+bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+int days_in_month(int y, int m) {
+  constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && leap(y) ? 29 : kDays[m - 1];
 }
 
 // core depends on the standard library only (no fmt), hence the concatenation.
@@ -65,7 +73,10 @@ Result<UnixNanos> parse_timestamp(std::string_view s) {
     if (rest == "Z" || rest == "+00:00") rest = {};
     if (!rest.empty()) return bad();
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
+  // A date that does not exist (2026-02-30) is an error, not the next month's day: timegm
+  // would roll it over silently. A leap second (:60) is read as the next second.
+  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 60) return bad();
+  if (d < 1 || d > days_in_month(y, mo)) return bad();
   // Nanoseconds since the epoch in an int64 cover 1970 to 2262.
   if (y < 1970 || y > 2261) {
     return fail(ErrorCode::kOutOfRange, "timestamp " + quoted(s) + " is outside 1970-2261");

@@ -17,16 +17,25 @@ EngineContext::EngineContext(bus::MessageBus& bus, std::string name,
       slot_(slot),
       simulated_(simulated) {}
 
+core::Result<void> EngineContext::timers_usable(std::string_view name) const {
+  if (timers_ == nullptr) return core::fail(core::ErrorCode::kClosed, "no host runs this engine");
+  if (!timers_open_.load(std::memory_order_acquire)) {
+    return core::fail(core::ErrorCode::kClosed,
+                      fmt::format("timer '{}': set timers in begin(), not start()", name));
+  }
+  return {};
+}
+
 core::Result<TimerId> EngineContext::set_timer_at(std::string_view name, core::UnixNanos at,
                                                   TimerCallback fn) {
-  if (timers_ == nullptr) return core::fail(core::ErrorCode::kClosed, "no host runs this engine");
+  if (auto ok = timers_usable(name); !ok) return std::unexpected(ok.error());
   return timers_->add(slot_, std::string(name), at, std::chrono::nanoseconds(0), std::move(fn));
 }
 
 core::Result<TimerId> EngineContext::set_timer_every(std::string_view name,
                                                      std::chrono::nanoseconds interval,
                                                      TimerCallback fn) {
-  if (timers_ == nullptr) return core::fail(core::ErrorCode::kClosed, "no host runs this engine");
+  if (auto ok = timers_usable(name); !ok) return std::unexpected(ok.error());
   if (interval.count() <= 0) {
     return core::fail(core::ErrorCode::kInvalidArgument,
                       fmt::format("timer '{}': the interval must be positive", name));
@@ -42,8 +51,10 @@ void EngineContext::cancel_timer(TimerId id) {
 core::Result<bus::SubscriptionId> EngineContext::subscribe(std::string_view pattern,
                                                            bus::Handler handler,
                                                            bus::OverflowPolicy policy) {
-  return bus_->subscribe(pattern, std::move(handler),
-                         {.mailbox = mailbox_, .policy = policy, .owner = name_});
+  auto id = bus_->subscribe(pattern, std::move(handler),
+                            {.mailbox = mailbox_, .policy = policy, .owner = name_});
+  if (id) subscriptions_.push_back(*id);
+  return id;
 }
 
 core::Result<bus::Publisher> EngineContext::publisher() { return bus_->publisher(name_); }

@@ -90,6 +90,12 @@ void EngineHost::Impl::stop_all() {
     if (s->thread) s->thread->stop();
   }
   for (auto& s : slots) s->engine->stop();
+  // Unwired from the bus: nothing is queued for a mailbox nobody drains any more, and a
+  // transport no longer waits on it for acknowledgements.
+  for (auto& s : slots) {
+    for (const auto id : s->context->subscriptions()) (void)bus->unsubscribe(id);
+    bus->retire_mailbox(s->mailbox);
+  }
 }
 
 core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
@@ -187,7 +193,8 @@ core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
     s->http_view.store(s->http.get(), std::memory_order_release);
   }
 
-  // Phase 3: heartbeats, then sources begin.
+  // Phase 3: heartbeats, then sources begin (timers are open from here: the clock is set).
+  for (auto& s : impl->slots) s->context->open_timers();
   if (o.health_interval.count() > 0) {
     for (auto& s : impl->slots) {
       auto pub = bus.publisher(s->engine->info().name);
@@ -216,6 +223,7 @@ core::Result<std::size_t> EngineHost::run_until(core::UnixNanos t) {
   if (!im.deterministic()) {
     return core::fail(core::ErrorCode::kInvalidArgument, "run_until needs a deterministic host");
   }
+  if (im.stopped.load()) return core::fail(core::ErrorCode::kClosed, "the host has stopped");
   auto& clock = *im.options.simulated_clock;
   if (t < clock.now()) {
     return core::fail(core::ErrorCode::kInvalidArgument,
@@ -240,6 +248,7 @@ core::Result<std::optional<core::UnixNanos>> EngineHost::step() {
   if (!im.deterministic()) {
     return core::fail(core::ErrorCode::kInvalidArgument, "step needs a deterministic host");
   }
+  if (im.stopped.load()) return core::fail(core::ErrorCode::kClosed, "the host has stopped");
   im.drain_queues();
   auto f = im.timers->pop_due(std::numeric_limits<core::UnixNanos>::max());
   if (!f) return std::optional<core::UnixNanos>{};
@@ -258,6 +267,7 @@ core::Result<std::size_t> EngineHost::run() {
   if (!im.deterministic()) {
     return core::fail(core::ErrorCode::kInvalidArgument, "run needs a deterministic host");
   }
+  if (im.stopped.load()) return core::fail(core::ErrorCode::kClosed, "the host has stopped");
   std::size_t handled = im.drain_queues();
   while (im.timers->has_one_shot()) {
     const auto next = im.timers->next_due();

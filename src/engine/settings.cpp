@@ -159,7 +159,7 @@ Problem check_value(const Setting& s, const SettingValue& v) {
   if (s.type == SettingType::kInt || s.type == SettingType::kDouble) {
     const double x = s.type == SettingType::kInt ? static_cast<double>(std::get<std::int64_t>(v))
                                                  : std::get<double>(v);
-    if (std::isnan(x) || (s.min && x < *s.min) || (s.max && x > *s.max)) {
+    if (!std::isfinite(x) || (s.min && x < *s.min) || (s.max && x > *s.max)) {
       return fmt::format("must be {}{}, not {}",
                          s.type == SettingType::kInt ? "an integer" : "a number", range_text(s),
                          value_text(v));

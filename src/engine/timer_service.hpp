@@ -41,7 +41,8 @@ class TimerService {
   // `interval` > 0 repeats every interval after `due`; 0 fires once.
   TimerId add(std::size_t slot, std::string name, core::UnixNanos due,
               std::chrono::nanoseconds interval, TimerCallback fn);
-  // A cancelled timer does not fire again (a realtime firing already queued is skipped too).
+  // A cancelled timer does not fire again, including a realtime firing already queued in the
+  // engine's mailbox.
   void cancel(TimerId id);
 
   // Deterministic driving: the earliest timer due at or before `limit`, taken out of the table
@@ -49,6 +50,7 @@ class TimerService {
   struct Firing {
     core::UnixNanos due = 0;
     std::size_t slot = 0;
+    TimerId id = 0;
     std::function<void()> run;  // calls the callback with `due`, unless cancelled meanwhile
   };
   [[nodiscard]] std::optional<Firing> pop_due(core::UnixNanos limit);
@@ -58,37 +60,45 @@ class TimerService {
 
   // Realtime driving on a thread of its own, until stop().
   void start_realtime(Post post);
+  // Stops the dispatcher (if any) and forgets every timer: nothing fires after it.
   void stop();
 
-  [[nodiscard]] std::uint64_t retried() const noexcept {
-    return retried_.load(std::memory_order_relaxed);
+  // Realtime firings an engine's full mailbox refused, tried again 1 ms later (one-shots) or
+  // left to the next interval (repeating timers).
+  [[nodiscard]] std::uint64_t refused() const noexcept {
+    return refused_.load(std::memory_order_relaxed);
   }
 
  private:
+  using Key = std::tuple<core::UnixNanos, std::string, TimerId>;
   struct Timer {
     TimerId id = 0;
     std::size_t slot = 0;
     std::string name;
     std::chrono::nanoseconds interval{0};
     TimerCallback fn;
-    bool cancelled = false;  // under mu_
+    // Under mu_:
+    bool cancelled = false;
+    bool queued = false;
+    Key key;
   };
-  using Key = std::tuple<core::UnixNanos, std::string, TimerId>;
 
-  Firing take_locked(std::map<Key, std::shared_ptr<Timer>>::iterator it);
+  void enqueue_locked(const std::shared_ptr<Timer>& t, core::UnixNanos due);
+  Firing take_locked();
   void dispatch(const std::stop_token& st);
 
   const core::Clock* clock_;
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
   std::map<Key, std::shared_ptr<Timer>> queue_;
-  std::unordered_map<TimerId, Key> keys_;
+  // Every live timer: queued ones, and one-shots taken but not yet run (so cancel reaches them).
+  std::unordered_map<TimerId, std::shared_ptr<Timer>> timers_;
   TimerId next_id_ = 1;
-  std::size_t one_shots_ = 0;
+  std::size_t one_shots_ = 0;     // one-shot timers in queue_
+  std::uint64_t generation_ = 0;  // bumped by add/cancel: wakes the dispatcher early
   Post post_;
   std::jthread thread_;
-  std::uint64_t fired_ = 0;                // under mu_
-  std::atomic<std::uint64_t> retried_{0};  // realtime posts a full mailbox refused, then retried
+  std::atomic<std::uint64_t> refused_{0};
 };
 
 }  // namespace nautilus::engine::detail

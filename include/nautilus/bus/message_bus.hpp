@@ -190,6 +190,9 @@ struct MessageBusOptions {
   // A background thread that times out requests (real time). Backtests on a simulated clock
   // turn it off and call expire_requests() after moving the clock.
   bool request_timer_thread = true;
+  // This bus's reply endpoint; empty: "_reply.<pid>.<random>" (unique across processes). A
+  // deterministic run gives a fixed one, since it appears in every request's reply_to.
+  std::string reply_endpoint;
 };
 
 class MessageBus {

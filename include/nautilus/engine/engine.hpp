@@ -10,14 +10,18 @@
 //     core::Result<void> start(EngineContext& ctx) override {
 //       auto sub = ctx.subscribe("market_data.*.bar", [this](const auto& e) { on_bar(e); });
 //       if (!sub) return std::unexpected(sub.error());
-//       ctx.set_timer_every("snapshot", std::chrono::seconds(1),
-//                           [this](core::UnixNanos now) { publish_snapshot(now); });
+//       ctx_ = &ctx;
 //       return {};
+//     }
+//     void begin() override {  // timers are set here, once the host's clock is where it starts
+//       ctx_->set_timer_every("snapshot", std::chrono::seconds(1),
+//                             [this](core::UnixNanos now) { publish_snapshot(now); });
 //     }
 //     void add_routes(net::Router& r) override { r.get("/vpin/{symbol}", ...); }
 //   };
 #pragma once
 
+#include <atomic>
 #include <boost/json/fwd.hpp>
 #include <chrono>
 #include <cstdint>
@@ -85,7 +89,9 @@ class EngineContext {
 
   // Timers, driven by the host's clock and run on this engine's thread: once at `at`, or every
   // `interval` starting `interval` from now. Timers due at the same time fire in (name, order
-  // of creation) order. kInvalidArgument for a non-positive interval; kClosed outside a host.
+  // of creation) order. Set them from begin() on: during start() a deterministic host's clock
+  // is not yet where the data starts, so they are refused (kClosed) then, and outside a host.
+  // kInvalidArgument for a non-positive interval.
   core::Result<TimerId> set_timer_at(std::string_view name, core::UnixNanos at, TimerCallback fn);
   core::Result<TimerId> set_timer_every(std::string_view name, std::chrono::nanoseconds interval,
                                         TimerCallback fn);
@@ -93,6 +99,13 @@ class EngineContext {
   // True when the host runs on a simulated clock (deterministic mode): a data source then
   // releases records at their own timestamps instead of pacing them against wall time.
   [[nodiscard]] bool simulated() const noexcept { return simulated_; }
+
+  // For the host: timers may be set from now on (just before begin()).
+  void open_timers() noexcept { timers_open_.store(true, std::memory_order_release); }
+  // For the host: the subscriptions made through subscribe(), removed when the engine stops.
+  [[nodiscard]] const std::vector<bus::SubscriptionId>& subscriptions() const noexcept {
+    return subscriptions_;
+  }
 
  private:
   bus::MessageBus* bus_;
@@ -102,6 +115,10 @@ class EngineContext {
   detail::TimerService* timers_;
   std::size_t slot_;
   bool simulated_;
+  std::atomic<bool> timers_open_{false};
+  std::vector<bus::SubscriptionId> subscriptions_;
+
+  [[nodiscard]] core::Result<void> timers_usable(std::string_view name) const;
 };
 
 class Engine {

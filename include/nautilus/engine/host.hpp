@@ -63,6 +63,7 @@ struct HostedEngine {
   std::uint16_t port = 0;  // where its HTTP server listens
 };
 
+// The bus must outlive the host: stopping unsubscribes the engines and retires their mailboxes.
 class EngineHost {
  public:
   [[nodiscard]] static core::Result<std::unique_ptr<EngineHost>> start(

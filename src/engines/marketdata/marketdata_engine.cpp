@@ -84,12 +84,12 @@ class MarketDataEngine final : public engine::Engine {
   // due and sets the timer for the next record. On a simulated clock a record is due at its
   // own timestamp; on wall time at the replay speed (0: at once, a chunk per firing).
   void begin() override {
-    if (source_ == "none") return;
-    state_.store(State::kRunning);
+    if (source_ == "none" || state_.load() == State::kFailed) return;  // failed in start()
     if (pending_.empty()) {
       state_.store(State::kFinished);
       return;
     }
+    state_.store(State::kRunning);
     first_ts_ = record_ts(pending_.front());
     clock_start_ = ctx_->clock().now();
     schedule();
@@ -100,7 +100,9 @@ class MarketDataEngine final : public engine::Engine {
     // From the host's thread while the engine's may be in release(): the id is atomic, and a
     // firing already queued sees draining_ and does nothing.
     if (const auto t = timer_.exchange(0); t != 0) ctx_->cancel_timer(t);
-    if (state_.load() == State::kRunning) state_.store(State::kStopped);
+    // Only a running replay becomes "stopped"; finished and failed stay as they are.
+    auto running = State::kRunning;
+    state_.compare_exchange_strong(running, State::kStopped);
   }
   void stop() override { drain(); }
 
@@ -209,7 +211,8 @@ class MarketDataEngine final : public engine::Engine {
     const core::UnixNanos now = ctx_->clock().now();
     while (!draining_.load() && budget-- > 0) {
       if (!refill()) {
-        if (state_.load() == State::kRunning) state_.store(State::kFinished);
+        auto running = State::kRunning;
+        state_.compare_exchange_strong(running, State::kFinished);  // not over a failure
         return;
       }
       // As fast as possible: everything is due (a fresh clock reading would always be later).

@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 
+#include "decoders.hpp"  // the streaming decoder itself (src/bus_codec)
 #include "nautilus/bus/codec.hpp"
 #include "nautilus/model/messages.hpp"
 #include "support/msgpack_writer.hpp"
@@ -56,6 +57,39 @@ TEST(Vocabulary, EveryMessageTypeRoundTripsThroughBothDecoders) {
       }
     }
   });
+}
+
+// decode() falls back to the generic decoder whenever the streaming one declines, so the
+// agreement tests alone would pass with a streaming decoder that always declined. It must take
+// every type the encoder writes, itself.
+TEST(Vocabulary, TheStreamingDecoderTakesEveryTypeItself) {
+  for_each_message([](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    for (int seed = 0; seed < 2; ++seed) {
+      const T msg = sample<T>(seed);
+      Envelope sent = envelope_of(msg);
+      sent.correlation_id = seed == 0 ? 0 : 77;  // with and without the optional header keys
+      if (seed == 1) sent.reply_to = Topic::from_trusted("_reply.test");
+      std::string bytes;
+      ASSERT_TRUE(encode(sent, bytes));
+      Envelope fast;
+      ASSERT_TRUE(detail::stream_decode(bytes, fast)) << T::kTypeName << " was declined";
+      ASSERT_NE(fast.template get<T>(), nullptr);
+      EXPECT_TRUE(same(*fast.template get<T>(), msg)) << T::kTypeName;
+      EXPECT_EQ(fast.correlation_id, sent.correlation_id);
+      EXPECT_EQ(fast.reply_to, sent.reply_to);
+      std::string again;
+      ASSERT_TRUE(encode(fast, again));
+      EXPECT_EQ(again, bytes) << T::kTypeName;
+    }
+  });
+  // A raw payload is the generic decoder's: the streaming one declines it.
+  Envelope raw = envelope_of(model::PriceUpdate{});
+  raw.payload = Payload::make(RawMessage{"custom_metric", std::string("\x81\xa1x\x01", 4)});
+  std::string bytes;
+  ASSERT_TRUE(encode(raw, bytes));
+  Envelope out;
+  EXPECT_FALSE(detail::stream_decode(bytes, out));
 }
 
 TEST(Vocabulary, EveryMessageTypeHasJsonWithEachDescribedField) {
@@ -127,6 +161,8 @@ TEST(Vocabulary, FieldsAreMatchedByNameInAnyOrderAndUnknownOnesIgnored) {
   p.str("names").arr(2).str("sma20").str("rsi14").str("ts_event").uint(11);
   p.str("note").str("ignored").str("interval_s").uint(300).str("symbol").str("MSFT");
   const auto bytes = envelope_with("feature_update", p.b);
+  Envelope fast;
+  EXPECT_TRUE(detail::stream_decode(bytes, fast)) << "any order is still the streaming decoder's";
   for (const auto& r : {decode(bytes), decode_generic(bytes)}) {
     ASSERT_TRUE(r) << r.error().message;
     const auto* f = r->get<model::FeatureUpdate>();

@@ -51,8 +51,10 @@ TEST(ParseTimestamp, RejectsMalformedInputNamingIt) {
   for (const char* bad :
        {"", "x", "2024/03/08", "2024-3-8", "2024-03-08T25:00:00Z", "2024-13-01", "2024-00-10",
         "2024-03-32", "2024-03-08T10:60", "2024-03-08T10:00:00+02:00", "2024-03-08T10:00:00.Z",
-        "2024-03-08T10:00:00.1234567890Z", "2024-03-08T10:00:00ZZ", "2024-03-08X10:00", "-5",
-        "1.5"}) {
+        "2024-03-08T10:00:00.1234567890Z", "2024-03-08T10:00:00ZZ", "2024-03-08X10:00", "-5", "1.5",
+        // Dates that do not exist (not rolled into the next month), and signed fields.
+        "2026-02-29", "2024-02-30", "2026-04-31", "2026-01-05T-1:30", "2026-01-05T10:-5",
+        "2026-01-+5"}) {
     auto r = parse_timestamp(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kParse) << bad;

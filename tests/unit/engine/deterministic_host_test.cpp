@@ -41,9 +41,15 @@ class TimerEngine final : public Engine {
   const EngineInfo& info() const override { return info_; }
   core::Result<void> start(EngineContext& ctx) override {
     ctx_ = &ctx;
-    auto pub = ctx.publisher();
-    if (!pub) return std::unexpected(pub.error());
-    pub_.emplace(std::move(*pub));
+    NAUTILUS_TRY(pub, ctx.publisher());
+    pub_.emplace(std::move(pub));
+    // Timers wait for begin(): in start() a deterministic host's clock is not yet set.
+    early_timer_refused_ = !ctx.set_timer_at("early", 0, [](core::UnixNanos) {});
+    // Where this engine's handlers run, to compare with where its timers run.
+    auto sub = ctx.subscribe("probe." + info_.name, [this](const bus::Envelope&) {
+      handler_thread_ = std::this_thread::get_id();
+    });
+    if (!sub) return std::unexpected(sub.error());
     return {};
   }
   void begin() override {
@@ -72,8 +78,10 @@ class TimerEngine final : public Engine {
   std::vector<TimerId> ids_;
   std::optional<core::UnixNanos> start_;
   bool publish_ = false;
+  bool early_timer_refused_ = false;
   std::uint64_t sent_ = 0;
   std::atomic<std::thread::id> thread_{};
+  std::atomic<std::thread::id> handler_thread_{};
 };
 
 // Answers every ping with a ping of its own: messages that cause messages.
@@ -132,6 +140,10 @@ TEST(DeterministicHost, TimersFireAtTheirSimulatedTimesInTimeThenNameOrder) {
                                       "5000ms timers at a", "5000ms timers at b",
                                       "6000ms timers every tick"}));
   EXPECT_FALSE(d.host->run_until(kT0)) << "the clock does not go back";
+  EXPECT_TRUE(static_cast<TimerEngine*>(d.host->engine_objects()[0])->early_timer_refused_);
+  d.host->drain_and_stop();
+  EXPECT_FALSE(d.host->run_until(kT0 + 7 * kSec)) << "a stopped host runs nothing";
+  EXPECT_EQ(trace.lines.size(), 5u);
 }
 
 TEST(DeterministicHost, RunEndsWhenOnlyRepeatingTimersAreLeft) {
@@ -278,6 +290,15 @@ TEST(RealtimeHost, TimersRunOnTheEnginesOwnThreadAndRunUntilIsRefused) {
     std::this_thread::sleep_for(5ms);
   }
   EXPECT_NE(raw->thread_.load(), std::thread::id{}) << "the timer fired";
+  // ... on the thread that runs the engine's message handlers (its mailbox thread).
+  auto pub = bus.publisher("test");
+  ASSERT_TRUE(pub);
+  ASSERT_TRUE(pub->publish("probe.live", Ping{1}));
+  while (raw->handler_thread_.load() == std::thread::id{} &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(raw->thread_.load(), raw->handler_thread_.load());
   EXPECT_NE(raw->thread_.load(), std::this_thread::get_id());
   EXPECT_FALSE((*host)->run_until(bus.clock().now() + kSec));
   EXPECT_FALSE(raw->ctx_->set_timer_every("bad", 0s, [](core::UnixNanos) {}));
