@@ -22,7 +22,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # `nautilus bench http`: wrk drives the load, Debian's nginx is the anchor; curl runs the
-  # guide's commands in the deployment test
+  # documented checks in the deployment test
   wrk nginx-light curl
   # the HTTPS client test runs `openssl s_server` with a certificate it makes; real sources
   # are verified against the system CAs

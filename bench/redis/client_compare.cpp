@@ -1,7 +1,7 @@
 // The measurement behind the transport's choice of Redis client (docs/ARCHITECTURE.md,
 // "Redis client"): hiredis's synchronous API on a dedicated thread, as the transport uses it,
 // against hiredis's command formatter and reply reader under a Boost.Asio socket (the other
-// way issue 3 allows). Same server, same commands, same pipelining: only the I/O differs.
+// common way). Same server, same commands, same pipelining: only the I/O differs.
 #include "client_compare.hpp"
 
 #include <hiredis/hiredis.h>

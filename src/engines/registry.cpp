@@ -7,7 +7,7 @@
 namespace nautilus::engines {
 namespace {
 
-// Engines arrive with their issues; each is listed here once it really works.
+// Each engine is listed here once it really works; docs/ENGINES.md has the planned ones.
 const std::array<EngineEntry, 1> kEngines = {{
     {&marketdata::engine_info, &marketdata::make_engine},
 }};

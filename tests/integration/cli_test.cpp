@@ -138,7 +138,7 @@ TEST(Cli, RunServesTheGuidesEndpointsWithinASecond) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(c.text, m, up_re)) << c.text;
   EXPECT_LT(std::stod(m[1]), 1000.0);
-  // The guide's commands, with curl itself, against localhost.
+  // The documented checks (docs/OPERATIONS.md), with curl itself, against localhost.
   for (const char* path : {"/health", "/messagebus/status", "/messagebus/subscriptions", "/metrics",
                            "/hardware/status"}) {
     const std::string cmd =

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deploy/local.sh end to end: three redis-server and one process per engine on free loopback
-# ports; every /health and /messagebus/status, the guide's redis-cli checks, market data
+# ports; every /health and /messagebus/status, the redis-cli checks of docs/OPERATIONS.md, market data
 # flowing from the hub's process into the MarketData bus and out through another process
 # (`nautilus replay`), then a clean teardown.
 set -euo pipefail
@@ -36,7 +36,7 @@ while read -r name port _; do
   echo "ok: $name on :$p"
 done < <("$bin" engines)
 
-# The guide's troubleshooting commands, pointed at this deployment's ports.
+# The troubleshooting commands of docs/OPERATIONS.md, pointed at this deployment's ports.
 [ "$(redis-cli -p "$REDIS_MAIN_PORT" ping)" = "PONG" ] || fail "redis-cli ping"
 redis-cli -p "$REDIS_LOGIC_PORT" XLEN nautilus:engine_communication | grep -Eq '^[0-9]+$' || fail "XLEN"
 redis-cli -p "$REDIS_LOGIC_PORT" XRANGE nautilus:engine_communication - + >/dev/null || fail "XRANGE"

@@ -66,7 +66,7 @@ void encode_batch_header(std::size_t count, std::string& out);
 // prints these, and docs/WIRE_FORMAT.md's tables are checked against them by a test.
 struct FieldInfo {
   std::string_view name;
-  std::string kind;  // "dec", "str (symbol)", "array of f64", "str: buy|sell", ...
+  std::string kind;  // "dec", "str (symbol)", "array of f64", "enum (buy/sell)", ...
   bool optional = false;
 };
 struct TypeInfo {

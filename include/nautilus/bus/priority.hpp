@@ -32,7 +32,7 @@ inline constexpr std::array<Priority, kPriorityCount> kPrioritiesHighFirst = {
 // FLASH_CRASH and URGENT are never dropped silently and bypass producer batching.
 [[nodiscard]] constexpr bool is_critical(Priority p) noexcept { return p >= Priority::kUrgent; }
 
-// "FLASH_CRASH", "URGENT", "HIGH", "NORMAL", "LOW" (the guide's spelling).
+// "FLASH_CRASH", "URGENT", "HIGH", "NORMAL", "LOW" (the spelling of the docs and the wire).
 [[nodiscard]] std::string_view to_string(Priority p) noexcept;
 [[nodiscard]] core::Result<Priority> parse_priority(std::string_view s);
 

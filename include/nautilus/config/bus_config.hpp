@@ -1,4 +1,4 @@
-// Bus configuration: the deployment guide's environment variables, plus a host/port for each
+// Bus configuration: the documented environment variables (docs/CONFIGURATION.md), plus a host/port for each
 // of the three Redis servers, with a TOML file overriding both. Every value is validated at
 // start-up, and an error names the variable or key that is wrong.
 //
