@@ -1,6 +1,6 @@
-// Bus configuration: the documented environment variables (docs/CONFIGURATION.md), plus a host/port for each
-// of the three Redis servers, with a TOML file overriding both. Every value is validated at
-// start-up, and an error names the variable or key that is wrong.
+// Bus configuration: the documented environment variables (docs/CONFIGURATION.md), plus a host/port
+// for each of the three Redis servers, with a TOML file overriding both. Every value is validated
+// at start-up, and an error names the variable or key that is wrong.
 //
 //   auto cfg = config::load_bus_config(config::process_env(), "nautilus.toml");
 //   if (!cfg) { fmt::print(stderr, "{}\n", cfg.error().message); return 2; }
