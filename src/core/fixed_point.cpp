@@ -18,7 +18,6 @@ std::unexpected<Error> bad(std::string_view what, std::string_view s, std::strin
 
 Result<std::int64_t> parse_decimal(std::string_view s, std::uint8_t& precision, bool allow_negative,
                                    std::string_view what) {
-  if (std::int64_t raw = 0; parse_simple_decimal(s, allow_negative, raw, precision)) return raw;
   const std::string_view input = s;
   if (s.empty()) return bad(what, input, "empty");
   bool negative = false;

@@ -171,6 +171,7 @@ core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
     if (o.ephemeral_ports) port = 0;
     net::Router router;
     detail::add_standard_routes(router, {.engine = s->engine.get(),
+                                         .settings = &s->context->settings(),
                                          .bus = &bus,
                                          .transport = o.transport,
                                          .mailbox = s->mailbox,

@@ -223,16 +223,6 @@ template const std::string& EngineSettings::get<std::string>(std::string_view) c
 template const std::vector<std::string>& EngineSettings::get<std::vector<std::string>>(
     std::string_view) const;
 
-bool EngineSettings::given(std::string_view name) const {
-  return std::find(given_.begin(), given_.end(), name) != given_.end();
-}
-
-std::map<std::string, std::string> EngineSettings::as_text() const {
-  std::map<std::string, std::string> out;
-  for (const auto& [k, v] : values_) out[k] = value_text(v);
-  return out;
-}
-
 core::Result<EngineSettings> resolve_settings(std::string_view engine,
                                               std::span<const Setting> declared,
                                               const EngineConfig& given) {
@@ -259,7 +249,6 @@ core::Result<EngineSettings> resolve_settings(std::string_view engine,
     auto& value = std::get<SettingValue>(v);
     if (auto p = check_value(*it, value)) return bad(key, *p);
     out.values_[key] = std::move(value);
-    out.given_.push_back(key);
   }
   for (const auto& s : declared) {
     if (!out.values_.contains(s.name)) out.values_[s.name] = s.default_value;

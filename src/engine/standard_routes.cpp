@@ -221,9 +221,30 @@ net::Response hardware_status(const StandardRouteContext& c) {
                    {"workloads", workloads}});
 }
 
+// The settings in force, with their types: what the engine is actually running with.
+net::Response settings(const StandardRouteContext& c) {
+  json::object values;
+  for (const auto& [name, v] : c.settings->values()) {
+    std::visit(
+        [&, &key = name](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            json::array a;
+            for (const auto& item : x) a.emplace_back(item);
+            values[key] = std::move(a);
+          } else {
+            values[key] = x;
+          }
+        },
+        v);
+  }
+  return json_response(json::object{{"engine", c.engine->info().name}, {"settings", values}});
+}
+
 }  // namespace
 
 void add_standard_routes(net::Router& router, const StandardRouteContext& ctx) {
+  router.get("/settings", [ctx](const net::Request&) { return settings(ctx); });
   router.get("/health", [ctx](const net::Request&) { return health(ctx); });
   router.get("/messagebus/status", [ctx](const net::Request&) { return messagebus_status(ctx); });
   router.get("/messagebus/subscriptions",

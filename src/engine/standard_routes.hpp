@@ -1,5 +1,5 @@
 // The endpoints every engine serves (docs/ENGINES.md): /health, /messagebus/status,
-// /messagebus/subscriptions, /metrics, /hardware/status.
+// /messagebus/subscriptions, /metrics, /hardware/status, /settings.
 #pragma once
 
 #include <atomic>
@@ -18,6 +18,7 @@ namespace nautilus::engine::detail {
 
 struct StandardRouteContext {
   Engine* engine;
+  const EngineSettings* settings;  // the engine's, validated (its context's)
   bus::MessageBus* bus;
   const bus_redis::RedisTransport* transport;  // nullptr: in-process bus
   std::shared_ptr<bus::Mailbox> mailbox;

@@ -131,7 +131,6 @@ void TimerService::dispatch(const std::stop_token& st) {
     // The engine's mailbox stayed full for 100 ms. A one-shot (a replay's next record) is
     // tried again shortly, without holding up other engines' timers; a repeating timer waits
     // for its next slot.
-    refused_.fetch_add(1, std::memory_order_relaxed);
     const auto it = timers_.find(f.id);
     if (it != timers_.end() && it->second->interval.count() <= 0 && !it->second->cancelled) {
       enqueue_locked(it->second, clock_->now() + 1'000'000);

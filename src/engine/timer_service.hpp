@@ -9,7 +9,6 @@
 //   SimulatedClock, and calls them on the host thread. No thread, no wall time.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -63,12 +62,6 @@ class TimerService {
   // Stops the dispatcher (if any) and forgets every timer: nothing fires after it.
   void stop();
 
-  // Realtime firings an engine's full mailbox refused, tried again 1 ms later (one-shots) or
-  // left to the next interval (repeating timers).
-  [[nodiscard]] std::uint64_t refused() const noexcept {
-    return refused_.load(std::memory_order_relaxed);
-  }
-
  private:
   using Key = std::tuple<core::UnixNanos, std::string, TimerId>;
   struct Timer {
@@ -98,7 +91,6 @@ class TimerService {
   std::uint64_t generation_ = 0;  // bumped by add/cancel: wakes the dispatcher early
   Post post_;
   std::jthread thread_;
-  std::atomic<std::uint64_t> refused_{0};
 };
 
 }  // namespace nautilus::engine::detail

@@ -134,6 +134,13 @@ TEST_F(EngineHostTest, StandardEndpointsAnswer) {
   EXPECT_NE(s.body.find(R"("lag":0)"), std::string::npos);
   auto subs = http_get(port, "/messagebus/subscriptions");
   EXPECT_NE(subs.body.find(R"("publishes":["market_data.*.bar")"), std::string::npos) << subs.body;
+  // The settings in force with their declared types: given (speed, from text) and defaults.
+  auto settings = http_get(port, "/settings");
+  EXPECT_EQ(settings.status, 200);
+  EXPECT_NE(settings.body.find(R"("speed":0,)"), std::string::npos) << settings.body;
+  EXPECT_NE(settings.body.find(R"("days":21,)"), std::string::npos) << settings.body;
+  EXPECT_NE(settings.body.find(R"("files":[])"), std::string::npos) << settings.body;
+  EXPECT_NE(settings.body.find(R"("source":"replay")"), std::string::npos) << settings.body;
   auto hw = http_get(port, "/hardware/status");
   EXPECT_NE(hw.body.find(R"("logical_cores")"), std::string::npos);
   EXPECT_NE(hw.body.find(R"("gpu":null)"), std::string::npos) << "this build has no CUDA";

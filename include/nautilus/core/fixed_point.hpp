@@ -71,6 +71,8 @@ inline constexpr std::int64_t kDecimalPow10[] = {1,      10,      100,      1000
   return true;
 }
 
+// The full parser, with a reason for every refusal; FixedPoint::from_string tries
+// parse_simple_decimal first and comes here only when that declines.
 [[nodiscard]] Result<std::int64_t> parse_decimal(std::string_view s, std::uint8_t& precision,
                                                  bool allow_negative, std::string_view what);
 [[nodiscard]] Result<std::int64_t> raw_from_double(double v, std::uint8_t precision,

@@ -105,10 +105,10 @@ class EngineSettings {
   [[nodiscard]] const std::vector<std::string>& list(std::string_view name) const {
     return get<std::vector<std::string>>(name);
   }
-  // Whether the user gave it (rather than the default applying).
-  [[nodiscard]] bool given(std::string_view name) const;
-  // name -> value as text, for REST ("the settings in force").
-  [[nodiscard]] std::map<std::string, std::string> as_text() const;
+  // Every setting in force, by name (`GET /settings` shows them).
+  [[nodiscard]] const std::map<std::string, SettingValue, std::less<>>& values() const noexcept {
+    return values_;
+  }
 
  private:
   friend core::Result<EngineSettings> resolve_settings(std::string_view, std::span<const Setting>,
@@ -117,7 +117,6 @@ class EngineSettings {
   const T& get(std::string_view name) const;
 
   std::map<std::string, SettingValue, std::less<>> values_;
-  std::vector<std::string> given_;
 };
 
 // Validates `given` against the declaration; errors name `<engine>.<key>` and what is wrong.
