@@ -27,6 +27,8 @@ packages=(
   # the HTTPS client test runs `openssl s_server` with a certificate it makes; real sources
   # are verified against the system CAs
   openssl ca-certificates
+  # R's TTR: the second, independent reference for the indicators TA-Lib does not have
+  r-cran-ttr
 )
 
 missing=()
@@ -43,7 +45,17 @@ msgpack_dir=/opt/nautilus-deps/msgpack-cxx
 need_msgpack=0
 [ -f "$msgpack_dir/usr/include/msgpack.hpp" ] || need_msgpack=1
 
-if [ ${#missing[@]} -eq 0 ] && [ $need_msgpack -eq 0 ]; then
+# TA-Lib's C source, the features engine's reference and the signals benchmark's anchor, comes
+# from npm's `talib` package (it bundles TA-Lib 0.4's C source); CMake compiles its .c files
+# (cmake/TaLib.cmake). The package's own node-gyp build is not used. npm itself: Debian's
+# `npm` package, unless a Node.js with npm is already installed.
+talib_version=2.0.5
+talib_dir=/opt/nautilus-deps/talib-$talib_version
+need_talib=0
+[ -f "$talib_dir/package/src/lib/include/ta_func.h" ] || need_talib=1
+if [ $need_talib -eq 1 ] && ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
+
+if [ ${#missing[@]} -eq 0 ] && [ $need_msgpack -eq 0 ] && [ $need_talib -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0
 fi
@@ -63,5 +75,14 @@ if [ $need_msgpack -eq 1 ]; then
   (cd "$tmp" && apt-get download libmsgpack-cxx-dev >/dev/null)
   $sudo mkdir -p "$msgpack_dir"
   $sudo dpkg-deb -x "$tmp"/libmsgpack-cxx-dev_*.deb "$msgpack_dir"
+  rm -rf "$tmp"
+fi
+if [ $need_talib -eq 1 ]; then
+  echo "install-deps: fetching talib@$talib_version (TA-Lib's C source) into $talib_dir"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "talib@$talib_version" >/dev/null)
+  $sudo mkdir -p "$talib_dir"
+  $sudo tar -xzf "$tmp/talib-$talib_version.tgz" -C "$talib_dir" package/src/lib/include \
+    package/src/lib/src/ta_common package/src/lib/src/ta_func package/COPYING
   rm -rf "$tmp"
 fi
