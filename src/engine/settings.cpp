@@ -64,7 +64,10 @@ namespace {
 
 std::string number_text(double v) {
   char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  // Whole numbers in full ("100000", not the shortest form "1e+05").
+  const bool whole = std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15;
+  const auto r = whole ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                       : std::to_chars(buf, buf + sizeof buf, v);
   return {buf, r.ptr};
 }
 

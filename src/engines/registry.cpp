@@ -2,14 +2,16 @@
 
 #include <array>
 
+#include "nautilus/engines/features/engine.hpp"
 #include "nautilus/marketdata/engine.hpp"
 
 namespace nautilus::engines {
 namespace {
 
 // Each engine is listed here once it really works; docs/ENGINES.md has the planned ones.
-const std::array<EngineEntry, 1> kEngines = {{
+const std::array<EngineEntry, 2> kEngines = {{
     {&marketdata::engine_info, &marketdata::make_engine},
+    {&features::engine_info, &features::make_engine},
 }};
 
 }  // namespace

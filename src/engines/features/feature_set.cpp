@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <cmath>
+
 namespace nautilus::features {
 namespace {
 
@@ -54,6 +57,60 @@ std::array<std::string, kFeatureCount> feature_names(const FeaturePeriods& p) {
           "vwap",
           "log_return",
           "realized_vol"};
+}
+
+core::Result<void> set_period(FeaturePeriods& p, std::string_view name, double value) {
+  if (name == "bb_k") {
+    p.bb_k = value;
+    return {};
+  }
+  if (name == "rv_annualization") {
+    p.rv_annualization = value;
+    return {};
+  }
+  struct Field {
+    std::string_view name;
+    int FeaturePeriods::* field;
+  };
+  static constexpr Field kFields[] = {
+      {"sma_period", &FeaturePeriods::sma},      {"ema_period", &FeaturePeriods::ema},
+      {"rsi_period", &FeaturePeriods::rsi},      {"macd_fast", &FeaturePeriods::macd_fast},
+      {"macd_slow", &FeaturePeriods::macd_slow}, {"macd_signal", &FeaturePeriods::macd_signal},
+      {"bb_period", &FeaturePeriods::bb},        {"atr_period", &FeaturePeriods::atr},
+      {"rv_window", &FeaturePeriods::rv}};
+  for (const auto& f : kFields) {
+    if (f.name != name) continue;
+    if (value != std::floor(value) || value < 0 || value > 100000) {
+      return core::fail(
+          core::ErrorCode::kOutOfRange,
+          fmt::format("{} must be a whole number in [0, 100000], not {}", name, value));
+    }
+    p.*f.field = static_cast<int>(value);
+    return {};
+  }
+  return core::fail(core::ErrorCode::kInvalidArgument, fmt::format("unknown period '{}'", name));
+}
+
+core::Result<PeriodOverride> parse_period_override(std::string_view text) {
+  const auto dot = text.find('.');
+  const auto eq = text.find('=');
+  if (dot == std::string_view::npos || eq == std::string_view::npos || eq < dot || dot == 0) {
+    return core::fail(
+        core::ErrorCode::kParse,
+        fmt::format("'{}' is not SYMBOL.period=value (e.g. AAPL.rsi_period=9)", text));
+  }
+  PeriodOverride o{std::string(text.substr(0, dot)),
+                   std::string(text.substr(dot + 1, eq - dot - 1)), 0};
+  const std::string_view v = text.substr(eq + 1);
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), o.value);
+  if (ec != std::errc{} || end != v.data() + v.size() || v.empty()) {
+    return core::fail(core::ErrorCode::kParse, fmt::format("'{}': '{}' is not a number", text, v));
+  }
+  FeaturePeriods probe;
+  if (auto ok = set_period(probe, o.name, o.value); !ok) {
+    return core::fail(ok.error().code, fmt::format("'{}': {}", text, ok.error().message));
+  }
+  return o;
 }
 
 }  // namespace nautilus::features

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "nautilus/core/error.hpp"
 #include "nautilus/engines/features/atr.hpp"
@@ -148,5 +149,21 @@ class FeatureSet {
   RealizedVol rv_;
   std::uint64_t bars_ = 0;
 };
+
+}  // namespace nautilus::features
+
+namespace nautilus::features {
+
+// Sets one period by its setting name (sma_period, ema_period, rsi_period, macd_fast,
+// macd_slow, macd_signal, bb_period, bb_k, atr_period, rv_window, rv_annualization); an
+// unknown name or a non-integral period is an error naming it. validate() checks ranges.
+[[nodiscard]] core::Result<void> set_period(FeaturePeriods& p, std::string_view name, double value);
+// A per-symbol override "AAPL.rsi_period=9": the symbol, and the periods with it applied.
+struct PeriodOverride {
+  std::string symbol;
+  std::string name;
+  double value = 0;
+};
+[[nodiscard]] core::Result<PeriodOverride> parse_period_override(std::string_view text);
 
 }  // namespace nautilus::features
