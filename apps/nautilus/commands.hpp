@@ -82,4 +82,31 @@ struct BenchOptions {
 };
 int run_bench(const BenchOptions& o);
 
+// `nautilus compute <engine>`: an engine's own algorithm over files (compute_*.cpp).
+struct ComputeOptions {
+  std::string bars;    // features: the bar file
+  std::string trades;  // vpin, enhanced-vpin: the trade file
+  std::string quotes;  // enhanced-vpin: quotes for Lee-Ready (optional)
+  std::string out = "-";
+  std::vector<std::string> periods;  // features: NAME=VALUE (the engine's period settings)
+  // vpin and enhanced-vpin
+  double bar_seconds = 60;
+  double buckets_per_day = 50;
+  std::size_t window = 50;
+  std::string dp = "close";      // within | close
+  std::string sigma = "sample";  // sample | rolling
+  std::size_t sigma_window = 0;  // rolling: bars (0: the algorithm's default)
+  std::string cdf = "normal";    // normal | student-t
+  double df = 0.25;
+  std::string vpin_cdf = "empirical";  // empirical | lognormal
+  double threshold = 0.9;
+  std::optional<double> bucket_volume;  // V; default: ELO's, from the file itself
+  std::string classify = "auto";        // enhanced-vpin: auto | aggressor | tick | lee-ready | bvc
+  std::vector<std::size_t> horizons;    // enhanced-vpin: VPIN windows in buckets
+  std::size_t adv_days = 0;             // enhanced-vpin: rolling ADV days (0: default)
+};
+int compute_features(const ComputeOptions& o);
+int compute_vpin(const ComputeOptions& o);
+int compute_enhanced_vpin(const ComputeOptions& o);
+
 }  // namespace nautilus::app

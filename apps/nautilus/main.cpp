@@ -1,4 +1,4 @@
-// nautilus: the platform's one binary (run, engine, sample, bench, status, replay).
+// nautilus: the platform's one binary (run, engine, sample, bench, status, replay, compute).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -86,6 +86,18 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--only", bench.only,
                         "Only the figures whose name starts with this (e.g. redis.latency)");
 
+  nautilus::app::ComputeOptions compute;
+  auto* compute_cmd = app.add_subcommand(
+      "compute", "Run an engine's own algorithm over files (research, comparing with other tools)");
+  compute_cmd->require_subcommand(1);
+  auto* compute_features = compute_cmd->add_subcommand(
+      "features", "The features engine's indicators over a bar file, a row per bar");
+  compute_features->add_option("--bars", compute.bars, "Bar CSV (plain or .gz)")->required();
+  compute_features->add_option("--out", compute.out, "Output CSV ('-': standard output)")
+      ->required();
+  compute_features->add_option("--period", compute.periods,
+                               "A features setting NAME=VALUE, e.g. rsi_period=9 (repeatable)");
+
   nautilus::app::ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand("replay", "Re-read a range of a bus's streams");
   replay_cmd->add_option("--bus", replay.bus, "logic or marketdata")
@@ -105,7 +117,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' && known.empty()) {
     std::fprintf(stderr,
                  "nautilus: unknown command '%s' (commands: run, engine, engines, messages, "
-                 "sample, bench, status, replay; see --help)\n",
+                 "sample, bench, status, replay, compute; see --help)\n",
                  argv[1]);
     return 2;
   }
@@ -121,5 +133,6 @@ int main(int argc, char** argv) {
   if (bench_cmd->parsed()) return nautilus::app::run_bench(bench);
   if (status_cmd->parsed()) return nautilus::app::show_status(status);
   if (replay_cmd->parsed()) return nautilus::app::run_replay(replay);
+  if (compute_features->parsed()) return nautilus::app::compute_features(compute);
   return 1;
 }

@@ -3,15 +3,17 @@
 #include <array>
 
 #include "nautilus/engines/features/engine.hpp"
+#include "nautilus/engines/vpin/engine.hpp"
 #include "nautilus/marketdata/engine.hpp"
 
 namespace nautilus::engines {
 namespace {
 
 // Each engine is listed here once it really works; docs/ENGINES.md has the planned ones.
-const std::array<EngineEntry, 2> kEngines = {{
+const std::array<EngineEntry, 3> kEngines = {{
     {&marketdata::engine_info, &marketdata::make_engine},
     {&features::engine_info, &features::make_engine},
+    {&vpin::engine_info, &vpin::make_engine},
 }};
 
 }  // namespace

@@ -41,6 +41,13 @@ class CsvReader {
   [[nodiscard]] core::Result<std::optional<Record>> next();
   [[nodiscard]] RecordKind kind() const noexcept;
   [[nodiscard]] const std::string& path() const noexcept;
+  // The line number of the row next() returned last (the header is line 1).
+  [[nodiscard]] std::size_t line() const noexcept;
+  // That row's `ts` cell exactly as written (valid until the next call of next()), so a tool
+  // can echo timestamps in the input's own form.
+  [[nodiscard]] std::string_view raw_ts() const noexcept;
+  // How far through the file reading is, 0 to 1 (by bytes of the file as stored).
+  [[nodiscard]] double progress() const noexcept;
 
   struct Impl;
 

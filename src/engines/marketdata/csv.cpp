@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <filesystem>
 #include <vector>
 
 #include "nautilus/core/time.hpp"
@@ -149,6 +151,8 @@ struct CsvReader::Impl {
   bool optional_column = false;
   std::size_t line_no = 0;
   core::UnixNanos last_ts = INT64_MIN;
+  std::string_view last_row;  // the row next() returned last, in buf
+  std::uintmax_t file_size = 0;
   std::array<char, 4096> buf{};
 
   ~Impl() {
@@ -186,6 +190,9 @@ core::Result<CsvReader> CsvReader::open(const std::string& path) {
   if (impl->file == nullptr) {
     return fail(ErrorCode::kIo, fmt::format("{}: cannot open", path));
   }
+  std::error_code size_error;
+  impl->file_size = std::filesystem::file_size(path, size_error);
+  if (size_error) impl->file_size = 0;
   auto header = impl->read_line();
   if (!header) return std::unexpected(header.error());
   if (!*header) return fail(ErrorCode::kParse, fmt::format("{}: empty file", path));
@@ -219,6 +226,19 @@ CsvReader& CsvReader::operator=(CsvReader&&) noexcept = default;
 CsvReader::~CsvReader() = default;
 
 RecordKind CsvReader::kind() const noexcept { return impl_->kind; }
+std::size_t CsvReader::line() const noexcept { return impl_->line_no; }
+
+std::string_view CsvReader::raw_ts() const noexcept {
+  const std::string_view row = impl_->last_row;
+  return row.substr(0, row.find(','));
+}
+
+double CsvReader::progress() const noexcept {
+  if (impl_->file_size == 0) return 0;
+  const auto at = gzoffset(impl_->file);  // bytes of the file (compressed or not) consumed
+  return at <= 0 ? 0
+                 : std::min(1.0, static_cast<double>(at) / static_cast<double>(impl_->file_size));
+}
 const std::string& CsvReader::path() const noexcept { return impl_->path; }
 
 core::Result<std::optional<Record>> CsvReader::next() {
@@ -240,6 +260,7 @@ core::Result<std::optional<Record>> CsvReader::next() {
                               impl_->line_no, core::format_timestamp(ts)));
     }
     impl_->last_ts = ts;
+    impl_->last_row = **line;  // NOLINT(bugprone-unchecked-optional-access): checked above
     return std::optional<Record>(*rec);
   }
 }
