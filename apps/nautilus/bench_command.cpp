@@ -2,6 +2,7 @@
 #include "../../bench/codec/codec_suite.hpp"
 #include "../../bench/http/http_suite.hpp"
 #include "../../bench/redis/redis_suite.hpp"
+#include "../../bench/signals/signals_suite.hpp"
 #include "commands.hpp"
 
 namespace nautilus::app {
@@ -12,6 +13,7 @@ int run_bench(const BenchOptions& o) {
   if (o.suite == "codec" || o.suite == "all") bench::run_codec_suite(so);
   if (o.suite == "redis" || o.suite == "all") bench::run_redis_suite(so);
   if (o.suite == "http" || o.suite == "all") bench::run_http_suite(so);
+  if (o.suite == "signals" || o.suite == "all") bench::run_signals_suite(so);
   return 0;
 }
 

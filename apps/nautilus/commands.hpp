@@ -90,20 +90,22 @@ struct ComputeOptions {
   std::string out = "-";
   std::vector<std::string> periods;  // features: NAME=VALUE (the engine's period settings)
   // vpin and enhanced-vpin
-  double bar_seconds = 60;
-  double buckets_per_day = 50;
+  std::uint32_t bar_seconds = 60;
+  std::size_t buckets_per_day = 50;
   std::size_t window = 50;
   std::string dp = "close";      // within | close
   std::string sigma = "sample";  // sample | rolling
   std::size_t sigma_window = 0;  // rolling: bars (0: the algorithm's default)
-  std::string cdf = "normal";    // normal | student-t
+  std::string cdf;               // normal | student-t; empty: the algorithm's default
   double df = 0.25;
   std::string vpin_cdf = "empirical";  // empirical | lognormal
   double threshold = 0.9;
-  std::optional<double> bucket_volume;  // V; default: ELO's, from the file itself
-  std::string classify = "auto";        // enhanced-vpin: auto | aggressor | tick | lee-ready | bvc
-  std::vector<std::size_t> horizons;    // enhanced-vpin: VPIN windows in buckets
-  std::size_t adv_days = 0;             // enhanced-vpin: rolling ADV days (0: default)
+  std::optional<std::size_t> cdf_history;      // VPIN values the CDF uses (0: all); default 1000
+  std::optional<std::size_t> cdf_min_history;  // values before a CDF is given; default 50
+  std::optional<double> bucket_volume;         // V; default: ELO's, from the file itself
+  std::string classify = "auto";  // enhanced-vpin: auto | aggressor | tick | lee-ready | bvc
+  std::string horizons;           // enhanced-vpin: VPIN windows in buckets, "10,50,250"
+  std::size_t adv_days = 0;       // enhanced-vpin: rolling ADV days (0: default)
 };
 int compute_features(const ComputeOptions& o);
 int compute_vpin(const ComputeOptions& o);

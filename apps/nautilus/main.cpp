@@ -76,9 +76,9 @@ int main(int argc, char** argv) {
 
   nautilus::app::BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Run benchmark suites against their anchors");
-  bench_cmd->add_option("suite", bench.suite, "Suite: bus | codec | redis | http | all")
+  bench_cmd->add_option("suite", bench.suite, "Suite: bus | codec | redis | http | signals | all")
       ->required()
-      ->check(CLI::IsMember({"bus", "codec", "redis", "http", "all"}));
+      ->check(CLI::IsMember({"bus", "codec", "redis", "http", "signals", "all"}));
   bench_cmd->add_flag("--json", bench.json, "One JSON object per line");
   bench_cmd->add_option("--runs", bench.runs, "Repetitions; medians are reported")
       ->check(CLI::Range(1, 101));
@@ -97,6 +97,82 @@ int main(int argc, char** argv) {
       ->required();
   compute_features->add_option("--period", compute.periods,
                                "A features setting NAME=VALUE, e.g. rsi_period=9 (repeatable)");
+  // Options vpin and enhanced-vpin share.
+  const auto add_vpin_options = [&compute](CLI::App* cmd) {
+    cmd->add_option("--trades", compute.trades, "Trade CSV: ts,symbol,price,size,side[,trade_id]")
+        ->required();
+    cmd->add_option("--out", compute.out, "Output CSV ('-': standard output)")->required();
+    cmd->add_option("--bar-seconds", compute.bar_seconds, "Time bar length (default 60)")
+        ->check(CLI::Range(1, 86400));
+    cmd->add_option("--buckets-per-day", compute.buckets_per_day,
+                    "Buckets an average day fills: V = ADV / this (default 50)")
+        ->check(CLI::Range(1, 100000));
+    cmd->add_option("--bucket-volume", compute.bucket_volume,
+                    "V for every symbol instead of the one from the file's volume")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--cdf", compute.cdf,
+                    "F in V_B = V*F(dP/sigma) for bars: normal or student-t (default: vpin "
+                    "normal, enhanced-vpin --classify bvc student-t)")
+        ->check(CLI::IsMember({"normal", "student-t"}));
+    cmd->add_option("--df", compute.df, "Student-t degrees of freedom (default 0.25)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--vpin-cdf", compute.vpin_cdf,
+                    "VPIN's own CDF: empirical (default) or lognormal")
+        ->check(CLI::IsMember({"empirical", "lognormal"}));
+    cmd->add_option("--cdf-history", compute.cdf_history,
+                    "VPIN values the CDF is estimated from (default 1000; 0: all, slow)");
+    cmd->add_option("--cdf-min-history", compute.cdf_min_history,
+                    "VPIN values before a CDF is given (default 50)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--threshold", compute.threshold, "Alert level of the CDF (default 0.9)")
+        ->check(CLI::Range(1e-9, 1.0));
+  };
+  auto* compute_vpin = compute_cmd->add_subcommand(
+      "vpin", "BVC-VPIN over a trade file as ELO (2012) do it: V and sigma from the whole file");
+  compute_vpin->footer(
+      "Writes symbol,bucket,ts,vpin,cdf: every bucket of a symbol in order, the symbols in the "
+      "order they first appear in the file. V = the symbol's volume / its UTC dates / "
+      "--buckets-per-day unless --bucket-volume; vpin is empty for the first --window - 1 "
+      "buckets.");
+  add_vpin_options(compute_vpin);
+  compute_vpin->add_option("--window", compute.window, "n, the buckets VPIN averages (default 50)")
+      ->check(CLI::Range(1, 100000));
+  compute_vpin
+      ->add_option("--dp", compute.dp,
+                   "dP: close (close to close, default) or within (close - open)")
+      ->check(CLI::IsMember({"close", "within"}));
+  compute_vpin
+      ->add_option("--sigma", compute.sigma,
+                   "sample: the whole file's sigma of dP (default); rolling: the last "
+                   "--sigma-window bars'")
+      ->check(CLI::IsMember({"sample", "rolling"}));
+  compute_vpin
+      ->add_option("--sigma-window", compute.sigma_window,
+                   "With --sigma rolling: bars (default 1950)")
+      ->check(CLI::Range(2, 100000000));
+  auto* compute_enhanced = compute_cmd->add_subcommand(
+      "enhanced-vpin", "Enhanced VPIN over a trade file: trade classification, several horizons");
+  compute_enhanced->footer(
+      "Writes symbol,bucket,ts,vpin<h>...,cdf,bucket_volume in the order buckets complete, "
+      "across symbols. V starts at --bucket-volume, or the symbol's first UTC date's volume / "
+      "--buckets-per-day, then follows the ADV of the last --adv-days dates.");
+  add_vpin_options(compute_enhanced);
+  compute_enhanced->add_option("--quotes", compute.quotes,
+                               "Quote CSV ts,symbol,bid,ask,bid_size,ask_size for Lee-Ready "
+                               "(--classify auto, lee-ready)");
+  compute_enhanced
+      ->add_option("--classify", compute.classify,
+                   "auto (aggressor side, else Lee-Ready, else tick; default), aggressor, tick, "
+                   "lee-ready or bvc")
+      ->check(CLI::IsMember({"auto", "aggressor", "tick", "lee-ready", "bvc"}));
+  compute_enhanced->add_option(
+      "--horizons", compute.horizons,
+      "VPIN windows in buckets, a comma list (default 10,50,250); the CDF is of 50 if listed, "
+      "else of the first");
+  compute_enhanced
+      ->add_option("--adv-days", compute.adv_days,
+                   "Completed dates in the ADV the bucket size follows (default 20)")
+      ->check(CLI::Range(1, 10000));
 
   nautilus::app::ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand("replay", "Re-read a range of a bus's streams");
@@ -134,5 +210,7 @@ int main(int argc, char** argv) {
   if (status_cmd->parsed()) return nautilus::app::show_status(status);
   if (replay_cmd->parsed()) return nautilus::app::run_replay(replay);
   if (compute_features->parsed()) return nautilus::app::compute_features(compute);
+  if (compute_vpin->parsed()) return nautilus::app::compute_vpin(compute);
+  if (compute_enhanced->parsed()) return nautilus::app::compute_enhanced_vpin(compute);
   return 1;
 }

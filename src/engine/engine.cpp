@@ -51,8 +51,13 @@ void EngineContext::cancel_timer(TimerId id) {
 core::Result<bus::SubscriptionId> EngineContext::subscribe(std::string_view pattern,
                                                            bus::Handler handler,
                                                            bus::OverflowPolicy policy) {
-  auto id = bus_->subscribe(pattern, std::move(handler),
-                            {.mailbox = mailbox_, .policy = policy, .owner = name_});
+  // A deterministic host runs publisher and consumer on one thread: waiting for room there
+  // cannot help, so a full lane drops at once (counted), as it does for the other policies.
+  const std::chrono::nanoseconds bound =
+      simulated_ ? std::chrono::nanoseconds(0) : kEngineBlockBound;
+  auto id = bus_->subscribe(
+      pattern, std::move(handler),
+      {.mailbox = mailbox_, .policy = policy, .block_bound = bound, .owner = name_});
   if (id) subscriptions_.push_back(*id);
   return id;
 }

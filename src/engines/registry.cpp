@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "nautilus/engines/enhanced_vpin/engine.hpp"
 #include "nautilus/engines/features/engine.hpp"
 #include "nautilus/engines/vpin/engine.hpp"
 #include "nautilus/marketdata/engine.hpp"
@@ -10,10 +11,11 @@ namespace nautilus::engines {
 namespace {
 
 // Each engine is listed here once it really works; docs/ENGINES.md has the planned ones.
-const std::array<EngineEntry, 3> kEngines = {{
+const std::array<EngineEntry, 4> kEngines = {{
     {&marketdata::engine_info, &marketdata::make_engine},
     {&features::engine_info, &features::make_engine},
     {&vpin::engine_info, &vpin::make_engine},
+    {&enhanced_vpin::engine_info, &enhanced_vpin::make_engine},
 }};
 
 }  // namespace

@@ -13,7 +13,11 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include "nautilus/bus_redis/transport.hpp"
+#include "nautilus/core/time.hpp"
 #include "nautilus/model/market_data.hpp"
 #include "support/http_client.hpp"
 #include "support/redis_server.hpp"
@@ -414,6 +419,312 @@ TEST(Cli, ReplayPrintsARangeFilteredByTopicInIdOrder) {
   EXPECT_EQ(again.wait_exit(std::chrono::seconds(10)), 0) << again.text;
   EXPECT_TRUE(contains(again.text, "republished 3 message(s)")) << again.text;
   EXPECT_EQ(redis.client().command({"XLEN", "nautilus:engine_communication"})->integer, before + 3);
+}
+
+// --- nautilus compute --------------------------------------------------------------------------
+
+// The rows of a CSV text, each split at its commas (no quoting in these files).
+std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> cells;
+    std::size_t from = 0;
+    for (std::size_t comma; (comma = line.find(',', from)) != std::string::npos; from = comma + 1)
+      cells.push_back(line.substr(from, comma - from));
+    cells.push_back(line.substr(from));
+    rows.push_back(std::move(cells));
+  }
+  return rows;
+}
+
+// A trade file of `symbols` symbols over `days` sessions from 2026-01-05 (14:30 to 21:00 UTC),
+// `per_day` trades a symbol a day at random milliseconds, random-walk prices, integer-nanosecond
+// timestamps; the same bytes for the same seed.
+std::string synthetic_trades(int symbols, int per_day, int days, std::uint64_t seed) {
+  std::uint64_t x = seed;
+  const auto next = [&x] {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return x >> 33;
+  };
+  const char* names[] = {"AAA", "BBB", "CCC", "DDD"};
+  std::vector<std::int64_t> cents(static_cast<std::size_t>(symbols), 10'000);
+  std::string out = "ts,symbol,price,size,side\n";
+  const std::int64_t midnight = 1'767'571'200;  // 2026-01-05T00:00:00Z, seconds
+  for (int d = 0; d < days; ++d) {
+    std::vector<std::pair<std::int64_t, int>> day;  // (ms since the open, symbol)
+    for (int s = 0; s < symbols; ++s) {
+      for (int k = 0; k < per_day; ++k) day.emplace_back(next() % (390 * 60 * 1000), s);
+    }
+    std::sort(day.begin(), day.end());
+    for (const auto& [ms, s] : day) {
+      auto& c = cents[static_cast<std::size_t>(s)];
+      c += static_cast<std::int64_t>(next() % 21) - 10;
+      const std::int64_t ns =
+          ((midnight + d * 86'400 + 14 * 3600 + 30 * 60) * 1000 + ms) * 1'000'000;
+      out += std::to_string(ns) + "," + names[s] + "," + std::to_string(c / 100) + "." +
+             std::to_string(c % 100 / 10) + std::to_string(c % 10) + "," +
+             std::to_string(100 * (1 + next() % 9)) + "," + "BSN"[next() % 3] + "\n";
+    }
+  }
+  return out;
+}
+
+// "" is NaN (the empty cell of a warming value).
+double cell(const std::string& s) { return s.empty() ? std::nan("") : std::stod(s); }
+
+bool same(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  return std::abs(a - b) <= 1e-12 * std::max(std::abs(a), std::abs(b));
+}
+
+TEST(Cli, ComputeFeaturesWritesTheDocumentedColumnsAndEchoesTimestampsAsWritten) {
+  const std::string header =
+      "ts,symbol,sma20,ema20,rsi14,macd,macd_signal,macd_hist,bb_mid,bb_up,bb_dn,atr14,obv,vwap,"
+      "log_return,realized_vol";
+  const auto nanos = write_temp(".csv",
+                                "ts,symbol,open,high,low,close,volume\n"
+                                "1767623460000000000,AAPL,10,11,9,10.5,100\n"
+                                "1767623520000000000,AAPL,10.5,11,10,10.8,200\n"
+                                "1767623580000000000,AAPL,10.8,11.2,10.6,11,150\n");
+  const auto out = write_temp(".csv", "");
+  ASSERT_FALSE(nanos.empty() || out.empty());
+  Child c = spawn({"compute", "features", "--bars", nanos, "--out", out});
+  ASSERT_EQ(c.wait_exit(std::chrono::seconds(30)), 0) << c.text;
+  EXPECT_TRUE(c.text.empty()) << "nothing but errors on stderr: " << c.text;
+  const auto rows = csv_rows(read_file(out));
+  ASSERT_EQ(rows.size(), 4u) << read_file(out);
+  EXPECT_EQ(read_file(out).substr(0, header.size() + 1), header + "\n");
+  EXPECT_EQ(rows[1][0], "1767623460000000000") << "ts echoed as written";
+  EXPECT_EQ(rows[3][0], "1767623580000000000");
+  for (const auto& r : rows) ASSERT_EQ(r.size(), 16u);
+  // Warm-up: SMA 20 and RSI 14 are empty cells; OBV and VWAP have a value from the first bar,
+  // the log return from the second.
+  EXPECT_EQ(rows[3][2], "");
+  EXPECT_EQ(rows[3][4], "");
+  EXPECT_EQ(rows[1][12], "100");
+  EXPECT_EQ(rows[3][12], "450");
+  EXPECT_EQ(rows[1][14], "");
+  EXPECT_NEAR(std::stod(rows[2][14]), std::log(10.8 / 10.5), 1e-15);
+
+  // ISO timestamps, to standard output.
+  const auto iso = write_temp(".csv",
+                              "ts,symbol,open,high,low,close,volume\n"
+                              "2026-01-05T14:31:00Z,MSFT,10,11,9,10.5,100\n"
+                              "2026-01-05 14:32:00.5,MSFT,10.5,11,10,10.8,200\n");
+  ASSERT_FALSE(iso.empty());
+  Child std_out = spawn({"compute", "features", "--bars", iso, "--out", "-"});
+  ASSERT_EQ(std_out.wait_exit(std::chrono::seconds(30)), 0) << std_out.text;
+  const auto printed = csv_rows(std_out.text);
+  ASSERT_EQ(printed.size(), 3u) << std_out.text;
+  EXPECT_TRUE(std_out.text.starts_with(header + "\n")) << std_out.text;
+  EXPECT_EQ(printed[1][0], "2026-01-05T14:31:00Z");
+  EXPECT_EQ(printed[2][0], "2026-01-05 14:32:00.5");
+  EXPECT_EQ(printed[2][1], "MSFT");
+  for (const auto& p : {nanos, out, iso}) ::unlink(p.c_str());
+}
+
+TEST(Cli, ComputeFeaturesRefusesAMalformedRowOrAnotherKindOfFileNamingIt) {
+  const auto bad = write_temp(".csv",
+                              "ts,symbol,open,high,low,close,volume\n"
+                              "2026-01-05T14:31:00Z,AAPL,10,11,9,10.5,100\n"
+                              "2026-01-05T14:32:00Z,AAPL,10.5,11,10,10.8,200\n"
+                              "2026-01-05T14:33:00Z,AAPL,10.8,11.2,10.6,eleven,150\n");
+  const auto trades =
+      write_temp(".csv", "ts,symbol,price,size,side\n2026-01-05T14:31:00Z,A,1,1,B\n");
+  ASSERT_FALSE(bad.empty() || trades.empty());
+  Child row = spawn({"compute", "features", "--bars", bad, "--out", "-"});
+  EXPECT_EQ(row.wait_exit(std::chrono::seconds(30)), 2) << row.text;
+  EXPECT_TRUE(contains(row.text, bad + ":4: column 'close': 'eleven' is not a decimal"))
+      << row.text;
+  Child kind = spawn({"compute", "features", "--bars", trades, "--out", "-"});
+  EXPECT_EQ(kind.wait_exit(std::chrono::seconds(30)), 2) << kind.text;
+  EXPECT_TRUE(contains(kind.text, trades + ": is a trade file; --bars wants ts,symbol,open,high,"
+                                           "low,close,volume"))
+      << kind.text;
+  ::unlink(bad.c_str());
+  ::unlink(trades.c_str());
+}
+
+// symbol -> its rows, checking that each symbol's rows are together and numbered from 0.
+std::map<std::string, std::vector<std::vector<std::string>>> by_symbol(
+    const std::vector<std::vector<std::string>>& rows) {
+  std::map<std::string, std::vector<std::vector<std::string>>> out;
+  std::string last;
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    auto& list = out[r.at(0)];
+    EXPECT_TRUE(r[0] == last || list.empty()) << "rows of " << r[0] << " are not together";
+    EXPECT_EQ(r.at(1), std::to_string(list.size())) << r[0];
+    list.push_back(r);
+    last = r[0];
+  }
+  return out;
+}
+
+TEST(Cli, ComputeVpinOnTheSampleFillsAboutFiftyBucketsASymbolADay) {
+  const std::string sample = NAUTILUS_SOURCE_DIR "/data/sample/trades.csv.gz";
+  ASSERT_TRUE(std::filesystem::exists(sample)) << sample << " (regenerate: nautilus sample)";
+  const auto out = write_temp(".csv", "");
+  ASSERT_FALSE(out.empty());
+  for (const std::size_t window : {50u, 10u}) {
+    std::vector<std::string> args = {"compute", "vpin", "--trades", sample, "--out", out};
+    if (window != 50) args.insert(args.end(), {"--window", std::to_string(window)});
+    Child c = spawn(args);
+    ASSERT_EQ(c.wait_exit(std::chrono::seconds(60)), 0) << c.text;
+    EXPECT_TRUE(c.text.empty()) << c.text;
+    const std::string text = read_file(out);
+    EXPECT_TRUE(text.starts_with("symbol,bucket,ts,vpin,cdf\n")) << text.substr(0, 100);
+    const auto rows = csv_rows(text);
+    const auto symbols = by_symbol(rows);
+    EXPECT_EQ(symbols.size(), 20u);
+    for (const auto& [sym, list] : symbols) {
+      // V is the file's own ADV / 50: 21 days give 50 a day.
+      EXPECT_NEAR(static_cast<double>(list.size()), 21.0 * 50, 21 * 50 * 0.15) << sym;
+      for (std::size_t k = 0; k < list.size(); ++k) {
+        const auto& r = list[k];
+        ASSERT_EQ(r.size(), 5u);
+        EXPECT_TRUE(r[2].ends_with("Z")) << r[2];
+        if (k + 1 < window) {
+          EXPECT_EQ(r[3], "") << sym << " bucket " << k << ": VPIN warms up over the window";
+          EXPECT_EQ(r[4], "");
+          continue;
+        }
+        ASSERT_NE(r[3], "") << sym << " bucket " << k;
+        const double v = std::stod(r[3]);
+        EXPECT_GE(v, 0.0);
+        EXPECT_LE(v, 1.0);
+        if (!r[4].empty()) {
+          EXPECT_GT(std::stod(r[4]), 0.0);
+          EXPECT_LE(std::stod(r[4]), 1.0);
+        }
+      }
+      EXPECT_NE(list.back()[4], "") << sym << ": the CDF is known by the end";
+    }
+  }
+  ::unlink(out.c_str());
+}
+
+TEST(Cli, ComputeVpinAgreesWithTheEngineGivenTheSameBucketSize) {
+  const auto trades = write_temp(".csv", synthetic_trades(2, 1500, 2, 7));
+  const auto out = write_temp(".csv", ""), record = write_temp(".jsonl", "");
+  ASSERT_FALSE(trades.empty() || out.empty() || record.empty());
+  const std::string v = "5000";
+  Child file = spawn({"compute", "vpin", "--trades", trades, "--out", out, "--sigma", "rolling",
+                      "--sigma-window", "300", "--bucket-volume", v});
+  ASSERT_EQ(file.wait_exit(std::chrono::seconds(30)), 0) << file.text;
+  Child live = spawn({"run", "--deterministic", "--engines", "marketdata,vpin", "--set",
+                      "marketdata.files=" + trades, "--set", "vpin.input=trades", "--set",
+                      "vpin.bucket_volume=" + v, "--set", "vpin.sigma=rolling", "--set",
+                      "vpin.sigma_window=300", "--record", record});
+  ASSERT_EQ(live.wait_exit(std::chrono::seconds(60)), 0) << live.text;
+  EXPECT_FALSE(contains(live.text, "dropped")) << live.text;
+
+  std::map<std::pair<std::string, std::uint64_t>, std::vector<std::string>> computed;
+  for (const auto& [sym, list] : by_symbol(csv_rows(read_file(out)))) {
+    for (const auto& r : list) computed[{sym, std::stoull(r[1])}] = r;
+  }
+  ASSERT_GT(computed.size(), 400u) << "enough buckets to warm VPIN and its CDF";
+  std::size_t compared = 0, with_cdf = 0;
+  for (const auto& l : records(read_file(record))) {
+    if (l.at("type").as_string() != "vpin_update") continue;
+    const auto& p = l.at("payload").as_object();
+    const std::string sym(p.at("symbol").as_string());
+    const auto bucket = p.at("bucket").to_number<std::uint64_t>();
+    const auto it = computed.find({sym, bucket});
+    ASSERT_NE(it, computed.end()) << sym << " bucket " << bucket << " is not in the file's";
+    const auto num = [&](const char* k) {
+      return p.at(k).is_null() ? std::nan("") : p.at(k).to_number<double>();
+    };
+    EXPECT_TRUE(same(num("vpin"), cell(it->second[3])))
+        << sym << " bucket " << bucket << ": " << num("vpin") << " vs " << it->second[3];
+    EXPECT_TRUE(same(num("cdf"), cell(it->second[4])))
+        << sym << " bucket " << bucket << ": " << num("cdf") << " vs " << it->second[4];
+    EXPECT_EQ(nautilus::core::format_timestamp(p.at("ts_event").as_int64()), it->second[2]);
+    ++compared;
+    if (!p.at("cdf").is_null()) ++with_cdf;
+  }
+  // The engine buckets a bar when the next interval's trade arrives, so the file's last bar of
+  // each symbol is bucketed by compute only.
+  EXPECT_GE(compared + 2, computed.size());
+  EXPECT_GT(with_cdf, 100u);
+  for (const auto& p : {trades, out, record}) ::unlink(p.c_str());
+}
+
+TEST(Cli, ComputeEnhancedVpinWritesEachHorizonOnceItIsWarm) {
+  const std::string text = synthetic_trades(2, 1500, 2, 11);
+  const auto trades = write_temp(".csv", text);
+  const auto out = write_temp(".csv", "");
+  ASSERT_FALSE(trades.empty() || out.empty());
+  Child c = spawn({"compute", "enhanced-vpin", "--trades", trades, "--out", out});
+  ASSERT_EQ(c.wait_exit(std::chrono::seconds(30)), 0) << c.text;
+  EXPECT_TRUE(c.text.empty()) << c.text;
+  const std::string csv = read_file(out);
+  EXPECT_TRUE(csv.starts_with("symbol,bucket,ts,vpin10,vpin50,vpin250,cdf,bucket_volume\n"))
+      << csv.substr(0, 100);
+  const auto rows = csv_rows(csv);
+  ASSERT_GT(rows.size(), 150u);
+  // The first date's volume of each symbol, the initial V's source.
+  std::map<std::string, double> first_day;
+  for (const auto& r : csv_rows(text)) {
+    if (r[0] != "ts" && std::stoll(r[0]) < 1'767'657'600'000'000'000) first_day[r[1]] += cell(r[3]);
+  }
+  std::map<std::string, std::size_t> seen;
+  std::size_t first10 = 0, first50 = 0;
+  std::int64_t last_ts = 0;
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    ASSERT_EQ(r.size(), 8u);
+    const std::size_t k = seen[r[0]]++;
+    EXPECT_EQ(r[1], std::to_string(k)) << r[0];
+    const auto ts = nautilus::core::parse_timestamp(r[2]);
+    ASSERT_TRUE(ts.has_value()) << r[2];
+    EXPECT_GE(*ts, last_ts) << "rows in bucket completion order: " << r[2];
+    last_ts = *ts;
+    EXPECT_EQ(r[3].empty(), k < 9) << r[0] << " bucket " << k;
+    EXPECT_EQ(r[4].empty(), k < 49) << r[0] << " bucket " << k;
+    EXPECT_EQ(r[5], "") << "only two days: 250 buckets never fill";
+    if (!r[3].empty() && first10 == 0) first10 = i;
+    if (!r[4].empty() && first50 == 0) first50 = i;
+    if (k == 0) {
+      EXPECT_TRUE(same(cell(r[7]), first_day[r[0]] / 50)) << r[0] << ": " << r[7];
+    }
+  }
+  EXPECT_GT(first10, 0u);
+  EXPECT_GT(first50, first10) << "vpin10 is warm before vpin50";
+  EXPECT_EQ(seen.size(), 2u);
+
+  Child bad =
+      spawn({"compute", "enhanced-vpin", "--trades", trades, "--out", "-", "--horizons", "10,x"});
+  EXPECT_EQ(bad.wait_exit(std::chrono::seconds(30)), 2) << bad.text;
+  EXPECT_TRUE(contains(bad.text, "--horizons '10,x': 'x' is not a positive integer")) << bad.text;
+  Child own = spawn({"compute", "enhanced-vpin", "--trades", trades, "--out", "-", "--horizons",
+                     "5,20", "--classify", "bvc"});
+  EXPECT_EQ(own.wait_exit(std::chrono::seconds(30)), 0) << own.text;
+  EXPECT_TRUE(own.text.starts_with("symbol,bucket,ts,vpin5,vpin20,cdf,bucket_volume\n"))
+      << own.text.substr(0, 100);
+  ::unlink(trades.c_str());
+  ::unlink(out.c_str());
+}
+
+TEST(Cli, ComputeVpinRefusesBadTradesNamingFileAndLine) {
+  const std::string head =
+      "ts,symbol,price,size,side\n2026-01-05T14:31:00Z,AAPL,10,100,B\n2026-01-05T14:31:01Z,AAPL,";
+  const auto negative = write_temp(".csv", head + "10,-5,S\n");
+  const auto side = write_temp(".csv", head + "10,5,X\n");
+  ASSERT_FALSE(negative.empty() || side.empty());
+  Child neg = spawn({"compute", "vpin", "--trades", negative, "--out", "-"});
+  EXPECT_EQ(neg.wait_exit(std::chrono::seconds(30)), 2) << neg.text;
+  EXPECT_TRUE(contains(neg.text, negative + ":3: column 'size'")) << neg.text;
+  Child bad_side = spawn({"compute", "vpin", "--trades", side, "--out", "-"});
+  EXPECT_EQ(bad_side.wait_exit(std::chrono::seconds(30)), 2) << bad_side.text;
+  EXPECT_TRUE(contains(bad_side.text, side + ":3: column 'side': 'X' is not B, S or N"))
+      << bad_side.text;
+  Child missing = spawn({"compute", "vpin", "--trades", "/nonexistent/trades.csv", "--out", "-"});
+  EXPECT_EQ(missing.wait_exit(std::chrono::seconds(30)), 2) << missing.text;
+  EXPECT_TRUE(contains(missing.text, "/nonexistent/trades.csv: cannot open")) << missing.text;
+  ::unlink(negative.c_str());
+  ::unlink(side.c_str());
 }
 
 TEST(Cli, StatusWithoutRedisSaysWhy) {

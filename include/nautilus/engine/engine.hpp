@@ -79,7 +79,12 @@ class EngineContext {
   [[nodiscard]] const EngineSettings& settings() const noexcept { return settings_; }
   [[nodiscard]] const std::shared_ptr<bus::Mailbox>& mailbox() const noexcept { return mailbox_; }
 
-  // Subscribes on the engine's own mailbox (its thread), owned by the engine's name.
+  // Subscribes on the engine's own mailbox (its thread), owned by the engine's name. With
+  // kBlock a publisher facing a full lane waits up to kEngineBlockBound for room before it
+  // drops (and counts) the message: long enough to ride out a descheduled engine thread on a
+  // busy machine, short enough that a stuck engine cannot hold a publisher for long. Inputs
+  // whose loss would make results wrong (bars for indicators, trades for VPIN) use it.
+  static constexpr std::chrono::milliseconds kEngineBlockBound{100};
   core::Result<bus::SubscriptionId> subscribe(
       std::string_view pattern, bus::Handler handler,
       bus::OverflowPolicy policy = bus::OverflowPolicy::kDropLowFirst);

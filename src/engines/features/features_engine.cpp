@@ -47,7 +47,8 @@ json::object periods_json(const FeaturePeriods& p) {
           {"rv_annualization", p.rv_annualization}};
 }
 
-// One symbol's indicators, owned by the engine's thread.
+// One symbol's indicators. The engine's thread updates it under the engine's lock; REST reads
+// it under the same lock.
 struct SymbolFeatures {
   explicit SymbolFeatures(const FeaturePeriods& p) : set(p) {
     const auto names = feature_names(p);
@@ -57,14 +58,6 @@ struct SymbolFeatures {
   std::vector<model::Name> wire_names;
   std::optional<bus::TopicHandle> topic;
   core::UnixNanos last_ts = 0;
-};
-
-// What REST shows of a symbol, copied under the lock after each bar.
-struct Snapshot {
-  FeaturePeriods periods;
-  std::array<double, kFeatureCount> values{};
-  core::UnixNanos ts = 0;
-  std::uint64_t bars = 0;
 };
 
 class FeaturesEngine final : public engine::Engine {
@@ -97,7 +90,11 @@ class FeaturesEngine final : public engine::Engine {
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());
     publisher_.emplace(std::move(*pub));
-    auto sub = ctx.subscribe("market_data.*.bar", [this](const bus::Envelope& e) { on_bar(e); });
+    // Bars wait for room rather than being dropped: an indicator that misses a bar is wrong
+    // from then on. A hub replaying at full speed is held back to the engine's pace.
+    auto sub = ctx.subscribe(
+        "market_data.*.bar", [this](const bus::Envelope& e) { on_bar(e); },
+        bus::OverflowPolicy::kBlock);
     if (!sub) return std::unexpected(sub.error());
     return {};
   }
@@ -140,36 +137,32 @@ class FeaturesEngine final : public engine::Engine {
              bar->symbol.value());
       return;
     }
-    SymbolFeatures& s = state_for(bar->symbol);
-    if (s.set.bars() > 0 && bar->ts_event <= s.last_ts) {
-      reject("a bar not after the previous one", bar->symbol.value());
-      return;
-    }
-    s.last_ts = bar->ts_event;
-    s.set.update({.open = bar->open.as_double(),
-                  .high = bar->high.as_double(),
-                  .low = bar->low.as_double(),
-                  .close = bar->close.as_double(),
-                  .volume = bar->volume.as_double(),
-                  .session = utc_session(bar->ts_event, bar->interval_s)});
-    const auto values = s.set.values();
-    ++bars_;
+    model::FeatureUpdate u{
+        .symbol = bar->symbol, .interval_s = bar->interval_s, .ts_event = bar->ts_event};
+    std::optional<bus::TopicHandle> topic;
     {
       std::lock_guard lock(mu_);
-      Snapshot& snap = snapshots_[std::string(bar->symbol.value())];
-      snap.periods = s.set.periods();
-      snap.values = values;
-      snap.ts = bar->ts_event;
-      snap.bars = s.set.bars();
+      SymbolFeatures& s = state_for(bar->symbol);
+      if (s.set.bars() > 0 && bar->ts_event <= s.last_ts) {
+        reject("a bar not after the previous one", bar->symbol.value());
+        return;
+      }
+      s.last_ts = bar->ts_event;
+      s.set.update({.open = bar->open.as_double(),
+                    .high = bar->high.as_double(),
+                    .low = bar->low.as_double(),
+                    .close = bar->close.as_double(),
+                    .volume = bar->volume.as_double(),
+                    .session = utc_session(bar->ts_event, bar->interval_s)});
+      const auto values = s.set.values();
+      u.names = s.wire_names;
+      u.values.assign(values.begin(), values.end());
+      topic = s.topic;
     }
-    if (!s.topic) return;  // the symbol is not a valid topic token: counted in state_for()
-    model::FeatureUpdate u{.symbol = bar->symbol,
-                           .interval_s = bar->interval_s,
-                           .ts_event = bar->ts_event,
-                           .names = s.wire_names,
-                           .values = std::vector<double>(values.begin(), values.end())};
+    ++bars_;
+    if (!topic) return;  // the symbol is not a valid topic token: counted in state_for()
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-    publisher_->publish(*s.topic, std::move(u), {.ts_event = bar->ts_event});
+    publisher_->publish(*topic, std::move(u), {.ts_event = bar->ts_event});
   }
 
   SymbolFeatures& state_for(core::Symbol sym) {
@@ -194,33 +187,36 @@ class FeaturesEngine final : public engine::Engine {
   }
 
   net::Response symbols_json() const {
-    json::array a;
     std::lock_guard lock(mu_);
-    for (const auto& [name, snap] : snapshots_) {
+    std::map<std::string_view, const SymbolFeatures*> sorted;
+    for (const auto& [sym, s] : symbols_) sorted.emplace(sym.value(), &s);
+    json::array a;
+    for (const auto& [name, s] : sorted) {
       a.push_back(json::object{
-          {"symbol", name}, {"bars", snap.bars}, {"ts", core::format_timestamp(snap.ts)}});
+          {"symbol", name}, {"bars", s->set.bars()}, {"ts", core::format_timestamp(s->last_ts)}});
     }
     return net::Response::json(json::object{{"symbols", std::move(a)}});
   }
 
   net::Response latest_json(std::string_view symbol) const {
+    const auto sym = core::Symbol::create(symbol);
     std::lock_guard lock(mu_);
-    const auto it = snapshots_.find(symbol);
-    if (it == snapshots_.end()) {
+    const auto it = sym ? symbols_.find(*sym) : symbols_.end();
+    if (it == symbols_.end()) {
       return net::Response::error(404, fmt::format("no bars yet for symbol '{}'", symbol));
     }
-    const Snapshot& snap = it->second;
-    const auto names = feature_names(snap.periods);
-    json::object values;
+    const SymbolFeatures& s = it->second;
+    const auto values = s.set.values();
+    json::object out;
     for (std::size_t i = 0; i < kFeatureCount; ++i) {
       // NaN (still warming up) is written as null by the JSON writer.
-      values[names[i]] = snap.values[i];
+      out[s.wire_names[i].view()] = values[i];
     }
-    return net::Response::json(json::object{{"symbol", it->first},
-                                            {"ts", core::format_timestamp(snap.ts)},
-                                            {"bars", snap.bars},
-                                            {"values", std::move(values)},
-                                            {"periods", periods_json(snap.periods)}});
+    return net::Response::json(json::object{{"symbol", symbol},
+                                            {"ts", core::format_timestamp(s.last_ts)},
+                                            {"bars", s.set.bars()},
+                                            {"values", std::move(out)},
+                                            {"periods", periods_json(s.set.periods())}});
   }
 
   const engine::EngineInfo& info_ = engine_info();
@@ -229,10 +225,9 @@ class FeaturesEngine final : public engine::Engine {
   std::map<std::string, FeaturePeriods, std::less<>> overrides_;
   std::uint32_t interval_s_ = 60;
   std::optional<bus::Publisher> publisher_;
-  std::unordered_map<core::Symbol, SymbolFeatures> symbols_;  // the engine's thread only
 
   mutable std::mutex mu_;
-  std::map<std::string, Snapshot, std::less<>> snapshots_;
+  std::unordered_map<core::Symbol, SymbolFeatures> symbols_;
   std::atomic<std::uint64_t> bars_{0};
   std::atomic<std::uint64_t> rejected_{0};
   std::atomic<std::size_t> symbol_count_{0};
