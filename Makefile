@@ -51,6 +51,9 @@ fuzz: deps
 	mkdir -p build/fuzz/corpus/http
 	build/fuzz/fuzz/http_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	  build/fuzz/corpus/http fuzz/corpus/http
+	mkdir -p build/fuzz/corpus/signals
+	build/fuzz/fuzz/signals_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build/fuzz/corpus/signals fuzz/corpus/signals
 
 LINT_SOURCES := $(shell git ls-files '*.cpp' '*.hpp')
 # The formatting half of lint: a second, so CI runs it (clang-tidy takes minutes).

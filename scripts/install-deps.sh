@@ -53,6 +53,7 @@ need_msgpack=0
 # (cmake/TaLib.cmake). The package's own node-gyp build is not used. npm itself: Debian's
 # `npm` package, unless a Node.js with npm is already installed.
 talib_version=2.0.5
+talib_sha256=b73e2a382d0937e7a9e889c6e1285d811747b3a78365f325493889cb7b302cde
 talib_dir=/opt/nautilus-deps/talib-$talib_version
 need_talib=0
 [ -f "$talib_dir/package/src/lib/include/ta_func.h" ] || need_talib=1
@@ -84,6 +85,11 @@ if [ $need_talib -eq 1 ]; then
   echo "install-deps: fetching talib@$talib_version (TA-Lib's C source) into $talib_dir"
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent "talib@$talib_version" >/dev/null)
+  # The tarball this project was checked against, and no other.
+  echo "$talib_sha256  $tmp/talib-$talib_version.tgz" | sha256sum --check --quiet - || {
+    echo "install-deps: talib-$talib_version.tgz does not have the expected SHA-256" >&2
+    exit 1
+  }
   $sudo mkdir -p "$talib_dir"
   $sudo tar -xzf "$tmp/talib-$talib_version.tgz" -C "$talib_dir" package/src/lib/include \
     package/src/lib/src/ta_common package/src/lib/src/ta_func package/COPYING

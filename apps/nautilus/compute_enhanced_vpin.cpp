@@ -152,7 +152,7 @@ core::Result<std::vector<FirstDate>> first_dates(const ComputeOptions& o,
     if (added) out.push_back({.symbol = t.symbol, .date = date, .volume = 0});
     FirstDate& f = out[it->second];
     if (f.date == date) f.volume += t.size.as_double();
-    progress.update(in.progress(), ++rows);
+    progress.update(in, ++rows);
   }
   progress.done();
   return out;
@@ -267,7 +267,14 @@ core::Result<void> compute(const ComputeOptions& o) {
       }
       if (auto ok = read_quote(); !ok) return ok;
     }
-    const std::size_t i = index.at(t.symbol);
+    const auto found = index.find(t.symbol);
+    if (found == index.end()) {  // the file changed between the two passes
+      return core::fail(core::ErrorCode::kParse,
+                        fmt::format("{}:{}: symbol {} was not in the file's first pass (did the "
+                                    "file change while it was read?)",
+                                    o.trades, trades.line(), t.symbol.value()));
+    }
+    const std::size_t i = found->second;
     SymbolState& s = symbols[i];
     if (bvc) {
       const std::int64_t k = floor_div(t.ts_event, bar_ns);
@@ -283,7 +290,7 @@ core::Result<void> compute(const ComputeOptions& o) {
                     [&](const EnhancedResult& r) { emit(s, r); });
     }
     if (!written) return written;
-    progress.update(trades.progress(), ++rows);
+    progress.update(trades, ++rows);
   }
   if (bvc) close_bars();
   progress.done();

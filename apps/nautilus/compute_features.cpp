@@ -19,7 +19,11 @@ core::Result<void> compute(const ComputeOptions& o) {
     const auto eq = kv.find('=');
     double v = 0;
     const char* end = kv.data() + kv.size();
-    if (eq == std::string::npos || std::from_chars(kv.data() + eq + 1, end, v).ptr != end) {
+    const auto parsed = eq == std::string::npos
+                            ? std::from_chars_result{end, std::errc::invalid_argument}
+                            : std::from_chars(kv.data() + eq + 1, end, v);
+    if (eq == std::string::npos || eq + 1 == kv.size() || parsed.ec != std::errc{} ||
+        parsed.ptr != end) {
       return core::fail(core::ErrorCode::kParse,
                         fmt::format("--period '{}': want NAME=VALUE, e.g. rsi_period=9", kv));
     }
@@ -79,7 +83,7 @@ core::Result<void> compute(const ComputeOptions& o) {
       out.number(v);
     }
     if (auto ok = out.end_row(); !ok) return ok;
-    progress.update(in.progress(), ++rows);
+    progress.update(in, ++rows);
   }
   progress.done();
   return out.flush();

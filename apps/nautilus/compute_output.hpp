@@ -73,13 +73,17 @@ class Progress {
  public:
   Progress(std::string command, std::string file)
       : command_(std::move(command)), file_(std::move(file)), tty_(::isatty(2) == 1) {}
-  void update(double fraction, std::uint64_t rows) {
+  // `reader.progress()` (a CsvReader's: 0 to 1) is asked only when a line is due, since it
+  // costs a system call.
+  template <class Reader>
+  void update(const Reader& reader, std::uint64_t rows) {
     if (!tty_ || (rows & 0xfff) != 0) return;
     const auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(500)) return;
     last_ = now;
     shown_ = true;
-    fmt::print(stderr, "\r{}: {:3.0f}% of {} ({} rows)", command_, fraction * 100, file_, rows);
+    fmt::print(stderr, "\r{}: {:3.0f}% of {} ({} rows)", command_, reader.progress() * 100, file_,
+               rows);
   }
   void done() {
     if (shown_) fmt::print(stderr, "\n");

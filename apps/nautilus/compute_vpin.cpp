@@ -104,7 +104,7 @@ core::Result<void> compute(const ComputeOptions& o) {
       s.volume += bar->volume;
       s.bars.push_back(*bar);
     }
-    progress.update(in.progress(), ++rows);
+    progress.update(in, ++rows);
   }
   progress.done();
   for (SymbolBars& s : symbols) {

@@ -51,13 +51,14 @@ void EngineContext::cancel_timer(TimerId id) {
 core::Result<bus::SubscriptionId> EngineContext::subscribe(std::string_view pattern,
                                                            bus::Handler handler,
                                                            bus::OverflowPolicy policy) {
-  // A deterministic host runs publisher and consumer on one thread: waiting for room there
-  // cannot help, so a full lane drops at once (counted), as it does for the other policies.
-  const std::chrono::nanoseconds bound =
-      simulated_ ? std::chrono::nanoseconds(0) : kEngineBlockBound;
-  auto id = bus_->subscribe(
-      pattern, std::move(handler),
-      {.mailbox = mailbox_, .policy = policy, .block_bound = bound, .owner = name_});
+  // kBlock waits up to kEngineBlockBound; the other policies keep the bus's short bound (which
+  // applies to their FLASH_CRASH and URGENT messages). A deterministic host runs publisher and
+  // consumer on one thread: waiting for room there cannot help, so a full lane drops at once
+  // (counted).
+  bus::SubscribeOptions o{.mailbox = mailbox_, .policy = policy, .owner = name_};
+  if (policy == bus::OverflowPolicy::kBlock) o.block_bound = kEngineBlockBound;
+  if (simulated_) o.block_bound = std::chrono::nanoseconds(0);
+  auto id = bus_->subscribe(pattern, std::move(handler), std::move(o));
   if (id) subscriptions_.push_back(*id);
   return id;
 }

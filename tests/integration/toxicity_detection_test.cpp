@@ -102,6 +102,8 @@ EngineScores run_engines(const std::vector<marketdata::InformedEpisode>& episode
   if (!host) return {};
   EXPECT_TRUE((*host)->run());
   (*host)->drain_and_stop();
+  // Every trade, quote and bar reached the engines: the figures are of the whole market.
+  EXPECT_EQ(bus.metrics().total_dropped(), 0u);
   return {score(alerts[model::VpinMethod::kBvc], episodes, symbol_days),
           score(alerts[model::VpinMethod::kEnhanced], episodes, symbol_days)};
 }

@@ -29,6 +29,19 @@ inline std::uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
+// Whether a loopback port can be bound right now.
+inline bool port_free(int port) {
+  if (port <= 0 || port > 65535) return false;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
 class RawConnection {
  public:
   explicit RawConnection(std::uint16_t port) {

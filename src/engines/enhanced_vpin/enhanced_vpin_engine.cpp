@@ -29,18 +29,25 @@ namespace {
 
 namespace json = boost::json;
 
-// What arrived before V was known, in arrival order.
+struct Quote {
+  double bid = 0, ask = 0;
+  UnixNanos ts = 0;  // 0: none yet
+};
+
+// A trade that arrived before V was known, with the quote in force when it arrived (quotes
+// themselves are not held: Lee–Ready needs only the one in force at each trade).
 struct Held {
-  bool quote = false;
-  double a = 0, b = 0;  // trade: price, size; quote: bid, ask
+  double price = 0, size = 0;
   AggressorSide side = AggressorSide::kNone;
   UnixNanos ts = 0;
+  Quote quote;
 };
 
 struct SymbolState {
   std::optional<EnhancedVpin> calc;
   vpin::DailyVolume first_days;  // finds the first completed date while no V is known
   std::deque<Held> held;
+  Quote last_quote;  // while holding
   std::optional<bus::TopicHandle> update_topic, alert_topic;
   std::uint64_t trades = 0;
 };
@@ -57,8 +64,8 @@ std::optional<Mode> mode_of(std::string_view s) {
 std::optional<std::string> check_horizon(std::string_view v) {
   std::size_t n = 0;
   const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc{} || end != v.data() + v.size() || n == 0) {
-    return fmt::format("'{}' is not a positive number of buckets", v);
+  if (ec != std::errc{} || end != v.data() + v.size() || n == 0 || n > 1000000) {
+    return fmt::format("'{}' is not a number of buckets in [1, 1000000]", v);
   }
   return std::nullopt;
 }
@@ -87,10 +94,15 @@ class EnhancedVpinEngine final : public engine::Engine {
     options_.toxicity.threshold = cfg.number("threshold");
     initial_v_ = cfg.number("initial_bucket_volume");
     max_held_ = static_cast<std::size_t>(cfg.integer("max_held_trades"));
+    min_first_date_hours_ = cfg.number("min_first_date_hours");
+    // Build one calculator with a stand-in V: a bad combination stops start-up instead of
+    // failing for each symbol later. The algorithm's "windows" are the `horizons` setting.
     EnhancedVpinOptions probe = options_;
     probe.initial_bucket_volume = 1;
-    if (auto ok = probe.validate(); !ok) {
-      return core::fail(ok.error().code, "enhanced_vpin: " + ok.error().message);
+    if (auto ok = EnhancedVpin::create(probe); !ok) {
+      return core::fail(ok.error().code, "enhanced_vpin: " + ok.error().message +
+                                             " (settings horizons, "
+                                             "primary_window)");
     }
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());
@@ -99,9 +111,10 @@ class EnhancedVpinEngine final : public engine::Engine {
         "market_data.*.trade", [this](const bus::Envelope& e) { on_trade(e); },
         bus::OverflowPolicy::kBlock);  // a lost trade is a bucket short of volume
     if (!trades) return std::unexpected(trades.error());
-    auto quotes = ctx.subscribe(
-        "market_data.*.quote", [this](const bus::Envelope& e) { on_quote(e); },
-        bus::OverflowPolicy::kBlock);
+    // Quotes are most of a feed and Lee–Ready needs only the one in force: under load they
+    // may be dropped (counted by the bus) rather than hold the hub back.
+    auto quotes =
+        ctx.subscribe("market_data.*.quote", [this](const bus::Envelope& e) { on_quote(e); });
     if (!quotes) return std::unexpected(quotes.error());
     return {};
   }
@@ -124,6 +137,9 @@ class EnhancedVpinEngine final : public engine::Engine {
     counter("nautilus_enhanced_vpin_alerts_total", "toxicity alerts published", alerts_.load());
     counter("nautilus_enhanced_vpin_rejected_total",
             "inputs ignored: bad values, or over max_held_trades", rejected_.load());
+    counter("nautilus_enhanced_vpin_discarded_total",
+            "trades of a partial first date, dropped (see min_first_date_hours)",
+            discarded_.load());
   }
 
   void add_health_fields(json::object& out) const override {
@@ -132,6 +148,7 @@ class EnhancedVpinEngine final : public engine::Engine {
     out["buckets"] = buckets_.load();
     out["alerts"] = alerts_.load();
     out["rejected"] = rejected_.load();
+    out["discarded"] = discarded_.load();
   }
 
  private:
@@ -140,28 +157,64 @@ class EnhancedVpinEngine final : public engine::Engine {
     if (t == nullptr) {
       return reject("a message on a trade topic that is not a trade", e.topic.value());
     }
-    std::lock_guard lock(mu_);
-    SymbolState& s = state_for(t->symbol);
-    ++trades_;
-    ++s.trades;
-    const Held h{.a = t->price.as_double(),
-                 .b = t->size.as_double(),
-                 .side = t->aggressor,
-                 .ts = t->ts_event};
-    if (!s.calc) {
-      const bool completed = h.b > 0 && s.first_days.add(h.ts, h.b);
-      const double v = initial_v_ > 0 ? initial_v_
-                       : completed
-                           ? *s.first_days.average() / static_cast<double>(options_.buckets_per_day)
-                           : 0;
-      if (v <= 0) return hold(t->symbol, s, h);
-      if (!start_symbol(s, v)) return;
-      while (!s.held.empty()) {
-        apply(t->symbol, s, s.held.front());
-        s.held.pop_front();
+    {
+      std::lock_guard lock(mu_);
+      SymbolState& s = state_for(t->symbol);
+      ++trades_;
+      ++s.trades;
+      const Held h{.price = t->price.as_double(),
+                   .size = t->size.as_double(),
+                   .side = t->aggressor,
+                   .ts = t->ts_event,
+                   .quote = s.last_quote};
+      if (s.calc) {
+        trade(t->symbol, s, h);
+      } else {
+        on_trade_without_v(t->symbol, s, h);
       }
     }
-    apply(t->symbol, s, h);
+    publish_pending();
+  }
+
+  void on_trade_without_v(core::Symbol sym, SymbolState& s, const Held& h) {
+    const bool completed = h.size > 0 && s.first_days.add(h.ts, h.size);
+    double v = initial_v_;
+    if (v <= 0 && completed) {
+      if (held_hours(s) < min_first_date_hours_) {
+        // A partial first date (the stream began late in the session) would give a V far too
+        // small: its trades are dropped (counted) and the next date is the first.
+        discarded_ += s.held.size();
+        s.held.clear();
+        s.first_days = *vpin::DailyVolume::create(1);
+        s.first_days.add(h.ts, h.size);
+      } else {
+        v = *s.first_days.average() / static_cast<double>(options_.buckets_per_day);
+      }
+    }
+    if (v <= 0) {
+      if (s.held.size() >= max_held_) return reject("a trade over max_held_trades", sym.value());
+      s.held.push_back(h);
+      return;
+    }
+    if (!start_symbol(sym, s, v)) return;
+    UnixNanos fed_quote = 0;
+    for (const Held& held : s.held) {
+      if (held.quote.ts != 0 && held.quote.ts != fed_quote) {
+        s.calc->on_quote(held.quote.bid, held.quote.ask, held.quote.ts);
+        fed_quote = held.quote.ts;
+      }
+      trade(sym, s, held);
+    }
+    s.held.clear();
+    if (h.quote.ts != 0 && h.quote.ts != fed_quote) {
+      s.calc->on_quote(h.quote.bid, h.quote.ask, h.quote.ts);
+    }
+    trade(sym, s, h);
+  }
+
+  static double held_hours(const SymbolState& s) {
+    if (s.held.empty()) return 0;
+    return static_cast<double>(s.held.back().ts - s.held.front().ts) / 3.6e12;
   }
 
   void on_quote(const bus::Envelope& e) {
@@ -171,69 +224,71 @@ class EnhancedVpinEngine final : public engine::Engine {
     }
     std::lock_guard lock(mu_);
     SymbolState& s = state_for(q->symbol);
-    const Held h{
-        .quote = true, .a = q->bid.as_double(), .b = q->ask.as_double(), .ts = q->ts_event};
-    if (!s.calc) return hold(q->symbol, s, h);
-    apply(q->symbol, s, h);
+    if (s.calc) {
+      s.calc->on_quote(q->bid.as_double(), q->ask.as_double(), q->ts_event);
+    } else {
+      s.last_quote = {q->bid.as_double(), q->ask.as_double(), q->ts_event};
+    }
   }
 
-  void hold(core::Symbol sym, SymbolState& s, const Held& h) {
-    if (s.held.size() >= max_held_) return reject("an input over max_held_trades", sym.value());
-    s.held.push_back(h);
-  }
-
-  bool start_symbol(SymbolState& s, double v) {
+  bool start_symbol(core::Symbol sym, SymbolState& s, double v) {
     EnhancedVpinOptions o = options_;
     o.initial_bucket_volume = v;
     auto c = EnhancedVpin::create(o);
     if (!c) {
-      reject("no usable bucket size: " + c.error().message, "");
+      reject("no usable bucket size: " + c.error().message, sym.value());
       return false;
     }
     s.calc.emplace(std::move(*c));
     return true;
   }
 
-  void apply(core::Symbol sym, SymbolState& s, const Held& h) {
-    if (h.quote) {
-      s.calc->on_quote(h.a, h.b, h.ts);
-      return;
-    }
+  void trade(core::Symbol sym, SymbolState& s, const Held& h) {
     const auto rejected_before = s.calc->rejected();
-    s.calc->on_trade(h.a, h.b, h.side, h.ts, [&](const EnhancedResult& r) { publish(sym, s, r); });
+    s.calc->on_trade(h.price, h.size, h.side, h.ts,
+                     [&](const EnhancedResult& r) { publish(sym, s, r); });
     if (s.calc->rejected() != rejected_before) {
       reject("a trade with a bad price or size", sym.value());
     }
   }
 
+  // Under the lock: the result is queued, and published by publish_pending() once the lock is
+  // released, so that a publisher waiting on a full subscriber never holds up REST.
   void publish(core::Symbol sym, SymbolState& s, const EnhancedResult& r) {
     ++buckets_;
     if (!s.update_topic) return;  // the symbol cannot be a topic token (counted)
-    for (std::size_t i = 0; i < r.horizons; ++i) {
-      const std::size_t w = options_.windows[i];
-      model::VpinUpdate u{.symbol = sym,
-                          .method = model::VpinMethod::kEnhanced,
-                          .window = static_cast<std::uint32_t>(w),
-                          .bucket = r.index,
-                          .vpin = r.vpin[i],
-                          .cdf = w == options_.primary_window ? r.cdf : vpin::kNaN,
-                          .buy_volume = r.buy,
-                          .sell_volume = r.sell,
-                          .bucket_volume = r.bucket_volume,
-                          .ts_event = r.ts};
-      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-      publisher_->publish(*s.update_topic, u, {.ts_event = r.ts});
+    pending_.push_back({sym, *s.update_topic, *s.alert_topic, r});
+  }
+
+  void publish_pending() {
+    for (auto& [sym, update, alert, r] : pending_) {
+      for (std::size_t i = 0; i < r.horizons; ++i) {
+        const std::size_t w = options_.windows[i];
+        model::VpinUpdate u{.symbol = sym,
+                            .method = model::VpinMethod::kEnhanced,
+                            .window = static_cast<std::uint32_t>(w),
+                            .bucket = r.index,
+                            .vpin = r.vpin[i],
+                            .cdf = w == options_.primary_window ? r.cdf : vpin::kNaN,
+                            .buy_volume = r.buy,
+                            .sell_volume = r.sell,
+                            .bucket_volume = r.bucket_volume,
+                            .ts_event = r.ts};
+        // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+        publisher_->publish(update, u, {.ts_event = r.ts});
+      }
+      if (!r.alert) continue;
+      ++alerts_;
+      publisher_->publish(alert,
+                          model::ToxicityAlert{.symbol = sym,
+                                               .method = model::VpinMethod::kEnhanced,
+                                               .vpin = r.primary_vpin,
+                                               .cdf = r.cdf,
+                                               .threshold = options_.toxicity.threshold,
+                                               .ts_event = r.ts},
+                          {.priority = bus::Priority::kHigh, .ts_event = r.ts});
     }
-    if (!r.alert) return;
-    ++alerts_;
-    publisher_->publish(*s.alert_topic,
-                        model::ToxicityAlert{.symbol = sym,
-                                             .method = model::VpinMethod::kEnhanced,
-                                             .vpin = r.primary_vpin,
-                                             .cdf = r.cdf,
-                                             .threshold = options_.toxicity.threshold,
-                                             .ts_event = r.ts},
-                        {.priority = bus::Priority::kHigh, .ts_event = r.ts});
+    pending_.clear();
   }
 
   SymbolState& state_for(core::Symbol sym) {
@@ -344,11 +399,18 @@ class EnhancedVpinEngine final : public engine::Engine {
   EnhancedVpinOptions options_;
   double initial_v_ = 0;
   std::size_t max_held_ = 2'000'000;
+  double min_first_date_hours_ = 3;
   std::optional<bus::Publisher> publisher_;
+  struct Pending {
+    core::Symbol symbol;
+    bus::TopicHandle update, alert;
+    EnhancedResult result;
+  };
+  std::vector<Pending> pending_;  // the engine's thread: results not yet published
 
   mutable std::mutex mu_;  // the engine's thread updates, REST reads
   std::unordered_map<core::Symbol, SymbolState> symbols_;
-  std::atomic<std::uint64_t> trades_{0}, buckets_{0}, alerts_{0}, rejected_{0};
+  std::atomic<std::uint64_t> trades_{0}, buckets_{0}, alerts_{0}, rejected_{0}, discarded_{0};
 };
 
 }  // namespace
@@ -373,7 +435,7 @@ const engine::EngineInfo& engine_info() {
           Setting::integer("buckets_per_day", 50, 1, 100000, "Buckets an average day fills"),
           Setting::list("horizons", {"10", "50", "250"}, "VPIN windows, in buckets",
                         &check_horizon),
-          Setting::integer("primary_window", 50, 1, {},
+          Setting::integer("primary_window", 50, 1, 1000000,
                            "The horizon whose CDF raises alerts (one of horizons)"),
           Setting::integer("bar_seconds", 60, 1, 86400, "classify = bvc: time bar length"),
           Setting::choice("bar_cdf", "student-t", {"student-t", "normal"},
@@ -382,12 +444,15 @@ const engine::EngineInfo& engine_info() {
                           "classify = bvc: Student-t degrees of freedom (0.25 as ELO 2016)"),
           Setting::choice("vpin_cdf", "empirical", {"empirical", "lognormal"},
                           "VPIN's own CDF: empirical over the history, or a fitted lognormal"),
-          Setting::integer("cdf_history", 1000, 0, {},
+          Setting::integer("cdf_history", 1000, 0, 1000000,
                            "VPIN values the CDF is estimated from (0: all)"),
-          Setting::integer("cdf_min_history", 50, 1, {}, "Values before the CDF is given"),
+          Setting::integer("cdf_min_history", 50, 1, 1000000, "Values before the CDF is given"),
           Setting::number("threshold", 0.9, 1e-9, 1, "Alert when the CDF crosses this upwards"),
-          Setting::integer("max_held_trades", 2000000, 1, {},
-                           "Trades and quotes held per symbol while no V is known yet"),
+          Setting::number(
+              "min_first_date_hours", 3, 0, 24,
+              "A first date whose trades span less is partial: dropped, not used for V"),
+          Setting::integer("max_held_trades", 2000000, 1, 100000000,
+                           "Trades held per symbol while no V is known yet"),
       }};
   return info;
 }

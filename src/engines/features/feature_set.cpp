@@ -11,7 +11,7 @@ namespace {
 core::Result<void> check_period(const char* name, int value, int min) {
   if (value < min || value > 100000) {
     return core::fail(core::ErrorCode::kOutOfRange,
-                      fmt::format("{} period {} is outside [{}, 100000]", name, value, min));
+                      fmt::format("{} = {} is outside [{}, 100000]", name, value, min));
   }
   return {};
 }
@@ -24,15 +24,11 @@ core::Result<void> FeaturePeriods::validate() const {
     int value;
     int min;
   };
-  const Check checks[] = {{"sma", sma, 2},
-                          {"ema", ema, 2},
-                          {"rsi", rsi, 2},
-                          {"macd_fast", macd_fast, 2},
-                          {"macd_slow", macd_slow, 2},
-                          {"macd_signal", macd_signal, 1},
-                          {"bb", bb, 2},
-                          {"atr", atr, 1},
-                          {"rv", rv, 2}};
+  // Named as the engine's settings are, so that a message points at what to change.
+  const Check checks[] = {
+      {"sma_period", sma, 2},      {"ema_period", ema, 2},      {"rsi_period", rsi, 2},
+      {"macd_fast", macd_fast, 2}, {"macd_slow", macd_slow, 2}, {"macd_signal", macd_signal, 1},
+      {"bb_period", bb, 2},        {"atr_period", atr, 1},      {"rv_window", rv, 2}};
   for (const auto& c : checks) {
     if (auto ok = check_period(c.name, c.value, c.min); !ok) return ok;
   }
@@ -92,9 +88,11 @@ core::Result<void> set_period(FeaturePeriods& p, std::string_view name, double v
 }
 
 core::Result<PeriodOverride> parse_period_override(std::string_view text) {
-  const auto dot = text.find('.');
-  const auto eq = text.find('=');
-  if (dot == std::string_view::npos || eq == std::string_view::npos || eq < dot || dot == 0) {
+  // Symbols may contain '.' and '=' (BRK.B, ES=F); period names and values contain no '=', and
+  // period names no '.': so the last '=' ends the name, and the last '.' before it starts it.
+  const auto eq = text.rfind('=');
+  const auto dot = eq == std::string_view::npos ? eq : text.rfind('.', eq);
+  if (dot == std::string_view::npos || eq == std::string_view::npos || dot == 0) {
     return core::fail(
         core::ErrorCode::kParse,
         fmt::format("'{}' is not SYMBOL.period=value (e.g. AAPL.rsi_period=9)", text));

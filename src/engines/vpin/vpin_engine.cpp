@@ -75,19 +75,28 @@ class VpinEngine final : public engine::Engine {
     max_held_ = static_cast<std::size_t>(cfg.integer("max_held_bars"));
     from_trades_ = cfg.text("input") == "trades";
     bar_seconds_ = static_cast<std::uint32_t>(cfg.integer("bar_seconds"));
+    min_first_date_hours_ = cfg.number("min_first_date_hours");
     // Check the combination once, with a stand-in V, so that a bad one stops start-up.
+    // Check the combination once, building a calculator with a stand-in V: a bad one stops
+    // start-up instead of failing for each symbol later.
     VpinOptions probe = options_;
     probe.bucket_volume = 1;
-    if (auto ok = probe.validate(); !ok) {
+    if (auto ok = VpinCalculator::create(probe); !ok) {
       return core::fail(ok.error().code, "vpin: " + ok.error().message);
     }
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());
     publisher_.emplace(std::move(*pub));
-    auto sub =
-        from_trades_
-            ? ctx.subscribe("market_data.*.trade", [this](const bus::Envelope& e) { on_trade(e); })
-            : ctx.subscribe("market_data.*.bar", [this](const bus::Envelope& e) { on_bar(e); });
+    // Inputs wait for room (up to EngineContext::kEngineBlockBound) rather than being dropped
+    // at once: a lost bar is volume missing from a bucket. A hub replaying at full speed is
+    // held back to the engine's pace.
+    auto sub = from_trades_
+                   ? ctx.subscribe(
+                         "market_data.*.trade", [this](const bus::Envelope& e) { on_trade(e); },
+                         bus::OverflowPolicy::kBlock)
+                   : ctx.subscribe(
+                         "market_data.*.bar", [this](const bus::Envelope& e) { on_bar(e); },
+                         bus::OverflowPolicy::kBlock);
     if (!sub) return std::unexpected(sub.error());
     return {};
   }
@@ -105,7 +114,9 @@ class VpinEngine final : public engine::Engine {
       p.family(name, "counter", help);
       p.sample(name, {{"engine", "vpin"}}, static_cast<double>(v));
     };
-    counter("nautilus_vpin_bars_total", "time bars classified", bars_.load());
+    counter("nautilus_vpin_bars_total", "time bars received (or built from trades)", bars_.load());
+    counter("nautilus_vpin_discarded_total",
+            "bars of a partial first date, dropped (see min_first_date_hours)", discarded_.load());
     counter("nautilus_vpin_buckets_total", "volume buckets completed", buckets_.load());
     counter("nautilus_vpin_alerts_total", "toxicity alerts published", alerts_.load());
     counter("nautilus_vpin_rejected_total",
@@ -116,9 +127,11 @@ class VpinEngine final : public engine::Engine {
   void add_health_fields(json::object& out) const override {
     std::lock_guard lock(mu_);
     out["symbols"] = symbols_.size();
+    out["bars"] = bars_.load();
     out["buckets"] = buckets_.load();
     out["alerts"] = alerts_.load();
     out["rejected"] = rejected_.load();
+    out["discarded"] = discarded_.load();
   }
 
  private:
@@ -130,25 +143,30 @@ class VpinEngine final : public engine::Engine {
       return reject(fmt::format("a {} s bar (bar_seconds is {})", bar->interval_s, bar_seconds_),
                     bar->symbol.value());
     }
-    std::lock_guard lock(mu_);
-    SymbolVpin& s = state_for(bar->symbol);
-    if (s.bars > 0 && bar->ts_event <= s.last_ts) {
-      return reject("a bar not after the previous one", bar->symbol.value());
+    {
+      std::lock_guard lock(mu_);
+      SymbolVpin& s = state_for(bar->symbol);
+      if (s.bars > 0 && bar->ts_event <= s.last_ts) {
+        return reject("a bar not after the previous one", bar->symbol.value());
+      }
+      s.last_ts = bar->ts_event;
+      process(bar->symbol, s, from_model(*bar));
     }
-    s.last_ts = bar->ts_event;
-    process(bar->symbol, s, from_model(*bar));
+    publish_pending();
   }
 
   void on_trade(const bus::Envelope& e) {
     const auto* t = e.get<model::TradeTick>();
     if (t == nullptr)
       return reject("a message on a trade topic that is not a trade", e.topic.value());
-    std::lock_guard lock(mu_);
-    SymbolVpin& s = state_for(t->symbol);
-    if (!s.builder) s.builder = *TimeBarBuilder::create(bar_seconds_);
-    if (auto bar = s.builder->on_trade(t->price.as_double(), t->size.as_double(), t->ts_event)) {
-      process(t->symbol, s, *bar);
+    {
+      std::lock_guard lock(mu_);
+      SymbolVpin& s = state_for(t->symbol);
+      if (!s.builder) s.builder = *TimeBarBuilder::create(bar_seconds_);
+      const auto bar = s.builder->on_trade(t->price.as_double(), t->size.as_double(), t->ts_event);
+      if (bar) process(t->symbol, s, *bar);
     }
+    publish_pending();
   }
 
   // One time bar of a symbol: into the daily volume, then held or bucketed.
@@ -156,13 +174,22 @@ class VpinEngine final : public engine::Engine {
     ++s.bars;
     ++bars_;
     const bool date_completed = bar.volume > 0 && s.days.add(bar);
-    if (!s.calc && fixed_v_ > 0) s.calc = make_calculator(fixed_v_);
+    if (!s.calc && fixed_v_ > 0) s.calc = make_calculator(sym, fixed_v_);
     if (!s.calc && date_completed) {
-      // The first completed date gives the first V; the held bars are that date's.
-      s.calc = make_calculator(*s.days.average() / static_cast<double>(buckets_per_day_));
-      while (!s.held.empty()) {
-        bucket(sym, s, s.held.front());
-        s.held.pop_front();
+      if (held_hours(s) < min_first_date_hours_) {
+        // A partial first date (the stream began late in the session) would give a V far
+        // too small: its bars are dropped (counted) and the next date is the first.
+        discarded_ += s.held.size();
+        s.held.clear();
+        s.days = *DailyVolume::create(adv_days_);
+        s.days.add(bar);
+      } else {
+        // The first completed date gives the first V; the held bars are that date's.
+        s.calc = make_calculator(sym, *s.days.average() / static_cast<double>(buckets_per_day_));
+        while (s.calc && !s.held.empty()) {
+          bucket(sym, s, s.held.front());
+          s.held.pop_front();
+        }
       }
     } else if (s.calc && date_completed && fixed_v_ <= 0) {
       s.calc->set_bucket_volume(*s.days.average() / static_cast<double>(buckets_per_day_));
@@ -175,12 +202,18 @@ class VpinEngine final : public engine::Engine {
     bucket(sym, s, bar);
   }
 
-  std::optional<VpinCalculator> make_calculator(double v) {
+  // How many hours the held bars span (first to last).
+  static double held_hours(const SymbolVpin& s) {
+    if (s.held.empty()) return 0;
+    return static_cast<double>(s.held.back().ts_close - s.held.front().ts_close) / 3.6e12;
+  }
+
+  std::optional<VpinCalculator> make_calculator(core::Symbol sym, double v) {
     VpinOptions o = options_;
     o.bucket_volume = v;
     auto c = VpinCalculator::create(o);
     if (!c) {
-      reject("no usable bucket size: " + c.error().message, "");
+      reject("no usable bucket size: " + c.error().message, sym.value());
       return std::nullopt;
     }
     return std::move(*c);
@@ -193,31 +226,40 @@ class VpinEngine final : public engine::Engine {
       reject("a bar with a bad price or volume", sym.value());
   }
 
+  // Under the lock: the result is queued, and published by publish_pending() once the lock is
+  // released, so that a publisher waiting on a full subscriber never holds up REST.
   void publish(core::Symbol sym, SymbolVpin& s, const BucketResult& r) {
     ++buckets_;
     if (!s.update_topic) return;  // the symbol cannot be a topic token (counted)
-    model::VpinUpdate u{.symbol = sym,
-                        .method = model::VpinMethod::kBvc,
-                        .window = static_cast<std::uint32_t>(options_.window),
-                        .bucket = r.index,
-                        .vpin = r.vpin,
-                        .cdf = r.cdf,
-                        .buy_volume = r.buy,
-                        .sell_volume = r.sell,
-                        .bucket_volume = r.bucket_volume,
-                        .ts_event = r.ts};
-    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-    publisher_->publish(*s.update_topic, u, {.ts_event = r.ts});
-    if (!r.alert) return;
-    ++alerts_;
-    publisher_->publish(*s.alert_topic,
-                        model::ToxicityAlert{.symbol = sym,
-                                             .method = model::VpinMethod::kBvc,
-                                             .vpin = r.vpin,
-                                             .cdf = r.cdf,
-                                             .threshold = options_.toxicity.threshold,
-                                             .ts_event = r.ts},
-                        {.priority = bus::Priority::kHigh, .ts_event = r.ts});
+    pending_.push_back({sym, *s.update_topic, *s.alert_topic, r});
+  }
+
+  void publish_pending() {
+    for (auto& [sym, update, alert, r] : pending_) {
+      model::VpinUpdate u{.symbol = sym,
+                          .method = model::VpinMethod::kBvc,
+                          .window = static_cast<std::uint32_t>(options_.window),
+                          .bucket = r.index,
+                          .vpin = r.vpin,
+                          .cdf = r.cdf,
+                          .buy_volume = r.buy,
+                          .sell_volume = r.sell,
+                          .bucket_volume = r.bucket_volume,
+                          .ts_event = r.ts};
+      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+      publisher_->publish(update, u, {.ts_event = r.ts});
+      if (!r.alert) continue;
+      ++alerts_;
+      publisher_->publish(alert,
+                          model::ToxicityAlert{.symbol = sym,
+                                               .method = model::VpinMethod::kBvc,
+                                               .vpin = r.vpin,
+                                               .cdf = r.cdf,
+                                               .threshold = options_.toxicity.threshold,
+                                               .ts_event = r.ts},
+                          {.priority = bus::Priority::kHigh, .ts_event = r.ts});
+    }
+    pending_.clear();
   }
 
   SymbolVpin& state_for(core::Symbol sym) {
@@ -310,11 +352,18 @@ class VpinEngine final : public engine::Engine {
   bool from_trades_ = false;
   std::uint32_t bar_seconds_ = 60;
   std::optional<bus::Publisher> publisher_;
+  double min_first_date_hours_ = 3;
+  struct Pending {
+    core::Symbol symbol;
+    bus::TopicHandle update, alert;
+    BucketResult result;
+  };
+  std::vector<Pending> pending_;  // the engine's thread: results not yet published
 
   // The engine's thread updates, REST reads: one lock, held briefly per bar.
   mutable std::mutex mu_;
   std::unordered_map<core::Symbol, SymbolVpin> symbols_;
-  std::atomic<std::uint64_t> bars_{0}, buckets_{0}, alerts_{0}, rejected_{0};
+  std::atomic<std::uint64_t> bars_{0}, buckets_{0}, alerts_{0}, rejected_{0}, discarded_{0};
 };
 
 }  // namespace
@@ -340,7 +389,9 @@ const engine::EngineInfo& engine_info() {
                           "symbol's previous dates"),
           Setting::integer("buckets_per_day", 50, 1, 100000, "Buckets an average day fills"),
           Setting::integer("adv_days", 20, 1, 10000, "Completed dates in the average daily volume"),
-          Setting::integer("max_held_bars", 100000, 1, {},
+          Setting::number("min_first_date_hours", 3, 0, 24,
+                          "A first date whose bars span less is partial: dropped, not used for V"),
+          Setting::integer("max_held_bars", 100000, 1, 10000000,
                            "Bars held per symbol while no V is known yet (the first date)"),
           Setting::integer("window", 50, 1, 100000, "n, the buckets VPIN averages"),
           Setting::choice("dp", "close", {"close", "within"},
@@ -348,15 +399,16 @@ const engine::EngineInfo& engine_info() {
           Setting::choice("sigma", "sample", {"sample", "rolling"},
                           "σ_ΔP: sample std (ddof 1) of every ΔP so far, or over the last "
                           "sigma_window bars"),
-          Setting::integer("sigma_window", 1950, 2, {}, "Bars in the rolling σ (five sessions)"),
+          Setting::integer("sigma_window", 1950, 2, 1000000,
+                           "Bars in the rolling σ (five sessions)"),
           Setting::choice("bar_cdf", "normal", {"normal", "student-t"},
                           "F in V_B = V·F(ΔP/σ): the normal CDF, or Student-t with df"),
           Setting::number("df", 0.25, 1e-9, {}, "Student-t degrees of freedom"),
           Setting::choice("vpin_cdf", "empirical", {"empirical", "lognormal"},
                           "VPIN's own CDF: empirical over the history, or a fitted lognormal"),
-          Setting::integer("cdf_history", 1000, 0, {},
+          Setting::integer("cdf_history", 1000, 0, 1000000,
                            "VPIN values the CDF is estimated from (0: all)"),
-          Setting::integer("cdf_min_history", 50, 1, {}, "Values before the CDF is given"),
+          Setting::integer("cdf_min_history", 50, 1, 1000000, "Values before the CDF is given"),
           Setting::number("threshold", 0.9, 1e-9, 1, "Alert when the CDF crosses this upwards"),
       }};
   return info;

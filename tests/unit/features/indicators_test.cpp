@@ -264,6 +264,7 @@ TEST(Indicators, EveryFeatureIsNaNUntilItsLookbackAndFiniteAfter) {
       if (f == static_cast<std::size_t>(Feature::kVwap)) continue;  // depends on volume
       EXPECT_EQ(std::isnan(cols[f][i]), static_cast<int>(i) < lookbacks[f])
           << feature_names(p)[f] << " bar " << i;
+      EXPECT_FALSE(std::isinf(cols[f][i])) << feature_names(p)[f] << " bar " << i;
     }
   }
 }

@@ -145,11 +145,12 @@ class EnhancedVpin {
     if (classifier_) classifier_->on_quote(bid, ask, ts);
   }
 
-  // One trade (size > 0 and finite, price finite; others are counted in rejected() and change
-  // nothing). In kBvc it goes into a time bar, which is classified when it completes.
+  // One trade (size > 0 and finite, at most VolumeBucketer::kMaxBucketsPerAdd buckets, price
+  // finite; others are counted in rejected() and change nothing). In kBvc it goes into a time bar,
+  // which is classified when it completes.
   template <class OnResult>
   void on_trade(double price, double size, AggressorSide side, UnixNanos ts, OnResult&& out) {
-    if (!(size > 0) || !std::isfinite(size) || !std::isfinite(price)) {
+    if (!(size > 0) || !std::isfinite(size) || !std::isfinite(price) || !buckets_.accepts(size)) {
       ++rejected_;
       return;
     }
@@ -170,7 +171,7 @@ class EnhancedVpin {
   bool on_bar(const vpin::TimeBar& bar, OnResult&& out) {
     if (!bvc_) return false;
     if (!(bar.volume > 0) || !std::isfinite(bar.volume) || !std::isfinite(bar.open) ||
-        !std::isfinite(bar.close)) {
+        !std::isfinite(bar.close) || !buckets_.accepts(bar.volume)) {
       if (bar.volume != 0) ++rejected_;
       return true;
     }
@@ -187,8 +188,13 @@ class EnhancedVpin {
   }
 
   // Volume already classified (e.g. by Classifier's batch): `size` of which `buy_fraction` bought.
+  // A size that is not finite or would complete too many buckets is counted and ignored.
   template <class OnResult>
   void add(double size, double buy_fraction, UnixNanos ts, OnResult&& out) {
+    if (!(size >= 0) || !buckets_.accepts(size)) {
+      ++rejected_;
+      return;
+    }
     buckets_.add(size, buy_fraction, [&](const vpin::Bucket& b) { out(complete(b, ts)); });
   }
 

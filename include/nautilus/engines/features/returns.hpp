@@ -3,10 +3,10 @@
 // LogReturn: ln(close / previous close), from the second bar (lookback 1); NaN where either
 // price is not positive. Realized volatility: the sample standard deviation (n − 1 in the
 // denominator) of the last n log returns, times sqrt(annualization) — R TTR's
-// volatility(calc = "close"), and what the tests compare with. Its sums are recomputed from
-// the window each time the window wraps, so rounding cannot build up over a long run; O(1)
-// amortised. A window of one repeated return (a flat run) is exactly 0. Lookback n (n + 1
-// prices make n returns).
+// volatility(calc = "close") with its n = our n + 1 (TTR counts prices), as the tests compare. Its
+// sums are recomputed from the window each time the window wraps, so rounding cannot build up over
+// a long run; O(1) amortised. A window of one repeated return (a flat run) is exactly 0. Lookback n
+// (n + 1 prices make n returns).
 //
 //   LogReturn r;  RealizedVol rv(20, 252.0 * 390);
 //   r.update(close);

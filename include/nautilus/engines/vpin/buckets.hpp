@@ -60,6 +60,15 @@ class VolumeBucketer {
     }
   }
 
+  // Whether `volume` fits in at most kMaxBucketsPerAdd buckets. Callers reject (and count) what
+  // does not: no real bar or trade holds 2000 average days of volume, and one that claimed to
+  // would keep the engine busy completing buckets for minutes.
+  static constexpr double kMaxBucketsPerAdd = 100'000;
+  [[nodiscard]] bool accepts(double volume) const noexcept {
+    const double v = v_ < next_v_ ? v_ : next_v_;
+    return volume <= (v_ - fill_) + v * kMaxBucketsPerAdd;
+  }
+
   // The size of buckets from the next boundary on: the bucket being filled keeps its size (so
   // every bucket is filled to one V), unless it is still empty, when the change is immediate.
   // Ignored unless > 0 and finite.

@@ -56,8 +56,9 @@ class VpinCalculator {
   [[nodiscard]] static core::Result<VpinCalculator> create(const VpinOptions& options);
 
   // One bar. A bar with zero volume changes nothing at all (not σ, not the previous close); so
-  // does one with a non-finite price or a negative or non-finite volume, which is also counted
-  // in rejected_bars(). on_bucket(const BucketResult&) runs for each completed bucket, in order.
+  // does one with a non-finite price, a negative or non-finite volume, or a volume of more than
+  // VolumeBucketer::kMaxBucketsPerAdd buckets, which is also counted in rejected_bars().
+  // on_bucket(const BucketResult&) runs for each completed bucket, in order.
   template <class OnBucket>
   void on_bar(const TimeBar& bar, OnBucket&& on_bucket) {
     if (!accept(bar)) return;
@@ -91,7 +92,7 @@ class VpinCalculator {
                  VpinWindow window, VpinCdf cdf);
   [[nodiscard]] bool accept(const TimeBar& bar) noexcept {
     if (bar.volume > 0 && bar.volume < kInf && std::isfinite(bar.open) &&
-        std::isfinite(bar.close)) {
+        std::isfinite(bar.close) && buckets_.accepts(bar.volume)) {
       return true;
     }
     if (bar.volume != 0) ++rejected_;
