@@ -1,6 +1,7 @@
 // nautilus: the platform's one binary (run, engine, sample, bench, status, replay, compute).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 
 #include "commands.hpp"
 #include "nautilus/bus/codec.hpp"
@@ -198,19 +199,27 @@ int main(int argc, char** argv) {
     return 2;
   }
   CLI11_PARSE(app, argc, argv);
-  if (run_cmd->parsed()) return nautilus::app::run_platform(run);
-  if (engine_cmd->parsed()) return nautilus::app::run_platform(one);
-  if (sample_cmd->parsed()) return nautilus::app::write_sample_data(sample);
-  if (engines_cmd->parsed()) return nautilus::app::list_engines(engine_settings);
-  if (messages_cmd->parsed()) {
-    std::fputs(nautilus::bus::codec::wire_types_markdown().c_str(), stdout);
-    return 0;
+  // The commands report every error they foresee as a message and an exit status. This is the
+  // last line for the ones they do not (an allocation a huge option asked for): a message,
+  // never an abort.
+  try {
+    if (run_cmd->parsed()) return nautilus::app::run_platform(run);
+    if (engine_cmd->parsed()) return nautilus::app::run_platform(one);
+    if (sample_cmd->parsed()) return nautilus::app::write_sample_data(sample);
+    if (engines_cmd->parsed()) return nautilus::app::list_engines(engine_settings);
+    if (messages_cmd->parsed()) {
+      std::fputs(nautilus::bus::codec::wire_types_markdown().c_str(), stdout);
+      return 0;
+    }
+    if (bench_cmd->parsed()) return nautilus::app::run_bench(bench);
+    if (status_cmd->parsed()) return nautilus::app::show_status(status);
+    if (replay_cmd->parsed()) return nautilus::app::run_replay(replay);
+    if (compute_features->parsed()) return nautilus::app::compute_features(compute);
+    if (compute_vpin->parsed()) return nautilus::app::compute_vpin(compute);
+    if (compute_enhanced->parsed()) return nautilus::app::compute_enhanced_vpin(compute);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nautilus %s: %s\n", argv[1], e.what());
+    return 1;
   }
-  if (bench_cmd->parsed()) return nautilus::app::run_bench(bench);
-  if (status_cmd->parsed()) return nautilus::app::show_status(status);
-  if (replay_cmd->parsed()) return nautilus::app::run_replay(replay);
-  if (compute_features->parsed()) return nautilus::app::compute_features(compute);
-  if (compute_vpin->parsed()) return nautilus::app::compute_vpin(compute);
-  if (compute_enhanced->parsed()) return nautilus::app::compute_enhanced_vpin(compute);
   return 1;
 }

@@ -753,6 +753,26 @@ TEST(Cli, ComputeVpinRefusesBadTradesNamingFileAndLine) {
   ::unlink(side.c_str());
 }
 
+TEST(Cli, ComputeRefusesHugeWindowsWithAMessageNotAnAbort) {
+  const auto trades = write_temp(".csv",
+                                 "ts,symbol,price,size,side\n"
+                                 "2026-01-05T14:31:00Z,AAPL,10,100,B\n");
+  ASSERT_FALSE(trades.empty());
+  const std::vector<std::vector<std::string>> cases = {
+      {"vpin", "--cdf-history", "100000000000"},
+      {"vpin", "--sigma", "rolling", "--sigma-window", "100000000"},
+      {"enhanced-vpin", "--horizons", "100000000000"}};
+  for (const auto& args : cases) {
+    std::vector<std::string> argv = {"compute"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--trades", trades, "--out", "-"});
+    Child c = spawn(argv);
+    EXPECT_EQ(c.wait_exit(std::chrono::seconds(30)), 2) << c.text;
+    EXPECT_TRUE(contains(c.text, "at most 10000000")) << c.text;
+  }
+  ::unlink(trades.c_str());
+}
+
 TEST(Cli, StatusWithoutRedisSaysWhy) {
   std::uint16_t port;
   {

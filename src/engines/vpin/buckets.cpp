@@ -69,6 +69,9 @@ void VolumeBucketer::set_bucket_volume(double v) noexcept {
 
 core::Result<VpinWindow> VpinWindow::create(std::size_t n) {
   if (n == 0) return invalid("the VPIN window must be > 0 buckets");
+  if (n > kMaxLength) {
+    return invalid("the VPIN window must be at most " + std::to_string(kMaxLength) + " buckets");
+  }
   return VpinWindow(n);
 }
 
@@ -92,6 +95,10 @@ double VpinWindow::push(double imbalance) noexcept {
 
 core::Result<void> CdfOptions::validate() const {
   if (min_history == 0) return invalid("min_history must be >= 1");
+  // Each symbol keeps the history: bounded so that a typo cannot ask for terabytes.
+  if (history > kMaxLength || min_history > kMaxLength) {
+    return invalid("the CDF history and min_history must be at most " + std::to_string(kMaxLength));
+  }
   if (history != 0 && history < min_history) {
     return invalid("the CDF history (" + std::to_string(history) +
                    ") must be 0 (all) or >= min_history (" + std::to_string(min_history) + ")");

@@ -36,6 +36,9 @@ core::Result<void> BvcOptions::validate() const {
       break;
     case SigmaMode::kRolling:
       if (sigma.window < 2) return invalid("sigma window must be >= 2 bars");
+      if (sigma.window > kMaxLength) {
+        return invalid("sigma window must be at most " + std::to_string(kMaxLength) + " bars");
+      }
       break;
     case SigmaMode::kFixed:
       if (!(sigma.value >= 0) || !std::isfinite(sigma.value)) {

@@ -25,6 +25,10 @@
 namespace nautilus::vpin {
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// The longest window, history or σ ring an option may ask for (each symbol allocates one):
+// 10 million values, 80 MB, far beyond any use, and refused beyond so that a typo cannot ask
+// for terabytes.
+inline constexpr std::size_t kMaxLength = 10'000'000;
 
 // What a bar's price change is. kClose is the paper's (P_i − P_{i−1}, closes of consecutive
 // bars); the first bar of a symbol has no previous close and uses its own close − open.
