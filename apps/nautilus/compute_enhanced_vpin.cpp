@@ -295,6 +295,14 @@ core::Result<void> compute(const ComputeOptions& o) {
   if (bvc) close_bars();
   progress.done();
   if (!written) return written;
+  for (const SymbolState& s : symbols) {
+    if (s.ev.rejected() == 0) continue;
+    fmt::print(stderr,
+               "nautilus compute enhanced-vpin: {}: symbol {}: {} trades ignored (a size of 0, "
+               "or more than {} buckets of volume at once)\n",
+               o.trades, s.symbol.value(), s.ev.rejected(),
+               vpin::VolumeBucketer::kMaxBucketsPerAdd);
+  }
   return out.flush();
 }
 

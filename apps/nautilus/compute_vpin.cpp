@@ -149,6 +149,13 @@ core::Result<void> compute(const ComputeOptions& o) {
       });
       if (!written) return written;
     }
+    if (calc.rejected_bars() > 0) {
+      fmt::print(stderr,
+                 "nautilus compute vpin: {}: symbol {}: {} bars ignored (a non-finite price, or "
+                 "more than {} buckets of volume in one bar)\n",
+                 o.trades, s.symbol.value(), calc.rejected_bars(),
+                 vpin::VolumeBucketer::kMaxBucketsPerAdd);
+    }
   }
   return out.flush();
 }
