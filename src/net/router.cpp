@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json/value.hpp>
+#include <charconv>
 
 #include "nautilus/core/json.hpp"
 #include "nautilus/net/http.hpp"
@@ -94,6 +95,19 @@ std::optional<std::string> Request::query_param(std::string_view key) const {
     q.remove_prefix(std::min(amp + 1, q.size()));
   }
   return std::nullopt;
+}
+
+core::Result<std::size_t> Request::query_count(std::string_view key, std::size_t dflt,
+                                               std::size_t max) const {
+  const auto v = query_param(key);
+  if (!v) return dflt;
+  std::size_t n = 0;
+  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc{} || end != v->data() + v->size() || n == 0 || n > max) {
+    return core::fail(core::ErrorCode::kInvalidArgument,
+                      fmt::format("{} '{}' is not a whole number in [1, {}]", key, *v, max));
+  }
+  return n;
 }
 
 Response Response::json(std::string body, int status) {

@@ -44,6 +44,10 @@ struct Request {
   [[nodiscard]] std::string_view param(std::string_view name) const noexcept;
   // A query parameter, percent-decoded; nullopt when absent.
   [[nodiscard]] std::optional<std::string> query_param(std::string_view key) const;
+  // A count in the query (`?limit=20`): `dflt` when absent, at most `max`; an error naming the
+  // parameter when it is not a whole number in [1, max] (answer it with a 400).
+  [[nodiscard]] core::Result<std::size_t> query_count(std::string_view key, std::size_t dflt,
+                                                      std::size_t max) const;
 };
 
 struct Response {

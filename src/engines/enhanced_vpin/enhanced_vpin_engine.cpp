@@ -362,13 +362,8 @@ class EnhancedVpinEngine final : public engine::Engine {
   }
 
   net::Response buckets_json(std::string_view symbol, const net::Request& q) const {
-    std::size_t limit = 50;
-    if (const auto l = q.query_param("limit")) {
-      const auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
-      if (ec != std::errc{} || end != l->data() + l->size() || limit == 0) {
-        return net::Response::error(400, fmt::format("limit '{}' is not a positive integer", *l));
-      }
-    }
+    const auto limit = q.query_count("limit", 50, 250);  // 250: the history kept
+    if (!limit) return net::Response::error(400, limit.error().message);
     std::lock_guard lock(mu_);
     const SymbolState* s = find(symbol);
     if (s == nullptr) {
@@ -376,7 +371,7 @@ class EnhancedVpinEngine final : public engine::Engine {
     }
     json::array a;
     if (s->calc) {
-      for (const auto& r : s->calc->recent(limit)) {
+      for (const auto& r : s->calc->recent(*limit)) {
         json::object vp;
         for (std::size_t i = 0; i < r.horizons; ++i) {
           vp[fmt::format("vpin{}", options_.windows[i])] = r.vpin[i];

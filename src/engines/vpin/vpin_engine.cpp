@@ -324,20 +324,15 @@ class VpinEngine final : public engine::Engine {
   }
 
   net::Response buckets_json(std::string_view symbol, const net::Request& q) const {
-    std::size_t limit = 50;
-    if (const auto l = q.query_param("limit")) {
-      const auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
-      if (ec != std::errc{} || end != l->data() + l->size() || limit == 0) {
-        return net::Response::error(400, fmt::format("limit '{}' is not a positive integer", *l));
-      }
-    }
+    const auto limit = q.query_count("limit", 50, 250);  // 250: the history kept
+    if (!limit) return net::Response::error(400, limit.error().message);
     std::lock_guard lock(mu_);
     const SymbolVpin* s = find(symbol);
     if (s == nullptr)
       return net::Response::error(404, fmt::format("no data for symbol '{}'", symbol));
     json::array a;
     if (s->calc) {
-      for (const auto& r : s->calc->recent(limit)) a.push_back(result_json(r));
+      for (const auto& r : s->calc->recent(*limit)) a.push_back(result_json(r));
     }
     return net::Response::json(json::object{{"symbol", symbol}, {"buckets", std::move(a)}});
   }

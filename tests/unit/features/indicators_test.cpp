@@ -50,12 +50,7 @@ std::vector<std::vector<double>> stream(const Series& s, const FeaturePeriods& p
   FeatureSet set(p);
   std::vector<std::vector<double>> cols(kFeatureCount);
   for (std::size_t i = 0; i < s.size(); ++i) {
-    set.update({.open = s.open[i],
-                .high = s.high[i],
-                .low = s.low[i],
-                .close = s.close[i],
-                .volume = s.volume[i],
-                .session = s.session[i]});
+    set.update(s.bar(i));
     const auto v = set.values();
     for (std::size_t f = 0; f < kFeatureCount; ++f) cols[f].push_back(v[f]);
   }

@@ -9,12 +9,23 @@
 #include <random>
 #include <vector>
 
+#include "nautilus/engines/features/feature_set.hpp"
+
 namespace nautilus::features::testing {
 
 struct Series {
   std::vector<double> open, high, low, close, volume;
   std::vector<std::int64_t> session;  // a new session every `bars_per_session` bars
   [[nodiscard]] std::size_t size() const { return close.size(); }
+  // Bar i as the FeatureSet takes it.
+  [[nodiscard]] BarInput bar(std::size_t i) const {
+    return {.open = open[i],
+            .high = high[i],
+            .low = low[i],
+            .close = close[i],
+            .volume = volume[i],
+            .session = session[i]};
+  }
 };
 
 inline Series make_series(std::size_t n, std::uint64_t seed, std::size_t bars_per_session = 390) {

@@ -51,12 +51,7 @@ TEST(TtrReference, LogReturnsRealizedVolatilityAndSessionVwapMatchRsTtr) {
   std::size_t compared[3] = {0, 0, 0};
   while (std::getline(r, line)) {
     ASSERT_LT(i, s.size());
-    set.update({.open = s.open[i],
-                .high = s.high[i],
-                .low = s.low[i],
-                .close = s.close[i],
-                .volume = s.volume[i],
-                .session = s.session[i]});
+    set.update(s.bar(i));
     const auto v = set.values();
     std::stringstream row(line);
     std::string c[3];
