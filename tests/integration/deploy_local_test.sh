@@ -13,7 +13,24 @@ export RUN_DIR; RUN_DIR="$(mktemp -d /tmp/nautilus-deploy-test.XXXXXX)"
 export REDIS_MAIN_PORT; REDIS_MAIN_PORT=$(free_port)
 export REDIS_MARKETDATA_PORT; REDIS_MARKETDATA_PORT=$(free_port)
 export REDIS_LOGIC_PORT; REDIS_LOGIC_PORT=$(free_port)
-export PORT_OFFSET=$(( $(free_port) - 8800 ))
+# An offset at which every engine of the build can listen (each default port + offset free).
+ports_free() { /usr/bin/python3 -c '
+import socket, sys
+for p in map(int, sys.argv[1:]):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()' "$@"; }
+engine_ports=$("$bin" engines | awk '{print $2}')
+for _ in $(seq 50); do
+  PORT_OFFSET=$(( $(free_port) - 8800 ))
+  # shellcheck disable=SC2086 # one argument per port
+  ports_free $(for p in $engine_ports; do echo $((p + PORT_OFFSET)); done) && break
+done
+export PORT_OFFSET
 export SPEED=0  # replay as fast as possible so data flows at once
 
 fail() { echo "FAIL: $*" >&2; for f in "$RUN_DIR"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done; exit 1; }
