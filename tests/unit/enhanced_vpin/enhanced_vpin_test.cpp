@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+#include "nautilus/engines/vpin/vpin.hpp"
+
 namespace nautilus::enhanced_vpin {
 namespace {
 

@@ -5,7 +5,8 @@
 //   - a bucket size that follows a rolling average of daily volume;
 //   - VPIN over several windows at once (10, 50 and 250 buckets by default), with the CDF and
 //     the alert of one of them (the primary, 50).
-// The buckets, windows, CDF and alert are nautilus::vpin's (buckets.hpp).
+// The buckets, windows, CDF and alert are the VPIN building blocks both VPIN engines share
+// (nautilus/vpin_core/, namespace nautilus::vpin).
 //
 //   auto ev = *EnhancedVpin::create({.initial_bucket_volume = 20'000});
 //   ev.on_quote(189.10, 189.12, ts);
@@ -27,8 +28,10 @@
 #include <vector>
 
 #include "nautilus/core/error.hpp"
-#include "nautilus/engines/vpin/vpin.hpp"
 #include "nautilus/model/market_data.hpp"
+#include "nautilus/vpin_core/buckets.hpp"
+#include "nautilus/vpin_core/bvc.hpp"
+#include "nautilus/vpin_core/time_bars.hpp"
 
 namespace nautilus::enhanced_vpin {
 

@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "nautilus/core/error.hpp"
-#include "nautilus/engines/vpin/buckets.hpp"
-#include "nautilus/engines/vpin/bvc.hpp"
-#include "nautilus/engines/vpin/time_bars.hpp"
+#include "nautilus/vpin_core/buckets.hpp"
+#include "nautilus/vpin_core/bvc.hpp"
+#include "nautilus/vpin_core/time_bars.hpp"
 
 namespace nautilus::vpin {
 

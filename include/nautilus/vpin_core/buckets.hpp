@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "nautilus/core/error.hpp"
-#include "nautilus/engines/vpin/bvc.hpp"
+#include "nautilus/vpin_core/bvc.hpp"
 
 namespace nautilus::vpin {
 

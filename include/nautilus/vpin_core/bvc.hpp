@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "nautilus/core/error.hpp"
-#include "nautilus/engines/vpin/time_bars.hpp"
+#include "nautilus/vpin_core/time_bars.hpp"
 
 namespace nautilus::vpin {
 

@@ -1,5 +1,5 @@
 // Bulk volume classification: ΔP, σ and z = F(ΔP/σ) per bar.
-#include "nautilus/engines/vpin/bvc.hpp"
+#include "nautilus/vpin_core/bvc.hpp"
 
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Volume buckets, the VPIN window, VPIN's CDF.
-#include "nautilus/engines/vpin/buckets.hpp"
+#include "nautilus/vpin_core/buckets.hpp"
 
 #include <algorithm>
 #include <cmath>

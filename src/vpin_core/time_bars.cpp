@@ -1,5 +1,5 @@
 // Time bars from trades, daily volume, ELO's file bucket size.
-#include "nautilus/engines/vpin/time_bars.hpp"
+#include "nautilus/vpin_core/time_bars.hpp"
 
 #include <algorithm>
 #include <cmath>
