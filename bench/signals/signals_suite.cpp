@@ -180,7 +180,7 @@ double engine_end_to_end(const Bars& b, std::size_t n, std::size_t symbols) {
   const double s = seconds_since(t0);
   const std::size_t got = updates.load();
   (*host)->drain_and_stop();
-  if (sub) bus.unsubscribe(*sub);
+  if (sub) (void)bus.unsubscribe(*sub);
   if (got < n) {
     fmt::print(stderr, "bench signals: {} of {} feature updates arrived\n", got, n);
     return static_cast<double>(got) / s;
