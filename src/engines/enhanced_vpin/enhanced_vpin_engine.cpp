@@ -17,6 +17,7 @@
 
 #include "nautilus/core/strings.hpp"
 #include "nautilus/core/time.hpp"
+#include "nautilus/engine/rejections.hpp"
 #include "nautilus/engines/enhanced_vpin/engine.hpp"
 #include "nautilus/engines/enhanced_vpin/enhanced_vpin.hpp"
 #include "nautilus/model/market_data.hpp"
@@ -136,7 +137,7 @@ class EnhancedVpinEngine final : public engine::Engine {
     counter("nautilus_enhanced_vpin_buckets_total", "volume buckets completed", buckets_.load());
     counter("nautilus_enhanced_vpin_alerts_total", "toxicity alerts published", alerts_.load());
     counter("nautilus_enhanced_vpin_rejected_total",
-            "inputs ignored: bad values, or over max_held_trades", rejected_.load());
+            "inputs ignored: bad values, or over max_held_trades", rejected_.count());
     counter("nautilus_enhanced_vpin_discarded_total",
             "trades of a partial first date, dropped (see min_first_date_hours)",
             discarded_.load());
@@ -147,7 +148,7 @@ class EnhancedVpinEngine final : public engine::Engine {
     out["symbols"] = symbols_.size();
     out["buckets"] = buckets_.load();
     out["alerts"] = alerts_.load();
-    out["rejected"] = rejected_.load();
+    out["rejected"] = rejected_.count();
     out["discarded"] = discarded_.load();
   }
 
@@ -155,7 +156,7 @@ class EnhancedVpinEngine final : public engine::Engine {
   void on_trade(const bus::Envelope& e) {
     const auto* t = e.get<model::TradeTick>();
     if (t == nullptr) {
-      return reject("a message on a trade topic that is not a trade", e.topic.value());
+      return rejected_.add("a message on a trade topic that is not a trade", e.topic.value());
     }
     {
       std::lock_guard lock(mu_);
@@ -192,7 +193,8 @@ class EnhancedVpinEngine final : public engine::Engine {
       }
     }
     if (v <= 0) {
-      if (s.held.size() >= max_held_) return reject("a trade over max_held_trades", sym.value());
+      if (s.held.size() >= max_held_)
+        return rejected_.add("a trade over max_held_trades", sym.value());
       s.held.push_back(h);
       return;
     }
@@ -220,7 +222,7 @@ class EnhancedVpinEngine final : public engine::Engine {
   void on_quote(const bus::Envelope& e) {
     const auto* q = e.get<model::QuoteTick>();
     if (q == nullptr) {
-      return reject("a message on a quote topic that is not a quote", e.topic.value());
+      return rejected_.add("a message on a quote topic that is not a quote", e.topic.value());
     }
     std::lock_guard lock(mu_);
     SymbolState& s = state_for(q->symbol);
@@ -236,7 +238,7 @@ class EnhancedVpinEngine final : public engine::Engine {
     o.initial_bucket_volume = v;
     auto c = EnhancedVpin::create(o);
     if (!c) {
-      reject("no usable bucket size: " + c.error().message, sym.value());
+      rejected_.add("no usable bucket size: " + c.error().message, sym.value());
       return false;
     }
     s.calc.emplace(std::move(*c));
@@ -248,7 +250,7 @@ class EnhancedVpinEngine final : public engine::Engine {
     s.calc->on_trade(h.price, h.size, h.side, h.ts,
                      [&](const EnhancedResult& r) { publish(sym, s, r); });
     if (s.calc->rejected() != rejected_before) {
-      reject("a trade with a bad price or size", sym.value());
+      rejected_.add("a trade with a bad price or size", sym.value());
     }
   }
 
@@ -301,15 +303,9 @@ class EnhancedVpinEngine final : public engine::Engine {
       it->second.update_topic = *update;
       it->second.alert_topic = *alert;
     } else {
-      reject("a symbol that cannot be a topic token", sym.value());
+      rejected_.add("a symbol that cannot be a topic token", sym.value());
     }
     return it->second;
-  }
-
-  void reject(std::string_view why, std::string_view what) {
-    if (rejected_.fetch_add(1) < 10) {
-      fmt::print(stderr, "enhanced_vpin: ignored {} ({})\n", why, what);
-    }
   }
 
   const SymbolState* find(std::string_view symbol) const {
@@ -405,7 +401,8 @@ class EnhancedVpinEngine final : public engine::Engine {
 
   mutable std::mutex mu_;  // the engine's thread updates, REST reads
   std::unordered_map<core::Symbol, SymbolState> symbols_;
-  std::atomic<std::uint64_t> trades_{0}, buckets_{0}, alerts_{0}, rejected_{0}, discarded_{0};
+  std::atomic<std::uint64_t> trades_{0}, buckets_{0}, alerts_{0}, discarded_{0};
+  engine::Rejections rejected_{"enhanced_vpin"};
 };
 
 }  // namespace

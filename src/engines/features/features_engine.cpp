@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "nautilus/core/time.hpp"
+#include "nautilus/engine/rejections.hpp"
 #include "nautilus/engines/features/engine.hpp"
 #include "nautilus/engines/features/feature_set.hpp"
 #include "nautilus/model/market_data.hpp"
@@ -112,7 +113,7 @@ class FeaturesEngine final : public engine::Engine {
     p.family("nautilus_features_bars_rejected_total", "counter",
              "bars ignored: out of time order for their symbol, or of another interval");
     p.sample("nautilus_features_bars_rejected_total", {{"engine", "features"}},
-             static_cast<double>(rejected_.load()));
+             static_cast<double>(rejected_.count()));
     p.family("nautilus_features_symbols", "gauge", "symbols with indicator state");
     p.sample("nautilus_features_symbols", {{"engine", "features"}},
              static_cast<double>(symbol_count_.load()));
@@ -121,20 +122,20 @@ class FeaturesEngine final : public engine::Engine {
   void add_health_fields(json::object& out) const override {
     out["symbols"] = symbol_count_.load();
     out["bars"] = bars_.load();
-    out["bars_rejected"] = rejected_.load();
+    out["bars_rejected"] = rejected_.count();
   }
 
  private:
   void on_bar(const bus::Envelope& e) {
     const auto* bar = e.get<model::Bar>();
     if (bar == nullptr) {
-      reject("a message on a bar topic that is not a bar", e.topic.value());
+      rejected_.add("a message on a bar topic that is not a bar", e.topic.value());
       return;
     }
     if (bar->interval_s != interval_s_) {
-      reject(fmt::format("a {} s bar (the engine computes on {} s bars)", bar->interval_s,
-                         interval_s_),
-             bar->symbol.value());
+      rejected_.add(fmt::format("a {} s bar (the engine computes on {} s bars)", bar->interval_s,
+                                interval_s_),
+                    bar->symbol.value());
       return;
     }
     model::FeatureUpdate u{
@@ -144,7 +145,7 @@ class FeaturesEngine final : public engine::Engine {
       std::lock_guard lock(mu_);
       SymbolFeatures& s = state_for(bar->symbol);
       if (s.set.bars() > 0 && bar->ts_event <= s.last_ts) {
-        reject("a bar not after the previous one", bar->symbol.value());
+        rejected_.add("a bar not after the previous one", bar->symbol.value());
         return;
       }
       s.last_ts = bar->ts_event;
@@ -175,15 +176,10 @@ class FeaturesEngine final : public engine::Engine {
     if (topic) {
       it->second.topic = *topic;
     } else {
-      reject("a symbol that cannot be a topic token", sym.value());
+      rejected_.add("a symbol that cannot be a topic token", sym.value());
     }
     symbol_count_.store(symbols_.size());
     return it->second;
-  }
-
-  void reject(std::string_view why, std::string_view what) {
-    // The first few are printed; all are counted (nautilus_features_bars_rejected_total).
-    if (rejected_.fetch_add(1) < 10) fmt::print(stderr, "features: ignored {} ({})\n", why, what);
   }
 
   net::Response symbols_json() const {
@@ -229,7 +225,7 @@ class FeaturesEngine final : public engine::Engine {
   mutable std::mutex mu_;
   std::unordered_map<core::Symbol, SymbolFeatures> symbols_;
   std::atomic<std::uint64_t> bars_{0};
-  std::atomic<std::uint64_t> rejected_{0};
+  engine::Rejections rejected_{"features"};
   std::atomic<std::size_t> symbol_count_{0};
 };
 

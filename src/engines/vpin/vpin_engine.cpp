@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "nautilus/core/time.hpp"
+#include "nautilus/engine/rejections.hpp"
 #include "nautilus/engines/vpin/engine.hpp"
 #include "nautilus/engines/vpin/vpin.hpp"
 #include "nautilus/model/market_data.hpp"
@@ -121,7 +122,7 @@ class VpinEngine final : public engine::Engine {
     counter("nautilus_vpin_alerts_total", "toxicity alerts published", alerts_.load());
     counter("nautilus_vpin_rejected_total",
             "inputs ignored: out of order, bad values, another interval, or over max_held_bars",
-            rejected_.load());
+            rejected_.count());
   }
 
   void add_health_fields(json::object& out) const override {
@@ -130,7 +131,7 @@ class VpinEngine final : public engine::Engine {
     out["bars"] = bars_.load();
     out["buckets"] = buckets_.load();
     out["alerts"] = alerts_.load();
-    out["rejected"] = rejected_.load();
+    out["rejected"] = rejected_.count();
     out["discarded"] = discarded_.load();
   }
 
@@ -138,16 +139,17 @@ class VpinEngine final : public engine::Engine {
   void on_bar(const bus::Envelope& e) {
     const auto* bar = e.get<model::Bar>();
     if (bar == nullptr)
-      return reject("a message on a bar topic that is not a bar", e.topic.value());
+      return rejected_.add("a message on a bar topic that is not a bar", e.topic.value());
     if (bar->interval_s != bar_seconds_) {
-      return reject(fmt::format("a {} s bar (bar_seconds is {})", bar->interval_s, bar_seconds_),
-                    bar->symbol.value());
+      return rejected_.add(
+          fmt::format("a {} s bar (bar_seconds is {})", bar->interval_s, bar_seconds_),
+          bar->symbol.value());
     }
     {
       std::lock_guard lock(mu_);
       SymbolVpin& s = state_for(bar->symbol);
       if (s.bars > 0 && bar->ts_event <= s.last_ts) {
-        return reject("a bar not after the previous one", bar->symbol.value());
+        return rejected_.add("a bar not after the previous one", bar->symbol.value());
       }
       s.last_ts = bar->ts_event;
       process(bar->symbol, s, from_model(*bar));
@@ -158,7 +160,7 @@ class VpinEngine final : public engine::Engine {
   void on_trade(const bus::Envelope& e) {
     const auto* t = e.get<model::TradeTick>();
     if (t == nullptr)
-      return reject("a message on a trade topic that is not a trade", e.topic.value());
+      return rejected_.add("a message on a trade topic that is not a trade", e.topic.value());
     {
       std::lock_guard lock(mu_);
       SymbolVpin& s = state_for(t->symbol);
@@ -195,7 +197,7 @@ class VpinEngine final : public engine::Engine {
       s.calc->set_bucket_volume(*s.days.average() / static_cast<double>(buckets_per_day_));
     }
     if (!s.calc) {
-      if (s.held.size() >= max_held_) return reject("a bar over max_held_bars", sym.value());
+      if (s.held.size() >= max_held_) return rejected_.add("a bar over max_held_bars", sym.value());
       s.held.push_back(bar);
       return;
     }
@@ -213,7 +215,7 @@ class VpinEngine final : public engine::Engine {
     o.bucket_volume = v;
     auto c = VpinCalculator::create(o);
     if (!c) {
-      reject("no usable bucket size: " + c.error().message, sym.value());
+      rejected_.add("no usable bucket size: " + c.error().message, sym.value());
       return std::nullopt;
     }
     return std::move(*c);
@@ -223,7 +225,7 @@ class VpinEngine final : public engine::Engine {
     const auto rejected_before = s.calc->rejected_bars();
     s.calc->on_bar(bar, [&](const BucketResult& r) { publish(sym, s, r); });
     if (s.calc->rejected_bars() != rejected_before)
-      reject("a bar with a bad price or volume", sym.value());
+      rejected_.add("a bar with a bad price or volume", sym.value());
   }
 
   // Under the lock: the result is queued, and published by publish_pending() once the lock is
@@ -272,13 +274,9 @@ class VpinEngine final : public engine::Engine {
       it->second.update_topic = *update;
       it->second.alert_topic = *alert;
     } else {
-      reject("a symbol that cannot be a topic token", sym.value());
+      rejected_.add("a symbol that cannot be a topic token", sym.value());
     }
     return it->second;
-  }
-
-  void reject(std::string_view why, std::string_view what) {
-    if (rejected_.fetch_add(1) < 10) fmt::print(stderr, "vpin: ignored {} ({})\n", why, what);
   }
 
   const SymbolVpin* find(std::string_view symbol) const {
@@ -358,7 +356,8 @@ class VpinEngine final : public engine::Engine {
   // The engine's thread updates, REST reads: one lock, held briefly per bar.
   mutable std::mutex mu_;
   std::unordered_map<core::Symbol, SymbolVpin> symbols_;
-  std::atomic<std::uint64_t> bars_{0}, buckets_{0}, alerts_{0}, rejected_{0}, discarded_{0};
+  std::atomic<std::uint64_t> bars_{0}, buckets_{0}, alerts_{0}, discarded_{0};
+  engine::Rejections rejected_{"vpin"};
 };
 
 }  // namespace
