@@ -44,7 +44,11 @@ struct SubscriberList {
 struct TopicEntry {
   Topic topic;
   std::uint16_t family = 0;
+  bool endpoint = false;
   std::shared_ptr<const SubscriberList> subs;  // guarded by BusCore::mu
+  // Endpoints: the handler registered in this process, if any. Without one, `subs` holds the
+  // remote forwarders (a transport), so that requests and replies leave the process.
+  std::shared_ptr<Subscription> local;
 };
 
 struct PublisherCounters {
@@ -69,6 +73,7 @@ struct BusCore {
   std::unordered_map<std::string_view, std::unique_ptr<TopicEntry>> topics;     // key: interned
   std::unordered_map<std::string_view, std::unique_ptr<TopicEntry>> endpoints;  // key: interned
   std::vector<std::shared_ptr<Subscription>> pattern_subs;
+  std::vector<std::shared_ptr<Subscription>> remote_endpoints;  // forwarders of unserved endpoints
   std::unordered_map<SubscriptionId, std::shared_ptr<Subscription>> by_id;
   SubscriptionId next_subscription_id = 1;
   std::vector<std::string> families;  // index -> name; the last slot is "other"
@@ -90,6 +95,8 @@ struct BusCore {
   std::uint16_t family_index_locked(std::string_view topic);
   TopicEntry& topic_entry_locked(Topic t);
   TopicEntry& endpoint_entry_locked(Topic t);
+  // Rebuilds an endpoint's subscriber list: its local handler, else the remote forwarders.
+  void refresh_endpoint_locked(TopicEntry& e);
   TopicHandle make_handle_locked(TopicEntry& e);
 
   void complete_request(const Envelope& reply);

@@ -60,9 +60,20 @@ TopicEntry& BusCore::endpoint_entry_locked(Topic t) {
     slot = std::make_unique<TopicEntry>();
     slot->topic = t;
     slot->family = family_index_locked(t.value());
-    slot->subs = std::make_shared<SubscriberList>();
+    slot->endpoint = true;
+    refresh_endpoint_locked(*slot);
   }
   return *slot;
+}
+
+void BusCore::refresh_endpoint_locked(TopicEntry& e) {
+  auto list = std::make_shared<SubscriberList>();
+  if (e.local) {
+    list->subs.push_back(e.local);
+  } else {
+    list->subs = remote_endpoints;
+  }
+  e.subs = std::move(list);
 }
 
 TopicHandle BusCore::make_handle_locked(TopicEntry& e) {
@@ -143,6 +154,7 @@ void Publisher::stamp(Envelope& env, const TopicHandle& topic, const PublishOpti
   env.ts_event = o.ts_event != 0 ? o.ts_event : env.ts_publish;
   env.correlation_id = o.correlation_id;
   env.priority = o.priority;
+  env.endpoint = topic.entry_ != nullptr && topic.entry_->endpoint;
 }
 
 PublishStatus Publisher::dispatch(TopicHandle& topic, const Envelope& env) {
@@ -368,14 +380,28 @@ core::Result<SubscriptionId> MessageBus::register_endpoint(std::string_view name
   auto sub = make_subscription(std::string(name), true, std::move(handler), options);
   std::lock_guard lock(core_->mu);
   auto& entry = core_->endpoint_entry_locked(*t);
-  if (!entry.subs->subs.empty()) {
+  if (entry.local) {
     return fail(ErrorCode::kAlreadyExists, "endpoint '" + std::string(name) + "' already served");
   }
   sub->id = core_->next_subscription_id++;
   core_->by_id.emplace(sub->id, sub);
-  auto list = std::make_shared<detail::SubscriberList>();
-  list->subs.push_back(sub);
-  entry.subs = std::move(list);
+  entry.local = sub;
+  core_->refresh_endpoint_locked(entry);
+  if (sub->mailbox) sub->mailbox->retain(sub);
+  core_->generation.fetch_add(1, std::memory_order_release);
+  return sub->id;
+}
+
+core::Result<SubscriptionId> MessageBus::forward_unserved_endpoints(
+    Handler handler, const SubscribeOptions& options) {
+  if (!handler)
+    return fail(ErrorCode::kInvalidArgument, "forward_unserved_endpoints: empty handler");
+  auto sub = make_subscription("*", true, std::move(handler), options);
+  std::lock_guard lock(core_->mu);
+  sub->id = core_->next_subscription_id++;
+  core_->by_id.emplace(sub->id, sub);
+  core_->remote_endpoints.push_back(sub);
+  for (auto& [name, entry] : core_->endpoints) core_->refresh_endpoint_locked(*entry);
   if (sub->mailbox) sub->mailbox->retain(sub);
   core_->generation.fetch_add(1, std::memory_order_release);
   return sub->id;
@@ -402,7 +428,11 @@ core::Result<void> MessageBus::unsubscribe(SubscriptionId id) {
     }
   };
   if (sub->endpoint) {
-    strip(core_->endpoints);
+    std::erase(core_->remote_endpoints, sub);
+    for (auto& [name, entry] : core_->endpoints) {
+      if (entry->local == sub) entry->local = nullptr;
+      core_->refresh_endpoint_locked(*entry);
+    }
   } else {
     std::erase(core_->pattern_subs, sub);
     strip(core_->topics);
@@ -426,6 +456,8 @@ std::size_t MessageBus::expire_requests() { return core_->expire_requests(); }
 
 const core::Clock& MessageBus::clock() const noexcept { return *core_->clock; }
 
+Topic MessageBus::reply_endpoint() const noexcept { return core_->reply_topic; }
+
 BusMetrics MessageBus::metrics() const {
   BusMetrics m;
   std::vector<std::string> families;
@@ -438,7 +470,7 @@ BusMetrics MessageBus::metrics() const {
     mailboxes = core_->mailboxes;
     m.topics = core_->topics.size();
     m.subscriptions = core_->pattern_subs.size();
-    for (const auto& [name, e] : core_->endpoints) m.endpoints += e->subs->subs.empty() ? 0 : 1;
+    for (const auto& [name, e] : core_->endpoints) m.endpoints += e->local ? 1 : 0;
   }
   if (families.size() < kMaxTopicFamilies) families.resize(kMaxTopicFamilies);
   families[kMaxTopicFamilies - 1] = "other";

@@ -60,6 +60,9 @@ Result<std::string_view> decode_header(const Fields& m, Envelope& env) {
     if (!r) return decode_error("envelope.reply_to: " + r.error().message);
     env.reply_to = *r;
   }
+  auto ep = m.bool_or(Key::kEp, false);
+  if (!ep) return std::unexpected(ep.error());
+  env.endpoint = *ep;
   auto type = m.str(Key::kType);
   if (!type) return std::unexpected(type.error());
   if (m.find(Key::kPayload) == nullptr) return m.missing(static_cast<std::size_t>(Key::kPayload));
@@ -113,7 +116,7 @@ Result<void> encode(const Envelope& env, std::string& out) {
   Packer pk(sink);
   const bool has_corr = env.correlation_id != 0;
   const bool has_reply = !env.reply_to.empty();
-  pk.pack_map(9 + (has_corr ? 1 : 0) + (has_reply ? 1 : 0));
+  pk.pack_map(9 + (has_corr ? 1 : 0) + (has_reply ? 1 : 0) + (env.endpoint ? 1 : 0));
   key(pk, Key::kV);
   pk.pack_uint64(kWireVersion);
   key(pk, Key::kTopic);
@@ -137,6 +140,11 @@ Result<void> encode(const Envelope& env, std::string& out) {
   if (has_reply) {
     key(pk, Key::kReplyTo);
     pack_str(pk, env.reply_to.value());
+  }
+  // Only requests and replies carry it, so the common envelope keeps the fast decode path.
+  if (env.endpoint) {
+    key(pk, Key::kEp);
+    pk.pack_true();
   }
   key(pk, Key::kPayload);
   if (raw) {

@@ -9,8 +9,8 @@ namespace nautilus::bus::codec::detail {
 namespace {
 
 constexpr std::array<std::string_view, static_cast<std::size_t>(Key::kCount)> kHeaderNames = {
-    "v",        "topic",  "type", "prio",     "src",    "seq",
-    "ts_event", "ts_pub", "corr", "reply_to", "payload"};
+    "v",        "topic",  "type", "prio",     "src", "seq",
+    "ts_event", "ts_pub", "corr", "reply_to", "ep",  "payload"};
 constexpr FieldTable kHeader{"envelope", kHeaderNames};
 
 std::string name_of(const FieldTable& t, std::size_t i) { return std::string(t.names[i]); }
@@ -73,6 +73,13 @@ core::Result<std::uint64_t> Fields::u64(Key k) const {
 core::Result<std::uint64_t> Fields::u64_or(Key k, std::uint64_t dflt) const {
   if (!find(k)) return dflt;
   return u64(k);
+}
+
+core::Result<bool> Fields::bool_or(Key k, bool dflt) const {
+  const Value* v = find(k);
+  if (v == nullptr) return dflt;
+  if (v->kind != Value::Kind::kBool) return wrong(static_cast<std::size_t>(k), "a bool");
+  return v->u64() != 0;
 }
 
 template <class Id>

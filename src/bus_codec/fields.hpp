@@ -37,6 +37,7 @@ enum class Key : std::uint8_t {
   kTsPub,
   kCorr,
   kReplyTo,
+  kEp,
   kPayload,
   kCount
 };
@@ -228,6 +229,7 @@ class Fields {
   [[nodiscard]] core::Result<std::int64_t> i64(Key k) const;
   [[nodiscard]] core::Result<std::uint64_t> u64(Key k) const;
   [[nodiscard]] core::Result<std::uint64_t> u64_or(Key k, std::uint64_t dflt) const;
+  [[nodiscard]] core::Result<bool> bool_or(Key k, bool dflt) const;
 
   // Errors naming the map and the field, e.g. "bar: field 'open' is not a string".
   [[nodiscard]] std::unexpected<core::Error> duplicate(std::size_t i) const;

@@ -269,11 +269,19 @@ void StreamReader::deliver(std::string_view origin, std::vector<bus::Envelope>& 
   }
   for (auto& env : envs) {
     if (env.payload.empty()) continue;
-    auto it = topics_.find(env.topic.data());
-    if (it == topics_.end()) {
-      auto h = ctx_.bus.topic(env.topic.value());
+    TopicCache& cache = env.endpoint ? endpoints_ : topics_;
+    auto it = cache.find(env.topic.data());
+    if (it == cache.end()) {
+      // Every process reads every entry: replies to other processes' requests are not ours,
+      // and resolving their endpoints would only grow this bus's tables.
+      if (env.endpoint && env.topic.value().starts_with("_reply.") &&
+          env.topic != ctx_.bus.reply_endpoint()) {
+        continue;
+      }
+      auto h =
+          env.endpoint ? ctx_.bus.endpoint(env.topic.value()) : ctx_.bus.topic(env.topic.value());
       if (!h) continue;  // decode validated the topic
-      it = topics_.emplace(env.topic.data(), *h).first;
+      it = cache.emplace(env.topic.data(), *h).first;
     }
     env.remote = true;
     (void)publisher_->forward(it->second, env);

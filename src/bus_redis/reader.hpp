@@ -109,6 +109,7 @@ class StreamReader {
   const Path path_;
   std::optional<bus::Publisher> publisher_;
   TopicCache topics_;
+  TopicCache endpoints_;  // requests to endpoints (served here or not) and this bus's replies
   std::shared_ptr<Completions> completions_ = std::make_shared<Completions>();
   Backoff backoff_;
   std::optional<RedisClient> client_;

@@ -94,23 +94,29 @@ core::Result<void> PathWriter::start() {
        // The writer's work comes in round trips of tens of microseconds: spinning for more
        // only takes the core from the threads it waits on (the publisher, redis-server).
        .spin_before_park = std::chrono::microseconds(2)});
-  auto sub =
-      bus_.subscribe("*", [this](const bus::Envelope& e) { on_local(e); },
-                     {.mailbox = outbox_,
-                      .policy = bus::OverflowPolicy::kBlock,
-                      .block_bound = std::chrono::milliseconds(50),
-                      .owner = "redis-transport",
-                      .min_priority = urgent ? bus::Priority::kUrgent : bus::Priority::kLow,
-                      .max_priority = urgent ? bus::Priority::kFlashCrash : bus::Priority::kHigh,
-                      .local_only = true});
+  const bus::SubscribeOptions options{
+      .mailbox = outbox_,
+      .policy = bus::OverflowPolicy::kBlock,
+      .block_bound = std::chrono::milliseconds(50),
+      .owner = "redis-transport",
+      .min_priority = urgent ? bus::Priority::kUrgent : bus::Priority::kLow,
+      .max_priority = urgent ? bus::Priority::kFlashCrash : bus::Priority::kHigh,
+      .local_only = true};
+  auto sub = bus_.subscribe("*", [this](const bus::Envelope& e) { on_local(e); }, options);
   if (!sub) return std::unexpected(sub.error());
   subscription_ = *sub;
+  // Requests to endpoints served elsewhere, and replies to requests made elsewhere.
+  auto ep =
+      bus_.forward_unserved_endpoints([this](const bus::Envelope& e) { on_local(e); }, options);
+  if (!ep) return std::unexpected(ep.error());
+  endpoint_subscription_ = *ep;
   thread_ = std::jthread([this](const std::stop_token& st) { run(st); });
   return {};
 }
 
 void PathWriter::request_stop() {
   (void)bus_.unsubscribe(subscription_);
+  (void)bus_.unsubscribe(endpoint_subscription_);
   thread_.request_stop();  // the writer sees it within one wait (<= buffer interval)
 }
 

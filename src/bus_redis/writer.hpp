@@ -109,6 +109,7 @@ class PathWriter {
   std::vector<LinkWriter> links_;  // as the transport's links
   std::shared_ptr<bus::Mailbox> outbox_;
   bus::SubscriptionId subscription_ = 0;
+  bus::SubscriptionId endpoint_subscription_ = 0;  // requests/replies for other processes
   std::jthread thread_;
   std::atomic<std::uint64_t> accepted_{0};  // local messages handed to a link's buffer
   std::atomic<std::uint64_t> settled_{0};   // ... and since written or dropped

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -684,6 +685,62 @@ TEST(RedisTransport, SingleRedisModeKeepsTheBusesOnSeparateStreams) {
   auto c = one.client();
   EXPECT_EQ(c.command({"XLEN", "nautilus:market_data"})->integer, 1);
   EXPECT_EQ(c.command({"XLEN", "nautilus:engine_communication"})->integer, 1);
+}
+
+// Requests and replies cross processes: B serves an endpoint, A asks through Redis and gets
+// B's typed reply with its correlation id; a request nobody serves times out rather than
+// failing at once; C, a third process, neither answers nor sees the reply.
+TEST(RedisTransport, RequestsReachAnEndpointInAnotherProcessAndTheReplyComesBack) {
+  RedisServer md, logic;
+  Host a(two_buses(md, logic), "a"), b(two_buses(md, logic), "b"), c(two_buses(md, logic), "c");
+  a.wait_connected();
+  b.wait_connected();
+  c.wait_connected();
+  auto responder = *b.bus.publisher("marketdata");
+  std::atomic<int> served{0};
+  ASSERT_TRUE(b.bus.register_endpoint("marketdata.history", [&](const bus::Envelope& req) {
+    ++served;
+    EXPECT_TRUE(req.remote);
+    const auto* t = req.get<model::TradeTick>();
+    ASSERT_NE(t, nullptr);
+    (void)responder.reply(req, trade(static_cast<std::int64_t>(t->trade_id) * 10));
+  }));
+  std::atomic<int> c_saw{0};
+  ASSERT_TRUE(c.bus.register_endpoint("risk.check", [&](const bus::Envelope&) { ++c_saw; }));
+  auto client = *a.bus.publisher("factor");
+  auto ep = *a.bus.endpoint("marketdata.history");
+  std::promise<core::Result<bus::Envelope>> reply;
+  auto id = client.request(ep, trade(7), std::chrono::seconds(10),
+                           [&](core::Result<bus::Envelope> r) { reply.set_value(std::move(r)); });
+  ASSERT_TRUE(id) << id.error().message;
+  auto fut = reply.get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(15)), std::future_status::ready);
+  auto r = fut.get();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->correlation_id, *id);
+  EXPECT_EQ(r->source.value(), "marketdata");
+  ASSERT_NE(r->get<model::TradeTick>(), nullptr);
+  EXPECT_EQ(r->get<model::TradeTick>()->trade_id, 70u);
+  EXPECT_EQ(served.load(), 1);
+
+  std::promise<core::Result<bus::Envelope>> nobody;
+  auto none = *a.bus.endpoint("nobody.serves.this");
+  ASSERT_TRUE(
+      client.request(none, trade(1), std::chrono::milliseconds(300),
+                     [&](core::Result<bus::Envelope> x) { nobody.set_value(std::move(x)); }));
+  auto nf = nobody.get_future();
+  ASSERT_EQ(nf.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto n = nf.get();
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().code, core::ErrorCode::kTimeout);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(served.load(), 1);  // delivered once, not again through C or A
+  EXPECT_EQ(c_saw.load(), 0);
+  // Endpoint messages never reach topic subscribers.
+  {
+    std::lock_guard l(c.sink.mu);
+    EXPECT_TRUE(c.sink.got.empty());
+  }
 }
 
 }  // namespace

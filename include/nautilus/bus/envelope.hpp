@@ -30,6 +30,9 @@ struct Envelope {
   CorrelationId correlation_id = 0;
   Topic reply_to;  // endpoint for the response of a request, else empty
   Priority priority = Priority::kNormal;
+  // Sent to an endpoint (a request or a reply), not published on a topic: a transport
+  // delivers it to the endpoint of that name on the other side.
+  bool endpoint = false;
   // Set by a transport on messages it brought in from another process, so that no transport
   // exports them again. Local metadata: not part of the wire format.
   bool remote = false;

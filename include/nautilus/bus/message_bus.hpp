@@ -215,6 +215,12 @@ class MessageBus {
   // One handler per endpoint name; a second registration is kAlreadyExists.
   [[nodiscard]] core::Result<SubscriptionId> register_endpoint(
       std::string_view name, Handler handler, const SubscribeOptions& options = {});
+  // For transports: receives what is sent to an endpoint this process does not serve (requests
+  // to another process's endpoint, replies to another process's requests), so it can carry it
+  // there. Sending to such an endpoint then succeeds and waits for the remote reply or the
+  // timeout. Use local_only, so what a transport brought in is never sent back.
+  [[nodiscard]] core::Result<SubscriptionId> forward_unserved_endpoints(
+      Handler handler, const SubscribeOptions& options = {});
   // After it returns, the handler is not called for later publishes; messages already queued
   // for it are discarded (and counted) rather than delivered.
   [[nodiscard]] core::Result<void> unsubscribe(SubscriptionId id);
@@ -229,6 +235,8 @@ class MessageBus {
   [[nodiscard]] std::vector<std::shared_ptr<Mailbox>> mailboxes() const;
   [[nodiscard]] std::vector<SubscriptionInfo> subscriptions() const;
   [[nodiscard]] const core::Clock& clock() const noexcept;
+  // Where replies to this bus's requests are sent ("_reply.<pid>.<random>", or as configured).
+  [[nodiscard]] Topic reply_endpoint() const noexcept;
 
  private:
   std::shared_ptr<detail::BusCore> core_;

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "nautilus/model/market_data.hpp"
+#include "nautilus/model/requests.hpp"
 #include "nautilus/model/risk.hpp"
 #include "nautilus/model/signals.hpp"
 #include "nautilus/model/trading.hpp"
@@ -19,6 +20,9 @@ namespace nautilus::model {
 using AllMessages = boost::mp11::mp_list<
     // market data (the hub)
     QuoteTick, TradeTick, Bar, PriceUpdate, VolumeUpdate,
+    // requests to the hub and its answers (model/requests.hpp)
+    HistoryRequest, BarHistory, ReferenceRequest, ReferenceData, StreamRequest, StreamStatus,
+    RequestFailed,
     // signals
     FeatureUpdate, VpinUpdate, ToxicityAlert, FactorExposures, FactorReturns, Prediction,
     ModelTrained,
@@ -28,11 +32,13 @@ using AllMessages = boost::mp11::mp_list<
     // risk, margin, performance, health
     RiskMetrics, RiskAlert, MarginUpdate, MarginAlert, PerformanceMetrics, EngineHealth>;
 
-// Messages that carry arrays travel on the heap (a shared pointer in the Envelope); every
-// other message must fit inline, so the hot paths never allocate.
+// Messages that carry arrays travel on the heap (a shared pointer in the Envelope), and so do
+// the hub's occasional answers with long text; every other message must fit inline, so the
+// hot paths never allocate.
 template <class T>
 inline constexpr bool kHeapMessage =
     std::is_same_v<T, FeatureUpdate> || std::is_same_v<T, FactorExposures> ||
-    std::is_same_v<T, FactorReturns>;
+    std::is_same_v<T, FactorReturns> || std::is_same_v<T, BarHistory> ||
+    std::is_same_v<T, ReferenceData> || std::is_same_v<T, RequestFailed>;
 
 }  // namespace nautilus::model

@@ -119,5 +119,60 @@ TEST_F(Requests, ReplyingToANonRequestIsAnError) {
   EXPECT_EQ(r.error().code, core::ErrorCode::kInvalidArgument);
 }
 
+TEST_F(Requests, UnservedEndpointsGoToTheRemoteForwarderAndServedOnesStayLocal) {
+  std::vector<Envelope> forwarded;
+  auto fwd = bus.forward_unserved_endpoints([&](const Envelope& e) { forwarded.push_back(e); },
+                                            {.local_only = true});
+  ASSERT_TRUE(fwd);
+  int local_calls = 0;
+  ASSERT_TRUE(bus.register_endpoint("risk.check", [&](const Envelope&) { ++local_calls; }));
+  auto served = *bus.endpoint("risk.check");
+  auto remote = *bus.endpoint("marketdata.history");  // served by another process
+  // A request to a remote endpoint no longer fails at once: it leaves through the forwarder,
+  // marked as an endpoint message, with this bus's reply endpoint.
+  auto id = client.request(remote, Tick{1}, std::chrono::seconds(1), [](core::Result<Envelope>) {});
+  ASSERT_TRUE(id) << id.error().message;
+  ASSERT_EQ(forwarded.size(), 1u);
+  EXPECT_TRUE(forwarded[0].endpoint);
+  EXPECT_EQ(forwarded[0].topic.value(), "marketdata.history");
+  EXPECT_EQ(forwarded[0].reply_to, bus.reply_endpoint());
+  // A served endpoint is answered here and never forwarded.
+  EXPECT_EQ(client.publish(served, Tick{2}).reached(), 1u);
+  EXPECT_EQ(local_calls, 1);
+  EXPECT_EQ(forwarded.size(), 1u);
+  // Topics are not endpoints: the forwarder never sees a publish.
+  auto topic = *bus.topic("marketdata.history");
+  client.publish(topic, Tick{3});
+  EXPECT_EQ(forwarded.size(), 1u);
+  // Messages a transport brought in are not sent back out (local_only).
+  Envelope in = forwarded[0];
+  in.remote = true;
+  EXPECT_EQ(server.forward(remote, in).reached(), 0u);
+  EXPECT_EQ(forwarded.size(), 1u);
+  // Without the forwarder, a remote endpoint is unknown again.
+  ASSERT_TRUE(bus.unsubscribe(*fwd));
+  auto gone =
+      client.request(remote, Tick{4}, std::chrono::seconds(1), [](core::Result<Envelope>) {});
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, core::ErrorCode::kNotFound);
+  EXPECT_EQ(bus.metrics().endpoints, 2u);  // risk.check and the reply endpoint
+}
+
+TEST_F(Requests, AnEndpointServedAfterTheForwarderWasSetIsAnsweredLocally) {
+  int forwarded = 0, local_calls = 0;
+  ASSERT_TRUE(bus.forward_unserved_endpoints([&](const Envelope&) { ++forwarded; }));
+  auto ep = *bus.endpoint("risk.check");
+  client.publish(ep, Tick{1});
+  EXPECT_EQ(forwarded, 1);
+  auto reg = bus.register_endpoint("risk.check", [&](const Envelope&) { ++local_calls; });
+  ASSERT_TRUE(reg);
+  client.publish(ep, Tick{2});  // the same handle sees the change
+  EXPECT_EQ(local_calls, 1);
+  EXPECT_EQ(forwarded, 1);
+  ASSERT_TRUE(bus.unsubscribe(*reg));
+  client.publish(ep, Tick{3});  // unserved again: forwarded
+  EXPECT_EQ(forwarded, 2);
+}
+
 }  // namespace
 }  // namespace nautilus::bus
