@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 60
 BENCH_RUNS ?= 5
 ARGS ?=
 
-.PHONY: all deps build run test test-asan test-tsan test-all bench fuzz format-check lint clean
+.PHONY: all deps build universe run test test-asan test-tsan test-all bench fuzz format-check lint clean
 
 all: build
 
@@ -19,10 +19,19 @@ build: deps
 	@cmake --preset $(PRESET) > /dev/null
 	cmake --build --preset $(PRESET)
 
-run: build
+# The research universe (docs/MARKET_DATA.md) is about 45 MB compressed, too large to commit:
+# written here, in a few seconds, when a file of it is missing (data/universe/.gitignore).
+UNIVERSE_DIR := data/universe
+UNIVERSE_FILES := daily_bars.csv.gz reference.csv.gz universe.csv.gz truth_factor_returns.csv \
+                  truth_exposures.csv.gz README.md
+universe: build
+	@$(foreach f,$(UNIVERSE_FILES),test -f $(UNIVERSE_DIR)/$(f) &&) true || \
+	  $(NAUTILUS) sample --universe --out $(UNIVERSE_DIR)
+
+run: build universe
 	$(NAUTILUS) run $(ARGS)
 
-test: build
+test: build universe
 	ctest --preset $(PRESET)
 
 test-asan:
@@ -54,6 +63,9 @@ fuzz: deps
 	mkdir -p build/fuzz/corpus/signals
 	build/fuzz/fuzz/signals_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	  build/fuzz/corpus/signals fuzz/corpus/signals
+	mkdir -p build/fuzz/corpus/stream
+	build/fuzz/fuzz/stream_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build/fuzz/corpus/stream fuzz/corpus/stream
 
 LINT_SOURCES := $(shell git ls-files '*.cpp' '*.hpp')
 # The formatting half of lint: a second, so CI runs it (clang-tidy takes minutes).

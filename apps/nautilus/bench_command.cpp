@@ -1,6 +1,7 @@
 #include "../../bench/bus/bus_suite.hpp"
 #include "../../bench/codec/codec_suite.hpp"
 #include "../../bench/http/http_suite.hpp"
+#include "../../bench/marketdata/marketdata_suite.hpp"
 #include "../../bench/redis/redis_suite.hpp"
 #include "../../bench/signals/signals_suite.hpp"
 #include "commands.hpp"
@@ -14,6 +15,7 @@ int run_bench(const BenchOptions& o) {
   if (o.suite == "redis" || o.suite == "all") bench::run_redis_suite(so);
   if (o.suite == "http" || o.suite == "all") bench::run_http_suite(so);
   if (o.suite == "signals" || o.suite == "all") bench::run_signals_suite(so);
+  if (o.suite == "marketdata" || o.suite == "all") bench::run_marketdata_suite(so);
   return 0;
 }
 

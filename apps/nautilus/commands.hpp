@@ -44,15 +44,17 @@ int run_deterministic(const RunOptions& o, std::vector<std::unique_ptr<engine::E
                       engine::HostOptions host_options);
 
 struct SampleOptions {
-  std::string out_dir = "data/sample";
+  std::string out_dir;  // empty: data/sample, or data/universe with `universe`
   std::uint64_t seed = 42;
-  int days = 21;
+  std::optional<int> days;  // empty: 21, or 756 with `universe`
+  bool universe = false;    // the daily research universe (universe.hpp), not the minute sample
+  int symbols = 500;        // with `universe`
 };
 // One line per engine of this build: "<name> <default port> <description>"; with `settings`,
 // each engine's declared settings as a Markdown table instead.
 int list_engines(bool settings);
 
-// Writes the bundled sample data with the synthetic generator.
+// Writes the bundled sample data with the synthetic generator, or the research universe.
 int write_sample_data(const SampleOptions& o);
 
 struct StatusOptions {

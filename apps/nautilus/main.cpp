@@ -64,11 +64,21 @@ int main(int argc, char** argv) {
 
   nautilus::app::SampleOptions sample;
   auto* sample_cmd =
-      app.add_subcommand("sample", "Write the bundled sample data with the synthetic generator");
-  sample_cmd->add_option("--out", sample.out_dir, "Directory (default data/sample)");
+      app.add_subcommand("sample",
+                         "Write the bundled sample data with the synthetic generator, or "
+                         "(--universe) the daily research universe");
+  sample_cmd->add_option("--out", sample.out_dir,
+                         "Directory (default data/sample; data/universe with --universe)");
   sample_cmd->add_option("--seed", sample.seed, "Generator seed (default 42)");
-  sample_cmd->add_option("--days", sample.days, "Trading days (default 21)")
-      ->check(CLI::Range(1, 260));
+  sample_cmd->add_option("--days", sample.days,
+                         "Trading days (default 21, at most 260; with --universe 756, at most "
+                         "10000)");
+  auto* sample_universe = sample_cmd->add_flag(
+      "--universe", sample.universe,
+      "The daily research universe of a factor model with its ground truth, not the minute "
+      "sample (docs/MARKET_DATA.md)");
+  sample_cmd->add_option("--symbols", sample.symbols, "With --universe: symbols (default 500)")
+      ->needs(sample_universe);
 
   nautilus::app::StatusOptions status;
   auto* status_cmd =
@@ -77,9 +87,11 @@ int main(int argc, char** argv) {
 
   nautilus::app::BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Run benchmark suites against their anchors");
-  bench_cmd->add_option("suite", bench.suite, "Suite: bus | codec | redis | http | signals | all")
+  bench_cmd
+      ->add_option("suite", bench.suite,
+                   "Suite: bus | codec | redis | http | signals | marketdata | all")
       ->required()
-      ->check(CLI::IsMember({"bus", "codec", "redis", "http", "signals", "all"}));
+      ->check(CLI::IsMember({"bus", "codec", "redis", "http", "signals", "marketdata", "all"}));
   bench_cmd->add_flag("--json", bench.json, "One JSON object per line");
   bench_cmd->add_option("--runs", bench.runs, "Repetitions; medians are reported")
       ->check(CLI::Range(1, 101));

@@ -63,6 +63,16 @@ core::Result<bus::SubscriptionId> EngineContext::subscribe(std::string_view patt
   return id;
 }
 
+core::Result<bus::SubscriptionId> EngineContext::serve(std::string_view endpoint,
+                                                       bus::Handler handler) {
+  // Requests queue on the engine's own mailbox (its thread), removed when the engine stops.
+  bus::SubscribeOptions o{.mailbox = mailbox_, .owner = name_};
+  if (simulated_) o.block_bound = std::chrono::nanoseconds(0);
+  auto id = bus_->register_endpoint(endpoint, std::move(handler), std::move(o));
+  if (id) subscriptions_.push_back(*id);
+  return id;
+}
+
 core::Result<bus::Publisher> EngineContext::publisher() { return bus_->publisher(name_); }
 
 }  // namespace nautilus::engine

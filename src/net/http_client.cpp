@@ -63,15 +63,28 @@ beast::error_code run_step(asio::io_context& ioc, Start start) {
   return result;
 }
 
+// What goes out: GET, or POST with a body.
+struct Outgoing {
+  http::verb verb = http::verb::get;
+  std::string_view body;
+  std::string_view content_type;
+};
+
 template <class Stream>
 core::Result<ClientResponse> exchange(asio::io_context& ioc, Stream& stream,
                                       beast::tcp_stream& lowest, const Url& u,
-                                      const ClientOptions& o,
+                                      const ClientOptions& o, const Outgoing& out,
                                       std::chrono::steady_clock::time_point deadline) {
-  http::request<http::empty_body> req{http::verb::get, u.target, 11};
+  http::request<http::string_body> req{out.verb, u.target, 11};
   req.set(http::field::host, u.host);
   req.set(http::field::user_agent, o.user_agent);
-  req.set(http::field::accept, "application/json");
+  req.set(http::field::accept, o.accept);
+  for (const auto& [name, value] : o.headers) req.set(name, value);
+  if (out.verb != http::verb::get) {
+    req.set(http::field::content_type, out.content_type);
+    req.body() = std::string(out.body);
+    req.prepare_payload();
+  }
   lowest.expires_at(deadline);
   beast::error_code ec =
       run_step(ioc, [&](auto handler) { http::async_write(stream, req, std::move(handler)); });
@@ -88,25 +101,30 @@ core::Result<ClientResponse> exchange(asio::io_context& ioc, Stream& stream,
   if (ec == beast::error::timeout) {
     return core::fail(core::ErrorCode::kTimeout, fmt::format("{}: timed out", u.host));
   }
+  if (ec == http::error::body_limit) {
+    return core::fail(
+        core::ErrorCode::kCapacity,
+        fmt::format("{}: response body over the {}-byte limit", u.host, o.max_body_bytes));
+  }
   if (ec)
     return core::fail(core::ErrorCode::kIo, fmt::format("{}: read: {}", u.host, ec.message()));
   auto res = parser.release();
-  ClientResponse out;
-  out.status = static_cast<int>(res.result_int());
-  out.content_type = std::string(res[http::field::content_type]);
+  ClientResponse result;
+  result.status = static_cast<int>(res.result_int());
+  result.content_type = std::string(res[http::field::content_type]);
   if (auto ra = res[http::field::retry_after]; !ra.empty()) {
-    unsigned s = 0;
-    if (std::from_chars(ra.data(), ra.data() + ra.size(), s).ec == std::errc()) {
-      out.retry_after = std::chrono::seconds(s);
+    unsigned secs = 0;
+    if (std::from_chars(ra.data(), ra.data() + ra.size(), secs).ec == std::errc()) {
+      result.retry_after = std::chrono::seconds(secs);
     }
   }
-  out.body = std::move(res.body());
-  return out;
+  result.location = std::string(res[http::field::location]);
+  result.body = std::move(res.body());
+  return result;
 }
 
-}  // namespace
-
-core::Result<ClientResponse> http_fetch(std::string_view url, const ClientOptions& o) {
+core::Result<ClientResponse> send(std::string_view url, const ClientOptions& o,
+                                  const Outgoing& out) {
   auto u = parse_url(url);
   if (!u) return std::unexpected(u.error());
   const auto deadline = std::chrono::steady_clock::now() + o.timeout;
@@ -125,7 +143,7 @@ core::Result<ClientResponse> http_fetch(std::string_view url, const ClientOption
       return core::fail(core::ErrorCode::kIo,
                         fmt::format("{}:{}: connect: {}", u->host, u->port, ec.message()));
     }
-    return exchange(ioc, stream, stream, *u, o, deadline);
+    return exchange(ioc, stream, stream, *u, o, out, deadline);
   }
   ssl::context ctx(ssl::context::tls_client);
   (void)ctx.set_default_verify_paths(ec);
@@ -156,7 +174,18 @@ core::Result<ClientResponse> http_fetch(std::string_view url, const ClientOption
     return core::fail(core::ErrorCode::kIo,
                       fmt::format("{}: TLS handshake: {}", u->host, ec.message()));
   }
-  return exchange(ioc, stream, lowest, *u, o, deadline);
+  return exchange(ioc, stream, lowest, *u, o, out, deadline);
+}
+
+}  // namespace
+
+core::Result<ClientResponse> http_fetch(std::string_view url, const ClientOptions& o) {
+  return send(url, o, {});
+}
+
+core::Result<ClientResponse> http_post(std::string_view url, std::string_view body,
+                                       std::string_view content_type, const ClientOptions& o) {
+  return send(url, o, {.verb = http::verb::post, .body = body, .content_type = content_type});
 }
 
 }  // namespace nautilus::net

@@ -785,3 +785,54 @@ TEST(Cli, StatusWithoutRedisSaysWhy) {
 }
 
 }  // namespace
+
+// `nautilus sample --universe`: the research universe (docs/MARKET_DATA.md).
+namespace {
+
+TEST(Cli, SampleUniverseWritesTheResearchUniverseFiles) {
+  const std::string dir = "/tmp/nautilus-cli-universe-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  Child c = spawn(
+      {"sample", "--universe", "--symbols", "40", "--days", "25", "--seed", "9", "--out", dir});
+  EXPECT_EQ(c.wait_exit(std::chrono::seconds(60)), 0) << c.text;
+  EXPECT_TRUE(contains(c.text, "seed 9, 40 symbols, 25 trading days from 2023-01-03")) << c.text;
+  for (const auto* f : {"daily_bars.csv.gz", "reference.csv.gz", "universe.csv.gz",
+                        "truth_factor_returns.csv", "truth_exposures.csv.gz", "README.md"}) {
+    EXPECT_GT(std::filesystem::file_size(dir + "/" + f), 0U) << f;
+  }
+  const auto truth = read_file(dir + "/truth_factor_returns.csv");
+  EXPECT_TRUE(truth.starts_with("date,market,Communication Services,")) << truth.substr(0, 200);
+  EXPECT_EQ(std::count(truth.begin(), truth.end(), '\n'), 26);
+  // The bars are the hub's format: its own tools read them.
+  Child features =
+      spawn({"compute", "features", "--bars", dir + "/daily_bars.csv.gz", "--out", "-"});
+  EXPECT_EQ(features.wait_exit(std::chrono::seconds(60)), 0) << features.text.substr(0, 500);
+  EXPECT_EQ(std::count(features.text.begin(), features.text.end(), '\n'), 1 + 40 * 25);
+  EXPECT_TRUE(contains(features.text, "2023-01-03T21:00:00Z,")) << features.text.substr(0, 500);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, SampleUniverseRefusesAnOutItCannotCreateAndBadSizes) {
+  const auto file = write_temp(".txt", "not a directory");
+  ASSERT_FALSE(file.empty());
+  Child below = spawn({"sample", "--universe", "--out", file + "/universe"});
+  EXPECT_EQ(below.wait_exit(std::chrono::seconds(30)), 2) << below.text;
+  EXPECT_TRUE(contains(below.text, "nautilus sample: cannot create " + file + "/universe: "))
+      << below.text;
+  Child onto = spawn({"sample", "--universe", "--out", file});
+  EXPECT_EQ(onto.wait_exit(std::chrono::seconds(30)), 2) << onto.text;
+  EXPECT_TRUE(contains(onto.text, "cannot create " + file + ": Not a directory")) << onto.text;
+  Child few = spawn({"sample", "--universe", "--symbols", "5", "--out", file + ".d"});
+  EXPECT_EQ(few.wait_exit(std::chrono::seconds(30)), 2) << few.text;
+  EXPECT_TRUE(contains(few.text, "--symbols must be 33 to 5000")) << few.text;
+  Child days = spawn({"sample", "--universe", "--days", "0", "--out", file + ".d"});
+  EXPECT_EQ(days.wait_exit(std::chrono::seconds(30)), 2) << days.text;
+  EXPECT_TRUE(contains(days.text, "--days must be 1 to 10000 with --universe, not 0")) << days.text;
+  Child minute = spawn({"sample", "--symbols", "50"});
+  EXPECT_NE(minute.wait_exit(std::chrono::seconds(30)), 0) << minute.text;
+  EXPECT_TRUE(contains(minute.text, "--symbols requires --universe")) << minute.text;
+  EXPECT_FALSE(std::filesystem::exists(file + ".d"));
+  ::unlink(file.c_str());
+}
+
+}  // namespace

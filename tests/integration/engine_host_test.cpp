@@ -298,3 +298,421 @@ TEST_F(EngineHostTest, MissingApiKeyIsA503NotAFakeAnswer) {
 
 }  // namespace
 }  // namespace nautilus
+
+// ---- The public sources: IBKR gateway, Binance, Data.gov, BLS, Treasury ----
+
+#include <map>
+#include <thread>
+
+namespace nautilus {
+namespace {
+
+// Plays the IBKR gateway, Binance, the Data.gov catalogue (and a host of its CSV resources),
+// BLS and the Treasury on one loopback port, from the recorded bodies. `script[route]` decides
+// per call what is served instead ("status:503", "status:429:1" with Retry-After 1 s,
+// "truncated", or a fixture's name), so tests can make a source flaky, limited or broken.
+class PublicSourcesServer {
+ public:
+  PublicSourcesServer() {
+    net::Router r;
+    r.get("/v1/api/iserver/secdef/search", [this](const net::Request& q) {
+      return serve("ibkr.search", [&] {
+        return q.query_param("symbol").value_or("") == "AAPL"
+                   ? net::Response::json(fixture("ibkr_secdef_search_AAPL.json"))
+                   : net::Response::json("[]");
+      });
+    });
+    r.get("/v1/api/iserver/accounts", [this](const net::Request&) {
+      return serve("ibkr.accounts",
+                   [] { return net::Response::json(fixture("ibkr_accounts.json")); });
+    });
+    r.get("/v1/api/iserver/marketdata/snapshot", [this](const net::Request& q) {
+      return serve("ibkr.snapshot", [&] {
+        if (q.query_param("conids").value_or("") != "265598" ||
+            q.query_param("fields").value_or("") != "31,84,86,85,88")
+          return net::Response::json(fixture("ibkr_error.json"), 400);
+        return net::Response::json(fixture("ibkr_snapshot_265598.json"));
+      });
+    });
+    r.get("/v1/api/iserver/marketdata/history", [this](const net::Request& q) {
+      return serve("ibkr.history", [&] {
+        if (q.query_param("conid").value_or("") != "265598")
+          return net::Response::json(fixture("ibkr_error.json"), 500);
+        return net::Response::json(fixture("ibkr_history_265598_5min.json"));
+      });
+    });
+    r.get("/api/v3/klines", [this](const net::Request& q) {
+      return serve("binance", [&] {
+        if (q.query_param("symbol").value_or("") != "BTCUSDT")
+          return net::Response::json(fixture("binance_error.json"), 400);
+        return net::Response::json(fixture("binance_klines_BTCUSDT_1m.json"));
+      });
+    });
+    r.get("/api/3/action/package_search", [this](const net::Request&) {
+      return serve("datagov.search", [this] {
+        return net::Response::json(with_host(fixture("datagov_package_search.json")));
+      });
+    });
+    r.get("/api/3/action/package_show", [this](const net::Request& q) {
+      return serve("datagov.show", [&] {
+        if (q.query_param("id").value_or("") != "average-price-data")
+          return net::Response::json(fixture("datagov_not_found.json"), 404);
+        return net::Response::json(with_host(fixture("datagov_package_show.json")));
+      });
+    });
+    // The resource moved: the catalogue's link answers with a redirect on the same host.
+    r.get("/files/average_price_data.csv", [](const net::Request&) {
+      net::Response moved = net::Response::text("moved", 302);
+      moved.headers.emplace_back("Location", "/download/average_price_data.csv");
+      return moved;
+    });
+    r.get("/download/average_price_data.csv", [this](const net::Request&) {
+      return serve("datagov.csv", [] {
+        auto csv = net::Response::text(fixture("datagov_average_price_data.csv"));
+        csv.content_type = "text/csv";
+        return csv;
+      });
+    });
+    r.post("/publicAPI/v2/timeseries/data", [this](const net::Request& q) {
+      {
+        std::lock_guard lock(mu_);
+        bls_body = std::string(q.body);
+      }
+      return serve("bls", [&] {
+        if (q.body.find(R"("seriesid":["CUUR0000SA0"])") == std::string_view::npos)
+          return net::Response::json(fixture("bls_no_data_note.json"));
+        return net::Response::json(fixture("bls_CUUR0000SA0.json"));
+      });
+    });
+    r.get("/services/api/fiscal_service/v2/accounting/od/avg_interest_rates",
+          [this](const net::Request& q) {
+            return serve("treasury.rates", [&] {
+              if (q.query_param("filter").value_or("") != "record_date:gte:2024-01-01")
+                return net::Response::json(fixture("treasury_error.json"), 400);
+              return net::Response::json(fixture(q.query_param("page[number]").value_or("") == "2"
+                                                     ? "treasury_avg_interest_rates_p2.json"
+                                                     : "treasury_avg_interest_rates_p1.json"));
+            });
+          });
+    r.get("/resource-center/data-chart-center/interest-rates/daily-treasury-rates.csv/{year}/all",
+          [this](const net::Request& q) {
+            return serve("treasury.yields", [&] {
+              if (q.param("year") != "2025" ||
+                  q.query_param("type").value_or("") != "daily_treasury_yield_curve")
+                return net::Response::text("<!DOCTYPE html><html><body>No data</body></html>");
+              auto csv = net::Response::text(fixture("treasury_yield_curve_2025.csv"));
+              csv.content_type = "text/csv";
+              return csv;
+            });
+          });
+    server = std::move(*net::HttpServer::start(std::move(r), {}));
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
+  int calls(const std::string& route) {
+    std::lock_guard lock(mu_);
+    return counts[route];
+  }
+  void play(const std::string& route, std::vector<std::string> steps) {
+    std::lock_guard lock(mu_);
+    script[route] = std::move(steps);
+  }
+  std::string last_bls_body() {
+    std::lock_guard lock(mu_);
+    return bls_body;
+  }
+
+  std::unique_ptr<net::HttpServer> server;
+
+ private:
+  // The catalogue's resource links point at this server.
+  std::string with_host(std::string body) const {
+    const std::string mark = "{{FIXTURE}}";
+    for (auto at = body.find(mark); at != std::string::npos; at = body.find(mark))
+      body.replace(at, mark.size(), url());
+    return body;
+  }
+  template <class Real>
+  net::Response serve(const std::string& route, Real real) {
+    std::string next;
+    {
+      std::lock_guard lock(mu_);
+      ++counts[route];
+      auto& steps = script[route];
+      if (!steps.empty()) {
+        next = steps.front();
+        steps.erase(steps.begin());
+      }
+    }
+    if (next.empty()) return real();
+    if (next.starts_with("status:")) {
+      const auto colon = next.find(':', 7);
+      auto r = net::Response::error(std::stoi(next.substr(7, colon - 7)), "upstream");
+      if (colon != std::string::npos) r.headers.emplace_back("Retry-After", next.substr(colon + 1));
+      return r;
+    }
+    if (next == "truncated") {
+      auto whole = real();
+      whole.body = whole.body.substr(0, whole.body.size() / 2);
+      return whole;
+    }
+    return net::Response::json(fixture(next));
+  }
+
+  std::mutex mu_;
+  std::map<std::string, int> counts;
+  std::map<std::string, std::vector<std::string>> script;
+  std::string bls_body;
+};
+
+class PublicSourcesTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ::unsetenv("BLS_API_KEY"); }
+
+  void start(engine::EngineConfig cfg = {}) {
+    cfg.set("source", "none");
+    cfg.set("ibkr_url", fixtures.url() + "/v1/api");
+    cfg.set("binance_url", fixtures.url());
+    cfg.set("datagov_url", fixtures.url() + "/api/3");
+    cfg.set("bls_url", fixtures.url() + "/publicAPI/v2");
+    cfg.set("treasury_url", fixtures.url() + "/services/api/fiscal_service");
+    cfg.set("treasury_yields_url", fixtures.url());
+    for (const char* key : {"ibkr_per_minute", "binance_per_minute", "datagov_per_minute",
+                            "bls_per_minute", "treasury_per_minute"}) {
+      if (!cfg.has(key)) cfg.set(key, "6000");
+    }
+    std::vector<std::unique_ptr<engine::Engine>> engines;
+    engines.push_back(engines::find_engine("marketdata")->create());
+    auto h = engine::EngineHost::start(
+        bus, std::move(engines),
+        {.ephemeral_ports = true, .configs = {{"marketdata", std::move(cfg)}}});
+    ASSERT_TRUE(h) << h.error().message;
+    host = std::move(*h);
+    port = host->engines().front().port;
+  }
+  bool has(const test::HttpResult& r, std::string_view part) {
+    return r.body.find(part) != std::string::npos;
+  }
+  std::string metrics() { return http_get(port, "/metrics").body; }
+
+  PublicSourcesServer fixtures;
+  bus::MessageBus bus;
+  std::unique_ptr<engine::EngineHost> host;
+  std::uint16_t port = 0;
+};
+
+TEST_F(PublicSourcesTest, IbkrSearchesOnceAWaitsForAReadySnapshotAndServesHistory) {
+  start();
+  auto search = http_get(port, "/marketdata/ibkr/search/AAPL");
+  ASSERT_EQ(search.status, 200) << search.body;
+  EXPECT_TRUE(has(search, R"("conid":"265598")")) << search.body;
+  EXPECT_TRUE(has(search, R"("cached":false)"));
+  EXPECT_TRUE(has(http_get(port, "/marketdata/ibkr/search/AAPL"), R"("cached":true)"));
+  EXPECT_EQ(http_get(port, "/marketdata/ibkr/search/MSFT").status, 404);
+  EXPECT_EQ(http_get(port, "/marketdata/ibkr/search/bad%20sym").status, 400);
+
+  // The gateway's first answer has the conid alone: asked again, the second has prices.
+  fixtures.play("ibkr.snapshot", {"ibkr_snapshot_preflight.json"});
+  auto snap = http_get(port, "/marketdata/ibkr/snapshot/AAPL");
+  ASSERT_EQ(snap.status, 200) << snap.body;
+  EXPECT_TRUE(has(snap, R"("last":"168.42")")) << snap.body;
+  EXPECT_TRUE(has(snap, R"("bid_size":"1300")")) << snap.body;
+  EXPECT_TRUE(has(snap, R"("last_kind":"trade")"));
+  EXPECT_EQ(fixtures.calls("ibkr.snapshot"), 2);
+  EXPECT_EQ(fixtures.calls("ibkr.accounts"), 1);
+  EXPECT_EQ(fixtures.calls("ibkr.search"), 2);  // AAPL (the snapshot used the cached conid), MSFT
+  // Never ready within the three attempts: 503 with Retry-After, nothing cached.
+  std::this_thread::sleep_for(2100ms);  // past the snapshot's 2 s TTL
+  fixtures.play("ibkr.snapshot", {"ibkr_snapshot_preflight.json", "ibkr_snapshot_preflight.json",
+                                  "ibkr_snapshot_preflight.json"});
+  auto waiting = http_get(port, "/marketdata/ibkr/snapshot/AAPL");
+  EXPECT_EQ(waiting.status, 503) << waiting.body;
+  EXPECT_NE(waiting.headers.find("Retry-After: 1"), std::string::npos) << waiting.headers;
+  EXPECT_TRUE(has(waiting, "only begun streaming")) << waiting.body;
+  EXPECT_EQ(http_get(port, "/marketdata/ibkr/snapshot/AAPL").status, 200);
+
+  auto history = http_get(port, "/marketdata/ibkr/history/AAPL?period=1d&bar=5min");
+  ASSERT_EQ(history.status, 200) << history.body;
+  EXPECT_TRUE(has(history, R"("interval_s":300)")) << history.body;
+  EXPECT_TRUE(has(history, R"({"ts":"2024-04-08T13:35:00Z","open":"168.95")")) << history.body;
+  EXPECT_TRUE(has(history, R"("closed":true)"));
+  EXPECT_EQ(http_get(port, "/marketdata/ibkr/history/AAPL?period=1d&bar=7min").status, 400);
+  EXPECT_EQ(http_get(port, "/marketdata/ibkr/history/AAPL?period=40min&bar=5min").status, 400);
+  const auto m = metrics();
+  EXPECT_NE(m.find("nautilus_marketdata_cache_total{source=\"ibkr\",result=\"hit\"}"),
+            std::string::npos);
+  EXPECT_NE(m.find("nautilus_marketdata_source_retries_total{source=\"ibkr\"} 3"),
+            std::string::npos)
+      << m;
+}
+
+TEST_F(PublicSourcesTest, BinanceKlinesAreCachedRetriedReportedAndBannedCallsStop) {
+  start();
+  const std::string path =
+      "/marketdata/binance/klines/"
+      "BTCUSDT?interval=1m&start=2024-01-01T00:00:00Z&end=2024-01-01T00:02:00Z&limit=3";
+  auto a = http_get(port, path);
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_TRUE(has(a, R"("cached":false)"));
+  EXPECT_TRUE(has(a, R"({"ts":"2024-01-01T00:01:00Z","open":"42283.58000000")")) << a.body;
+  EXPECT_TRUE(has(a, R"("interval_s":60)"));
+  EXPECT_TRUE(has(http_get(port, path), R"("cached":true)"));
+  EXPECT_EQ(fixtures.calls("binance"), 1);
+  // A 429 with Retry-After 1 s is waited out and the request retried.
+  fixtures.play("binance", {"status:429:1"});
+  const auto t0 = std::chrono::steady_clock::now();
+  auto retried = http_get(port, path.substr(0, path.size() - 1) + "2");  // limit=2: a new key
+  EXPECT_EQ(retried.status, 200) << retried.body;
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_EQ(fixtures.calls("binance"), 3);
+  // Three 5xx: 502, and the next call goes out again (errors are not cached).
+  fixtures.play("binance", {"status:500", "status:500", "status:500"});
+  auto down = http_get(port, "/marketdata/binance/klines/BTCUSDT?interval=5m");
+  EXPECT_EQ(down.status, 502) << down.body;
+  EXPECT_TRUE(has(down, "HTTP 500"));
+  fixtures.play("binance", {"truncated"});
+  EXPECT_EQ(http_get(port, "/marketdata/binance/klines/BTCUSDT?interval=5m").status, 502);
+  EXPECT_EQ(http_get(port, "/marketdata/binance/klines/BTCUSDT?interval=5m").status, 200);
+  // Binance's own error body words the 400.
+  auto invalid = http_get(port, "/marketdata/binance/klines/NOPEUSDT");
+  EXPECT_EQ(invalid.status, 400);
+  EXPECT_TRUE(has(invalid, "Invalid symbol. (code -1121)")) << invalid.body;
+  EXPECT_EQ(http_get(port, "/marketdata/binance/klines/BTCUSDT?interval=1M").status, 400);
+  EXPECT_EQ(http_get(port, "/marketdata/binance/klines/BTCUSDT?limit=5000").status, 400);
+  EXPECT_EQ(http_get(port, "/marketdata/binance/klines/btcusdt").status, 400);
+  EXPECT_EQ(http_get(port, "/marketdata/binance/klines/BTCUSDT?start=yesterday").status, 400);
+  // A 418 bans the IP: no request goes out until Retry-After has passed.
+  fixtures.play("binance", {"status:418:60"});
+  auto banned = http_get(port, "/marketdata/binance/klines/BTCUSDT?interval=15m");
+  EXPECT_EQ(banned.status, 429) << banned.body;
+  const int calls = fixtures.calls("binance");
+  auto held = http_get(port, "/marketdata/binance/klines/BTCUSDT?interval=30m");
+  EXPECT_EQ(held.status, 429);
+  EXPECT_TRUE(has(held, "asked for no requests until")) << held.body;
+  EXPECT_EQ(fixtures.calls("binance"), calls);
+  const auto m = metrics();
+  EXPECT_NE(m.find("nautilus_marketdata_source_retries_total{source=\"binance\"} 3"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("nautilus_marketdata_cache_total{source=\"binance\",result=\"hit\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(PublicSourcesTest, DatagovSearchesTheCatalogueAndFetchesOnlyItsCsvResources) {
+  start();
+  auto found = http_get(port, "/marketdata/datagov/search?q=average%20price&rows=5");
+  ASSERT_EQ(found.status, 200) << found.body;
+  EXPECT_TRUE(has(found, R"("count":2)"));
+  EXPECT_TRUE(has(found, R"("organization":"Bureau of Labor Statistics")")) << found.body;
+  EXPECT_TRUE(has(found, R"("format":"PDF")"));
+  EXPECT_EQ(http_get(port, "/marketdata/datagov/search").status, 400);
+  EXPECT_EQ(http_get(port, "/marketdata/datagov/search?q=x&rows=1000").status, 400);
+
+  fixtures.play("datagov.csv", {"truncated"});  // cut mid-row
+  auto broken = http_get(port, "/marketdata/datagov/average-price-data/csv?resource=0");
+  EXPECT_EQ(broken.status, 502) << broken.body;
+  auto csv = http_get(port, "/marketdata/datagov/average-price-data/csv?resource=0");
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  EXPECT_TRUE(has(csv, R"("cached":false)"));
+  EXPECT_TRUE(has(csv, R"("header":["series_id","year","period","value","footnote"])")) << csv.body;
+  EXPECT_TRUE(has(csv, R"J("Price, per lb. (453.6 gm)")J"));
+  EXPECT_TRUE(has(csv, R"("rows_total":3)"));
+  auto one = http_get(port, "/marketdata/datagov/average-price-data/csv?resource=0&limit=1");
+  EXPECT_TRUE(has(one, R"("cached":true)"));
+  EXPECT_TRUE(has(one, R"("truncated":true)")) << one.body;
+  EXPECT_EQ(fixtures.calls("datagov.csv"), 2);
+  EXPECT_EQ(fixtures.calls("datagov.show"), 1);
+  auto pdf = http_get(port, "/marketdata/datagov/average-price-data/csv?resource=1");
+  EXPECT_EQ(pdf.status, 400);
+  EXPECT_TRUE(has(pdf, "not CSV")) << pdf.body;
+  auto plain = http_get(port, "/marketdata/datagov/average-price-data/csv?resource=2");
+  EXPECT_EQ(plain.status, 400);
+  EXPECT_TRUE(has(plain, "must be https")) << plain.body;
+  EXPECT_EQ(http_get(port, "/marketdata/datagov/average-price-data/csv?resource=9").status, 404);
+  auto missing = http_get(port, "/marketdata/datagov/no-such-dataset/csv");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_TRUE(has(missing, "Not Found Error")) << missing.body;
+  EXPECT_EQ(http_get(port, "/marketdata/datagov/Bad%20Name/csv").status, 400);
+  EXPECT_EQ(http_get(port, "/marketdata/datagov/average-price-data/csv?resource=x").status, 400);
+}
+
+TEST_F(PublicSourcesTest, BlsPostsTheSeriesAndReportsItsNotesAndLimits) {
+  start();
+  auto cpi = http_get(port, "/marketdata/bls/CUUR0000SA0?start=2023&end=2024");
+  ASSERT_EQ(cpi.status, 200) << cpi.body;
+  EXPECT_TRUE(has(cpi, R"({"year":"2023","period":"M11","period_name":"November","value":null)"))
+      << cpi.body;
+  EXPECT_TRUE(has(cpi, R"("footnotes":["Preliminary."])"));
+  EXPECT_TRUE(has(cpi, R"("registered":false)"));
+  const std::string body = fixtures.last_bls_body();
+  EXPECT_NE(body.find(R"("startyear":"2023")"), std::string::npos) << body;
+  EXPECT_EQ(body.find("registrationkey"), std::string::npos) << body;
+  EXPECT_TRUE(
+      has(http_get(port, "/marketdata/bls/CUUR0000SA0?start=2023&end=2024"), R"("cached":true)"));
+  auto notes = http_get(port, "/marketdata/bls/OEUN000000054192027402104?start=2013&end=2015");
+  ASSERT_EQ(notes.status, 200) << notes.body;
+  EXPECT_TRUE(has(notes, "No Data Available for Series")) << notes.body;
+  // The daily threshold is a 429 and is not cached.
+  fixtures.play("bls", {"bls_threshold.json"});
+  auto limited = http_get(port, "/marketdata/bls/CUUR0000SA0?start=2020&end=2021");
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_EQ(http_get(port, "/marketdata/bls/CUUR0000SA0?start=2020&end=2021").status, 200);
+  EXPECT_EQ(http_get(port, "/marketdata/bls/CUUR0000SA0?start=2001&end=2024").status, 400);
+  EXPECT_EQ(http_get(port, "/marketdata/bls/CUUR0000SA0?start=24").status, 400);
+  EXPECT_EQ(http_get(port, "/marketdata/bls/CUUR0000SA0?start=2024&end=2023").status, 400);
+  EXPECT_EQ(http_get(port, "/marketdata/bls/cuur0000sa0").status, 400);
+  EXPECT_EQ(fixtures.calls("bls"), 4);
+}
+
+TEST_F(PublicSourcesTest, BlsSendsTheRegistrationKeyWhenItIsSet) {
+  ::setenv("BLS_API_KEY", "bls-test-key", 1);
+  start();
+  auto r = http_get(port, "/marketdata/bls/CUUR0000SA0?start=2005&end=2024");  // 20 years
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(has(r, R"("registered":true)"));
+  EXPECT_NE(fixtures.last_bls_body().find(R"("registrationkey":"bls-test-key")"),
+            std::string::npos);
+}
+
+TEST_F(PublicSourcesTest, TreasuryRatesFollowTheirPagesAndYieldsComeFromTheCsv) {
+  start();
+  auto rates = http_get(port, "/marketdata/treasury/avg_interest_rates?from=2024-01-01");
+  ASSERT_EQ(rates.status, 200) << rates.body;
+  EXPECT_TRUE(has(rates, R"("total_count":5)"));
+  EXPECT_TRUE(has(rates, R"({"record_date":"2024-02-29","security_type":"Interest-bearing Debt")"))
+      << rates.body;
+  EXPECT_TRUE(has(rates, R"("security":"Domestic Series","rate":null)"));
+  EXPECT_EQ(fixtures.calls("treasury.rates"), 2);  // two pages
+  EXPECT_TRUE(has(http_get(port, "/marketdata/treasury/avg_interest_rates?from=2024-01-01"),
+                  R"("cached":true)"));
+  auto refused = http_get(port, "/marketdata/treasury/avg_interest_rates?from=2023-01-01");
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_TRUE(has(refused, "Invalid Query Param")) << refused.body;
+  EXPECT_EQ(http_get(port, "/marketdata/treasury/avg_interest_rates?from=2024-13").status, 400);
+
+  // Two 503s, then the curve: retried.
+  fixtures.play("treasury.yields", {"status:503", "status:503"});
+  auto yields = http_get(port, "/marketdata/treasury/yields?year=2025");
+  ASSERT_EQ(yields.status, 200) << yields.body;
+  EXPECT_EQ(fixtures.calls("treasury.yields"), 3);
+  EXPECT_TRUE(has(yields, R"("tenors":["1 Mo","1.5 Month","2 Mo")")) << yields.body;
+  EXPECT_TRUE(has(yields, R"({"date":"2025-02-14","rates":{"1 Mo":4.36,"1.5 Month":null)"))
+      << yields.body;
+  auto html = http_get(port, "/marketdata/treasury/yields?year=2024");
+  EXPECT_EQ(html.status, 502);
+  EXPECT_TRUE(has(html, "not the yield curve CSV")) << html.body;
+  EXPECT_EQ(http_get(port, "/marketdata/treasury/yields?year=1985").status, 400);
+  EXPECT_EQ(http_get(port, "/marketdata/treasury/yields?year=2999").status, 400);
+  const auto m = metrics();
+  // Two pages, the refused 2023 query, three tries at 2025, the HTML page for 2024.
+  EXPECT_NE(m.find("nautilus_marketdata_source_requests_total{source=\"treasury\"} 7"),
+            std::string::npos)
+      << m;
+  for (const char* source : {"ibkr", "binance", "datagov", "bls", "treasury"}) {
+    EXPECT_NE(m.find(std::string("nautilus_marketdata_cache_entries{source=\"") + source + "\"}"),
+              std::string::npos)
+        << source;
+  }
+}
+
+}  // namespace
+}  // namespace nautilus

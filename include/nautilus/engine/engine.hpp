@@ -88,6 +88,10 @@ class EngineContext {
   core::Result<bus::SubscriptionId> subscribe(
       std::string_view pattern, bus::Handler handler,
       bus::OverflowPolicy policy = bus::OverflowPolicy::kDropLowFirst);
+  // Serves requests sent to `endpoint` (one engine per name across the platform), on the
+  // engine's thread; answer them with a Publisher's reply(). Over Redis, requests from other
+  // processes arrive here too.
+  core::Result<bus::SubscriptionId> serve(std::string_view endpoint, bus::Handler handler);
   // A publisher with this engine as its source. A Publisher belongs to one thread: take one
   // per thread that publishes.
   [[nodiscard]] core::Result<bus::Publisher> publisher();

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <ctime>
 
+#include "eastern_time.hpp"
 #include "nautilus/core/time.hpp"
 
 namespace nautilus::marketdata {
@@ -38,27 +39,6 @@ std::optional<double> number(std::string_view s) {
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
   return v;
-}
-
-// US/Eastern offset in hours for a local date (DST: second Sunday of March to first Sunday of
-// November, at 02:00 local), as Alpha Vantage stamps its series in US/Eastern.
-int eastern_offset_hours(int y, int m, int d, int hour) {
-  auto nth_sunday = [y](int month, int n) {
-    std::tm tm{};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = 1;
-    const std::time_t t = timegm(&tm);
-    std::tm out{};
-    gmtime_r(&t, &out);
-    return 1 + (7 - out.tm_wday) % 7 + 7 * (n - 1);
-  };
-  const int dst_start = nth_sunday(3, 2);
-  const int dst_end = nth_sunday(11, 1);
-  const bool dst = (m > 3 && m < 11) ||
-                   (m == 3 && (d > dst_start || (d == dst_start && hour >= 2))) ||
-                   (m == 11 && (d < dst_end || (d == dst_end && hour < 2)));
-  return dst ? -4 : -5;
 }
 
 }  // namespace
@@ -129,7 +109,7 @@ core::Result<std::vector<model::Bar>> parse_alphavantage(std::string_view body,
     }
     const int hour = interval_s == 86'400 ? 16 : tm.tm_hour;
     close -= static_cast<core::UnixNanos>(
-                 eastern_offset_hours(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hour)) *
+                 detail::eastern_offset_hours(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hour)) *
              3600 * 1'000'000'000;
     core::Price px[4];
     const char* keys[4] = {"1. open", "2. high", "3. low", "4. close"};

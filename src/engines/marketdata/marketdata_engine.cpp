@@ -5,42 +5,46 @@
 #include <cmath>
 #include <cstdlib>
 #include <deque>
-#include <map>
+#include <filesystem>
 #include <mutex>
-#include <unordered_map>
 
+#include "distributor.hpp"
+#include "live_sources.hpp"
 #include "nautilus/core/time.hpp"
+#include "nautilus/marketdata/bar_store.hpp"
 #include "nautilus/marketdata/engine.hpp"
+#include "nautilus/marketdata/reference.hpp"
 #include "nautilus/marketdata/replay.hpp"
 #include "nautilus/marketdata/synthetic.hpp"
-#include "nautilus/model/json.hpp"
 #include "nautilus/net/http.hpp"
 #include "nautilus/net/prometheus.hpp"
+#include "request_server.hpp"
 #include "sources.hpp"
 
 #ifndef NAUTILUS_SAMPLE_DIR
 #define NAUTILUS_SAMPLE_DIR "data/sample"
+#endif
+#ifndef NAUTILUS_UNIVERSE_DIR
+#define NAUTILUS_UNIVERSE_DIR "data/universe"
 #endif
 
 namespace nautilus::marketdata {
 namespace {
 
 namespace json = boost::json;
-constexpr std::int64_t kDayNs = 86'400 * 1'000'000'000LL;
 
-// Topic handles per symbol, resolved once: publishing does no string work.
-struct SymbolTopics {
-  bus::TopicHandle bar, trade, quote, price, volume;
-};
+std::string dir_setting(const engine::EngineSettings& cfg, const char* key, const char* env,
+                        const char* fallback) {
+  std::string dir = cfg.text(key);
+  if (!dir.empty()) return dir;
+  const char* e = std::getenv(env);
+  return e != nullptr ? e : fallback;
+}
 
-struct SymbolState {
-  core::Price last_price;  // decimal, as published (JSON shows it as a string)
-  core::UnixNanos last_ts = 0;
-  std::optional<model::Bar> last_bar;
-  double session_volume = 0;
-  std::int64_t session_day = -1;
-  std::uint64_t bars = 0, trades = 0, quotes = 0;
-};
+bool exists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec);
+}
 
 class MarketDataEngine final : public engine::Engine {
  public:
@@ -53,9 +57,8 @@ class MarketDataEngine final : public engine::Engine {
     source_ = cfg.text("source");
     speed_ = cfg.number("speed");
     if (source_ == "replay") {
-      const char* env = std::getenv("NAUTILUS_DATA_DIR");
-      std::string dir = cfg.text("data_dir");
-      if (dir.empty()) dir = env != nullptr ? env : NAUTILUS_SAMPLE_DIR;
+      const std::string dir =
+          dir_setting(cfg, "data_dir", "NAUTILUS_DATA_DIR", NAUTILUS_SAMPLE_DIR);
       files_ = cfg.list("files");
       if (files_.empty()) files_ = {dir + "/bars_1m.csv.gz", dir + "/trades.csv.gz"};
       // Open now so that a missing or malformed file stops start-up with its name.
@@ -68,13 +71,45 @@ class MarketDataEngine final : public engine::Engine {
                                           .days = static_cast<int>(cfg.integer("days")),
                                           .quotes = true});
     }
+    const QualitySettings quality{
+        .spike_band = cfg.number("spike_band"),
+        .spike_confirm = static_cast<int>(cfg.integer("spike_confirm")),
+        .stale_after = std::chrono::milliseconds(cfg.integer("stale_after_ms"))};
+    distributor_ = std::make_unique<Distributor>(ctx.bus());
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());
-    publisher_.emplace(std::move(*pub));
+    replay_outlet_ = distributor_->outlet(std::move(*pub), source_, quality, /*live=*/false);
+    auto reply_pub = ctx.publisher();
+    if (!reply_pub) return std::unexpected(reply_pub.error());
+    reply_publisher_.emplace(std::move(*reply_pub));
     auto fetch_pub = ctx.publisher();
     if (!fetch_pub) return std::unexpected(fetch_pub.error());
     sources_ = std::make_unique<HttpSources>(cfg, ctx.clock(), std::move(*fetch_pub));
     if (auto ok = sources_->validate(); !ok) return ok;
+    if (auto ok = load_stores(cfg); !ok) return ok;
+    if (const auto live = cfg.list("live_sources"); !live.empty()) {
+      live_ = std::make_unique<LiveSources>(
+          LiveSourcesSettings{
+              .sources = live,
+              .binance_url = cfg.text("binance_ws_url"),
+              .ibkr_url = cfg.text("ibkr_ws_url"),
+              .ibkr_ca_file = cfg.text("ibkr_ca_file"),
+              .stall_timeout = std::chrono::milliseconds(
+                  static_cast<std::int64_t>(cfg.number("stream_stall_s") * 1000)),
+              .max_symbols = static_cast<std::size_t>(cfg.integer("stream_max_symbols")),
+              .quality = quality},
+          ctx, *distributor_, sources_.get());
+    }
+    requests_ = std::make_unique<RequestServer>(
+        RequestServer::Deps{.history_cache = std::chrono::milliseconds(
+                                static_cast<std::int64_t>(cfg.number("history_cache_s") * 1000)),
+                            .ctx = &ctx,
+                            .store = &store_,
+                            .reference = &reference_,
+                            .sources = sources_.get(),
+                            .live = live_.get()});
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set above
+    if (auto ok = requests_->start(&*reply_publisher_); !ok) return ok;
     // Read the first record now: a deterministic host starts its clock there (start_time()).
     if (source_ != "none") (void)refill();
     return {};
@@ -100,11 +135,15 @@ class MarketDataEngine final : public engine::Engine {
     // From the host's thread while the engine's may be in release(): the id is atomic, and a
     // firing already queued sees draining_ and does nothing.
     if (const auto t = timer_.exchange(0); t != 0) ctx_->cancel_timer(t);
+    if (live_) live_->stop();  // no more live records
     // Only a running replay becomes "stopped"; finished and failed stay as they are.
     auto running = State::kRunning;
     state_.compare_exchange_strong(running, State::kStopped);
   }
-  void stop() override { drain(); }
+  void stop() override {
+    drain();
+    if (requests_) requests_->stop();
+  }
 
   std::optional<core::UnixNanos> start_time() const override {
     if (pending_.empty()) return std::nullopt;
@@ -120,34 +159,66 @@ class MarketDataEngine final : public engine::Engine {
   }
 
   void add_health_fields(json::object& out) const override {
-    std::lock_guard lock(mu_);
     out["source"] = source_;
     out["replay_state"] = state_name();
-    out["symbols"] = symbols_.size();
-    out["published"] = published_.load();
+    out["symbols"] = distributor_->symbol_count();
+    out["published"] = distributor_->published();
+    out["history_bars"] = store_.size();
+    out["reference_records"] = reference_.size();
   }
 
   void add_routes(net::Router& r) override {
-    r.get("/marketdata/symbols", [this](const net::Request&) { return symbols_json(); });
+    r.get("/marketdata/symbols",
+          [this](const net::Request&) { return distributor_->symbols_json(); });
     r.get("/marketdata/latest/{symbol}",
-          [this](const net::Request& q) { return latest_json(q.param("symbol")); });
+          [this](const net::Request& q) { return distributor_->latest_json(q.param("symbol")); });
     r.get("/marketdata/replay", [this](const net::Request&) { return replay_json(); });
+    r.get("/marketdata/streams", [this](const net::Request&) {
+      if (!live_) return net::Response::json(json::object{{"sources", json::array{}}});
+      return live_->streams_json();
+    });
     sources_->add_routes(r);
   }
 
   void add_metrics(net::PrometheusText& p) const override {
     p.family("nautilus_marketdata_published_total", "counter", "market data messages published");
     p.sample("nautilus_marketdata_published_total", {{"engine", "marketdata"}},
-             static_cast<double>(published_.load()));
+             static_cast<double>(distributor_->published()));
     p.family("nautilus_marketdata_source_errors_total", "counter",
              "source rows or files that failed");
     p.sample("nautilus_marketdata_source_errors_total", {{"engine", "marketdata"}},
-             static_cast<double>(source_errors_.load()));
+             static_cast<double>(source_errors_.load() + distributor_->errors()));
+    distributor_->add_quality_metrics(p);
+    requests_->add_metrics(p);
+    if (live_) live_->add_metrics(p);
     sources_->add_metrics(p);
   }
 
  private:
   enum class State : std::uint8_t { kIdle, kRunning, kFinished, kStopped, kFailed };
+
+  // The bar store behind marketdata.history and the point-in-time reference data.
+  core::Result<void> load_stores(const engine::EngineSettings& cfg) {
+    const std::string universe =
+        dir_setting(cfg, "universe_dir", "NAUTILUS_UNIVERSE_DIR", NAUTILUS_UNIVERSE_DIR);
+    std::vector<std::string> history = cfg.list("history_files");
+    if (history.empty()) {
+      history = files_;  // the replayed files (BarStore keeps the bar files among them)
+      if (exists(universe + "/daily_bars.csv.gz"))
+        history.push_back(universe + "/daily_bars.csv.gz");
+    }
+    auto store = BarStore::load(history);
+    if (!store) return core::fail(store.error().code, "history_files: " + store.error().message);
+    store_ = std::move(*store);
+    std::vector<std::string> reference = cfg.list("reference_files");
+    if (reference.empty() && exists(universe + "/reference.csv.gz")) {
+      reference.push_back(universe + "/reference.csv.gz");
+    }
+    if (auto n = reference_.load(reference); !n) {
+      return core::fail(n.error().code, "reference_files: " + n.error().message);
+    }
+    return {};
+  }
 
   std::string_view state_name() const {
     switch (state_.load()) {
@@ -219,7 +290,7 @@ class MarketDataEngine final : public engine::Engine {
       if (ctx_->simulated() || speed_ > 0) {
         if (due_of(record_ts(pending_.front())) > now) break;
       }
-      publish(pending_.front());
+      replay_outlet_->publish(pending_.front());
       pending_.pop_front();
     }
     if (!draining_.load() && refill()) schedule();
@@ -233,113 +304,6 @@ class MarketDataEngine final : public engine::Engine {
     fmt::print(stderr, "marketdata: source stopped: {}\n", why);
   }
 
-  SymbolTopics* topics_for(core::Symbol s) {
-    auto it = topics_.find(s.value());
-    if (it != topics_.end()) return &it->second;
-    const std::string_view sym = s.value();
-    SymbolTopics t;
-    auto& b = ctx_->bus();
-    auto bar = b.topic(fmt::format("market_data.{}.bar", sym));
-    auto trade = b.topic(fmt::format("market_data.{}.trade", sym));
-    auto quote = b.topic(fmt::format("market_data.{}.quote", sym));
-    auto price = b.topic(fmt::format("price.update.{}", sym));
-    auto volume = b.topic(fmt::format("volume.update.{}", sym));
-    if (!bar || !trade || !quote || !price || !volume) return nullptr;  // symbol not a topic token
-    t = {*bar, *trade, *quote, *price, *volume};
-    return &topics_.emplace(sym, std::move(t)).first->second;
-  }
-
-  void publish(const Record& r) {
-    const core::Symbol sym = record_symbol(r);
-    SymbolTopics* t = topics_for(sym);
-    if (t == nullptr) {
-      ++source_errors_;
-      return;
-    }
-    auto& p = *publisher_;  // NOLINT(bugprone-unchecked-optional-access): set in start()
-    const core::UnixNanos ts = record_ts(r);
-    const bus::PublishOptions o{.ts_event = ts};
-    // State for the REST resources is updated under the lock; publishing happens after it,
-    // so a subscriber applying back-pressure never holds up /health or /marketdata/*.
-    double session_volume = 0;
-    {
-      std::lock_guard lock(mu_);
-      auto it = symbols_.find(sym.value());
-      if (it == symbols_.end()) {
-        it = symbols_.emplace(std::string(sym.value()), SymbolState{}).first;
-      }
-      SymbolState& s = it->second;
-      const std::int64_t day = ts / kDayNs;
-      if (day != s.session_day) {
-        s.session_day = day;
-        s.session_volume = 0;
-      }
-      s.last_ts = ts;
-      if (const auto* bar = std::get_if<model::Bar>(&r)) {
-        s.session_volume += bar->volume.as_double();
-        s.last_bar = *bar;
-        s.last_price = bar->close;
-        ++s.bars;
-      } else if (const auto* trade = std::get_if<model::TradeTick>(&r)) {
-        s.last_price = trade->price;
-        ++s.trades;
-      } else {
-        ++s.quotes;
-      }
-      session_volume = s.session_volume;
-    }
-    if (const auto* bar = std::get_if<model::Bar>(&r)) {
-      p.publish(t->bar, *bar, o);
-      p.publish(t->price, model::PriceUpdate{sym, bar->close, ts}, o);
-      p.publish(t->volume,
-                model::VolumeUpdate{sym, bar->volume,
-                                    *core::Quantity::from_double(session_volume, 0), ts},
-                o);
-      published_ += 3;
-    } else if (const auto* trade = std::get_if<model::TradeTick>(&r)) {
-      p.publish(t->trade, *trade, o);
-      p.publish(t->price, model::PriceUpdate{sym, trade->price, ts}, o);
-      published_ += 2;
-    } else if (const auto* quote = std::get_if<model::QuoteTick>(&r)) {
-      p.publish(t->quote, *quote, o);
-      ++published_;
-    }
-  }
-
-  net::Response symbols_json() const {
-    json::array a;
-    std::lock_guard lock(mu_);
-    for (const auto& [name, s] : symbols_) {
-      a.push_back(json::object{{"symbol", name},
-                               {"last_price", s.last_price.to_string()},
-                               {"ts", core::format_timestamp(s.last_ts)},
-                               {"bars", s.bars},
-                               {"trades", s.trades},
-                               {"quotes", s.quotes}});
-    }
-    return net::Response::json(json::object{{"symbols", std::move(a)}});
-  }
-
-  net::Response latest_json(std::string_view symbol) const {
-    std::lock_guard lock(mu_);
-    auto it = symbols_.find(symbol);
-    if (it == symbols_.end()) {
-      return net::Response::error(404, fmt::format("no data for symbol '{}'", symbol));
-    }
-    const auto& s = it->second;
-    json::object o{{"symbol", it->first},
-                   {"last_price", s.last_price.to_string()},
-                   {"ts", core::format_timestamp(s.last_ts)},
-                   {"session_volume", std::llround(s.session_volume)}};
-    if (s.last_bar) {
-      // The bar as its description writes it (decimals as strings), plus a readable time.
-      json::value bar = json::value_from(*s.last_bar);
-      bar.as_object()["ts"] = core::format_timestamp(s.last_bar->ts_event);
-      o["bar"] = std::move(bar);
-    }
-    return net::Response::json(o);
-  }
-
   net::Response replay_json() const {
     json::array files;
     for (const auto& f : files_) files.push_back(json::string(f));
@@ -348,7 +312,7 @@ class MarketDataEngine final : public engine::Engine {
                    {"state", state_name()},
                    {"speed", speed_},
                    {"files", std::move(files)},
-                   {"published", published_.load()}};
+                   {"published", distributor_->published()}};
     if (!error_.empty()) o["error"] = error_;
     return net::Response::json(o);
   }
@@ -360,15 +324,18 @@ class MarketDataEngine final : public engine::Engine {
   std::vector<std::string> files_;
   std::optional<ReplaySource> replay_;
   std::optional<SyntheticGenerator> synthetic_;
-  std::optional<bus::Publisher> publisher_;  // the engine thread's
+  std::unique_ptr<Distributor> distributor_;
+  Outlet* replay_outlet_ = nullptr;                // the engine thread's
+  std::optional<bus::Publisher> reply_publisher_;  // the engine thread's, for request replies
   std::unique_ptr<HttpSources> sources_;
-  std::unordered_map<std::string_view, SymbolTopics> topics_;  // worker thread only
+  BarStore store_;
+  ReferenceStore reference_;
+  std::unique_ptr<LiveSources> live_;
+  std::unique_ptr<RequestServer> requests_;
 
   mutable std::mutex mu_;
-  std::map<std::string, SymbolState, std::less<>> symbols_;  // no allocation per lookup
   std::string error_;
   std::atomic<State> state_{State::kIdle};
-  std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> source_errors_{0};
 
   // The replay, on the engine's thread.
@@ -389,7 +356,9 @@ const engine::EngineInfo& engine_info() {
       .subscribes = {},
       .publishes = {"market_data.*.bar", "market_data.*.trade", "market_data.*.quote",
                     "price.update.*", "volume.update.*"},
-      .description = "MarketData hub: CSV replay, synthetic market, Alpha Vantage/FRED/EDGAR",
+      .description =
+          "MarketData hub: CSV replay, synthetic market, outside sources, live streams, history "
+          "and reference requests",
       .settings = {
           Setting::choice("source", "replay", {"replay", "synthetic", "none"},
                           "Where records come from: CSV files, the synthetic market, or nothing"),
@@ -417,6 +386,66 @@ const engine::EngineInfo& engine_info() {
           Setting::number("fred_per_minute", 120, 0.001, {}, "FRED requests per minute"),
           Setting::number("edgar_per_minute", 600, 0.001, {},
                           "EDGAR requests per minute (SEC fair access: 10 per second)"),
+          Setting::text("ibkr_url", "https://localhost:5000/v1/api",
+                        "IBKR Client Portal gateway base URL (its certificate is verified: see "
+                        "ibkr_ca_file)"),
+          Setting::text("ibkr_ca_file", "",
+                        "PEM file trusted for the IBKR gateway's self-signed certificate, besides "
+                        "the system CAs (empty: the system CAs only)"),
+          Setting::text("binance_url", "https://api.binance.com", "Binance spot REST base URL"),
+          Setting::text("datagov_url", "https://catalog.data.gov/api/3",
+                        "Data.gov CKAN action API base (before /action/package_search)"),
+          Setting::text("bls_url", "https://api.bls.gov/publicAPI/v2",
+                        "BLS public data API base URL"),
+          Setting::text("treasury_url",
+                        "https://api.fiscaldata.treasury.gov/services/api/fiscal_service",
+                        "Treasury FiscalData API base URL"),
+          Setting::text("treasury_yields_url", "https://home.treasury.gov",
+                        "Where the Treasury's daily par yield curve CSV is published"),
+          Setting::number("ibkr_per_minute", 300, 0.001, {},
+                          "IBKR gateway requests per minute (the gateway allows 10 a second)"),
+          Setting::number(
+              "binance_per_minute", 600, 0.001, {},
+              "Binance requests per minute (klines weigh 2 of the IP's 6,000 a minute)"),
+          Setting::number("datagov_per_minute", 15, 0.001, {},
+                          "Data.gov requests per minute, catalogue and CSV downloads (api.data.gov "
+                          "allows 1,000 an hour)"),
+          Setting::number("bls_per_minute", 0.34, 0.001, {},
+                          "BLS requests per minute (500 a day with BLS_API_KEY; 25 a day without)"),
+          Setting::number("treasury_per_minute", 60, 0.001, {},
+                          "Treasury requests per minute (FiscalData and home.treasury.gov)"),
+          // marketdata.history / marketdata.reference (docs/MARKET_DATA.md, "Requests")
+          Setting::list("history_files", {},
+                        "Bar CSV files behind marketdata.history (empty: the replayed files' "
+                        "bars, and the research universe's daily bars when present)"),
+          Setting::list("reference_files", {},
+                        "Point-in-time reference CSV files behind marketdata.reference (empty: "
+                        "the research universe's reference.csv.gz when present)"),
+          Setting::number("history_cache_s", 30, 0, 3600,
+                          "How long a source's parsed answer to a history request is reused "
+                          "(on top of the source's own cache; 0: off)"),
+          Setting::text("universe_dir", "",
+                        "Directory of the research universe (empty: $NAUTILUS_UNIVERSE_DIR, "
+                        "else data/universe)"),
+          // Data quality (every source)
+          Setting::number("spike_band", 0.15, 0, 10,
+                          "A price this far (relative) from the last accepted one is a spike "
+                          "and dropped, until spike_confirm records agree (0: off)"),
+          Setting::integer("spike_confirm", 3, 1, 1000,
+                           "Records in a row at a new level that make a jump real"),
+          Setting::integer("stale_after_ms", 5000, 1, {},
+                           "A live record older than this on arrival is counted as stale"),
+          // Live streaming (marketdata.subscribe)
+          Setting::list("live_sources", {"binance", "ibkr"},
+                        "Live sources marketdata.subscribe may start (the first is the "
+                        "default; empty: live streaming off)"),
+          Setting::text("binance_ws_url", "wss://stream.binance.com:9443/ws",
+                        "Binance WebSocket endpoint (tests point it at a loopback server)"),
+          Setting::text("ibkr_ws_url", "wss://localhost:5000/v1/api/ws",
+                        "IBKR Client Portal gateway WebSocket"),
+          Setting::number("stream_stall_s", 30, 0.05, 3600,
+                          "A stream silent this long is reconnected"),
+          Setting::integer("stream_max_symbols", 200, 1, 1024, "Symbols per live stream"),
       }};
   return info;
 }

@@ -1,0 +1,286 @@
+#include "request_server.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "live_sources.hpp"
+#include "nautilus/core/time.hpp"
+#include "sources.hpp"
+
+namespace nautilus::marketdata {
+namespace {
+
+constexpr std::array<std::string_view, 4> kEndpointNames = {
+    "marketdata.history", "marketdata.reference", "marketdata.subscribe", "marketdata.unsubscribe"};
+
+model::RequestError error_of(const core::Error& e) {
+  switch (e.code) {
+    case core::ErrorCode::kInvalidArgument:
+    case core::ErrorCode::kOutOfRange:
+      return model::RequestError::kInvalidArgument;
+    case core::ErrorCode::kNotFound:
+      return model::RequestError::kNotFound;
+    case core::ErrorCode::kCapacity:
+      return model::RequestError::kRateLimited;
+    case core::ErrorCode::kTimeout:
+      return model::RequestError::kTimeout;
+    default:
+      return model::RequestError::kUnavailable;
+  }
+}
+
+bool network_source(std::string_view s) {
+  return s == "alphavantage" || s == "binance" || s == "ibkr";
+}
+
+}  // namespace
+
+RequestServer::RequestServer(Deps deps) : deps_(deps) {}
+
+RequestServer::~RequestServer() { stop(); }
+
+core::Result<void> RequestServer::start(bus::Publisher* engine_publisher) {
+  pub_ = engine_publisher;
+  auto& ctx = *deps_.ctx;
+  const std::array<bus::Handler, 4> handlers = {
+      [this](const bus::Envelope& e) { on_history(e); },
+      [this](const bus::Envelope& e) { on_reference(e); },
+      [this](const bus::Envelope& e) { on_stream(e, true); },
+      [this](const bus::Envelope& e) { on_stream(e, false); }};
+  for (std::size_t i = 0; i < kEndpointNames.size(); ++i) {
+    auto id = ctx.serve(kEndpointNames[i], handlers[i]);
+    if (!id) {
+      return core::fail(id.error().code,
+                        fmt::format("{}: {}", kEndpointNames[i], id.error().message));
+    }
+  }
+  if (!ctx.simulated()) {
+    auto p = ctx.publisher();
+    if (!p) return std::unexpected(p.error());
+    worker_pub_.emplace(std::move(*p));
+    worker_ = std::thread([this] { run_worker(); });
+  }
+  return {};
+}
+
+void RequestServer::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void RequestServer::fail(bus::Publisher& pub, const bus::Envelope& req, Endpoint ep,
+                         model::RequestError error, std::string_view detail) {
+  counts_[ep][kFailed].fetch_add(1, std::memory_order_relaxed);
+  model::RequestFailed f;
+  f.endpoint = *core::FixedString<31>::create(kEndpointNames[ep]);
+  f.error = error;
+  f.detail = *core::FixedString<159>::create(detail.substr(0, 159));
+  f.ts_event = deps_.ctx->clock().now();
+  (void)pub.reply(req, f);
+}
+
+void RequestServer::reply_bars(bus::Publisher& pub, const bus::Envelope& req,
+                               const model::HistoryRequest& q, std::string_view source, bool cached,
+                               const BarStore::Page& page) {
+  model::BarHistory h;
+  h.symbol = q.symbol;
+  h.interval_s = q.interval_s;
+  h.source = *model::Name::create(source);
+  h.cached = cached;
+  h.more = page.more;
+  h.next_start = page.next_start;
+  const std::size_t n = page.bars.size();
+  h.ts.reserve(n);
+  h.open.reserve(n);
+  h.high.reserve(n);
+  h.low.reserve(n);
+  h.close.reserve(n);
+  h.volume.reserve(n);
+  for (const auto& b : page.bars) {
+    h.ts.push_back(b.ts_event);
+    h.open.push_back(b.open);
+    h.high.push_back(b.high);
+    h.low.push_back(b.low);
+    h.close.push_back(b.close);
+    h.volume.push_back(b.volume);
+  }
+  h.ts_event = deps_.ctx->clock().now();
+  counts_[kHistory][kOk].fetch_add(1, std::memory_order_relaxed);
+  (void)pub.reply(req, std::move(h));
+}
+
+void RequestServer::on_history(const bus::Envelope& req) {
+  auto& pub = *pub_;
+  const auto* q = req.get<model::HistoryRequest>();
+  if (q == nullptr) {
+    return fail(pub, req, kHistory, model::RequestError::kInvalidArgument,
+                fmt::format("marketdata.history wants a history_request, not {}", req.type_name()));
+  }
+  if (q->interval_s == 0) {
+    return fail(pub, req, kHistory, model::RequestError::kInvalidArgument,
+                "interval_s must be positive");
+  }
+  if (q->end != 0 && q->end < q->start) {
+    return fail(pub, req, kHistory, model::RequestError::kInvalidArgument, "end is before start");
+  }
+  if (q->limit > model::kMaxHistoryBars) {
+    return fail(pub, req, kHistory, model::RequestError::kInvalidArgument,
+                fmt::format("limit is at most {} bars a reply (page with next_start)",
+                            model::kMaxHistoryBars));
+  }
+  const std::string_view source = q->source.view();
+  if (source.empty() || source == "store") {
+    if (!deps_.store->has(q->symbol, q->interval_s)) {
+      return fail(pub, req, kHistory, model::RequestError::kNotFound,
+                  fmt::format("no stored {} s bars of {}; name a source (alphavantage, binance, "
+                              "ibkr) to fetch them",
+                              q->interval_s, q->symbol.value()));
+    }
+    // Nothing after the hub's clock: a backtest sees no bar from its future.
+    const core::UnixNanos now = deps_.ctx->clock().now();
+    const core::UnixNanos end = q->end == 0 ? now : std::min(q->end, now);
+    auto page = deps_.store->range(q->symbol, q->interval_s, q->start, end,
+                                   q->limit == 0 ? 1000 : q->limit);
+    return reply_bars(pub, req, *q, "store", false, page);
+  }
+  if (!network_source(source)) {
+    return fail(pub, req, kHistory, model::RequestError::kInvalidArgument,
+                fmt::format("unknown source '{}' (store, alphavantage, binance, ibkr)", source));
+  }
+  if (deps_.ctx->simulated()) return fetch_and_reply(pub, req);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = parsed_.find(parsed_key(*q));
+        it != parsed_.end() && it->second.expires > deps_.ctx->clock().now()) {
+      return reply_bars(pub, req, *q, source, true, it->second.page);
+    }
+    if (!stopping_ && queue_.size() < kMaxQueuedFetches) {
+      queue_.push_back(req);
+      cv_.notify_one();
+      return;
+    }
+  }
+  fail(pub, req, kHistory, model::RequestError::kRateLimited,
+       fmt::format("{} source fetches already queued; try again", kMaxQueuedFetches));
+}
+
+void RequestServer::fetch_and_reply(bus::Publisher& pub, const bus::Envelope& req) {
+  const auto& q = *req.get<model::HistoryRequest>();
+  const core::UnixNanos now = deps_.ctx->clock().now();
+  const core::UnixNanos end = q.end == 0 ? now : std::min(q.end, now);
+  bool cached = false;
+  auto bars =
+      deps_.sources->bars(q.source.view(), q.symbol.value(), q.interval_s, q.start, end, &cached);
+  if (!bars) return fail(pub, req, kHistory, error_of(bars.error()), bars.error().message);
+  // The source's answer, cut to the range and the limit like the store's.
+  BarStore one;
+  one.add(*bars);
+  auto page = one.range(q.symbol, q.interval_s, q.start, end, q.limit == 0 ? 1000 : q.limit);
+  reply_bars(pub, req, q, q.source.view(), cached, page);
+  if (deps_.history_cache.count() > 0) {
+    std::lock_guard lock(mu_);
+    const core::UnixNanos t = deps_.ctx->clock().now();
+    if (parsed_.size() >= kMaxParsedAnswers)
+      std::erase_if(parsed_, [t](const auto& kv) { return kv.second.expires <= t; });
+    if (parsed_.size() >= kMaxParsedAnswers) parsed_.clear();
+    parsed_[parsed_key(q)] = Parsed{std::move(page), t + deps_.history_cache.count()};
+  }
+}
+
+std::string RequestServer::parsed_key(const model::HistoryRequest& q) {
+  // The range as asked (end 0 stays 0, not "now"), so an open-ended request repeats.
+  return fmt::format("{}|{}|{}|{}|{}|{}", q.source.view(), q.symbol.value(), q.interval_s, q.start,
+                     q.end, q.limit);
+}
+
+void RequestServer::run_worker() {
+  auto& pub = *worker_pub_;
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, nothing left
+    bus::Envelope req = std::move(queue_.front());
+    queue_.pop_front();
+    const bool stopping = stopping_;
+    lock.unlock();
+    if (stopping) {
+      fail(pub, req, kHistory, model::RequestError::kUnavailable, "the hub is stopping");
+    } else {
+      fetch_and_reply(pub, req);
+    }
+    lock.lock();
+  }
+}
+
+void RequestServer::on_reference(const bus::Envelope& req) {
+  auto& pub = *pub_;
+  const auto* q = req.get<model::ReferenceRequest>();
+  if (q == nullptr) {
+    return fail(
+        pub, req, kReference, model::RequestError::kInvalidArgument,
+        fmt::format("marketdata.reference wants a reference_request, not {}", req.type_name()));
+  }
+  const core::UnixNanos now = deps_.ctx->clock().now();
+  const core::UnixNanos at = q->as_of == 0 ? now : std::min(q->as_of, now);
+  const ReferenceRecord* r = deps_.reference->find(q->symbol, at);
+  if (r == nullptr) {
+    return fail(pub, req, kReference, model::RequestError::kNotFound,
+                fmt::format("no reference data for {} known by {}", q->symbol.value(),
+                            core::format_timestamp(at)));
+  }
+  model::ReferenceData d;
+  d.symbol = r->symbol;
+  // The store holds at most kMaxReferenceText (47) bytes, what LongName holds.
+  d.sector = *model::LongName::create(r->sector);
+  d.industry = *model::LongName::create(r->industry);
+  d.shares_outstanding = r->shares_outstanding;
+  d.book_value = r->book_value;
+  d.sales = r->sales;
+  d.operating_cash_flow = r->operating_cash_flow;
+  d.as_of = r->as_of;
+  d.ts_event = now;
+  counts_[kReference][kOk].fetch_add(1, std::memory_order_relaxed);
+  (void)pub.reply(req, d);
+}
+
+void RequestServer::on_stream(const bus::Envelope& req, bool subscribe) {
+  auto& pub = *pub_;
+  const Endpoint ep = subscribe ? kSubscribe : kUnsubscribe;
+  const auto* q = req.get<model::StreamRequest>();
+  if (q == nullptr) {
+    return fail(
+        pub, req, ep, model::RequestError::kInvalidArgument,
+        fmt::format("{} wants a stream_request, not {}", kEndpointNames[ep], req.type_name()));
+  }
+  if (deps_.live == nullptr) {
+    return fail(pub, req, ep, model::RequestError::kUnavailable,
+                "live streaming is off (marketdata.live_sources is empty)");
+  }
+  auto st = subscribe ? deps_.live->subscribe(q->source.view(), q->symbol)
+                      : deps_.live->unsubscribe(q->source.view(), q->symbol);
+  if (!st) return fail(pub, req, ep, error_of(st.error()), st.error().message);
+  st->ts_event = deps_.ctx->clock().now();
+  counts_[ep][kOk].fetch_add(1, std::memory_order_relaxed);
+  (void)pub.reply(req, *st);
+}
+
+void RequestServer::add_metrics(net::PrometheusText& p) const {
+  p.family("nautilus_marketdata_requests_total", "counter",
+           "bus requests the hub answered, by endpoint and result (ok, failed)");
+  for (std::size_t e = 0; e < kEndpoints; ++e) {
+    p.sample("nautilus_marketdata_requests_total",
+             {{"endpoint", kEndpointNames[e]}, {"result", "ok"}},
+             static_cast<double>(counts_[e][kOk].load(std::memory_order_relaxed)));
+    p.sample("nautilus_marketdata_requests_total",
+             {{"endpoint", kEndpointNames[e]}, {"result", "failed"}},
+             static_cast<double>(counts_[e][kFailed].load(std::memory_order_relaxed)));
+  }
+}
+
+}  // namespace nautilus::marketdata

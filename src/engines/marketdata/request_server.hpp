@@ -1,0 +1,95 @@
+// The hub's endpoints on the bus (model/requests.hpp): marketdata.history, .reference,
+// .subscribe and .unsubscribe. Private to the marketdata engine.
+//
+// Requests arrive on the engine's thread. What can be answered from memory (the bar store,
+// the reference store, stream subscriptions) is answered there at once; a fetch from an
+// outside source goes to a worker thread (bounded queue), so the replay never waits on the
+// network. On a simulated clock the fetch runs inline instead, so a backtest stays one thread.
+//
+// A source's answers are kept parsed for `history_cache` (keyed by source, symbol, interval
+// and the range asked), so a repeated request is answered on the engine's thread without the
+// worker or a parse: on top of each source's own body cache, never longer than 30 s by default.
+//
+// Point in time: a history's end and a reference's as_of are capped at the hub's clock, so an
+// engine in a backtest cannot see a bar or a filing from its future.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "nautilus/bus/message_bus.hpp"
+#include "nautilus/engine/engine.hpp"
+#include "nautilus/marketdata/bar_store.hpp"
+#include "nautilus/marketdata/reference.hpp"
+#include "nautilus/model/requests.hpp"
+#include "nautilus/net/prometheus.hpp"
+
+namespace nautilus::marketdata {
+
+class HttpSources;
+class LiveSources;
+
+class RequestServer {
+ public:
+  struct Deps {
+    std::chrono::nanoseconds history_cache{std::chrono::seconds(30)};  // 0: off
+    engine::EngineContext* ctx = nullptr;
+    const BarStore* store = nullptr;
+    const ReferenceStore* reference = nullptr;
+    HttpSources* sources = nullptr;
+    LiveSources* live = nullptr;  // null: no live sources
+  };
+  static constexpr std::size_t kMaxQueuedFetches = 64;
+  static constexpr std::size_t kMaxParsedAnswers = 1024;
+
+  explicit RequestServer(Deps deps);
+  ~RequestServer();
+  RequestServer(const RequestServer&) = delete;
+  RequestServer& operator=(const RequestServer&) = delete;
+
+  // Serves the endpoints; `engine_publisher` is the engine thread's own (replies from there).
+  core::Result<void> start(bus::Publisher* engine_publisher);
+  void stop();  // joins the worker; queued fetches are answered with kUnavailable
+  void add_metrics(net::PrometheusText& p) const;
+
+ private:
+  enum Endpoint : std::uint8_t { kHistory, kReference, kSubscribe, kUnsubscribe, kEndpoints };
+  enum Outcome : std::uint8_t { kOk, kFailed, kOutcomes };
+
+  void on_history(const bus::Envelope& req);
+  void on_reference(const bus::Envelope& req);
+  void on_stream(const bus::Envelope& req, bool subscribe);
+  // Fetches from a source and replies (worker thread, or inline on a simulated clock).
+  void fetch_and_reply(bus::Publisher& pub, const bus::Envelope& req);
+  void fail(bus::Publisher& pub, const bus::Envelope& req, Endpoint ep, model::RequestError error,
+            std::string_view detail);
+  void reply_bars(bus::Publisher& pub, const bus::Envelope& req, const model::HistoryRequest& q,
+                  std::string_view source, bool cached, const BarStore::Page& page);
+  void run_worker();
+  static std::string parsed_key(const model::HistoryRequest& q);
+
+  Deps deps_;
+  bus::Publisher* pub_ = nullptr;  // the engine thread's
+  std::array<std::array<std::atomic<std::uint64_t>, kOutcomes>, kEndpoints> counts_{};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<bus::Envelope> queue_;
+  struct Parsed {
+    BarStore::Page page;
+    core::UnixNanos expires = 0;
+  };
+  std::map<std::string, Parsed> parsed_;  // by parsed_key
+  bool stopping_ = false;
+  std::optional<bus::Publisher> worker_pub_;
+  std::thread worker_;
+};
+
+}  // namespace nautilus::marketdata
