@@ -21,7 +21,8 @@ constexpr int kMaxDepth = 16;         // nesting a skipped value may have
 constexpr std::size_t kExcerpt = 96;  // bytes of a bad frame quoted in its error
 constexpr std::int64_t kNanosPerMilli = 1'000'000;
 
-// Why a scan failed; `what` is a literal, `field` the member it concerns (if any).
+// Why a scan failed; `what` is a literal, `field` the member it concerns (if any). A member
+// reader fails in one expression, `return why = {"must be a string", key}, false;`.
 struct Why {
   std::string_view what;
   std::string_view field;
