@@ -351,6 +351,30 @@ TEST(HubRequestsDeterministic, NothingFromTheFutureOfTheSimulatedClock) {
   (*host)->drain_and_stop();
 }
 
+// On the wall clock a replay is somewhere in its files: history stops where the replay is, not
+// at today's date (all of the sample is in the past of the wall clock).
+TEST(HubRequestsWallClock, AReplaysHistoryStopsAtWhereTheReplayHasGot) {
+  bus::MessageBus bus;
+  engine::EngineConfig cfg;
+  cfg.set("speed", "1");  // real time: it stays within its first seconds during the test
+  cfg.set("live_sources", "");
+  cfg.set("reference_files", reference_file());
+  std::vector<std::unique_ptr<engine::Engine>> engines;
+  engines.push_back(engines::find_engine("marketdata")->create());
+  auto host = engine::EngineHost::start(
+      bus, std::move(engines), {.ephemeral_ports = true, .configs = {{"marketdata", cfg}}});
+  ASSERT_TRUE(host) << host.error().message;
+  const auto bars = aapl_bars();
+  auto r = ask(bus, "marketdata.history",
+               HistoryRequest{.symbol = kAapl, .interval_s = 60, .limit = 4096});
+  ASSERT_TRUE(r) << r.error().message;
+  const auto* h = r->get<BarHistory>();
+  ASSERT_NE(h, nullptr) << r->type_name();
+  EXPECT_LE(h->ts.size(), 2u);  // the replay is within its first minute or two
+  for (auto t : h->ts) EXPECT_LE(t, bars[1].ts_event);
+  (*host)->drain_and_stop();
+}
+
 // Another process asks the hub over the dual Redis bus, as a factor engine would.
 TEST(HubRequestsOverRedis, AnEngineInAnotherProcessGetsHistoryAndReference) {
   testing::RedisServer md, logic;

@@ -38,8 +38,9 @@ namespace nautilus::model {
 inline constexpr std::uint32_t kMaxHistoryBars = 4096;  // the wire's array limit
 
 // Bars of one symbol and interval, in [start, end] by bar close time (0: unbounded).
-// `source` picks where they come from: "" (the hub decides: its store, then a source that
-// has them), "store" (the CSV files the hub loaded), "alphavantage", "binance", "ibkr".
+// `source` picks where they come from: "" or "store" (the bar files the hub loaded; it never
+// goes to the network unless asked), "alphavantage", "binance", "ibkr" (that source, through
+// the hub's cache and rate limits).
 struct HistoryRequest {
   static constexpr std::string_view kTypeName = "history_request";
   Symbol symbol;

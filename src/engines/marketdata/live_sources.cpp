@@ -23,6 +23,7 @@ void LiveSources::stop() {
   std::vector<std::unique_ptr<LiveStream>> streams;
   {
     std::lock_guard lock(mu_);
+    stopped_ = true;  // a subscribe still queued must not start a new stream
     for (auto& [name, s] : sources_) {
       if (s.stream) streams.push_back(std::move(s.stream));
     }
@@ -31,6 +32,7 @@ void LiveSources::stop() {
 }
 
 core::Result<LiveSources::Source*> LiveSources::source_for(std::string_view name) {
+  if (stopped_) return core::fail(core::ErrorCode::kClosed, "the hub is stopping");
   if (name.empty()) {
     if (settings_.sources.empty()) return core::fail(core::ErrorCode::kClosed, "no live source");
     name = settings_.sources.front();
@@ -59,6 +61,7 @@ core::Result<LiveSources::Source*> LiveSources::source_for(std::string_view name
     }
   }
   o.stall_timeout = settings_.stall_timeout;
+  o.max_symbols = settings_.max_symbols;
   Outlet* outlet = s.outlet;
   // The sink runs on the stream's thread, the only user of this outlet.
   auto stream = LiveStream::start(std::move(o), ctx_.clock(),
@@ -127,13 +130,12 @@ core::Result<model::StreamStatus> LiveSources::unsubscribe(std::string_view sour
     return core::fail(core::ErrorCode::kNotFound,
                       fmt::format("{} is not streaming {}", src.name, symbol.value()));
   }
-  if (--it->second == 0) {
-    src.holders.erase(it);
-    if (src.stream) {
-      if (auto ok = src.stream->unsubscribe(symbol.value()); !ok)
-        return std::unexpected(ok.error());
-    }
+  if (it->second == 1 && src.stream) {
+    // The stream first: if it cannot take the unsubscribe now (its control queue is full),
+    // the symbol stays held and the caller may try again.
+    if (auto ok = src.stream->unsubscribe(symbol.value()); !ok) return std::unexpected(ok.error());
   }
+  if (--it->second == 0) src.holders.erase(it);
   return status_of(src, symbol);
 }
 

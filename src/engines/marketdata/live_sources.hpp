@@ -64,6 +64,7 @@ class LiveSources {
   HttpSources* http_;
   mutable std::mutex mu_;
   std::map<std::string, Source, std::less<>> sources_;
+  bool stopped_ = false;  // under mu_
 };
 
 }  // namespace nautilus::marketdata

@@ -101,7 +101,11 @@ class MarketDataEngine final : public engine::Engine {
           ctx, *distributor_, sources_.get());
     }
     requests_ = std::make_unique<RequestServer>(
-        RequestServer::Deps{.history_cache = std::chrono::milliseconds(
+        RequestServer::Deps{.data_now = [this]() -> core::UnixNanos {
+                              if (source_ == "none") return ctx_->clock().now();
+                              return position_.load(std::memory_order_acquire);
+                            },
+                            .history_cache = std::chrono::milliseconds(
                                 static_cast<std::int64_t>(cfg.number("history_cache_s") * 1000)),
                             .ctx = &ctx,
                             .store = &store_,
@@ -111,7 +115,7 @@ class MarketDataEngine final : public engine::Engine {
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set above
     if (auto ok = requests_->start(&*reply_publisher_); !ok) return ok;
     // Read the first record now: a deterministic host starts its clock there (start_time()).
-    if (source_ != "none") (void)refill();
+    if (source_ != "none" && refill()) position_.store(record_ts(pending_.front()));
     return {};
   }
 
@@ -291,6 +295,7 @@ class MarketDataEngine final : public engine::Engine {
         if (due_of(record_ts(pending_.front())) > now) break;
       }
       replay_outlet_->publish(pending_.front());
+      position_.store(record_ts(pending_.front()), std::memory_order_release);
       pending_.pop_front();
     }
     if (!draining_.load() && refill()) schedule();
@@ -344,6 +349,9 @@ class MarketDataEngine final : public engine::Engine {
   core::UnixNanos clock_start_ = 0;        // the clock when the replay began (wall-time pacing)
   std::atomic<engine::TimerId> timer_{0};  // the pending replay timer; 0: none
   std::atomic<bool> draining_{false};
+  // The time of the last record released (before the first: the first record's): how far the
+  // hub's data has got, the cap on what history and reference requests may see.
+  std::atomic<core::UnixNanos> position_{0};
 };
 
 }  // namespace

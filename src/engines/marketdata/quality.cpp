@@ -73,21 +73,34 @@ bool QualityFilter::admit(const Record& r) {
   SymbolQuality& q = state_for(sym);
   const core::UnixNanos ts = record_ts(r);
   const auto kind = static_cast<std::size_t>(r.index());
-  if (ts < q.last_ts[kind]) return flag(q, QualityCheck::kOutOfOrder);
+  // Bars of different intervals (minute and daily files replayed together) are ordered apart.
+  core::UnixNanos* last = &q.last_ts[kind];
+  if (const auto* b = std::get_if<model::Bar>(&r)) last = &q.bar_ts(b->interval_s);
+  if (ts < *last) return flag(q, QualityCheck::kOutOfOrder);
+  // A spike in a live feed is a bad print and dropped; in recorded data (a replay) it is what
+  // happened, so it is counted and published, and the new level taken at once.
+  const auto spiked = [&](double price) {
+    if (!spike(q, price)) return false;
+    if (live_) return true;
+    (void)flag(q, QualityCheck::kSpike);
+    q.last_price = price;
+    q.candidate_count = 0;
+    return false;
+  };
   if (const auto* t = std::get_if<model::TradeTick>(&r)) {
     if (t->trade_id != 0 && t->trade_id == q.last_trade_id)
       return flag(q, QualityCheck::kDuplicate);
-    if (spike(q, t->price.as_double())) return flag(q, QualityCheck::kSpike);
+    if (spiked(t->price.as_double())) return flag(q, QualityCheck::kSpike);
     q.last_trade_id = t->trade_id;
   } else if (const auto* b = std::get_if<model::Bar>(&r)) {
-    if (ts == q.last_ts[kind] && q.last_ts[kind] != 0) return flag(q, QualityCheck::kDuplicate);
-    if (spike(q, b->close.as_double())) return flag(q, QualityCheck::kSpike);
+    if (ts == *last && *last != 0) return flag(q, QualityCheck::kDuplicate);
+    if (spiked(b->close.as_double())) return flag(q, QualityCheck::kSpike);
   } else if (const auto* x = std::get_if<model::QuoteTick>(&r)) {
     if (x->bid > x->ask) return flag(q, QualityCheck::kCrossed);
     if (q.last_quote && *q.last_quote == *x) return flag(q, QualityCheck::kDuplicate);
     q.last_quote = *x;
   }
-  q.last_ts[kind] = ts;
+  *last = ts;
   if (live_ && clock_ != nullptr &&
       clock_->now() - ts >
           std::chrono::duration_cast<std::chrono::nanoseconds>(settings_.stale_after).count()) {

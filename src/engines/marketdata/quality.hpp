@@ -4,8 +4,9 @@
 //   out_of_order  a record older than the symbol's last of its kind      dropped
 //   duplicate     the same trade id, bar time or quote as the last one   dropped
 //   crossed       a quote whose bid is above its ask                     dropped
-//   spike         a price beyond `spike_band` of the last accepted one   dropped, until
-//                 `spike_confirm` records in a row agree on the new level (a real jump)
+//   spike         a price beyond `spike_band` of the last accepted one   live: dropped, until
+//                 `spike_confirm` records in a row agree on the new level (a real jump);
+//                 recorded data (a replay): counted, published, the new level taken
 //   stale         a live record older than `stale_after` on arrival      counted, published
 //
 // Counted per (source, symbol, check) for /metrics. admit() runs on the source's own thread;
@@ -24,6 +25,8 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "nautilus/core/clock.hpp"
 #include "nautilus/marketdata/csv.hpp"
@@ -57,7 +60,14 @@ class QualityFilter {
 
  private:
   struct SymbolQuality {
-    std::array<core::UnixNanos, 3> last_ts{};  // by RecordKind
+    std::array<core::UnixNanos, 3> last_ts{};                     // by RecordKind (bars: bar_ts)
+    std::vector<std::pair<std::uint32_t, core::UnixNanos>> bars;  // (interval_s, last close)
+    core::UnixNanos& bar_ts(std::uint32_t interval) {
+      for (auto& [i, t] : bars) {
+        if (i == interval) return t;
+      }
+      return bars.emplace_back(interval, 0).second;
+    }
     std::uint64_t last_trade_id = 0;
     std::optional<model::QuoteTick> last_quote;
     double last_price = 0;  // last accepted trade price or bar close

@@ -36,7 +36,11 @@ bool network_source(std::string_view s) {
 
 }  // namespace
 
-RequestServer::RequestServer(Deps deps) : deps_(deps) {}
+RequestServer::RequestServer(Deps deps) : deps_(std::move(deps)) {}
+
+core::UnixNanos RequestServer::data_now() const {
+  return deps_.data_now ? deps_.data_now() : deps_.ctx->clock().now();
+}
 
 RequestServer::~RequestServer() { stop(); }
 
@@ -126,6 +130,10 @@ void RequestServer::on_history(const bus::Envelope& req) {
     return fail(pub, req, kHistory, model::RequestError::kInvalidArgument,
                 "interval_s must be positive");
   }
+  if (q->start < 0 || q->end < 0) {
+    return fail(pub, req, kHistory, model::RequestError::kInvalidArgument,
+                "start and end are times since the epoch (>= 0; end 0: up to now)");
+  }
   if (q->end != 0 && q->end < q->start) {
     return fail(pub, req, kHistory, model::RequestError::kInvalidArgument, "end is before start");
   }
@@ -143,7 +151,7 @@ void RequestServer::on_history(const bus::Envelope& req) {
                               q->interval_s, q->symbol.value()));
     }
     // Nothing after the hub's clock: a backtest sees no bar from its future.
-    const core::UnixNanos now = deps_.ctx->clock().now();
+    const core::UnixNanos now = data_now();
     const core::UnixNanos end = q->end == 0 ? now : std::min(q->end, now);
     auto page = deps_.store->range(q->symbol, q->interval_s, q->start, end,
                                    q->limit == 0 ? 1000 : q->limit);
@@ -155,12 +163,19 @@ void RequestServer::on_history(const bus::Envelope& req) {
   }
   if (deps_.ctx->simulated()) return fetch_and_reply(pub, req);
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (auto it = parsed_.find(parsed_key(*q));
         it != parsed_.end() && it->second.expires > deps_.ctx->clock().now()) {
-      return reply_bars(pub, req, *q, source, true, it->second.page);
+      // Replied outside the lock: an in-process reply handler runs inline, on this thread.
+      const BarStore::Page page = it->second.page;
+      lock.unlock();
+      return reply_bars(pub, req, *q, source, true, page);
     }
-    if (!stopping_ && queue_.size() < kMaxQueuedFetches) {
+    if (stopping_) {
+      lock.unlock();
+      return fail(pub, req, kHistory, model::RequestError::kUnavailable, "the hub is stopping");
+    }
+    if (queue_.size() < kMaxQueuedFetches) {
       queue_.push_back(req);
       cv_.notify_one();
       return;
@@ -172,7 +187,7 @@ void RequestServer::on_history(const bus::Envelope& req) {
 
 void RequestServer::fetch_and_reply(bus::Publisher& pub, const bus::Envelope& req) {
   const auto& q = *req.get<model::HistoryRequest>();
-  const core::UnixNanos now = deps_.ctx->clock().now();
+  const core::UnixNanos now = data_now();
   const core::UnixNanos end = q.end == 0 ? now : std::min(q.end, now);
   bool cached = false;
   auto bars =
@@ -226,7 +241,7 @@ void RequestServer::on_reference(const bus::Envelope& req) {
         pub, req, kReference, model::RequestError::kInvalidArgument,
         fmt::format("marketdata.reference wants a reference_request, not {}", req.type_name()));
   }
-  const core::UnixNanos now = deps_.ctx->clock().now();
+  const core::UnixNanos now = data_now();
   const core::UnixNanos at = q->as_of == 0 ? now : std::min(q->as_of, now);
   const ReferenceRecord* r = deps_.reference->find(q->symbol, at);
   if (r == nullptr) {

@@ -10,14 +10,16 @@
 // and the range asked), so a repeated request is answered on the engine's thread without the
 // worker or a parse: on top of each source's own body cache, never longer than 30 s by default.
 //
-// Point in time: a history's end and a reference's as_of are capped at the hub's clock, so an
-// engine in a backtest cannot see a bar or a filing from its future.
+// Point in time: a history's end and a reference's as_of are capped at where the hub's data is
+// up to (Deps::data_now: the replay's position, else the hub's clock), so an engine cannot see
+// a bar or a filing from the replay's future, in a backtest or a wall-clock replay alike.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -39,6 +41,10 @@ class LiveSources;
 class RequestServer {
  public:
   struct Deps {
+    // Where the hub's data is up to: the replay's position (the last record released) when
+    // it replays, so that a wall-clock replay cannot hand out bars or filings from after the
+    // point it has reached; unset: the hub's clock.
+    std::function<core::UnixNanos()> data_now;
     std::chrono::nanoseconds history_cache{std::chrono::seconds(30)};  // 0: off
     engine::EngineContext* ctx = nullptr;
     const BarStore* store = nullptr;
@@ -47,7 +53,8 @@ class RequestServer {
     LiveSources* live = nullptr;  // null: no live sources
   };
   static constexpr std::size_t kMaxQueuedFetches = 64;
-  static constexpr std::size_t kMaxParsedAnswers = 1024;
+  // Each holds up to kMaxHistoryBars bars: at most about 30 MB in all.
+  static constexpr std::size_t kMaxParsedAnswers = 64;
 
   explicit RequestServer(Deps deps);
   ~RequestServer();
@@ -73,6 +80,7 @@ class RequestServer {
   void reply_bars(bus::Publisher& pub, const bus::Envelope& req, const model::HistoryRequest& q,
                   std::string_view source, bool cached, const BarStore::Page& page);
   void run_worker();
+  [[nodiscard]] core::UnixNanos data_now() const;
   static std::string parsed_key(const model::HistoryRequest& q);
 
   Deps deps_;
