@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "gz_lines.hpp"
 #include "nautilus/core/time.hpp"
 
 namespace nautilus::marketdata {
@@ -146,50 +147,28 @@ core::Result<Record> parse_row(RecordKind kind, std::string_view line, bool has_
 
 struct CsvReader::Impl {
   std::string path;
-  gzFile file = nullptr;
+  std::optional<detail::GzLines> in;
   RecordKind kind = RecordKind::kBar;
   bool optional_column = false;
   std::size_t line_no = 0;
   core::UnixNanos last_ts = INT64_MIN;
-  std::string_view last_row;  // the row next() returned last, in buf
+  std::string_view last_row;  // the row next() returned last, in the reader's buffer
   std::uintmax_t file_size = 0;
-  std::array<char, 4096> buf{};
 
-  ~Impl() {
-    if (file != nullptr) gzclose(file);
-  }
   // The next line without its newline; nullopt at EOF.
   core::Result<std::optional<std::string_view>> read_line() {
-    if (gzgets(file, buf.data(), static_cast<int>(buf.size())) == nullptr) {
-      int err = 0;
-      const char* msg = gzerror(file, &err);
-      if (err != Z_OK && err != Z_BUF_ERROR) {
-        return fail(ErrorCode::kIo, fmt::format("{}:{}: read error: {}", path, line_no + 1, msg));
-      }
-      return std::optional<std::string_view>{};
-    }
-    ++line_no;
-    std::string_view line(buf.data());
-    if (line.empty() || line.back() != '\n') {
-      if (!gzeof(file)) {
-        return fail(ErrorCode::kParse,
-                    fmt::format("{}:{}: line longer than {} bytes", path, line_no, buf.size() - 2));
-      }
-    } else {
-      line.remove_suffix(1);
-    }
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    return std::optional<std::string_view>(line);
+    auto l = in->next();  // NOLINT(bugprone-unchecked-optional-access): opened in open()
+    line_no = in->line();
+    return l;
   }
 };
 
 core::Result<CsvReader> CsvReader::open(const std::string& path) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  impl->file = gzopen(path.c_str(), "rb");  // reads plain files unchanged
-  if (impl->file == nullptr) {
-    return fail(ErrorCode::kIo, fmt::format("{}: cannot open", path));
-  }
+  auto in = detail::GzLines::open(path);
+  if (!in) return std::unexpected(in.error());
+  impl->in.emplace(std::move(*in));
   std::error_code size_error;
   impl->file_size = std::filesystem::file_size(path, size_error);
   if (size_error) impl->file_size = 0;
@@ -235,7 +214,7 @@ std::string_view CsvReader::raw_ts() const noexcept {
 
 double CsvReader::progress() const noexcept {
   if (impl_->file_size == 0) return 0;
-  const auto at = gzoffset(impl_->file);  // bytes of the file (compressed or not) consumed
+  const auto at = gzoffset(impl_->in->file());  // bytes of the file (compressed or not) consumed
   return at <= 0 ? 0
                  : std::min(1.0, static_cast<double>(at) / static_cast<double>(impl_->file_size));
 }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <tuple>
 
+#include "gz_lines.hpp"
 #include "nautilus/core/time.hpp"
 
 namespace nautilus::marketdata {
@@ -173,33 +174,16 @@ core::Result<ReferenceRecord> parse_reference_row(std::string_view line) {
 
 // One file's records with their locations.
 core::Result<std::vector<Located>> read_file(const std::string& path) {
-  gzFile file = gzopen(path.c_str(), "rb");  // reads plain files unchanged
-  if (file == nullptr) return fail(ErrorCode::kIo, fmt::format("{}: cannot open", path));
-  const std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(file, gzclose);
-  std::array<char, 4096> buf{};
-  std::size_t line_no = 0;
+  auto in = detail::GzLines::open(path);
+  if (!in) return std::unexpected(in.error());
   std::vector<Located> out;
   bool header = true;
   while (true) {
-    if (gzgets(file, buf.data(), static_cast<int>(buf.size())) == nullptr) {
-      int err = 0;
-      const char* msg = gzerror(file, &err);
-      if (err != Z_OK && err != Z_BUF_ERROR) {
-        return fail(ErrorCode::kIo, fmt::format("{}:{}: read error: {}", path, line_no + 1, msg));
-      }
-      break;
-    }
-    ++line_no;
-    std::string_view line(buf.data());
-    if (line.empty() || line.back() != '\n') {
-      if (!gzeof(file)) {
-        return fail(ErrorCode::kParse,
-                    fmt::format("{}:{}: line longer than {} bytes", path, line_no, buf.size() - 2));
-      }
-    } else {
-      line.remove_suffix(1);
-    }
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    auto next = in->next();
+    if (!next) return std::unexpected(next.error());
+    if (!*next) break;
+    std::string_view line = **next;  // NOLINT(bugprone-unchecked-optional-access): checked
+    const std::size_t line_no = in->line();
     if (header) {
       if (line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);  // a UTF-8 byte order mark
       if (line != kReferenceHeader) {
