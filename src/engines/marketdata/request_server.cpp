@@ -224,8 +224,13 @@ void RequestServer::run_worker() {
     queue_.pop_front();
     const bool stopping = stopping_;
     lock.unlock();
+    const bool stream = req.get<model::StreamRequest>() != nullptr;
+    const bool subscribe = req.topic.value() == kEndpointNames[kSubscribe];
     if (stopping) {
-      fail(pub, req, kHistory, model::RequestError::kUnavailable, "the hub is stopping");
+      fail(pub, req, stream ? (subscribe ? kSubscribe : kUnsubscribe) : kHistory,
+           model::RequestError::kUnavailable, "the hub is stopping");
+    } else if (stream) {
+      stream_and_reply(pub, req, subscribe);
     } else {
       fetch_and_reply(pub, req);
     }
@@ -277,12 +282,33 @@ void RequestServer::on_stream(const bus::Envelope& req, bool subscribe) {
     return fail(pub, req, ep, model::RequestError::kUnavailable,
                 "live streaming is off (marketdata.live_sources is empty)");
   }
-  auto st = subscribe ? deps_.live->subscribe(q->source.view(), q->symbol)
-                      : deps_.live->unsubscribe(q->source.view(), q->symbol);
+  // Starting a stream may call a source (IBKR's contract search for the conid): the worker's
+  // job, so that the replay and other requests never wait on the network.
+  if (deps_.ctx->simulated()) return stream_and_reply(pub, req, subscribe);
+  if (!enqueue(req)) {
+    fail(pub, req, ep, model::RequestError::kRateLimited,
+         fmt::format("{} requests already queued, or the hub is stopping", kMaxQueuedFetches));
+  }
+}
+
+void RequestServer::stream_and_reply(bus::Publisher& pub, const bus::Envelope& req,
+                                     bool subscribe) {
+  const Endpoint ep = subscribe ? kSubscribe : kUnsubscribe;
+  const auto& q = *req.get<model::StreamRequest>();
+  auto st = subscribe ? deps_.live->subscribe(q.source.view(), q.symbol)
+                      : deps_.live->unsubscribe(q.source.view(), q.symbol);
   if (!st) return fail(pub, req, ep, error_of(st.error()), st.error().message);
   st->ts_event = deps_.ctx->clock().now();
   counts_[ep][kOk].fetch_add(1, std::memory_order_relaxed);
   (void)pub.reply(req, *st);
+}
+
+bool RequestServer::enqueue(const bus::Envelope& req) {
+  std::lock_guard lock(mu_);
+  if (stopping_ || queue_.size() >= kMaxQueuedFetches) return false;
+  queue_.push_back(req);
+  cv_.notify_one();
+  return true;
 }
 
 void RequestServer::add_metrics(net::PrometheusText& p) const {

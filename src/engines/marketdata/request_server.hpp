@@ -2,9 +2,10 @@
 // .subscribe and .unsubscribe. Private to the marketdata engine.
 //
 // Requests arrive on the engine's thread. What can be answered from memory (the bar store,
-// the reference store, stream subscriptions) is answered there at once; a fetch from an
-// outside source goes to a worker thread (bounded queue), so the replay never waits on the
-// network. On a simulated clock the fetch runs inline instead, so a backtest stays one thread.
+// the reference store, parsed answers) is answered there at once; a fetch from an outside
+// source, and a subscribe or unsubscribe (starting a stream may call a source), go to a worker
+// thread (bounded queue, in order), so the replay never waits on the network. On a simulated clock
+// the fetch runs inline instead, so a backtest stays one thread.
 //
 // A source's answers are kept parsed for `history_cache` (keyed by source, symbol, interval
 // and the range asked), so a repeated request is answered on the engine's thread without the
@@ -75,6 +76,10 @@ class RequestServer {
   void on_stream(const bus::Envelope& req, bool subscribe);
   // Fetches from a source and replies (worker thread, or inline on a simulated clock).
   void fetch_and_reply(bus::Publisher& pub, const bus::Envelope& req);
+  // Subscribes or unsubscribes and replies (worker thread, or inline on a simulated clock).
+  void stream_and_reply(bus::Publisher& pub, const bus::Envelope& req, bool subscribe);
+  // Queues for the worker; false when the queue is full or the server is stopping.
+  bool enqueue(const bus::Envelope& req);
   void fail(bus::Publisher& pub, const bus::Envelope& req, Endpoint ep, model::RequestError error,
             std::string_view detail);
   void reply_bars(bus::Publisher& pub, const bus::Envelope& req, const model::HistoryRequest& q,
