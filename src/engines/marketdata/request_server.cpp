@@ -144,6 +144,9 @@ void RequestServer::on_history(const bus::Envelope& req) {
   }
   const std::string_view source = q->source.view();
   if (source.empty() || source == "store") {
+    if (const auto e = deps_.stores_ready ? deps_.stores_ready() : std::string(); !e.empty()) {
+      return fail(pub, req, kHistory, model::RequestError::kUnavailable, e);
+    }
     if (!deps_.store->has(q->symbol, q->interval_s)) {
       return fail(pub, req, kHistory, model::RequestError::kNotFound,
                   fmt::format("no stored {} s bars of {}; name a source (alphavantage, binance, "
@@ -248,6 +251,9 @@ void RequestServer::on_reference(const bus::Envelope& req) {
   }
   const core::UnixNanos now = data_now();
   const core::UnixNanos at = q->as_of == 0 ? now : std::min(q->as_of, now);
+  if (const auto e = deps_.stores_ready ? deps_.stores_ready() : std::string(); !e.empty()) {
+    return fail(pub, req, kReference, model::RequestError::kUnavailable, e);
+  }
   const ReferenceRecord* r = deps_.reference->find(q->symbol, at);
   if (r == nullptr) {
     return fail(pub, req, kReference, model::RequestError::kNotFound,

@@ -48,6 +48,9 @@ class RequestServer {
     std::function<core::UnixNanos()> data_now;
     std::chrono::nanoseconds history_cache{std::chrono::seconds(30)};  // 0: off
     engine::EngineContext* ctx = nullptr;
+    // Waits until `store` and `reference` are loaded; the load's error, "" when usable. Unset:
+    // they are ready.
+    std::function<std::string()> stores_ready;
     const BarStore* store = nullptr;
     const ReferenceStore* reference = nullptr;
     HttpSources* sources = nullptr;
