@@ -1,7 +1,9 @@
 // The hub's endpoints on the bus (model/requests.hpp): marketdata.history from its bar store and
 // from a source (Alpha Vantage on a loopback server), paging, point-in-time limits on a
 // simulated clock, marketdata.reference, error replies, and the same requests from another
-// process over the dual Redis bus.
+// process over the dual Redis bus. marketdata.subscribe is tested in
+// tests/unit/marketdata/streaming_test.cpp, beside the loopback WebSocket server (Beast's
+// templates are compiled once, there).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -19,7 +21,6 @@
 #include "nautilus/net/http.hpp"
 #include "support/http_client.hpp"
 #include "support/redis_server.hpp"
-#include "support/ws_replay_server.hpp"
 
 namespace nautilus {
 namespace {
@@ -231,92 +232,6 @@ TEST_F(HubRequests, ReferenceDataIsWhatWasKnownAtTheTimeAsked) {
   ASSERT_TRUE(r);
   ASSERT_NE(r->get<RequestFailed>(), nullptr);
   EXPECT_EQ(r->get<RequestFailed>()->error, model::RequestError::kNotFound);
-}
-
-// marketdata.subscribe starts the Binance stream (a loopback server playing Binance), its trades
-// come onto the bus through the quality filter (a bad print is dropped and counted), and
-// marketdata.unsubscribe stops it.
-TEST_F(HubRequests, SubscribeStreamsTradesThroughTheQualityFilterAndUnsubscribeStops) {
-  const auto ms = [](int i) {
-    return std::to_string(core::realtime_clock().now() / 1'000'000 + i);
-  };
-  const auto frame = [&](int id, const char* price) {
-    return R"({"e":"trade","E":)" + ms(id) + R"(,"s":"BTCUSDT","t":)" + std::to_string(id) +
-           R"(,"p":")" + price + R"(","q":"0.01000000","T":)" + ms(id) + R"(,"m":false,"M":true})";
-  };
-  test::WsReplayServer server([&](test::WsSession& s, int) {
-    if (!s.wait_received(1, 5s)) return;  // SUBSCRIBE
-    s.send(R"({"result":null,"id":1})");
-    for (auto [id, px] : {std::pair{1, "64000.10"},
-                          {2, "64000.20"},
-                          {3, "96000.00"},
-                          {4, "64000.30"},
-                          {5, "64000.40"}}) {
-      s.send(frame(id, px));
-    }
-    (void)s.wait_received(2, 10s);  // UNSUBSCRIBE
-    (void)s.stall(5s);
-  });
-  std::atomic<int> trades{0};
-  ASSERT_TRUE(bus.subscribe("market_data.BTCUSDT.trade", [&](const bus::Envelope&) { ++trades; }));
-  engine::EngineConfig cfg;
-  start(cfg);  // sets live_sources to "": start a second hub with them on
-  host->drain_and_stop();
-  host.reset();
-  cfg.set("source", "none");
-  cfg.set("history_files", kSample + "bars_1m.csv.gz");
-  cfg.set("reference_files", reference_file());
-  cfg.set("live_sources", "binance");
-  cfg.set("binance_ws_url", server.url("/ws"));
-  std::vector<std::unique_ptr<engine::Engine>> engines;
-  engines.push_back(engines::find_engine("marketdata")->create());
-  auto h = engine::EngineHost::start(bus, std::move(engines),
-                                     {.ephemeral_ports = true, .configs = {{"marketdata", cfg}}});
-  ASSERT_TRUE(h) << h.error().message;
-  host = std::move(*h);
-  port = host->engines().front().port;
-
-  auto r = ask(bus, "marketdata.subscribe",
-               model::StreamRequest{.symbol = core::Symbol::from_trusted("btcusdt")});
-  ASSERT_TRUE(r) << r.error().message;
-  const auto* st = r->get<model::StreamStatus>();
-  ASSERT_NE(st, nullptr) << r->type_name();
-  EXPECT_TRUE(st->active);
-  EXPECT_EQ(st->symbol.value(), "BTCUSDT");  // as Binance names it
-  EXPECT_EQ(st->source.view(), "binance");
-  EXPECT_EQ(st->subscribers, 1u);
-  for (int i = 0; i < 500 && trades.load() < 4; ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_EQ(trades.load(), 4);  // five trades, the 96,000 print dropped as a spike
-  auto m = test::http_get(port, "/metrics");
-  EXPECT_NE(
-      m.body.find(
-          R"(nautilus_marketdata_quality_total{source="binance",symbol="BTCUSDT",check="spike"} 1)"),
-      std::string::npos)
-      << m.body;
-  EXPECT_NE(m.body.find(R"(nautilus_marketdata_stream_connected{source="binance"} 1)"),
-            std::string::npos);
-  auto streams = test::http_get(port, "/marketdata/streams");
-  EXPECT_NE(streams.body.find(R"("symbol":"BTCUSDT","subscribers":1)"), std::string::npos)
-      << streams.body;
-  r = ask(bus, "marketdata.unsubscribe",
-          model::StreamRequest{.symbol = core::Symbol::from_trusted("BTCUSDT"),
-                               .source = *model::Name::create("binance")});
-  ASSERT_TRUE(r);
-  ASSERT_NE(r->get<model::StreamStatus>(), nullptr);
-  EXPECT_FALSE(r->get<model::StreamStatus>()->active);
-  for (int i = 0; i < 300 && server.received().size() < 2; ++i) std::this_thread::sleep_for(10ms);
-  const auto sent = server.received();
-  ASSERT_EQ(sent.size(), 2u);
-  EXPECT_NE(sent[0].find(R"("method":"SUBSCRIBE","params":["btcusdt@trade"])"), std::string::npos)
-      << sent[0];
-  EXPECT_NE(sent[1].find("UNSUBSCRIBE"), std::string::npos) << sent[1];
-  // Unsubscribing what is not streamed is an error reply, not a crash.
-  r = ask(bus, "marketdata.unsubscribe",
-          model::StreamRequest{.symbol = core::Symbol::from_trusted("ETHUSDT")});
-  ASSERT_TRUE(r);
-  ASSERT_NE(r->get<RequestFailed>(), nullptr);
-  EXPECT_EQ(r->get<RequestFailed>()->error, model::RequestError::kNotFound);
-  host->drain_and_stop();
 }
 
 // In a deterministic run the hub's clock is the simulated one: a history request made at

@@ -8,10 +8,14 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <future>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include "nautilus/engine/host.hpp"
+#include "nautilus/engines/registry.hpp"
+#include "nautilus/model/requests.hpp"
 #include "nautilus/net/websocket_client.hpp"
 #include "support/http_client.hpp"
 #include "support/ws_replay_server.hpp"
@@ -962,6 +966,106 @@ TEST(LiveStream, StartRefusesBadOptionsSayingWhich) {
   auto no_sink = LiveStream::start({.kind = "binance", .url = url}, core::realtime_clock(), {});
   ASSERT_FALSE(no_sink);
   EXPECT_NE(no_sink.error().message.find("sink"), std::string::npos);
+}
+
+// One request to the hub, waited for.
+core::Result<bus::Envelope> ask(bus::MessageBus& bus, std::string_view endpoint,
+                                const auto& request) {
+  auto pub = *bus.publisher("probe");
+  auto ep = *bus.endpoint(endpoint);
+  auto done = std::make_shared<std::promise<core::Result<bus::Envelope>>>();
+  auto fut = done->get_future();
+  auto id = pub.request(ep, request, 5s,
+                        [done](core::Result<bus::Envelope> r) { done->set_value(std::move(r)); });
+  if (!id) return std::unexpected(id.error());
+  if (fut.wait_for(10s) != std::future_status::ready) {
+    return core::fail(core::ErrorCode::kTimeout, "no reply and no timeout");
+  }
+  return fut.get();
+}
+
+// marketdata.subscribe starts the Binance stream (a loopback server playing Binance), its trades
+// come onto the bus through the quality filter (a bad print is dropped and counted), and
+// marketdata.unsubscribe stops it.
+TEST(HubStreams, SubscribeStreamsTradesThroughTheQualityFilterAndUnsubscribeStops) {
+  bus::MessageBus bus;
+  std::unique_ptr<engine::EngineHost> host;
+  std::uint16_t port = 0;
+  const auto ms = [](int i) {
+    return std::to_string(core::realtime_clock().now() / 1'000'000 + i);
+  };
+  const auto frame = [&](int id, const char* price) {
+    return R"({"e":"trade","E":)" + ms(id) + R"(,"s":"BTCUSDT","t":)" + std::to_string(id) +
+           R"(,"p":")" + price + R"(","q":"0.01000000","T":)" + ms(id) + R"(,"m":false,"M":true})";
+  };
+  test::WsReplayServer server([&](test::WsSession& s, int) {
+    if (!s.wait_received(1, 5s)) return;  // SUBSCRIBE
+    s.send(R"({"result":null,"id":1})");
+    for (auto [id, px] : {std::pair{1, "64000.10"},
+                          {2, "64000.20"},
+                          {3, "96000.00"},
+                          {4, "64000.30"},
+                          {5, "64000.40"}}) {
+      s.send(frame(id, px));
+    }
+    (void)s.wait_received(2, 10s);  // UNSUBSCRIBE
+    (void)s.stall(5s);
+  });
+  std::atomic<int> trades{0};
+  ASSERT_TRUE(bus.subscribe("market_data.BTCUSDT.trade", [&](const bus::Envelope&) { ++trades; }));
+  engine::EngineConfig cfg;
+  cfg.set("source", "none");
+  cfg.set("live_sources", "binance");
+  cfg.set("binance_ws_url", server.url("/ws"));
+  std::vector<std::unique_ptr<engine::Engine>> engines;
+  engines.push_back(engines::find_engine("marketdata")->create());
+  auto h = engine::EngineHost::start(bus, std::move(engines),
+                                     {.ephemeral_ports = true, .configs = {{"marketdata", cfg}}});
+  ASSERT_TRUE(h) << h.error().message;
+  host = std::move(*h);
+  port = host->engines().front().port;
+
+  auto r = ask(bus, "marketdata.subscribe",
+               model::StreamRequest{.symbol = core::Symbol::from_trusted("btcusdt")});
+  ASSERT_TRUE(r) << r.error().message;
+  const auto* st = r->get<model::StreamStatus>();
+  ASSERT_NE(st, nullptr) << r->type_name();
+  EXPECT_TRUE(st->active);
+  EXPECT_EQ(st->symbol.value(), "BTCUSDT");  // as Binance names it
+  EXPECT_EQ(st->source.view(), "binance");
+  EXPECT_EQ(st->subscribers, 1u);
+  for (int i = 0; i < 500 && trades.load() < 4; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(trades.load(), 4);  // five trades, the 96,000 print dropped as a spike
+  auto m = test::http_get(port, "/metrics");
+  EXPECT_NE(
+      m.body.find(
+          R"(nautilus_marketdata_quality_total{source="binance",symbol="BTCUSDT",check="spike"} 1)"),
+      std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find(R"(nautilus_marketdata_stream_connected{source="binance"} 1)"),
+            std::string::npos);
+  auto streams = test::http_get(port, "/marketdata/streams");
+  EXPECT_NE(streams.body.find(R"("symbol":"BTCUSDT","subscribers":1)"), std::string::npos)
+      << streams.body;
+  r = ask(bus, "marketdata.unsubscribe",
+          model::StreamRequest{.symbol = core::Symbol::from_trusted("BTCUSDT"),
+                               .source = *model::Name::create("binance")});
+  ASSERT_TRUE(r);
+  ASSERT_NE(r->get<model::StreamStatus>(), nullptr);
+  EXPECT_FALSE(r->get<model::StreamStatus>()->active);
+  for (int i = 0; i < 300 && server.received().size() < 2; ++i) std::this_thread::sleep_for(10ms);
+  const auto sent = server.received();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_NE(sent[0].find(R"("method":"SUBSCRIBE","params":["btcusdt@trade"])"), std::string::npos)
+      << sent[0];
+  EXPECT_NE(sent[1].find("UNSUBSCRIBE"), std::string::npos) << sent[1];
+  // Unsubscribing what is not streamed is an error reply, not a crash.
+  r = ask(bus, "marketdata.unsubscribe",
+          model::StreamRequest{.symbol = core::Symbol::from_trusted("ETHUSDT")});
+  ASSERT_TRUE(r);
+  ASSERT_NE(r->get<model::RequestFailed>(), nullptr);
+  EXPECT_EQ(r->get<model::RequestFailed>()->error, model::RequestError::kNotFound);
+  host->drain_and_stop();
 }
 
 }  // namespace
