@@ -280,8 +280,10 @@ TEST(HubRequestsWallClock, AReplaysHistoryStopsAtWhereTheReplayHasGot) {
       bus, std::move(engines), {.ephemeral_ports = true, .configs = {{"marketdata", cfg}}});
   ASSERT_TRUE(host) << host.error().message;
   const auto bars = aapl_bars();
+  // The first request waits for the hub's stores to be read (the sample and, when present,
+  // the research universe: several seconds under TSan).
   auto r = ask(bus, "marketdata.history",
-               HistoryRequest{.symbol = kAapl, .interval_s = 60, .limit = 4096});
+               HistoryRequest{.symbol = kAapl, .interval_s = 60, .limit = 4096}, 60s);
   ASSERT_TRUE(r) << r.error().message;
   const auto* h = r->get<BarHistory>();
   ASSERT_NE(h, nullptr) << r->type_name();
