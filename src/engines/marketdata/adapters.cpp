@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "eastern_time.hpp"
+#include "json_fields.hpp"
 #include "nautilus/core/time.hpp"
 
 namespace nautilus::marketdata {
@@ -29,17 +30,8 @@ core::Result<json::object> parse_object(std::string_view body, std::string_view 
   return std::move(v.as_object());
 }
 
-const json::string* str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr ? v->if_string() : nullptr;
-}
-
-std::optional<double> number(std::string_view s) {
-  double v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
+using detail::number;
+using detail::str;
 
 }  // namespace
 

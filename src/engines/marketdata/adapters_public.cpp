@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "eastern_time.hpp"
+#include "json_fields.hpp"
 #include "nautilus/core/time.hpp"
 #include "nautilus/marketdata/adapters.hpp"
 
@@ -57,17 +58,8 @@ core::Result<json::value> parse_json(std::string_view body, std::string_view sou
   return v;
 }
 
-const json::string* str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr ? v->if_string() : nullptr;
-}
-
-std::optional<double> number(std::string_view s) {
-  double v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
+using detail::number;
+using detail::str;
 
 std::optional<std::int64_t> integer(const json::value& v) {
   if (v.is_int64()) return v.as_int64();
