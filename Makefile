@@ -19,13 +19,16 @@ build: deps
 	@cmake --preset $(PRESET) > /dev/null
 	cmake --build --preset $(PRESET)
 
-# The research universe (docs/MARKET_DATA.md) is about 45 MB compressed, too large to commit:
-# written here, in a few seconds, when a file of it is missing (data/universe/.gitignore).
+# The research universe (docs/MARKET_DATA.md) is about 50 MB compressed, too large to commit:
+# written here, in a few seconds, when a file of it is missing or the generator's source is newer
+# than what it wrote (data/universe/.gitignore).
 UNIVERSE_DIR := data/universe
 UNIVERSE_FILES := daily_bars.csv.gz reference.csv.gz universe.csv.gz truth_factor_returns.csv \
                   truth_exposures.csv.gz README.md
+UNIVERSE_SOURCES := src/engines/marketdata/universe.cpp src/engines/toraniko/styles.cpp
 universe: build
-	@$(foreach f,$(UNIVERSE_FILES),test -f $(UNIVERSE_DIR)/$(f) &&) true || \
+	@$(foreach f,$(UNIVERSE_FILES),test -f $(UNIVERSE_DIR)/$(f) &&) \
+	  $(foreach f,$(UNIVERSE_SOURCES),test ! $(f) -nt $(UNIVERSE_DIR)/README.md &&) true || \
 	  $(NAUTILUS) sample --universe --out $(UNIVERSE_DIR)
 
 run: build universe

@@ -16,12 +16,17 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libssl-dev
   # gzip-compressed sample data and CSV files
   zlib1g-dev
+  # the toraniko factor model's linear algebra (header-only)
+  libeigen3-dev
   # the Redis Streams transport's tests: a real redis-server, and Python interop (Debian's
   # /usr/bin/python3 with redis and msgpack)
   redis-server python3 python3-redis python3-msgpack
   # the VPIN tests' independent reference (tests/reference/vpin_reference.py): numpy, and mpmath
   # for the Student-t CDF (python3-scipy cannot be installed: via pythran it wants Boost 1.74)
   python3-numpy python3-mpmath
+  # Debian's OpenBLAS, which numpy then runs on (the anchors of `nautilus bench models`); without
+  # it numpy falls back to the slow reference BLAS
+  libopenblas0-pthread
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # `nautilus bench http`: wrk drives the load, Debian's nginx is the anchor; curl runs the

@@ -2,6 +2,7 @@
 #include "../../bench/codec/codec_suite.hpp"
 #include "../../bench/http/http_suite.hpp"
 #include "../../bench/marketdata/marketdata_suite.hpp"
+#include "../../bench/models/models_suite.hpp"
 #include "../../bench/redis/redis_suite.hpp"
 #include "../../bench/signals/signals_suite.hpp"
 #include "commands.hpp"
@@ -16,6 +17,7 @@ int run_bench(const BenchOptions& o) {
   if (o.suite == "http" || o.suite == "all") bench::run_http_suite(so);
   if (o.suite == "signals" || o.suite == "all") bench::run_signals_suite(so);
   if (o.suite == "marketdata" || o.suite == "all") bench::run_marketdata_suite(so);
+  if (o.suite == "models" || o.suite == "all") bench::run_models_suite(so);
   return 0;
 }
 

@@ -108,9 +108,15 @@ struct ComputeOptions {
   std::string classify = "auto";  // enhanced-vpin: auto | aggressor | tick | lee-ready | bvc
   std::string horizons;           // enhanced-vpin: VPIN windows in buckets, "10,50,250"
   std::size_t adv_days = 0;       // enhanced-vpin: rolling ADV days (0: default)
+  // toraniko
+  std::string universe;              // the long table (universe_csv.hpp)
+  double winsor = 0.05;              // 0: returns not winsorized
+  bool no_residualize = false;       // styles on the returns, not the sector residuals
+  std::vector<std::string> sectors;  // the only sectors allowed (empty: the file's)
 };
 int compute_features(const ComputeOptions& o);
 int compute_vpin(const ComputeOptions& o);
 int compute_enhanced_vpin(const ComputeOptions& o);
+int compute_toraniko(const ComputeOptions& o);
 
 }  // namespace nautilus::app

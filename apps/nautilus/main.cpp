@@ -89,9 +89,10 @@ int main(int argc, char** argv) {
   auto* bench_cmd = app.add_subcommand("bench", "Run benchmark suites against their anchors");
   bench_cmd
       ->add_option("suite", bench.suite,
-                   "Suite: bus | codec | redis | http | signals | marketdata | all")
+                   "Suite: bus | codec | redis | http | signals | marketdata | models | all")
       ->required()
-      ->check(CLI::IsMember({"bus", "codec", "redis", "http", "signals", "marketdata", "all"}));
+      ->check(CLI::IsMember(
+          {"bus", "codec", "redis", "http", "signals", "marketdata", "models", "all"}));
   bench_cmd->add_flag("--json", bench.json, "One JSON object per line");
   bench_cmd->add_option("--runs", bench.runs, "Repetitions; medians are reported")
       ->check(CLI::Range(1, 101));
@@ -187,6 +188,28 @@ int main(int argc, char** argv) {
                    "Completed dates in the ADV the bucket size follows (default 20)")
       ->check(CLI::Range(1, 10000));
 
+  auto* compute_toraniko = compute_cmd->add_subcommand(
+      "toraniko", "The toraniko factor model over a universe file: factor and residual returns");
+  compute_toraniko->footer(
+      "IN: date,symbol,return,market_cap,sector[,book_price,sales_price,cf_price][,mom,sze,val]"
+      "\n(styles computed from the ratios and returns, or given as mom,sze,val). DIR gets\n"
+      "factor_returns.csv (date,market,<sectors>,<styles>) and residuals.csv "
+      "(date,symbol,residual).");
+  compute_toraniko->add_option("--universe", compute.universe, "Universe CSV (plain or .gz)")
+      ->required();
+  compute_toraniko->add_option("--out", compute.out, "Output directory (created if missing)")
+      ->required();
+  compute_toraniko
+      ->add_option("--winsor", compute.winsor,
+                   "Returns clipped to this percentile and its complement (default 0.05; 0: off)")
+      ->check(CLI::Range(0.0, 0.5));
+  compute_toraniko->add_flag("--no-residualize", compute.no_residualize,
+                             "Fit the styles on the returns, not on the sector residuals");
+  compute_toraniko
+      ->add_option("--sectors", compute.sectors,
+                   "The only sectors allowed, comma-separated (default: the file's)")
+      ->delimiter(',');
+
   nautilus::app::ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand("replay", "Re-read a range of a bus's streams");
   replay_cmd->add_option("--bus", replay.bus, "logic or marketdata")
@@ -229,6 +252,7 @@ int main(int argc, char** argv) {
     if (compute_features->parsed()) return nautilus::app::compute_features(compute);
     if (compute_vpin->parsed()) return nautilus::app::compute_vpin(compute);
     if (compute_enhanced->parsed()) return nautilus::app::compute_enhanced_vpin(compute);
+    if (compute_toraniko->parsed()) return nautilus::app::compute_toraniko(compute);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nautilus %s: %s\n", argv[1], e.what());
     return 1;

@@ -5,12 +5,12 @@
 //   r[i,t] = market[t] + sector[s(i),t] + sum_k style_k[t] * x[i,k,t-1] + eps[i,t]
 //
 // The styles are momentum, size and value with exposures x computed from the data written, the
-// way toraniko 1.1.0 (github.com/0xfdf/toraniko) computes its scores: below, toraniko_size()
-// etc. Fundamentals change quarterly and are written as point-in-time reference rows
-// (reference.hpp). The random streams are mt19937_64 with hand-written normal draws, as in
-// synthetic.hpp, so a seed gives the same universe on every standard library.
-// docs/MARKET_DATA.md ("The research universe") and the README.md written beside the files
-// describe the files and the model.
+// way toraniko 1.1.0 (github.com/0xfdf/toraniko) computes its scores, with the toraniko
+// engine's own style code (engines/toraniko/styles.hpp). Fundamentals change quarterly and are
+// written as point-in-time reference rows (reference.hpp). The random streams are mt19937_64 with
+// hand-written normal draws, as in synthetic.hpp, so a seed gives the same universe on every
+// standard library. docs/MARKET_DATA.md ("The research universe") and the README.md written beside
+// the files describe the files and the model.
 //
 //   auto written = marketdata::write_universe({.seed = 42}, "data/universe");
 //   if (!written) fmt::print(stderr, "{}\n", written.error().message);
@@ -23,15 +23,12 @@
 #include <vector>
 
 #include "nautilus/core/error.hpp"
+#include "nautilus/engines/toraniko/styles.hpp"
 
 namespace nautilus::marketdata {
 
-// toraniko's momentum defaults: a 504-day window, half-life 126 days, returns lagged 20 days.
-inline constexpr int kMomentumWindow = 504;
-inline constexpr int kMomentumHalfLife = 126;
-inline constexpr int kMomentumLag = 20;
 // Days generated before the first written day, so momentum is defined from that day on.
-inline constexpr int kUniverseBurnIn = kMomentumWindow + kMomentumLag;
+inline constexpr int kUniverseBurnIn = toraniko::kMomentumHistory;
 
 struct UniverseOptions {
   std::uint64_t seed = 42;
@@ -66,23 +63,5 @@ struct UniverseSummary {
 
 // The 11 sectors, in the alphabetical order of truth_factor_returns.csv's columns.
 [[nodiscard]] const std::vector<std::string>& gics_sectors();
-
-// toraniko 1.1.0's style scores over one date's cross-section (one value per symbol).
-// Standardizing is (v - mean) / sd with sd of ddof 1, as polars' std() computes it.
-//
-// Size: -log(market cap), standardized, then the scores strictly between the 20th and 80th
-// percentile set to 0 (factor_sze: percentiles by polars' "nearest", index round((n-1)q)).
-[[nodiscard]] std::vector<double> toraniko_size(std::span<const double> market_caps);
-// Value: log(book/price), log(sales/price) and cf/price, each standardized, their mean,
-// standardized again (factor_val without winsorizing).
-[[nodiscard]] std::vector<double> toraniko_value(std::span<const double> book_price,
-                                                 std::span<const double> sales_price,
-                                                 std::span<const double> cf_price);
-// One symbol's raw momentum from its last kMomentumWindow lagged returns, oldest first:
-// prod(1 + r_j w_j) - 1 with w = 2^(-age/126), the newest weighing 1.
-[[nodiscard]] double toraniko_momentum_raw(std::span<const double> lagged_returns);
-// The cross-section of raw momentum winsorized at the 1st and 99th percentiles (numpy's
-// linear percentile) and standardized (factor_mom).
-[[nodiscard]] std::vector<double> toraniko_momentum(std::span<const double> raw);
 
 }  // namespace nautilus::marketdata

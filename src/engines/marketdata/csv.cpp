@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "gz_lines.hpp"
+#include "nautilus/core/gz_lines.hpp"
 #include "nautilus/core/time.hpp"
 
 namespace nautilus::marketdata {
@@ -147,7 +147,7 @@ core::Result<Record> parse_row(RecordKind kind, std::string_view line, bool has_
 
 struct CsvReader::Impl {
   std::string path;
-  std::optional<detail::GzLines> in;
+  std::optional<core::GzLines> in;
   RecordKind kind = RecordKind::kBar;
   bool optional_column = false;
   std::size_t line_no = 0;
@@ -166,7 +166,7 @@ struct CsvReader::Impl {
 core::Result<CsvReader> CsvReader::open(const std::string& path) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  auto in = detail::GzLines::open(path);
+  auto in = core::GzLines::open(path);
   if (!in) return std::unexpected(in.error());
   impl->in.emplace(std::move(*in));
   std::error_code size_error;

@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "distributor.hpp"
-#include "gz_lines.hpp"
 #include "live_sources.hpp"
+#include "nautilus/core/gz_lines.hpp"
 #include "nautilus/core/time.hpp"
 #include "nautilus/marketdata/bar_store.hpp"
 #include "nautilus/marketdata/engine.hpp"
@@ -237,7 +237,7 @@ class MarketDataEngine final : public engine::Engine {
     }
     for (const auto* list : {&history, &reference}) {
       for (const auto& path : *list) {
-        if (auto in = detail::GzLines::open(path); !in) {
+        if (auto in = core::GzLines::open(path); !in) {
           return core::fail(
               in.error().code,
               fmt::format("{}: {}", list == &history ? "history_files" : "reference_files",

@@ -13,7 +13,7 @@
 #include <memory>
 #include <tuple>
 
-#include "gz_lines.hpp"
+#include "nautilus/core/gz_lines.hpp"
 #include "nautilus/core/time.hpp"
 
 namespace nautilus::marketdata {
@@ -174,7 +174,7 @@ core::Result<ReferenceRecord> parse_reference_row(std::string_view line) {
 
 // One file's records with their locations.
 core::Result<std::vector<Located>> read_file(const std::string& path) {
-  auto in = detail::GzLines::open(path);
+  auto in = core::GzLines::open(path);
   if (!in) return std::unexpected(in.error());
   std::vector<Located> out;
   bool header = true;

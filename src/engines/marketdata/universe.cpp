@@ -328,39 +328,6 @@ struct Firm {
   double cash_flow = 0;  // operating, trailing year
 };
 
-double mean_of(std::span<const double> v) {
-  double s = 0;
-  for (const double x : v) s += x;
-  return s / static_cast<double>(v.size());
-}
-
-// (v - mean) / sd, sd with ddof 1: polars' mean() and std().
-std::vector<double> standardized(std::span<const double> v) {
-  std::vector<double> out(v.begin(), v.end());
-  if (v.size() < 2) return std::vector<double>(v.size(), 0.0);
-  const double m = mean_of(v);
-  double ss = 0;
-  for (const double x : v) ss += (x - m) * (x - m);
-  const double sd = std::sqrt(ss / static_cast<double>(v.size() - 1));
-  for (double& x : out) x = sd > 0 ? (x - m) / sd : 0.0;
-  return out;
-}
-
-// numpy's percentile with its default ("linear") method, q in [0, 1].
-double percentile_linear(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  const double n = static_cast<double>(v.size());
-  const double h = n * q + (1 + q * (1 - 1 - 1)) - 1;  // numpy's virtual index, alpha = beta = 1
-  const double lo_index = std::floor(h);
-  const auto lo = static_cast<std::size_t>(std::clamp(lo_index, 0.0, n - 1));
-  const auto hi = std::min(lo + 1, v.size() - 1);
-  const double t = h - lo_index;
-  const double a = v[lo];
-  const double b = v[hi];
-  const double diff = b - a;
-  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
-}
-
 struct Written {
   std::string first_history_day;
   std::string first_day;
@@ -410,12 +377,13 @@ Written by `nautilus sample --universe --seed {seed} --symbols {symbols} --days 
 options write the same bytes.
 
 {symbols} synthetic symbols, {days} trading days from {first} to {last} (weekdays; there are no
-holidays), after a burn-in of {burn_in} days from {history} that only `universe.csv.gz` holds.
+holidays), after a burn-in of {burn_in} days from {history}: the days a toraniko model needs
+before its first momentum score. Every file but the truth files covers the burn-in too.
 
 ## Files
 
 - `daily_bars.csv.gz`: `ts,symbol,open,high,low,close,volume,interval_s`, the hub's bar format,
-  one bar per symbol and written day, `interval_s` 86400, stamped at 16:00 New York (21:00 UTC,
+  one bar per symbol and day (burn-in included), `interval_s` 86400, stamped at 16:00 New York (21:00 UTC,
   20:00 UTC in daylight time), prices with 4 decimals.
 - `reference.csv.gz`:
   `as_of,symbol,sector,industry,shares_outstanding,book_value,sales,operating_cash_flow`,
@@ -428,8 +396,8 @@ holidays), after a burn-in of {burn_in} days from {history} that only `universe.
 - `truth_exposures.csv.gz`: `date,symbol,mom,sze,val`, the style exposures each written day's
   return loaded on (12 decimals).
 
-In `universe.csv.gz`: `return` is the close-to-close simple return of the bars' closes (during
-the burn-in, of closes that are not written), to 10 decimals; `market_cap` = shares outstanding
+In `universe.csv.gz`: `return` is the close-to-close simple return of the bars' closes (on the
+first day, from a close before the first bar), to 10 decimals; `market_cap` = shares outstanding
 x close, to the dollar; the ratios are book value, sales and operating cash flow over
 `market_cap`, to 10 significant digits, with the fundamentals known on that date (the reference
 row with the latest `as_of` <= the close). The generator goes on from the numbers as written, so
@@ -495,66 +463,6 @@ const std::vector<std::string>& gics_sectors() {
     return out;
   }();
   return kNames;
-}
-
-std::vector<double> toraniko_size(std::span<const double> market_caps) {
-  std::vector<double> score(market_caps.size());
-  for (std::size_t i = 0; i < score.size(); ++i) score[i] = -std::log(market_caps[i]);
-  score = standardized(score);
-  if (score.empty()) return score;
-  std::vector<double> sorted = score;
-  std::sort(sorted.begin(), sorted.end());
-  const double last = static_cast<double>(sorted.size() - 1);
-  const double lower = sorted[static_cast<std::size_t>(std::round(last * 0.2))];
-  const double upper = sorted[static_cast<std::size_t>(std::round(last * 0.8))];
-  for (double& s : score) {
-    if (!(s <= lower || s >= upper)) s = 0.0;
-  }
-  return score;
-}
-
-std::vector<double> toraniko_value(std::span<const double> book_price,
-                                   std::span<const double> sales_price,
-                                   std::span<const double> cf_price) {
-  const std::size_t n = book_price.size();
-  std::vector<double> lb(n);
-  std::vector<double> ls(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    lb[i] = std::log(book_price[i]);
-    ls[i] = std::log(sales_price[i]);
-  }
-  const auto zb = standardized(lb);
-  const auto zs = standardized(ls);
-  const auto zc = standardized(cf_price.first(n));
-  std::vector<double> mean(n);
-  for (std::size_t i = 0; i < n; ++i) mean[i] = (zb[i] + zs[i] + zc[i]) / 3.0;
-  return standardized(mean);
-}
-
-double toraniko_momentum_raw(std::span<const double> lagged_returns) {
-  static const std::vector<double> kWeights = [] {
-    std::vector<double> w(kMomentumWindow);
-    const double decay = std::log(2.0) / kMomentumHalfLife;
-    for (int k = 0; k < kMomentumWindow; ++k) {
-      w[static_cast<std::size_t>(kMomentumWindow - 1 - k)] = std::exp(-decay * k);
-    }
-    return w;
-  }();
-  const std::size_t n = std::min(lagged_returns.size(), kWeights.size());
-  const std::size_t w0 = kWeights.size() - n;  // a shorter history takes the newest weights
-  double p = 1.0;
-  for (std::size_t j = 0; j < n; ++j) p *= 1.0 + lagged_returns[j] * kWeights[w0 + j];
-  return p - 1.0;
-}
-
-std::vector<double> toraniko_momentum(std::span<const double> raw) {
-  if (raw.empty()) return {};
-  const std::vector<double> v(raw.begin(), raw.end());
-  const double lo = percentile_linear(v, 0.01);
-  const double hi = percentile_linear(v, 1 - 0.01);
-  std::vector<double> clipped(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) clipped[i] = std::clamp(v[i], lo, hi);
-  return standardized(clipped);
 }
 
 core::Result<UniverseSummary> write_universe(const UniverseOptions& o, const std::string& dir) {
@@ -764,18 +672,18 @@ core::Result<UniverseSummary> write_universe(const UniverseOptions& o, const std
 
     // Exposures from yesterday's row: what was known before today's return.
     if (g >= 1) {
-      x_sze = toraniko_size(cap);
-      x_val = toraniko_value(bp, sp, cfp);
+      x_sze = toraniko::size_scores(cap);
+      x_val = toraniko::value_scores(bp, sp, cfp);
     }
     if (g >= burn_in) {
       // Yesterday's momentum: the 504 returns ending 20 rows before yesterday's.
-      const std::size_t last = g - 1 - kMomentumLag;
+      const std::size_t last = g - 1 - toraniko::kMomentumLag;
       for (std::size_t i = 0; i < n; ++i) {
-        raw_mom[i] =
-            toraniko_momentum_raw(std::span<const double>(returns[i])
-                                      .subspan(last + 1 - kMomentumWindow, kMomentumWindow));
+        raw_mom[i] = toraniko::momentum_raw(
+            std::span<const double>(returns[i])
+                .subspan(last + 1 - toraniko::kMomentumWindow, toraniko::kMomentumWindow));
       }
-      x_mom = toraniko_momentum(raw_mom);
+      x_mom = toraniko::momentum_scores(raw_mom);
     }
 
     // Today's factor returns.
@@ -838,9 +746,9 @@ core::Result<UniverseSummary> write_universe(const UniverseOptions& o, const std
       cfp[i] = append_significant(u, f.cash_flow / cap[i], 10);
       u += '\n';
 
-      if (!written) continue;
-      // The bar: part of the day's move happens overnight; the range reaches beyond open and
-      // close; volume follows turnover and rises with the symbol's own surprise.
+      // The bar, burn-in included, so the hub's history holds what momentum reads: part of the
+      // day's move happens overnight; the range reaches beyond open and close; volume follows
+      // turnover and rises with the symbol's own surprise.
       const double day_sd = std::sqrt(f.idio_daily * f.idio_daily + market_sd * market_sd);
       const double log_move = std::log(static_cast<double>(f.close) / static_cast<double>(prev));
       const double open_price = static_cast<double>(prev) / kTicks *
@@ -871,6 +779,8 @@ core::Result<UniverseSummary> write_universe(const UniverseOptions& o, const std
       b += ',';
       append_price(b, f.close);
       fmt::format_to(std::back_inserter(b), ",{:.0f},86400\n", volume);
+
+      if (!written) continue;
 
       auto& e = truth_exposures.buffer();
       e += day_text;

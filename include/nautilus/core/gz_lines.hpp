@@ -1,7 +1,7 @@
 // Lines of a text file, plain or gzip (zlib reads plain files unchanged), with the line number
-// and the errors every CSV reader of the hub gives: `file:line: read error`, a line longer
-// than the buffer. Private to the marketdata engine (the market-data CSV and the reference
-// CSV readers).
+// and the errors every CSV reader gives: `file:line: read error`, a line longer than the
+// buffer. The hub's market-data and reference readers and the toraniko universe reader use it;
+// whoever includes it links zlib (nautilus::core does, publicly).
 //
 //   auto in = GzLines::open(path);            // kIo "<path>: cannot open"
 //   while (true) { auto l = in->next(); if (!l || !*l) break; use(**l, in->line()); }
@@ -18,7 +18,7 @@
 
 #include "nautilus/core/error.hpp"
 
-namespace nautilus::marketdata::detail {
+namespace nautilus::core {
 
 class GzLines {
  public:
@@ -70,4 +70,4 @@ class GzLines {
   std::unique_ptr<std::array<char, 4096>> buf_ = std::make_unique<std::array<char, 4096>>();
 };
 
-}  // namespace nautilus::marketdata::detail
+}  // namespace nautilus::core
