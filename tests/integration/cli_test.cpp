@@ -807,8 +807,38 @@ TEST(Cli, SampleUniverseWritesTheResearchUniverseFiles) {
   Child features =
       spawn({"compute", "features", "--bars", dir + "/daily_bars.csv.gz", "--out", "-"});
   EXPECT_EQ(features.wait_exit(std::chrono::seconds(60)), 0) << features.text.substr(0, 500);
-  EXPECT_EQ(std::count(features.text.begin(), features.text.end(), '\n'), 1 + 40 * 25);
+  // One bar per symbol and day, the 524 burn-in days included.
+  EXPECT_EQ(std::count(features.text.begin(), features.text.end(), '\n'), 1 + 40 * (524 + 25));
   EXPECT_TRUE(contains(features.text, "2023-01-03T21:00:00Z,")) << features.text.substr(0, 500);
+  // The toraniko model over it: a row of factor returns per written day, 40 residuals each.
+  Child toraniko = spawn(
+      {"compute", "toraniko", "--universe", dir + "/universe.csv.gz", "--out", dir + "/toraniko"});
+  EXPECT_EQ(toraniko.wait_exit(std::chrono::seconds(60)), 0) << toraniko.text;
+  EXPECT_TRUE(contains(toraniko.text, "549 dates: 25 fitted")) << toraniko.text;
+  const auto factors = read_file(dir + "/toraniko/factor_returns.csv");
+  EXPECT_TRUE(factors.starts_with("date,market,Communication Services,")) << factors.substr(0, 200);
+  EXPECT_TRUE(contains(factors, ",mom,sze,val\n2023-01-03,")) << factors.substr(0, 400);
+  EXPECT_EQ(std::count(factors.begin(), factors.end(), '\n'), 26);
+  const auto residuals = read_file(dir + "/toraniko/residuals.csv");
+  EXPECT_EQ(std::count(residuals.begin(), residuals.end(), '\n'), 1 + 40 * 25);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, ComputeToranikoNamesTheFileLineAndColumnOfABadCell) {
+  const std::string dir = "/tmp/nautilus-cli-toraniko-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir + "/u.csv") << "date,symbol,return,market_cap,sector\n"
+                                     "2024-01-02,AAA,0.01,1e9,Energy\n"
+                                     "2024-01-02,BBB,0.02,-5,Energy\n";
+  }
+  Child c = spawn({"compute", "toraniko", "--universe", dir + "/u.csv", "--out", dir + "/out"});
+  EXPECT_EQ(c.wait_exit(std::chrono::seconds(30)), 2) << c.text;
+  EXPECT_TRUE(contains(c.text, "u.csv:3: column 'market_cap': -5 is not positive")) << c.text;
+  Child missing =
+      spawn({"compute", "toraniko", "--universe", dir + "/nope.csv", "--out", dir + "/out"});
+  EXPECT_EQ(missing.wait_exit(std::chrono::seconds(30)), 2) << missing.text;
+  EXPECT_TRUE(contains(missing.text, "nope.csv: cannot open")) << missing.text;
   std::filesystem::remove_all(dir);
 }
 

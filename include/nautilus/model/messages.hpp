@@ -21,8 +21,8 @@ using AllMessages = boost::mp11::mp_list<
     // market data (the hub)
     QuoteTick, TradeTick, Bar, PriceUpdate, VolumeUpdate,
     // requests to the hub and its answers (model/requests.hpp)
-    HistoryRequest, BarHistory, ReferenceRequest, ReferenceData, StreamRequest, StreamStatus,
-    RequestFailed,
+    HistoryRequest, BarHistory, ReferenceRequest, ReferenceData, FilingsRequest, ReferenceHistory,
+    UniverseRequest, UniverseMembers, StreamRequest, StreamStatus, RequestFailed,
     // signals
     FeatureUpdate, VpinUpdate, ToxicityAlert, FactorExposures, FactorReturns, Prediction,
     ModelTrained,
@@ -39,6 +39,7 @@ template <class T>
 inline constexpr bool kHeapMessage =
     std::is_same_v<T, FeatureUpdate> || std::is_same_v<T, FactorExposures> ||
     std::is_same_v<T, FactorReturns> || std::is_same_v<T, BarHistory> ||
-    std::is_same_v<T, ReferenceData> || std::is_same_v<T, RequestFailed>;
+    std::is_same_v<T, ReferenceData> || std::is_same_v<T, ReferenceHistory> ||
+    std::is_same_v<T, UniverseMembers> || std::is_same_v<T, RequestFailed>;
 
 }  // namespace nautilus::model

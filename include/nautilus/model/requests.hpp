@@ -6,6 +6,8 @@
 //   |---------------------------|--------------------|---------------------------------|
 //   | `marketdata.history`      | HistoryRequest     | BarHistory                      |
 //   | `marketdata.reference`    | ReferenceRequest   | ReferenceData                   |
+//   | `marketdata.filings`      | FilingsRequest     | ReferenceHistory                |
+//   | `marketdata.universe`     | UniverseRequest    | UniverseMembers                 |
 //   | `marketdata.subscribe`    | StreamRequest      | StreamStatus                    |
 //   | `marketdata.unsubscribe`  | StreamRequest      | StreamStatus                    |
 //
@@ -100,6 +102,60 @@ struct ReferenceData {
 BOOST_DESCRIBE_STRUCT(ReferenceData, (),
                       (symbol, sector, industry, shares_outstanding, book_value, sales,
                        operating_cash_flow, as_of, ts_event))
+
+// Every reference record of a symbol with as_of in [start, end] (0: unbounded; end capped at
+// where the hub's data is up to), oldest first: what a model that rebuilds years of history
+// needs, in one request instead of one per filing.
+struct FilingsRequest {
+  static constexpr std::string_view kTypeName = "filings_request";
+  Symbol symbol;
+  UnixNanos start = 0;
+  UnixNanos end = 0;
+  UnixNanos ts_event = 0;
+};
+BOOST_DESCRIBE_STRUCT(FilingsRequest, (), (symbol, start, end, ts_event))
+
+// Columnar: record i is as_of[i], shares_outstanding[i], ...; sector and industry are the
+// latest record's. At most kMaxHistoryBars records (the oldest are dropped, `more` set).
+struct ReferenceHistory {
+  static constexpr std::string_view kTypeName = "reference_history";
+  Symbol symbol;
+  LongName sector;
+  LongName industry;
+  bool more = false;
+  std::vector<std::int64_t> as_of;
+  std::vector<double> shares_outstanding;
+  std::vector<double> book_value;
+  std::vector<double> sales;
+  std::vector<double> operating_cash_flow;
+  UnixNanos ts_event = 0;
+};
+BOOST_DESCRIBE_STRUCT(ReferenceHistory, (),
+                      (symbol, sector, industry, more, as_of, shares_outstanding, book_value, sales,
+                       operating_cash_flow, ts_event))
+
+// The symbols the hub has reference data for as of `as_of` (0: where its data is up to), in
+// name order, after `after` (empty: from the first), at most `limit` (and kMaxHistoryBars).
+struct UniverseRequest {
+  static constexpr std::string_view kTypeName = "universe_request";
+  UnixNanos as_of = 0;
+  core::FixedString<64> after;  // a symbol, or empty (a Symbol cannot be empty)
+  std::uint32_t limit = kMaxHistoryBars;
+  UnixNanos ts_event = 0;
+};
+BOOST_DESCRIBE_STRUCT(UniverseRequest, (), (as_of, after, limit, ts_event))
+
+// symbols[i] is in sectors[i] (its record as of the request's as_of); `more`: ask again with
+// `after` = the last symbol.
+struct UniverseMembers {
+  static constexpr std::string_view kTypeName = "universe_members";
+  UnixNanos as_of = 0;
+  bool more = false;
+  std::vector<Symbol> symbols;
+  std::vector<LongName> sectors;
+  UnixNanos ts_event = 0;
+};
+BOOST_DESCRIBE_STRUCT(UniverseMembers, (), (as_of, more, symbols, sectors, ts_event))
 
 // Start (marketdata.subscribe) or stop (marketdata.unsubscribe) streaming a symbol from a
 // live source ("binance", "ibkr"; "" the hub's default live source).

@@ -478,13 +478,15 @@ const engine::EngineInfo& engine_info() {
                           "BLS requests per minute (500 a day with BLS_API_KEY; 25 a day without)"),
           Setting::number("treasury_per_minute", 60, 0.001, {},
                           "Treasury requests per minute (FiscalData and home.treasury.gov)"),
-          // marketdata.history / marketdata.reference (docs/MARKET_DATA.md, "Requests")
+          // marketdata.history / .reference / .filings / .universe (docs/MARKET_DATA.md,
+          // "Requests over the bus")
           Setting::list("history_files", {},
                         "Bar CSV files behind marketdata.history (empty: the replayed files' "
                         "bars, and the research universe's daily bars when present)"),
           Setting::list("reference_files", {},
-                        "Point-in-time reference CSV files behind marketdata.reference (empty: "
-                        "the research universe's reference.csv.gz when present)"),
+                        "Point-in-time reference CSV files behind marketdata.reference, "
+                        ".filings and .universe (empty: the research universe's "
+                        "reference.csv.gz when present)"),
           Setting::number("history_cache_s", 30, 0, 3600,
                           "How long a source's parsed answer to a history request is reused "
                           "(on top of the source's own cache; 0: off)"),

@@ -11,8 +11,10 @@
 namespace nautilus::marketdata {
 namespace {
 
-constexpr std::array<std::string_view, 4> kEndpointNames = {
-    "marketdata.history", "marketdata.reference", "marketdata.subscribe", "marketdata.unsubscribe"};
+// In the order of RequestServer::Endpoint.
+constexpr std::array<std::string_view, 6> kEndpointNames = {
+    "marketdata.history",  "marketdata.reference", "marketdata.filings",
+    "marketdata.universe", "marketdata.subscribe", "marketdata.unsubscribe"};
 
 model::RequestError error_of(const core::Error& e) {
   switch (e.code) {
@@ -45,11 +47,14 @@ core::UnixNanos RequestServer::data_now() const {
 RequestServer::~RequestServer() { stop(); }
 
 core::Result<void> RequestServer::start(bus::Publisher* engine_publisher) {
+  static_assert(kEndpointNames.size() == kEndpoints);
   pub_ = engine_publisher;
   auto& ctx = *deps_.ctx;
-  const std::array<bus::Handler, 4> handlers = {
+  const std::array<bus::Handler, kEndpoints> handlers = {
       [this](const bus::Envelope& e) { on_history(e); },
       [this](const bus::Envelope& e) { on_reference(e); },
+      [this](const bus::Envelope& e) { on_filings(e); },
+      [this](const bus::Envelope& e) { on_universe(e); },
       [this](const bus::Envelope& e) { on_stream(e, true); },
       [this](const bus::Envelope& e) { on_stream(e, false); }};
   for (std::size_t i = 0; i < kEndpointNames.size(); ++i) {
@@ -273,6 +278,103 @@ void RequestServer::on_reference(const bus::Envelope& req) {
   d.ts_event = now;
   counts_[kReference][kOk].fetch_add(1, std::memory_order_relaxed);
   (void)pub.reply(req, d);
+}
+
+void RequestServer::on_filings(const bus::Envelope& req) {
+  auto& pub = *pub_;
+  const auto* q = req.get<model::FilingsRequest>();
+  if (q == nullptr) {
+    return fail(pub, req, kFilings, model::RequestError::kInvalidArgument,
+                fmt::format("marketdata.filings wants a filings_request, not {}", req.type_name()));
+  }
+  if (q->start < 0 || q->end < 0) {
+    return fail(pub, req, kFilings, model::RequestError::kInvalidArgument,
+                "start and end are times since the epoch (>= 0; end 0: up to now)");
+  }
+  if (q->end != 0 && q->end < q->start) {
+    return fail(pub, req, kFilings, model::RequestError::kInvalidArgument, "end is before start");
+  }
+  // Nothing filed after where the data is: a backtest sees no filing from its future.
+  const core::UnixNanos now = data_now();
+  const core::UnixNanos end = q->end == 0 ? now : std::min(q->end, now);
+  if (const auto e = deps_.stores_ready ? deps_.stores_ready() : std::string(); !e.empty()) {
+    return fail(pub, req, kFilings, model::RequestError::kUnavailable, e);
+  }
+  const auto all = deps_.reference->history(q->symbol);  // oldest first
+  auto first = std::ranges::lower_bound(all, q->start, {}, &ReferenceRecord::as_of);
+  const auto last = std::ranges::upper_bound(first, all.end(), end, {}, &ReferenceRecord::as_of);
+  if (first >= last) {
+    return fail(pub, req, kFilings, model::RequestError::kNotFound,
+                fmt::format("no reference data for {} filed in [{}, {}]", q->symbol.value(),
+                            core::format_timestamp(q->start), core::format_timestamp(end)));
+  }
+  model::ReferenceHistory h;
+  // The newest kMaxHistoryBars when more match.
+  if (constexpr auto kMax = static_cast<std::ptrdiff_t>(model::kMaxHistoryBars);
+      last - first > kMax) {
+    first = last - kMax;
+    h.more = true;
+  }
+  const ReferenceRecord& latest = *(last - 1);
+  h.symbol = latest.symbol;
+  h.sector = *model::LongName::create(latest.sector);
+  h.industry = *model::LongName::create(latest.industry);
+  const auto n = static_cast<std::size_t>(last - first);
+  h.as_of.reserve(n);
+  h.shares_outstanding.reserve(n);
+  h.book_value.reserve(n);
+  h.sales.reserve(n);
+  h.operating_cash_flow.reserve(n);
+  for (auto it = first; it != last; ++it) {
+    h.as_of.push_back(it->as_of);
+    h.shares_outstanding.push_back(it->shares_outstanding);
+    h.book_value.push_back(it->book_value);
+    h.sales.push_back(it->sales);
+    h.operating_cash_flow.push_back(it->operating_cash_flow);
+  }
+  h.ts_event = now;
+  counts_[kFilings][kOk].fetch_add(1, std::memory_order_relaxed);
+  (void)pub.reply(req, std::move(h));
+}
+
+void RequestServer::on_universe(const bus::Envelope& req) {
+  auto& pub = *pub_;
+  const auto* q = req.get<model::UniverseRequest>();
+  if (q == nullptr) {
+    return fail(
+        pub, req, kUniverse, model::RequestError::kInvalidArgument,
+        fmt::format("marketdata.universe wants a universe_request, not {}", req.type_name()));
+  }
+  if (q->limit == 0) {
+    return fail(pub, req, kUniverse, model::RequestError::kInvalidArgument,
+                fmt::format("limit must be positive (at most {} symbols a reply; page with after)",
+                            model::kMaxHistoryBars));
+  }
+  const core::UnixNanos now = data_now();
+  const core::UnixNanos at = q->as_of == 0 ? now : std::min(q->as_of, now);
+  if (const auto e = deps_.stores_ready ? deps_.stores_ready() : std::string(); !e.empty()) {
+    return fail(pub, req, kUniverse, model::RequestError::kUnavailable, e);
+  }
+  const std::size_t limit = std::min(q->limit, model::kMaxHistoryBars);
+  const std::vector<core::Symbol> names = deps_.reference->symbols();  // sorted by name
+  const std::string_view after = q->after.view();
+  auto it = after.empty() ? names.begin()
+                          : std::ranges::upper_bound(names, after, {}, &core::Symbol::value);
+  model::UniverseMembers m;
+  m.as_of = at;
+  for (; it != names.end(); ++it) {
+    const ReferenceRecord* r = deps_.reference->find(*it, at);
+    if (r == nullptr) continue;  // not known yet at `at`
+    if (m.symbols.size() == limit) {
+      m.more = true;
+      break;
+    }
+    m.symbols.push_back(*it);
+    m.sectors.push_back(*model::LongName::create(r->sector));
+  }
+  m.ts_event = now;
+  counts_[kUniverse][kOk].fetch_add(1, std::memory_order_relaxed);
+  (void)pub.reply(req, std::move(m));
 }
 
 void RequestServer::on_stream(const bus::Envelope& req, bool subscribe) {

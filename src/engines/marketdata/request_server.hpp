@@ -1,5 +1,5 @@
 // The hub's endpoints on the bus (model/requests.hpp): marketdata.history, .reference,
-// .subscribe and .unsubscribe. Private to the marketdata engine.
+// .filings, .universe, .subscribe and .unsubscribe. Private to the marketdata engine.
 //
 // Requests arrive on the engine's thread. What can be answered from memory (the bar store,
 // the reference store, parsed answers) is answered there at once; a fetch from an outside
@@ -11,9 +11,17 @@
 // and the range asked), so a repeated request is answered on the engine's thread without the
 // worker or a parse: on top of each source's own body cache, never longer than 30 s by default.
 //
-// Point in time: a history's end and a reference's as_of are capped at where the hub's data is
-// up to (Deps::data_now: the replay's position, else the hub's clock), so an engine cannot see
-// a bar or a filing from the replay's future, in a backtest or a wall-clock replay alike.
+// From the reference store, on the engine's thread: .reference is a symbol's record as of a
+// time; .filings every record of a symbol with as_of in [start, end] (0: unbounded), oldest
+// first, at most kMaxHistoryBars of them: when more match, the newest kMaxHistoryBars are sent
+// and `more` is set (the oldest are left out: ask again with end = as_of[0] - 1 for them);
+// .universe the symbols that have a record as of a time, in name order, with each one's
+// sector then, paged by `after` and `limit` (at most kMaxHistoryBars a reply).
+//
+// Point in time: a history's end, a reference's as_of, a filings request's end and a
+// universe's as_of are capped at where the hub's data is up to (Deps::data_now: the replay's
+// position, else the hub's clock), so an engine cannot see a bar or a filing from the replay's
+// future, in a backtest or a wall-clock replay alike.
 #pragma once
 
 #include <array>
@@ -71,11 +79,21 @@ class RequestServer {
   void add_metrics(net::PrometheusText& p) const;
 
  private:
-  enum Endpoint : std::uint8_t { kHistory, kReference, kSubscribe, kUnsubscribe, kEndpoints };
+  enum Endpoint : std::uint8_t {
+    kHistory,
+    kReference,
+    kFilings,
+    kUniverse,
+    kSubscribe,
+    kUnsubscribe,
+    kEndpoints
+  };
   enum Outcome : std::uint8_t { kOk, kFailed, kOutcomes };
 
   void on_history(const bus::Envelope& req);
   void on_reference(const bus::Envelope& req);
+  void on_filings(const bus::Envelope& req);
+  void on_universe(const bus::Envelope& req);
   void on_stream(const bus::Envelope& req, bool subscribe);
   // Fetches from a source and replies (worker thread, or inline on a simulated clock).
   void fetch_and_reply(bus::Publisher& pub, const bus::Envelope& req);
