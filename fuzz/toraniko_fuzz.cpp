@@ -1,7 +1,8 @@
 // libFuzzer target for the toraniko universe reader (universe_csv.hpp) and the model behind it.
 // The input is a universe file's text. Property: no input crashes the reader or the model; a
-// file that reads fits without error (bad values were refused by the reader), and every fitted
-// date's factor returns and residuals are finite, with the sector returns summing to zero.
+// file that reads fits without error (bad values were refused by the reader) but for an overflow
+// the model names, and every fitted date's factor returns and residuals are finite, with the
+// sector returns summing to zero.
 #include <unistd.h>
 
 #include <cmath>
@@ -26,7 +27,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FactorModel model(u->model_config({.winsor = 0.05, .residualize_styles = residualize}));
     for (const auto& d : u->dates) {
       auto fit = model.add_date(d.date, d.rows);
-      if (!fit) std::abort();  // the reader let through something the model refuses
+      if (!fit) {
+        // Finite values near 1e300 overflow the sums: refused, and said so. Anything else the
+        // reader let through and the model refuses is a bug.
+        if (fit.error().message.find("overflowed") == std::string::npos) std::abort();
+        break;
+      }
       if (!*fit) continue;
       const auto& r = (*fit)->fit;
       double sum = 0;

@@ -159,6 +159,7 @@ void run_models_suite(const SuiteOptions& o) {
                              n, t)},
         o.json);
 
+  if (!o.wants("toraniko.ratio_vs_numpy")) return;
   const fs::path dir =
       fs::temp_directory_path() / fmt::format("nautilus_bench_models_{}", ::getpid());
   fs::create_directories(dir);

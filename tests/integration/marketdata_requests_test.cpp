@@ -497,6 +497,9 @@ TEST_F(HubRequests, BadUniverseRequestsGetARequestFailedSayingWhy) {
   f = failed(FilingsRequest{.symbol = kAapl});
   EXPECT_EQ(f.error, model::RequestError::kInvalidArgument);
   EXPECT_NE(f.detail.view().find("filings_request"), std::string_view::npos) << f.detail.view();
+  f = failed(UniverseRequest{.as_of = -5});
+  EXPECT_EQ(f.error, model::RequestError::kInvalidArgument);
+  EXPECT_NE(f.detail.view().find("as_of -5"), std::string_view::npos) << f.detail.view();
   // A limit above a reply's is not an error: it is capped.
   auto r = ask(bus, "marketdata.universe", UniverseRequest{.limit = 100'000});
   ASSERT_TRUE(r);
@@ -505,7 +508,7 @@ TEST_F(HubRequests, BadUniverseRequestsGetARequestFailedSayingWhy) {
   auto m = test::http_get(port, "/metrics");
   EXPECT_NE(
       m.body.find(
-          R"(nautilus_marketdata_requests_total{endpoint="marketdata.universe",result="failed"} 2)"),
+          R"(nautilus_marketdata_requests_total{endpoint="marketdata.universe",result="failed"} 3)"),
       std::string::npos)
       << m.body;
 }

@@ -350,6 +350,10 @@ void RequestServer::on_universe(const bus::Envelope& req) {
                 fmt::format("limit must be positive (at most {} symbols a reply; page with after)",
                             model::kMaxHistoryBars));
   }
+  if (q->as_of < 0) {
+    return fail(pub, req, kUniverse, model::RequestError::kInvalidArgument,
+                fmt::format("as_of {} is before 1970 (0: where the data is up to)", q->as_of));
+  }
   const core::UnixNanos now = data_now();
   const core::UnixNanos at = q->as_of == 0 ? now : std::min(q->as_of, now);
   if (const auto e = deps_.stores_ready ? deps_.stores_ready() : std::string(); !e.empty()) {

@@ -24,7 +24,6 @@ struct SymbolState {
   double last_cap = kNaN;
   std::uint16_t last_sector = 0;
   double last_scores[3] = {kNaN, kNaN, kNaN};  // mom, sze, val of the previous row
-  std::vector<double> last_given;              // given styles of the last row
 };
 
 }  // namespace
@@ -36,7 +35,8 @@ struct FactorModel::State {
   std::unordered_map<std::string, std::uint32_t> index;
   std::deque<SymbolState> symbols;  // a deque: names stay put, so DatedFit can view them
   std::string last_date;
-  std::vector<std::uint32_t> last_rows;  // symbols of the last date
+  std::vector<std::uint32_t> last_rows;  // symbols of the last date, sorted
+  std::vector<double> last_given;        // their given styles, last_rows order, k each
   std::uint64_t fitted = 0;
   std::uint64_t skipped = 0;
   std::uint64_t left_out = 0;
@@ -186,18 +186,27 @@ core::Result<std::optional<DatedFit>> FactorModel::add_date(std::string date,
     }
     s.sorted.push_back(&r);
   }
-  const auto by_symbol = [](const Row* x, const Row* y) { return x->symbol < y->symbol; };
-  // Readers hand rows over sorted already; checking costs a tenth of sorting 3,000 names.
-  if (!std::is_sorted(s.sorted.begin(), s.sorted.end(), by_symbol)) {
-    std::sort(s.sorted.begin(), s.sorted.end(), by_symbol);
+  // Most dates hold the previous date's symbols in the same (sorted) order: then the ids are
+  // known without hashing, and the order and uniqueness were checked on that date.
+  bool same = s.sorted.size() == s.last_rows.size();
+  for (std::size_t i = 0; same && i < s.sorted.size(); ++i) {
+    same = s.symbols[s.last_rows[i]].name == s.sorted[i]->symbol;
   }
-  for (std::size_t i = 1; i < s.sorted.size(); ++i) {
-    if (s.sorted[i]->symbol == s.sorted[i - 1]->symbol) {
-      return bad(fmt::format("{} appears twice", s.sorted[i]->symbol));
+  if (same) {
+    s.ids = s.last_rows;
+  } else {
+    const auto by_symbol = [](const Row* x, const Row* y) { return x->symbol < y->symbol; };
+    if (!std::is_sorted(s.sorted.begin(), s.sorted.end(), by_symbol)) {
+      std::sort(s.sorted.begin(), s.sorted.end(), by_symbol);
     }
+    for (std::size_t i = 1; i < s.sorted.size(); ++i) {
+      if (s.sorted[i]->symbol == s.sorted[i - 1]->symbol) {
+        return bad(fmt::format("{} appears twice", s.sorted[i]->symbol));
+      }
+    }
+    s.ids.clear();
+    for (const Row* r : s.sorted) s.ids.push_back(s.id_of(r->symbol));
   }
-  s.ids.clear();
-  for (const Row* r : s.sorted) s.ids.push_back(s.id_of(r->symbol));
 
   // The cross-section of the assets with every input.
   s.clear_section();
@@ -207,11 +216,12 @@ core::Result<std::optional<DatedFit>> FactorModel::add_date(std::string date,
     if (!std::isfinite(r.ret)) continue;
     if (s.given()) {
       if (!std::isfinite(r.market_cap)) continue;
-      if (!std::all_of(r.styles.begin(), r.styles.end(), [](double v) { return std::isfinite(v); }))
-        continue;
+      bool finite = true;
+      for (std::size_t j = 0; j < k; ++j) finite = finite && std::isfinite(r.styles[j]);
+      if (!finite) continue;
       s.x_cap.push_back(r.market_cap);
       s.x_sector.push_back(r.sector);
-      s.x_styles.insert(s.x_styles.end(), r.styles.begin(), r.styles.end());
+      for (std::size_t j = 0; j < k; ++j) s.x_styles.push_back(r.styles[j]);
     } else {
       if (!st.has_last || !std::isfinite(st.last_cap)) continue;
       if (!std::all_of(st.last_scores, st.last_scores + k,
@@ -238,7 +248,8 @@ core::Result<std::optional<DatedFit>> FactorModel::add_date(std::string date,
                                .sectors = s.x_sector,
                                .sector_count = s.config.sectors.size(),
                                .styles = s.x_styles,
-                               .style_count = k},
+                               .style_count = k,
+                               .checked = true},
                               s.config.model, f.fit);
     if (!ok) return bad(ok.error().message);
     f.symbols = s.x_symbols;
@@ -248,23 +259,26 @@ core::Result<std::optional<DatedFit>> FactorModel::add_date(std::string date,
     ++s.skipped;
   }
 
-  // Today's rows become each symbol's previous row.
-  for (std::size_t i = 0; i < s.sorted.size(); ++i) {
+  // Today's rows become each symbol's previous row (computed styles only: given styles come
+  // with their rows).
+  for (std::size_t i = 0; !s.given() && i < s.sorted.size(); ++i) {
     const Row& r = *s.sorted[i];
     SymbolState& st = s.symbols[s.ids[i]];
     st.has_last = true;
     st.last_cap = r.market_cap;
     st.last_sector = r.sector;
-    if (s.given()) {
-      st.last_given.assign(r.styles.begin(), r.styles.end());
-    } else {
-      st.returns.push_back(r.ret);
-      if (st.returns.size() >= 2 * static_cast<std::size_t>(kMomentumHistory)) {
-        st.returns.erase(st.returns.begin(), st.returns.end() - kMomentumHistory);
-      }
+    st.returns.push_back(r.ret);
+    if (st.returns.size() >= 2 * static_cast<std::size_t>(kMomentumHistory)) {
+      st.returns.erase(st.returns.begin(), st.returns.end() - kMomentumHistory);
     }
   }
-  if (!s.given()) s.update_scores();
+  if (s.given()) {
+    s.last_given.clear();
+    for (const Row* r : s.sorted)
+      s.last_given.insert(s.last_given.end(), r->styles.begin(), r->styles.end());
+  } else {
+    s.update_scores();
+  }
   s.last_rows = s.ids;
   s.last_date = std::move(date);
   return out;
@@ -274,11 +288,13 @@ std::vector<SymbolExposures> FactorModel::latest_exposures() const {
   const State& s = *s_;
   std::vector<SymbolExposures> out;
   out.reserve(s.last_rows.size());
-  for (const auto id : s.last_rows) {
-    const SymbolState& st = s.symbols[id];
+  const std::size_t k = s.style_count();
+  for (std::size_t i = 0; i < s.last_rows.size(); ++i) {
+    const SymbolState& st = s.symbols[s.last_rows[i]];
     SymbolExposures e{.symbol = st.name};
     if (s.given()) {
-      e.values = st.last_given;
+      e.values.assign(s.last_given.begin() + static_cast<std::ptrdiff_t>(i * k),
+                      s.last_given.begin() + static_cast<std::ptrdiff_t>((i + 1) * k));
     } else {
       e.values.assign(st.last_scores, st.last_scores + s.style_count());
     }

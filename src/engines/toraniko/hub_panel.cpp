@@ -24,11 +24,16 @@ std::vector<PanelDate> build_rows(std::deque<SymbolHistory>& histories,
     }
     std::size_t filing = 0;
     for (std::size_t k = h.rows_built; k < h.ts.size(); ++k) {
+      // One row per symbol and date: a second bar of the same date (another source's stamp)
+      // replaces nothing; the first is kept.
+      constexpr core::UnixNanos kDay = 86'400'000'000'000;
+      if (k > 0 && h.ts[k] / kDay == h.ts[k - 1] / kDay) continue;
       // The latest filing known at this close.
       while (filing < h.as_of.size() && h.as_of[filing] <= h.ts[k]) ++filing;
       Row r{.symbol = h.symbol, .sector = sector->second};
-      r.ret = k > 0 ? h.close[k] / h.close[k - 1] - 1 : kNaN;
-      if (filing == 0) {
+      const bool priced = h.close[k] > 0 && std::isfinite(h.close[k]);
+      r.ret = k > 0 && priced && h.close[k - 1] > 0 ? h.close[k] / h.close[k - 1] - 1 : kNaN;
+      if (filing == 0 || !priced || !(h.shares[filing - 1] > 0)) {
         r.market_cap = r.book_price = r.sales_price = r.cf_price = kNaN;
       } else {
         const std::size_t f = filing - 1;

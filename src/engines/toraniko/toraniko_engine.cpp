@@ -2,7 +2,7 @@
 // and factor_exposures out, REST. The arithmetic is all in factor_model.hpp and model.hpp.
 //
 // Threads: replies to requests arrive on whatever thread delivers them (the hub's, or the
-// bus's timeout thread), so they only land in `inbox_` and wake a timer; every piece of state
+// bus's timeout thread), so they only land in the inbox and wake a timer; every piece of state
 // is then changed on the engine's own thread (timers and the bar subscription run there), and
 // read by REST under `mu_`.
 #include <fmt/format.h>
@@ -55,12 +55,25 @@ struct Job {
   enum Kind : std::uint8_t { kUniverse, kHistory, kFilings } kind = kUniverse;
   std::size_t symbol = 0;  // index into histories_ (history and filings)
   core::UnixNanos start = 0;
-  std::string after;  // universe paging
+  core::UnixNanos end = 0;  // filings paging: older records
+  std::string after;        // universe paging
 };
 
 struct Answer {
   Job job;
   core::Result<bus::Envelope> reply;
+};
+
+// Where replies land. Shared with every pending request's callback, which may run after the
+// engine is gone (a timeout or a late reply over Redis): closed at stop(), after which a callback
+// touches nothing else.
+struct Inbox {
+  std::mutex mu;
+  std::deque<Answer> answers;
+  bool wake_pending = false;
+  bool closed = false;
+  engine::EngineContext* ctx = nullptr;
+  std::function<void()> drain;  // runs on the engine's thread, from a timer
 };
 
 struct FittedDate {
@@ -77,6 +90,8 @@ class ToranikoEngine final : public engine::Engine {
 
   core::Result<void> start(engine::EngineContext& ctx) override {
     ctx_ = &ctx;
+    inbox_->ctx = &ctx;
+    inbox_->drain = [this] { drain_inbox(); };
     const auto& cfg = ctx.settings();
     model_name_ = cfg.text("model");
     auto name = model::Name::create(model_name_);
@@ -89,6 +104,8 @@ class ToranikoEngine final : public engine::Engine {
         static_cast<std::int64_t>(cfg.number("request_timeout_s") * 1000));
     window_ = static_cast<std::size_t>(cfg.integer("requests_in_flight"));
     retry_ = std::chrono::milliseconds(static_cast<std::int64_t>(cfg.number("retry_s") * 1000));
+    close_after_ =
+        std::chrono::milliseconds(static_cast<std::int64_t>(cfg.number("date_close_s") * 1000));
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());
     publisher_.emplace(std::move(*pub));
@@ -108,6 +125,12 @@ class ToranikoEngine final : public engine::Engine {
         bus::OverflowPolicy::kBlock);
     if (!sub) return std::unexpected(sub.error());
     return {};
+  }
+
+  void stop() override {
+    std::lock_guard lock(inbox_->mu);
+    inbox_->closed = true;
+    inbox_->answers.clear();
   }
 
   void begin() override {
@@ -140,7 +163,8 @@ class ToranikoEngine final : public engine::Engine {
     p.sample("nautilus_toraniko_requests_failed_total", l,
              static_cast<double>(requests_failed_.load()));
     p.family("nautilus_toraniko_bars_rejected_total", "counter",
-             "bars ignored: not daily, of a symbol outside the universe, or of a fitted date");
+             "daily bars ignored (of a symbol outside the universe, or of a date already "
+             "fitted), and dates the model refused");
     p.sample("nautilus_toraniko_bars_rejected_total", l, static_cast<double>(rejected_.count()));
     p.family("nautilus_toraniko_symbols", "gauge", "symbols of the universe");
     p.sample("nautilus_toraniko_symbols", l, static_cast<double>(symbol_count_.load()));
@@ -175,15 +199,15 @@ class ToranikoEngine final : public engine::Engine {
     while (in_flight_ < window_ && !jobs_.empty()) {
       Job job = std::move(jobs_.front());
       jobs_.pop_front();
-      auto done = [this, job](core::Result<bus::Envelope> r) {
-        {
-          std::lock_guard lock(inbox_mu_);
-          inbox_.push_back({job, std::move(r)});
-          if (wake_pending_) return;
-          wake_pending_ = true;
-        }
-        (void)ctx_->set_timer_at("toraniko.replies", ctx_->clock().now(),
-                                 [this](core::UnixNanos) { drain_inbox(); });
+      auto done = [inbox = inbox_, job](core::Result<bus::Envelope> r) {
+        std::lock_guard lock(inbox->mu);
+        if (inbox->closed) return;
+        inbox->answers.push_back({job, std::move(r)});
+        if (inbox->wake_pending) return;
+        inbox->wake_pending = true;
+        // Under the lock, so stop() cannot close the inbox and free the context meanwhile.
+        (void)inbox->ctx->set_timer_at("toraniko.replies", inbox->ctx->clock().now(),
+                                       [inbox](core::UnixNanos) { inbox->drain(); });
       };
       core::Result<bus::CorrelationId> sent = core::fail(core::ErrorCode::kInternal, "");
       // NOLINTBEGIN(bugprone-unchecked-optional-access): set in start()
@@ -205,8 +229,9 @@ class ToranikoEngine final : public engine::Engine {
         case Job::kFilings:
           sent = publisher_->request(
               *filings_ep_,
-              model::FilingsRequest{.symbol = symbol_of(job.symbol), .start = job.start}, timeout_,
-              done);
+              model::FilingsRequest{
+                  .symbol = symbol_of(job.symbol), .start = job.start, .end = job.end},
+              timeout_, done);
           break;
       }
       // NOLINTEND(bugprone-unchecked-optional-access)
@@ -227,9 +252,10 @@ class ToranikoEngine final : public engine::Engine {
   void drain_inbox() {
     std::deque<Answer> answers;
     {
-      std::lock_guard lock(inbox_mu_);
-      answers.swap(inbox_);
-      wake_pending_ = false;
+      std::lock_guard lock(inbox_->mu);
+      if (inbox_->closed) return;
+      answers.swap(inbox_->answers);
+      inbox_->wake_pending = false;
     }
     for (auto& a : answers) {
       --in_flight_;
@@ -246,7 +272,20 @@ class ToranikoEngine final : public engine::Engine {
                                             : std::string(symbol_of(job.symbol).value()),
                  why);
     }
-    if (job.kind == Job::kUniverse) universe_done();
+    // A universe read in part would be frozen in part: forget it and ask again later.
+    if (job.kind == Job::kUniverse) forget_universe_and_retry();
+  }
+
+  void forget_universe_and_retry() {
+    {
+      std::lock_guard lock(mu_);
+      histories_.clear();
+      symbols_.clear();
+      index_.clear();
+      symbol_count_.store(0);
+    }
+    jobs_.clear();
+    retry_universe_later();
   }
 
   // No universe yet (no hub answering, or one without reference data): ask again later, since
@@ -323,6 +362,7 @@ class ToranikoEngine final : public engine::Engine {
         wire_names_.push_back(*model::Name::create(n.substr(0, model::Name::kCapacity)));
       }
     }
+    set_state(State::kWarmingUp);
     for (std::size_t i = 0; i < histories_.size(); ++i) {
       jobs_.push_back({.kind = Job::kHistory, .symbol = i});
       jobs_.push_back({.kind = Job::kFilings, .symbol = i});
@@ -343,19 +383,45 @@ class ToranikoEngine final : public engine::Engine {
 
   void on_filings(const Job& job, const model::ReferenceHistory& f) {
     SymbolHistory& s = histories_[job.symbol];
-    for (std::size_t k = 0; k < f.as_of.size(); ++k) {
-      if (!s.as_of.empty() && f.as_of[k] <= s.as_of.back()) continue;
-      s.as_of.push_back(f.as_of[k]);
-      s.shares.push_back(f.shares_outstanding[k]);
-      s.book.push_back(f.book_value[k]);
-      s.sales.push_back(f.sales[k]);
-      s.cash_flow.push_back(f.operating_cash_flow[k]);
+    const std::size_t n =
+        std::min({f.as_of.size(), f.shares_outstanding.size(), f.book_value.size(), f.sales.size(),
+                  f.operating_cash_flow.size()});
+    // Replies come newest page first when a symbol has more than a reply holds: merge by as_of.
+    for (std::size_t k = 0; k < n; ++k) {
+      const auto pos = std::lower_bound(s.as_of.begin(), s.as_of.end(), f.as_of[k]);
+      if (pos != s.as_of.end() && *pos == f.as_of[k]) continue;
+      const auto i = pos - s.as_of.begin();
+      s.as_of.insert(pos, f.as_of[k]);
+      s.shares.insert(s.shares.begin() + i, f.shares_outstanding[k]);
+      s.book.insert(s.book.begin() + i, f.book_value[k]);
+      s.sales.insert(s.sales.begin() + i, f.sales[k]);
+      s.cash_flow.insert(s.cash_flow.begin() + i, f.operating_cash_flow[k]);
+    }
+    if (f.more && n > 0 && f.as_of.front() - 1 >= job.start) {
+      jobs_.push_back({.kind = Job::kFilings,
+                       .symbol = job.symbol,
+                       .start = job.start,
+                       .end = f.as_of.front() - 1});
     }
   }
 
   // ---- fitting ----------------------------------------------------------------------------
 
   void warmup_done() {
+    // Bars of the dates the live stream has begun may be in some histories and not others:
+    // those dates are completed by the live path, from the pending bars, not fitted here in part.
+    if (!pending_.empty()) {
+      const std::string cut = pending_.begin()->first;
+      for (std::size_t i = 0; i < histories_.size(); ++i) {
+        SymbolHistory& h = histories_[i];
+        while (!h.ts.empty() && date_of(h.ts.back()) >= cut) {
+          auto& slot = pending_[date_of(h.ts.back())];
+          if (!slot.contains(i)) slot.emplace(i, PendingBar{h.ts.back(), h.close.back()});
+          h.ts.pop_back();
+          h.close.pop_back();
+        }
+      }
+    }
     fit_new_rows(/*publish_exposures=*/true);
     warmup_seconds_.store(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - warmup_started_).count());
@@ -444,36 +510,73 @@ class ToranikoEngine final : public engine::Engine {
       rejected_.add("a daily bar of a date already fitted", bar->symbol.value());
       return;
     }
-    pending_[date][it->second] = *bar;
+    pending_[date][it->second] = PendingBar{bar->ts_event, bar->close.as_double()};
     if (state_.load() == State::kLive) close_complete_dates();
   }
 
   // A pending date is complete when every symbol has its bar, or a later date has begun. Its
   // filings are refreshed, then its bars join the histories and the date is fitted.
   void close_complete_dates() {
-    if (refreshing_ || pending_.empty()) return;
+    if (refreshing_) return;
+    // Dates at or before the last fitted one are late: drop them (counted).
+    while (!pending_.empty() && model_ && !model_->last_date().empty() &&
+           pending_.begin()->first <= model_->last_date()) {
+      rejected_.add("daily bars of a date already fitted", pending_.begin()->first);
+      pending_.erase(pending_.begin());
+    }
+    if (pending_.empty()) return;
     const auto first = pending_.begin();
-    const bool complete = first->second.size() == histories_.size() || pending_.size() > 1;
-    if (!complete) return;
+    // Complete: every symbol that traded on the last fitted date has its bar (a symbol with no
+    // bars, or delisted, is not waited for), or a later date has begun, or its deadline passed.
+    const bool complete = first->second.size() >= active_symbols() || pending_.size() > 1 ||
+                          expired_.contains(first->first);
+    if (!complete) {
+      arm_deadline(first->first, first->second.begin()->second.ts);
+      return;
+    }
     refreshing_ = true;
+    const std::string date = first->first;
     for (std::size_t i = 0; i < histories_.size(); ++i) {
       const auto& s = histories_[i];
       jobs_.push_back(
           {.kind = Job::kFilings, .symbol = i, .start = s.as_of.empty() ? 0 : s.as_of.back() + 1});
     }
-    batch_done_ = [this] {
-      auto node = pending_.extract(pending_.begin());
+    batch_done_ = [this, date] {
+      auto node = pending_.extract(date);
+      expired_.erase(date);
       for (const auto& [i, bar] : node.mapped()) {
         SymbolHistory& s = histories_[i];
-        if (!s.ts.empty() && bar.ts_event <= s.ts.back()) continue;
-        s.ts.push_back(bar.ts_event);
-        s.close.push_back(bar.close.as_double());
+        if (!s.ts.empty() && bar.ts <= s.ts.back()) continue;
+        s.ts.push_back(bar.ts);
+        s.close.push_back(bar.close);
       }
       fit_new_rows(/*publish_exposures=*/true);
       refreshing_ = false;
       close_complete_dates();
     };
     pump();
+  }
+
+  // The symbols whose last bar is on the last fitted date.
+  [[nodiscard]] std::size_t active_symbols() const {
+    if (!model_ || model_->last_date().empty()) return histories_.size();
+    std::size_t n = 0;
+    for (const auto& h : histories_) {
+      if (!h.ts.empty() && date_of(h.ts.back()) == model_->last_date()) ++n;
+    }
+    return n;
+  }
+
+  // A date whose bars stop short of every symbol is closed `date_close_s` after its first bar.
+  void arm_deadline(const std::string& date, core::UnixNanos first_bar) {
+    if (!armed_.insert(date).second) return;
+    const auto at = std::max(first_bar, ctx_->clock().now()) + close_after_.count();
+    (void)ctx_->set_timer_at("toraniko.date_deadline", at, [this, date](core::UnixNanos) {
+      armed_.erase(date);
+      if (!pending_.contains(date)) return;
+      expired_.insert(date);
+      close_complete_dates();
+    });
   }
 
   // ---- REST -------------------------------------------------------------------------------
@@ -564,18 +667,23 @@ class ToranikoEngine final : public engine::Engine {
   std::size_t in_flight_ = 0;
   std::function<void()> batch_done_;  // when the queued jobs have all been answered
   bool refreshing_ = false;
+  std::set<std::string> armed_;    // dates with a deadline timer
+  std::set<std::string> expired_;  // dates past their deadline
+  std::chrono::nanoseconds close_after_{std::chrono::minutes(10)};
   std::deque<SymbolHistory> histories_;
   std::vector<core::Symbol> symbols_;
   std::unordered_map<std::string, std::size_t> index_;
   std::map<std::string, std::uint16_t> sector_index_;
   std::optional<FactorModel> model_;
   std::vector<model::Name> wire_names_;
-  std::map<std::string, std::map<std::size_t, model::Bar>> pending_;  // date -> symbol -> bar
+  struct PendingBar {
+    core::UnixNanos ts = 0;
+    double close = 0;
+  };
+  std::map<std::string, std::map<std::size_t, PendingBar>> pending_;  // date -> symbol -> bar
   std::chrono::steady_clock::time_point warmup_started_;
 
-  std::mutex inbox_mu_;
-  std::deque<Answer> inbox_;
-  bool wake_pending_ = false;
+  std::shared_ptr<Inbox> inbox_ = std::make_shared<Inbox>();
 
   // Read by REST.
   mutable std::mutex mu_;
@@ -617,6 +725,9 @@ const engine::EngineInfo& engine_info() {
                           "How long a request to the hub may take"),
           Setting::integer("requests_in_flight", 32, 1, 1024,
                            "Requests to the hub outstanding at once while fetching history"),
+          Setting::number("date_close_s", 600, 0.001, 86400 * 7,
+                          "A date whose bars have not come for every symbol is fitted this long "
+                          "after its first bar (clock time)"),
           Setting::number("retry_s", 5, 0.001, 86400,
                           "How long to wait before asking again for a universe the hub did not "
                           "give (no hub yet, or no reference data)"),

@@ -172,6 +172,11 @@ core::Result<UniverseFile> read_universe_csv(const std::string& path,
     if (text[kDate].empty()) return at(kDate, "empty");
     if (text[kSymbol].empty()) return at(kSymbol, "empty");
     if (text[kSector].empty()) return at(kSector, "empty");
+    if (missing) {
+      // A documented skip: the row is not part of the universe (nor of its symbol's history).
+      ++out.missing_rows;
+      continue;
+    }
     RawRow row;
     auto sector = sectors.find(text[kSector]);
     if (sector == sectors.end()) {
@@ -199,7 +204,6 @@ core::Result<UniverseFile> read_universe_csv(const std::string& path,
     for (const int c : style_columns) out.style_values.push_back(values[c]);
     row.line = in.line();
     raw.push_back(row);
-    out.missing_rows += missing ? 1 : 0;
   }
   out.rows = raw.size();
 

@@ -145,6 +145,27 @@ TEST_F(ToranikoEngine, FitsTheHubsHistoryAsComputeFitsTheUniverseFileThenEachNew
   EXPECT_NEAR(returns.back().returns[0], 0.01, 1e-5);
   for (std::size_t j = 1; j < 12; ++j) EXPECT_NEAR(returns.back().returns[j], 0.0, 1e-5) << j;
   EXPECT_EQ(exposures.size(), 60U);
+
+  // A date one symbol never sends: fitted without it once date_close_s (600 s) has passed
+  // since its first bar.
+  bool first = true;
+  for (auto& [sym, b] : last) {
+    if (first) {
+      first = false;
+      continue;
+    }
+    b.ts_event += kDay;
+    ASSERT_TRUE(pub.publish(fmt::format("market_data.{}.bar", sym), b));
+  }
+  clock.advance(std::chrono::milliseconds(1));
+  ASSERT_TRUE((*host)->run_until(clock.now()));
+  EXPECT_EQ(returns.size(), 30U) << "fitted before its deadline";
+  for (int step = 0; step < 200 && returns.size() < 31; ++step) {
+    clock.advance(std::chrono::seconds(10));
+    ASSERT_TRUE((*host)->run_until(clock.now()));
+  }
+  ASSERT_EQ(returns.size(), 31U);
+  EXPECT_EQ(returns.back().assets, 59U);
   (*host)->drain_and_stop();
 }
 

@@ -68,8 +68,10 @@ TEST_F(UniverseCsv, RowsInAnyOrderAreGroupedByDateAndSortedBySymbol) {
     EXPECT_EQ(u->dates[0].rows[1].symbol, "CCC");
     EXPECT_EQ(u->dates[0].rows[1].sector, 1);
     EXPECT_EQ(u->dates[0].rows[1].cf_price, 0.05);
-    EXPECT_TRUE(std::isnan(u->dates[1].rows[0].ret));  // an empty cell is missing, not 0
-    EXPECT_EQ(u->rows, 4U);
+    // AAA's empty return on 2024-01-03 is missing, not 0: the row is skipped.
+    ASSERT_EQ(u->dates[1].rows.size(), 1U);
+    EXPECT_EQ(u->dates[1].rows[0].symbol, "BBB");
+    EXPECT_EQ(u->rows, 3U);
     EXPECT_EQ(u->missing_rows, 1U);
   }
 }
@@ -77,15 +79,18 @@ TEST_F(UniverseCsv, RowsInAnyOrderAreGroupedByDateAndSortedBySymbol) {
 TEST_F(UniverseCsv, StyleColumnsAreGivenStyles) {
   auto u = read_universe_csv(write("s.csv",
                                    "date,symbol,return,market_cap,sector,mom,sze,val\n"
-                                   "d1,AAA,0.01,1e9,Energy,0.5,-1.25,NaN\n"),
+                                   "d1,AAA,0.01,1e9,Energy,0.5,-1.25,0.75\n"
+                                   "d1,AAB,0.01,1e9,Energy,0.5,-1.25,NaN\n"),
                              {});
   ASSERT_TRUE(u) << u.error().message;
   EXPECT_EQ(u->given_styles, (std::vector<std::string>{"mom", "sze", "val"}));
   EXPECT_FALSE(u->value);
+  ASSERT_EQ(u->dates.size(), 1U);
+  ASSERT_EQ(u->dates[0].rows.size(), 1U);  // AAB's NaN val: skipped
   const auto& styles = u->dates[0].rows[0].styles;
   ASSERT_EQ(styles.size(), 3U);
   EXPECT_EQ(styles[1], -1.25);
-  EXPECT_TRUE(std::isnan(styles[2]));
+  EXPECT_EQ(u->missing_rows, 1U);
   EXPECT_EQ(u->model_config({}).given_styles.size(), 3U);
 }
 

@@ -47,6 +47,9 @@ struct CrossSection {
   std::size_t sector_count = 0;            // at least 1
   std::span<const double> styles;          // n x style_count, asset-major (x[i * k + j])
   std::size_t style_count = 0;
+  // The caller has already refused what fit() checks (FactorModel does, row by row): the
+  // values are not checked again.
+  bool checked = false;
 };
 
 struct DateFit {

@@ -8,8 +8,10 @@
 // the given styles instead (factor_model.hpp says how each is used). The research universe's
 // universe.csv.gz is such a file.
 //
-// A cell that is empty, NaN or nan is missing: the row is left out of its date (counted), not
-// filled. Anything else wrong is an error naming the file, the line and the column: a number
+// A cell that is empty, NaN or nan is missing: the row is skipped (counted in missing_rows), not
+// filled, so the symbol is absent from that date, and its next date has no previous row (it is
+// left out of that one too when styles are computed); its momentum window counts the rows it
+// has. Anything else wrong is an error naming the file, the line and the column: a number
 // that does not parse, a market cap that is not positive, an empty sector, a sector not in
 // `sectors` when that list is given, a date and symbol seen twice, an unknown column.
 //
@@ -39,8 +41,8 @@ struct UniverseFile {
   std::vector<std::string> given_styles;  // the mom/sze/val columns present, in file order
   bool value = false;                     // book_price, sales_price, cf_price present
   std::vector<UniverseDate> dates;        // ascending
-  std::size_t rows = 0;
-  std::size_t missing_rows = 0;  // rows with a missing cell
+  std::size_t rows = 0;                   // read into dates
+  std::size_t missing_rows = 0;           // skipped: a cell was missing
 
   [[nodiscard]] FactorModelConfig model_config(const ModelOptions& options) const;
 
