@@ -113,10 +113,15 @@ struct ComputeOptions {
   double winsor = 0.05;              // 0: returns not winsorized
   bool no_residualize = false;       // styles on the returns, not the sector residuals
   std::vector<std::string> sectors;  // the only sectors allowed (empty: the file's)
+  // factor
+  std::string reference;        // point-in-time reference CSV (reference.hpp)
+  double factor_winsor = 0.01;  // raw styles clipped before standardizing
+  bool raw = false;             // write the raw styles instead
 };
 int compute_features(const ComputeOptions& o);
 int compute_vpin(const ComputeOptions& o);
 int compute_enhanced_vpin(const ComputeOptions& o);
 int compute_toraniko(const ComputeOptions& o);
+int compute_factor(const ComputeOptions& o);
 
 }  // namespace nautilus::app

@@ -210,6 +210,23 @@ int main(int argc, char** argv) {
                    "The only sectors allowed, comma-separated (default: the file's)")
       ->delimiter(',');
 
+  auto* compute_factor = compute_cmd->add_subcommand(
+      "factor", "The factor engine's style exposures over daily bars and reference data");
+  compute_factor->footer(
+      "OUT: date,symbol,momentum,value,size,volatility,liquidity: per symbol and date, each "
+      "style\nwinsorized and standardized across that date's symbols (empty: not defined yet).");
+  compute_factor->add_option("--bars", compute.bars, "Daily bar CSV (plain or .gz)")->required();
+  compute_factor
+      ->add_option("--reference", compute.reference,
+                   "Point-in-time reference CSV: shares outstanding, book value (plain or .gz)")
+      ->required();
+  compute_factor->add_option("--out", compute.out, "Output CSV ('-': standard output)")->required();
+  compute_factor
+      ->add_option("--winsor", compute.factor_winsor,
+                   "Raw styles clipped to this percentile and its complement (default 0.01)")
+      ->check(CLI::Range(0.0, 0.49));
+  compute_factor->add_flag("--raw", compute.raw, "Write the raw styles, not the exposures");
+
   nautilus::app::ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand("replay", "Re-read a range of a bus's streams");
   replay_cmd->add_option("--bus", replay.bus, "logic or marketdata")
@@ -253,6 +270,7 @@ int main(int argc, char** argv) {
     if (compute_vpin->parsed()) return nautilus::app::compute_vpin(compute);
     if (compute_enhanced->parsed()) return nautilus::app::compute_enhanced_vpin(compute);
     if (compute_toraniko->parsed()) return nautilus::app::compute_toraniko(compute);
+    if (compute_factor->parsed()) return nautilus::app::compute_factor(compute);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nautilus %s: %s\n", argv[1], e.what());
     return 1;

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "nautilus/engines/enhanced_vpin/engine.hpp"
+#include "nautilus/engines/factor/engine.hpp"
 #include "nautilus/engines/features/engine.hpp"
 #include "nautilus/engines/toraniko/engine.hpp"
 #include "nautilus/engines/vpin/engine.hpp"
@@ -12,9 +13,10 @@ namespace nautilus::engines {
 namespace {
 
 // Each engine is listed here once it really works; docs/ENGINES.md has the planned ones.
-const std::array<EngineEntry, 5> kEngines = {{
+const std::array<EngineEntry, 6> kEngines = {{
     {&marketdata::engine_info, &marketdata::make_engine},
     {&features::engine_info, &features::make_engine},
+    {&factor::engine_info, &factor::make_engine},
     {&vpin::engine_info, &vpin::make_engine},
     {&enhanced_vpin::engine_info, &enhanced_vpin::make_engine},
     {&toraniko::engine_info, &toraniko::make_engine},

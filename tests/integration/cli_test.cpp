@@ -824,6 +824,24 @@ TEST(Cli, SampleUniverseWritesTheResearchUniverseFiles) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Cli, ComputeFactorRefusesBarsThatAreNotDaily) {
+  const std::string dir = "/tmp/nautilus-cli-factor-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir + "/bars.csv") << "ts,symbol,open,high,low,close,volume,interval_s\n"
+                                        "2024-01-02T21:00:00Z,AAA,10,11,9,10.5,1000,86400\n"
+                                        "2024-01-02T21:01:00Z,AAA,10,11,9,10.5,1000,60\n";
+    std::ofstream(dir + "/ref.csv")
+        << "as_of,symbol,sector,industry,shares_outstanding,book_value,sales,operating_cash_flow\n"
+           "2023-01-01,AAA,Energy,Oil,1000000,5000000,9000000,1000000\n";
+  }
+  Child c = spawn({"compute", "factor", "--bars", dir + "/bars.csv", "--reference",
+                   dir + "/ref.csv", "--out", dir + "/out.csv"});
+  EXPECT_EQ(c.wait_exit(std::chrono::seconds(30)), 2) << c.text;
+  EXPECT_TRUE(contains(c.text, "bars.csv:3: column interval_s: 60")) << c.text;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, ComputeToranikoNamesTheFileLineAndColumnOfABadCell) {
   const std::string dir = "/tmp/nautilus-cli-toraniko-" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);

@@ -24,8 +24,8 @@ using AllMessages = boost::mp11::mp_list<
     HistoryRequest, BarHistory, ReferenceRequest, ReferenceData, FilingsRequest, ReferenceHistory,
     UniverseRequest, UniverseMembers, StreamRequest, StreamStatus, RequestFailed,
     // signals
-    FeatureUpdate, VpinUpdate, ToxicityAlert, FactorExposures, FactorReturns, Prediction,
-    ModelTrained,
+    FeatureUpdate, VpinUpdate, ToxicityAlert, FactorExposures, FactorCalculation, FactorReturns,
+    Prediction, ModelTrained,
     // trading
     Signal, TargetPosition, NewOrder, CancelOrder, OrderAccepted, OrderDenied, OrderFilled,
     OrderCancelled, Fill, PositionChange, PortfolioSnapshot,
@@ -38,8 +38,9 @@ using AllMessages = boost::mp11::mp_list<
 template <class T>
 inline constexpr bool kHeapMessage =
     std::is_same_v<T, FeatureUpdate> || std::is_same_v<T, FactorExposures> ||
-    std::is_same_v<T, FactorReturns> || std::is_same_v<T, BarHistory> ||
-    std::is_same_v<T, ReferenceData> || std::is_same_v<T, ReferenceHistory> ||
-    std::is_same_v<T, UniverseMembers> || std::is_same_v<T, RequestFailed>;
+    std::is_same_v<T, FactorCalculation> || std::is_same_v<T, FactorReturns> ||
+    std::is_same_v<T, BarHistory> || std::is_same_v<T, ReferenceData> ||
+    std::is_same_v<T, ReferenceHistory> || std::is_same_v<T, UniverseMembers> ||
+    std::is_same_v<T, RequestFailed>;
 
 }  // namespace nautilus::model

@@ -85,6 +85,25 @@ struct FactorExposures {
 };
 BOOST_DESCRIBE_STRUCT(FactorExposures, (), (symbol, ts_event, names, values))
 
+// What one date's style exposures were computed from: `factor.calculation.<model>`. Per style
+// (names[i]): how many symbols had it, the mean and sd (ddof 1) of the raw values, and the
+// bounds they were winsorized to before standardizing.
+struct FactorCalculation {
+  static constexpr std::string_view kTypeName = "factor_calculation";
+  Name model;              // "styles", ...
+  UnixNanos ts_event = 0;  // the date's close
+  std::uint32_t symbols = 0;
+  std::vector<Name> names;
+  std::vector<std::uint32_t> counts;
+  std::vector<double> raw_mean;
+  std::vector<double> raw_sd;
+  std::vector<double> clip_low;
+  std::vector<double> clip_high;
+};
+BOOST_DESCRIBE_STRUCT(FactorCalculation, (),
+                      (model, ts_event, symbols, names, counts, raw_mean, raw_sd, clip_low,
+                       clip_high))
+
 // One date's factor returns from a factor model: `factor.return.<model>`.
 struct FactorReturns {
   static constexpr std::string_view kTypeName = "factor_returns";

@@ -8,8 +8,6 @@
 
 namespace nautilus::toraniko {
 
-std::string date_of(core::UnixNanos ts) { return core::format_timestamp(ts).substr(0, 10); }
-
 std::vector<PanelDate> build_rows(std::deque<SymbolHistory>& histories,
                                   const std::map<std::string, std::uint16_t>& sectors,
                                   std::size_t* unknown) {

@@ -1,6 +1,6 @@
-// The toraniko engine's inputs as the hub serves them: per symbol its daily bars
-// (marketdata.history) and its filings (marketdata.filings), turned into the model's rows the
-// way the research universe's universe.csv.gz defines them:
+// The toraniko engine's inputs as the universe feed holds them (per symbol its daily bars and
+// filings from the hub), turned into the model's rows the way the research universe's
+// universe.csv.gz defines them:
 //
 //   return     = close / previous close - 1 (NaN on a symbol's first bar)
 //   market_cap = shares outstanding x close, with the filing known at the bar's close
@@ -18,30 +18,18 @@
 
 #include "nautilus/core/clock.hpp"
 #include "nautilus/engines/toraniko/factor_model.hpp"
+#include "nautilus/engines/universe_feed/universe_feed.hpp"
 
 namespace nautilus::toraniko {
 
-struct SymbolHistory {
-  std::string symbol;
-  std::string sector;
-  std::vector<core::UnixNanos> ts;  // daily bar closes, ascending
-  std::vector<double> close;
-  std::vector<core::UnixNanos> as_of;  // filings, ascending
-  std::vector<double> shares;
-  std::vector<double> book;
-  std::vector<double> sales;
-  std::vector<double> cash_flow;
-  std::size_t rows_built = 0;  // bars already turned into rows
-};
+using universe_feed::date_of;
+using universe_feed::SymbolHistory;
 
 struct PanelDate {
   std::string date;  // YYYY-MM-DD of the bars' close (UTC)
   core::UnixNanos ts = 0;
   std::vector<Row> rows;  // view the histories' symbol names
 };
-
-// The UTC date of a close time.
-[[nodiscard]] std::string date_of(core::UnixNanos ts);
 
 // The rows of every bar not yet built, grouped by date (ascending). `sectors` maps a sector
 // name to its index; a symbol whose sector is not in it is skipped (counted in *unknown).

@@ -144,9 +144,10 @@ TEST(Vocabulary, HotMessagesTravelInsideTheEnvelope) {
   for (const auto& t : describe_types()) {
     // Arrays, and the hub's answers with long text (rare: one per request).
     const bool heap = t.name == "feature_update" || t.name == "factor_exposures" ||
-                      t.name == "factor_returns" || t.name == "bar_history" ||
-                      t.name == "reference_data" || t.name == "reference_history" ||
-                      t.name == "universe_members" || t.name == "request_failed";
+                      t.name == "factor_calculation" || t.name == "factor_returns" ||
+                      t.name == "bar_history" || t.name == "reference_data" ||
+                      t.name == "reference_history" || t.name == "universe_members" ||
+                      t.name == "request_failed";
     if (heap) {
       EXPECT_EQ(t.inline_size, 0u) << t.name;
     } else {

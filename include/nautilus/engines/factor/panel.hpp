@@ -1,0 +1,33 @@
+// The factor engine's styles over the universe feed's histories (universe_feed.hpp): every bar
+// not yet used, grouped by date, raw styles per symbol and the date's standardized
+// cross-section. The engine calls it on each batch of new bars; `nautilus compute factor` on
+// histories it reads from files.
+//
+//   auto dates = factor::exposures_by_date(histories, {});   // marks the bars used
+//   for (const auto& d : dates) use(d.date, d.symbols, d.cross.exposures);
+#pragma once
+
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nautilus/core/clock.hpp"
+#include "nautilus/engines/factor/styles.hpp"
+#include "nautilus/engines/universe_feed/universe_feed.hpp"
+
+namespace nautilus::factor {
+
+struct DateExposures {
+  std::string date;  // YYYY-MM-DD (UTC) of the closes
+  core::UnixNanos ts = 0;
+  std::vector<std::string_view> symbols;  // sorted; view the histories' names
+  std::vector<Styles> raw;                // per symbol
+  CrossSection cross;                     // exposures per symbol, and the date's summary
+};
+
+// Bars at or after each history's rows_built, which is then moved to the end.
+[[nodiscard]] std::vector<DateExposures> exposures_by_date(
+    std::deque<universe_feed::SymbolHistory>& histories, const StyleConfig& config);
+
+}  // namespace nautilus::factor
