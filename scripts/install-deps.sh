@@ -27,6 +27,9 @@ packages=(
   # Debian's OpenBLAS, which numpy then runs on (the anchors of `nautilus bench models`); without
   # it numpy falls back to the slow reference BLAS
   libopenblas0-pthread
+  # scikit-learn, the ml engine's reference, is unpacked (below); these are what its and
+  # SciPy's compiled parts and pure-Python dependencies need
+  liblbfgsb0 libgfortran5 liblapack3 python3-decorator python3-joblib python3-threadpoolctl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # `nautilus bench http`: wrk drives the load, Debian's nginx is the anchor; curl runs the
@@ -53,6 +56,15 @@ msgpack_dir=/opt/nautilus-deps/msgpack-cxx
 need_msgpack=0
 [ -f "$msgpack_dir/usr/include/msgpack.hpp" ] || need_msgpack=1
 
+# scikit-learn and SciPy (the ml engine's reference, tests/reference/ml_reference.py) are
+# unpacked, not installed, for the same reason: python3-scipy depends on python3-pythran, which
+# wants libboost-dev (1.74). Their files go under $python_dir, which the tests put on PYTHONPATH
+# for /usr/bin/python3; the shared libraries they load are installed above.
+python_dir=/opt/nautilus-deps/python
+python_debs=(python3-scipy python3-sklearn python3-sklearn-lib)
+need_python=0
+[ -f "$python_dir/usr/lib/python3/dist-packages/sklearn/__init__.py" ] || need_python=1
+
 # TA-Lib's C source, the features engine's reference and the signals benchmark's anchor, comes
 # from npm's `talib` package (it bundles TA-Lib 0.4's C source); CMake compiles its .c files
 # (cmake/TaLib.cmake). The package's own node-gyp build is not used. npm itself: Debian's
@@ -64,7 +76,8 @@ need_talib=0
 [ -f "$talib_dir/package/src/lib/include/ta_func.h" ] || need_talib=1
 if [ $need_talib -eq 1 ] && ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 
-if [ ${#missing[@]} -eq 0 ] && [ $need_msgpack -eq 0 ] && [ $need_talib -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ $need_msgpack -eq 0 ] && [ $need_talib -eq 0 ] &&
+  [ $need_python -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0
 fi
@@ -84,6 +97,15 @@ if [ $need_msgpack -eq 1 ]; then
   (cd "$tmp" && apt-get download libmsgpack-cxx-dev >/dev/null)
   $sudo mkdir -p "$msgpack_dir"
   $sudo dpkg-deb -x "$tmp"/libmsgpack-cxx-dev_*.deb "$msgpack_dir"
+  rm -rf "$tmp"
+fi
+if [ $need_python -eq 1 ]; then
+  echo "install-deps: unpacking ${python_debs[*]} into $python_dir"
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download "${python_debs[@]}" >/dev/null)
+  $sudo mkdir -p "$python_dir"
+  for deb in "$tmp"/*.deb; do $sudo dpkg-deb -x "$deb" "$python_dir"; done
   rm -rf "$tmp"
 fi
 if [ $need_talib -eq 1 ]; then
