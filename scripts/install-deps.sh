@@ -30,6 +30,8 @@ packages=(
   # scikit-learn, the ml engine's reference, is unpacked (below); these are what its and
   # SciPy's compiled parts and pure-Python dependencies need
   liblbfgsb0 libgfortran5 liblapack3 python3-decorator python3-joblib python3-threadpoolctl
+  # XGBoost's C API: the ml engine scores gradient-boosted models trained offline
+  libxgboost-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # `nautilus bench http`: wrk drives the load, Debian's nginx is the anchor; curl runs the
@@ -56,14 +58,17 @@ msgpack_dir=/opt/nautilus-deps/msgpack-cxx
 need_msgpack=0
 [ -f "$msgpack_dir/usr/include/msgpack.hpp" ] || need_msgpack=1
 
-# scikit-learn and SciPy (the ml engine's reference, tests/reference/ml_reference.py) are
+# scikit-learn, SciPy and Python's xgboost (the ml engine's references,
+# tests/reference/ml_reference.py and xgb_reference.py) are
 # unpacked, not installed, for the same reason: python3-scipy depends on python3-pythran, which
 # wants libboost-dev (1.74). Their files go under $python_dir, which the tests put on PYTHONPATH
 # for /usr/bin/python3; the shared libraries they load are installed above.
 python_dir=/opt/nautilus-deps/python
-python_debs=(python3-scipy python3-sklearn python3-sklearn-lib)
+python_debs=(python3-scipy python3-sklearn python3-sklearn-lib python3-xgboost)
+python_site=$python_dir/usr/lib/python3/dist-packages
 need_python=0
-[ -f "$python_dir/usr/lib/python3/dist-packages/sklearn/__init__.py" ] || need_python=1
+[ -f "$python_site/sklearn/__init__.py" ] && [ -e "$python_site/xgboost/lib/libxgboost.so" ] ||
+  need_python=1
 
 # TA-Lib's C source, the features engine's reference and the signals benchmark's anchor, comes
 # from npm's `talib` package (it bundles TA-Lib 0.4's C source); CMake compiles its .c files
@@ -107,6 +112,10 @@ if [ $need_python -eq 1 ]; then
   $sudo mkdir -p "$python_dir"
   for deb in "$tmp"/*.deb; do $sudo dpkg-deb -x "$deb" "$python_dir"; done
   rm -rf "$tmp"
+  # Python's xgboost looks for libxgboost.so beside itself: Debian's, installed above.
+  $sudo mkdir -p "$python_site/xgboost/lib"
+  $sudo ln -sf "$(readlink -f /usr/lib/x86_64-linux-gnu/libxgboost.so)" \
+    "$python_site/xgboost/lib/libxgboost.so"
 fi
 if [ $need_talib -eq 1 ]; then
   echo "install-deps: fetching talib@$talib_version (TA-Lib's C source) into $talib_dir"

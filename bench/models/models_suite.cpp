@@ -11,9 +11,12 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "nautilus/engines/ml/walk_forward.hpp"
+#include "nautilus/engines/ml/xgboost_model.hpp"
 #include "nautilus/engines/toraniko/factor_model.hpp"
 
 #ifndef NAUTILUS_SOURCE_DIR
@@ -136,9 +139,138 @@ std::optional<boost::json::object> run_numpy(const fs::path& dir, const Panel& p
   return v.as_object();
 }
 
+constexpr const char* kPythonPath = "/opt/nautilus-deps/python/usr/lib/python3/dist-packages";
+
+// The timed loops add up their predictions; storing the sum keeps the compiler from dropping them.
+volatile double g_sink = 0;
+void keep(double v) { g_sink = v; }
+
+std::string run_command(const std::string& cmd, int* status) {
+  std::FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
+  std::string text;
+  std::array<char, 4096> buf{};
+  while (f != nullptr && std::fgets(buf.data(), static_cast<int>(buf.size()), f) != nullptr) {
+    text += buf.data();
+  }
+  *status = f != nullptr ? ::pclose(f) : -1;
+  return text;
+}
+
+// Walk-forward ridge on 32 features: observe (retrain when due, predict) and resolve, per
+// sample; window 500, retrained every 50.
+double ridge_us_per_sample(std::size_t samples) {
+  ml::WalkForward wf(
+      {.kind = ml::Kind::kRidge, .window = 500, .min_train = 100, .retrain_every = 50});
+  std::mt19937_64 rng(32);
+  std::normal_distribution<double> z;
+  std::vector<double> x(32 * 1024);
+  for (double& v : x) v = z(rng);
+  double sink = 0;
+  const auto t0 = SteadyClock::now();
+  for (std::size_t i = 0; i < samples; ++i) {
+    const std::span<const double> row(x.data() + (i % 1024) * 32, 32);
+    auto o = wf.observe(static_cast<core::UnixNanos>(i), row);
+    if (!o) return 0;
+    if (o->value) sink += *o->value;
+    (void)wf.resolve(o->sample, row[0] * 0.5 - row[3] + 0.1 * z(rng),
+                     static_cast<core::UnixNanos>(i) + 1);
+  }
+  const double us = std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count();
+  keep(sink);
+  return us / static_cast<double>(samples);
+}
+
+void run_ml(const SuiteOptions& o) {
+  if (o.wants("ml.ridge_us_per_sample")) {
+    const std::size_t n = o.quick ? 20'000 : 200'000;
+    const double us = median_of(o.runs, [&] { return ridge_us_per_sample(n); });
+    print({.bench = "ml.ridge_us_per_sample",
+           .value = us,
+           .unit = "us",
+           .runs = o.runs,
+           .note = fmt::format("32 features, walk-forward window 500 retrained every 50, {} "
+                               "samples; target <= 1",
+                               n)},
+          o.json);
+  }
+  if (!o.wants("ml.xgb")) return;
+  // A 100-tree, depth-6 model on 32 features, trained by Python's xgboost.
+  const fs::path dir = fs::temp_directory_path() / fmt::format("nautilus_bench_xgb_{}", ::getpid());
+  fs::create_directories(dir);
+  int status = 0;
+  const std::string script = std::string(NAUTILUS_SOURCE_DIR) + "/tests/reference/xgb_reference.py";
+  const std::string trained = run_command(
+      fmt::format("PYTHONPATH={} /usr/bin/python3 {} train {} --rows {} --features 32 --trees 100 "
+                  "--depth 6",
+                  kPythonPath, script, dir.string(), o.quick ? 500 : 5000),
+      &status);
+  if (status != 0) {
+    fmt::print(stderr, "bench models: training the XGBoost model failed: {}\n", trained);
+    return;
+  }
+  auto model = ml::XgbModel::load((dir / "model.json").string());
+  std::vector<float> rows;
+  {
+    std::ifstream in(dir / "rows.csv");
+    std::string line;
+    std::string cell;
+    while (std::getline(in, line)) {
+      std::stringstream cells(line);
+      while (std::getline(cells, cell, ',')) rows.push_back(cell == "nan" ? NAN : std::stof(cell));
+    }
+  }
+  if (!model || rows.size() % 32 != 0 || rows.empty()) {
+    fmt::print(stderr, "bench models: cannot score the model ({} values)\n", rows.size());
+    return;
+  }
+  const std::size_t n = rows.size() / 32;
+  const double ours = median_of(o.runs, [&] {
+    double sink = 0;
+    const auto t0 = SteadyClock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+      auto y = model->predict(std::span<const float>(rows.data() + i * 32, 32));
+      if (y) sink += *y;
+    }
+    const double us = std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count();
+    keep(sink);
+    return us / static_cast<double>(n);
+  });
+  print({.bench = "ml.xgb_us_per_row",
+         .value = ours,
+         .unit = "us",
+         .runs = o.runs,
+         .note = fmt::format("100 trees, depth 6, 32 features, {} rows one at a time through the "
+                             "C API; target <= 20",
+                             n)},
+        o.json);
+  const std::string timed =
+      run_command(fmt::format("PYTHONPATH={} /usr/bin/python3 {} time {} --repeat {}", kPythonPath,
+                              script, dir.string(), std::min<std::size_t>(o.runs, 3)),
+                  &status);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  boost::system::error_code jec;
+  auto v = boost::json::parse(timed, jec);
+  if (status != 0 || jec || !v.is_object()) {
+    fmt::print(stderr, "bench models: the Python anchor failed: {}\n", timed);
+    return;
+  }
+  const double theirs = v.as_object().at("us_per_row").to_number<double>();
+  print({.bench = "ml.xgb_ratio_vs_python",
+         .value = theirs / ours,
+         .unit = "x",
+         .anchor = "python_inplace_predict_us_per_row",
+         .anchor_value = theirs,
+         .runs = o.runs,
+         .note = "Python's xgboost Booster.inplace_predict of the same rows, one at a time",
+         .ratio = theirs / ours},
+        o.json);
+}
+
 }  // namespace
 
 void run_models_suite(const SuiteOptions& o) {
+  run_ml(o);
   if (!o.wants("toraniko")) return;
   const std::size_t n = o.quick ? 300 : 3000;
   const std::size_t t = o.quick ? 252 : 2520;

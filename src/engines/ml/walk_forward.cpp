@@ -8,14 +8,53 @@
 
 namespace nautilus::ml {
 
+namespace {
+
+// Solves the symmetric positive definite system a x = b (p x p, row-major) by Cholesky.
+std::optional<std::vector<double>> solve_symmetric(std::vector<double>& a, std::vector<double> b,
+                                                   std::size_t p) {
+  for (std::size_t j = 0; j < p; ++j) {
+    double d = a[j * p + j];
+    for (std::size_t k = 0; k < j; ++k) d -= a[j * p + k] * a[j * p + k];
+    if (!(d > 0)) return std::nullopt;
+    d = std::sqrt(d);
+    a[j * p + j] = d;
+    for (std::size_t i = j + 1; i < p; ++i) {
+      double v = a[i * p + j];
+      for (std::size_t k = 0; k < j; ++k) v -= a[i * p + k] * a[j * p + k];
+      a[i * p + j] = v / d;
+    }
+  }
+  for (std::size_t i = 0; i < p; ++i) {  // L y = b
+    double v = b[i];
+    for (std::size_t k = 0; k < i; ++k) v -= a[i * p + k] * b[k];
+    b[i] = v / a[i * p + i];
+  }
+  for (std::size_t i = p; i-- > 0;) {  // L' x = y
+    double v = b[i];
+    for (std::size_t k = i + 1; k < p; ++k) v -= a[k * p + i] * b[k];
+    b[i] = v / a[i * p + i];
+  }
+  return b;
+}
+
+}  // namespace
+
 WalkForward::WalkForward(WalkForwardConfig config) : config_(config) {
   config_.window = std::max<std::size_t>(config_.window, 2);
   config_.min_train = std::clamp<std::size_t>(config_.min_train, 2, config_.window);
   config_.retrain_every = std::max<std::size_t>(config_.retrain_every, 1);
 }
 
+constexpr std::size_t kRebuildEvery = 32;
+
 core::Result<Observation> WalkForward::observe(core::UnixNanos ts, std::span<const double> x) {
-  if (features_ == 0) features_ = x.size();
+  if (features_ == 0 && !x.empty()) {
+    features_ = x.size();
+    sxx_.assign(features_ * features_, 0.0);
+    sxy_.assign(features_, 0.0);
+    sx_.assign(features_, 0.0);
+  }
   if (x.size() != features_ || x.empty()) {
     return core::fail(core::ErrorCode::kInvalidArgument,
                       fmt::format("ml: {} features, the model has {}", x.size(), features_));
@@ -29,25 +68,26 @@ core::Result<Observation> WalkForward::observe(core::UnixNanos ts, std::span<con
     }
   }
   last_ts_ = ts;
-  maybe_retrain(ts);
-  Sample s{.id = next_id_++, .ts = ts, .x = {x.begin(), x.end()}};
-  Observation out{.sample = s.id};
+  admit_known(ts);
+  if (window_.size() >= config_.min_train && (!model_ || fresh_ >= config_.retrain_every)) {
+    retrain();
+  }
+  Sample s{.ts = ts, .x = {x.begin(), x.end()}};
+  const std::uint64_t id = next_id_++;
+  Observation out{.sample = id};
   if (model_) {
     out.value = model_->predict(x);
     if (config_.kind == Kind::kLogistic) out.probability = model_->probability(x);
     s.prediction = config_.kind == Kind::kLogistic ? *out.probability : *out.value;
   }
-  samples_.push_back(std::move(s));
-  // Keep what a window can still use, and samples still waiting for their target.
-  while (samples_.size() > 4 * config_.window && samples_.front().target) samples_.pop_front();
+  samples_.emplace(id, std::move(s));
   return out;
 }
 
 core::Result<void> WalkForward::resolve(std::uint64_t sample, double target,
                                         core::UnixNanos known_at) {
-  auto it = std::lower_bound(samples_.begin(), samples_.end(), sample,
-                             [](const Sample& s, std::uint64_t id) { return s.id < id; });
-  if (it == samples_.end() || it->id != sample || it->target) {
+  auto it = samples_.find(sample);
+  if (it == samples_.end() || it->second.target) {
     return core::fail(core::ErrorCode::kNotFound,
                       fmt::format("ml: no sample {} waiting for its target", sample));
   }
@@ -55,42 +95,108 @@ core::Result<void> WalkForward::resolve(std::uint64_t sample, double target,
     return core::fail(core::ErrorCode::kInvalidArgument,
                       fmt::format("ml: target {} of sample {}", target, sample));
   }
-  it->target = target;
-  it->known_at = std::max(known_at, it->ts);
-  if (it->prediction) {
-    scored_.emplace_back(*it->prediction, target);
+  Sample& s = it->second;
+  s.target = target;
+  s.known_at = std::max(known_at, s.ts);
+  pending_.emplace(s.known_at, sample);
+  if (s.prediction) {
+    scored_.emplace_back(*s.prediction, target);
     if (scored_.size() > config_.window) scored_.pop_front();
   }
   return {};
 }
 
-void WalkForward::maybe_retrain(core::UnixNanos now) {
-  // The samples known at `now`, the latest `window` of them.
-  std::vector<const Sample*> known;
-  for (auto it = samples_.rbegin(); it != samples_.rend() && known.size() < config_.window; ++it) {
-    if (it->target && it->known_at <= now) known.push_back(&*it);
+// Samples whose target is known by `now` enter the window; the oldest leave it.
+void WalkForward::admit_known(core::UnixNanos now) {
+  while (!pending_.empty() && pending_.top().first <= now) {
+    const std::uint64_t id = pending_.top().second;
+    pending_.pop();
+    window_.push_back(id);
+    ++fresh_;
+    if (config_.kind == Kind::kRidge) add_to_sums(samples_.at(id), 1);
+    if (window_.size() > config_.window) {
+      const std::uint64_t old = window_.front();
+      window_.pop_front();
+      if (config_.kind == Kind::kRidge) add_to_sums(samples_.at(old), -1);
+      samples_.erase(old);
+    }
   }
-  const std::size_t fresh = std::count_if(samples_.begin(), samples_.end(), [&](const Sample& s) {
-    return s.target && s.known_at <= now && s.ts > trained_to_;
-  });
-  if (known.size() < config_.min_train) return;
-  if (model_ && fresh < config_.retrain_every) return;
-  std::reverse(known.begin(), known.end());
-  std::vector<double> x;
-  std::vector<double> y;
-  x.reserve(known.size() * features_);
-  for (const Sample* s : known) {
-    x.insert(x.end(), s->x.begin(), s->x.end());
-    y.push_back(*s->target);
+}
+
+void WalkForward::add_to_sums(const Sample& s, double sign) {
+  const std::size_t p = features_;
+  const double y = *s.target;
+  for (std::size_t a = 0; a < p; ++a) {
+    const double xa = sign * s.x[a];
+    double* row = sxx_.data() + a * p;
+    for (std::size_t b = 0; b <= a; ++b) row[b] += xa * s.x[b];  // the lower triangle
+    sxy_[a] += xa * y;
+    sx_[a] += xa;
   }
-  auto m = config_.kind == Kind::kRidge ? fit_ridge(x, y, known.size(), features_, config_.alpha)
-                                        : fit_logistic(x, y, known.size(), features_, config_.c);
+  sy_ += sign * y;
+}
+
+void WalkForward::rebuild_sums() {
+  std::fill(sxx_.begin(), sxx_.end(), 0.0);
+  std::fill(sxy_.begin(), sxy_.end(), 0.0);
+  std::fill(sx_.begin(), sx_.end(), 0.0);
+  sy_ = 0;
+  for (const auto id : window_) add_to_sums(samples_.at(id), 1);
+}
+
+void WalkForward::retrain() {
+  const std::size_t n = window_.size();
+  const std::size_t p = features_;
+  std::optional<LinearModel> m;
+  if (config_.kind == Kind::kRidge) {
+    if (++trainings_since_rebuild_ >= kRebuildEvery) {
+      rebuild_sums();
+      trainings_since_rebuild_ = 0;
+    }
+    // Centered normal equations from the sums: (Sxx - n mx mx') + alpha I, Sxy - n mx my.
+    std::vector<double> a(p * p);
+    std::vector<double> b(p);
+    const double nn = static_cast<double>(n);
+    for (std::size_t i = 0; i < p; ++i) {
+      for (std::size_t j = 0; j <= i; ++j) {
+        const double v = sxx_[i * p + j] - sx_[i] * sx_[j] / nn;
+        a[i * p + j] = v;
+        a[j * p + i] = v;
+      }
+      a[i * p + i] += config_.alpha;
+      b[i] = sxy_[i] - sx_[i] * sy_ / nn;
+    }
+    auto w = solve_symmetric(a, b, p);
+    if (w) {
+      LinearModel lm;
+      lm.weights = std::move(*w);
+      double intercept = sy_ / nn;
+      for (std::size_t i = 0; i < p; ++i) intercept -= lm.weights[i] * sx_[i] / nn;
+      lm.intercept = intercept;
+      m = std::move(lm);
+    }
+  } else {
+    std::vector<double> x;
+    std::vector<double> y;
+    x.reserve(n * p);
+    for (const auto id : window_) {
+      const Sample& s = samples_.at(id);
+      x.insert(x.end(), s.x.begin(), s.x.end());
+      y.push_back(*s.target);
+    }
+    if (auto r = fit_logistic(x, y, n, p, config_.c)) m = std::move(*r);
+  }
+  fresh_ = 0;
   if (!m) return;  // keep the previous model (a singular window, one class only, ...)
-  model_ = std::move(*m);
+  model_ = std::move(m);
   ++trainings_;
-  trained_from_ = known.front()->ts;
-  trained_to_ = known.back()->ts;
-  trained_samples_ = known.size();
+  trained_from_ = trained_to_ = samples_.at(window_.front()).ts;
+  for (const auto id : window_) {
+    const core::UnixNanos t = samples_.at(id).ts;
+    trained_from_ = std::min(trained_from_, t);
+    trained_to_ = std::max(trained_to_, t);
+  }
+  trained_samples_ = n;
 }
 
 Metrics WalkForward::metrics() const {

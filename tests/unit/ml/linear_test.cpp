@@ -211,6 +211,29 @@ TEST(MlWalkForward, ATargetChangesNoPredictionBeforeItIsKnown) {
   EXPECT_GT(differ_after, 0U) << "once known, the sample is trained on";
 }
 
+TEST(MlWalkForward, TheRollingRidgeIsTheBatchFitOfItsWindow) {
+  // Targets known one step later, retrained every step on the last 60: after observing step t
+  // the model is fit_ridge over samples t-60 .. t-1 (the window's sums, kept as samples come and
+  // go, give the same solution).
+  WalkForward wf(
+      {.kind = Kind::kRidge, .alpha = 0.7, .window = 60, .min_train = 60, .retrain_every = 1});
+  const Data d = make(400, 5, false, 31);
+  for (std::size_t i = 0; i < d.n; ++i) {
+    auto o = wf.observe(static_cast<core::UnixNanos>(i),
+                        std::span<const double>(d.x).subspan(i * d.p, d.p));
+    ASSERT_TRUE(o);
+    if (i == d.n - 1) break;
+    ASSERT_TRUE(wf.resolve(o->sample, d.y[i], static_cast<core::UnixNanos>(i) + 1));
+  }
+  const std::size_t last = d.n - 1;
+  auto batch = fit_ridge(std::span<const double>(d.x).subspan((last - 60) * d.p, 60 * d.p),
+                         std::span<const double>(d.y).subspan(last - 60, 60), 60, d.p, 0.7);
+  ASSERT_TRUE(batch && wf.model());
+  expect_same(*wf.model(), *batch, 1e-10);
+  EXPECT_EQ(wf.trained_samples(), 60U);
+  EXPECT_EQ(wf.trained_to(), static_cast<core::UnixNanos>(last - 1));
+}
+
 TEST(MlWalkForward, NoiseGivesNoOutOfSampleSkill) {
   WalkForward wf({.kind = Kind::kRidge, .window = 40, .min_train = 35, .retrain_every = 1});
   std::mt19937_64 rng(5);

@@ -1,8 +1,10 @@
 // Rolling walk-forward training for the ml engine's linear models (linear.hpp): features arrive
 // in time order; a prediction at time T comes from the model last trained on samples whose
-// target was known at or before T, never later. A target may be handed over before it is
-// known (a backtest can compute forward returns from its history): it is kept, with the time it
-// becomes known, and trained on only from then on.
+// target was known at or before T, never later. The window is the latest `window` samples by
+// the time their target became known. Ridge keeps the window's sums as samples come and go,
+// so an update costs O(p^2) and a retraining one p x p solve; logistic refits the window. A target
+// may be handed over before it is known (a backtest can compute forward returns from its history):
+// it is kept, with the time it becomes known, and trained on only from then on.
 //
 //   ml::WalkForward wf({.kind = ml::Kind::kRidge, .window = 500, .retrain_every = 50});
 //   auto id = wf.observe(t, x);            // the prediction for x (nullopt: no model yet)
@@ -12,8 +14,11 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
+#include <queue>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "nautilus/core/clock.hpp"
@@ -57,7 +62,8 @@ class WalkForward {
   // ts. kInvalidArgument: a wrong number of features, a value not finite, ts going back.
   [[nodiscard]] core::Result<Observation> observe(core::UnixNanos ts, std::span<const double> x);
   // The target of a sample, known from `known_at` on (>= the sample's ts). Logistic targets are
-  // 0 or 1. kNotFound for an unknown or already resolved sample.
+  // 0 or 1. kNotFound for an unknown or already resolved sample. Resolve every sample: one
+  // never resolved is kept.
   [[nodiscard]] core::Result<void> resolve(std::uint64_t sample, double target,
                                            core::UnixNanos known_at);
 
@@ -71,21 +77,33 @@ class WalkForward {
 
  private:
   struct Sample {
-    std::uint64_t id = 0;
     core::UnixNanos ts = 0;
     std::vector<double> x;
     std::optional<double> target;
     core::UnixNanos known_at = 0;
     std::optional<double> prediction;  // what observe() said for it
   };
-  void maybe_retrain(core::UnixNanos now);
+  void admit_known(core::UnixNanos now);
+  void add_to_sums(const Sample& s, double sign);
+  void rebuild_sums();
+  void retrain();
 
   WalkForwardConfig config_;
   std::size_t features_ = 0;
-  std::deque<Sample> samples_;  // by ts; trimmed to what the window and pending targets need
+  std::unordered_map<std::uint64_t, Sample> samples_;  // not yet out of the window
   std::uint64_t next_id_ = 1;
   core::UnixNanos last_ts_ = 0;
-  std::size_t known_since_training_ = 0;
+  // Resolved samples waiting for their known_at, earliest first.
+  std::priority_queue<std::pair<core::UnixNanos, std::uint64_t>,
+                      std::vector<std::pair<core::UnixNanos, std::uint64_t>>, std::greater<>>
+      pending_;
+  std::deque<std::uint64_t> window_;  // known samples trained on, in the order they became known
+  std::size_t fresh_ = 0;             // known since the last training
+  // Ridge: the window's sums, kept as samples enter and leave (sum x x', sum x y, sum x, sum y),
+  // rebuilt from the samples every kRebuildEvery trainings to bound rounding drift.
+  std::vector<double> sxx_, sxy_, sx_;
+  double sy_ = 0;
+  std::size_t trainings_since_rebuild_ = 0;
   std::optional<LinearModel> model_;
   std::size_t trainings_ = 0;
   core::UnixNanos trained_from_ = 0;
