@@ -5,6 +5,7 @@
 #include "nautilus/engines/enhanced_vpin/engine.hpp"
 #include "nautilus/engines/factor/engine.hpp"
 #include "nautilus/engines/features/engine.hpp"
+#include "nautilus/engines/ml/engine.hpp"
 #include "nautilus/engines/toraniko/engine.hpp"
 #include "nautilus/engines/vpin/engine.hpp"
 #include "nautilus/marketdata/engine.hpp"
@@ -13,10 +14,11 @@ namespace nautilus::engines {
 namespace {
 
 // Each engine is listed here once it really works; docs/ENGINES.md has the planned ones.
-const std::array<EngineEntry, 6> kEngines = {{
+const std::array<EngineEntry, 7> kEngines = {{
     {&marketdata::engine_info, &marketdata::make_engine},
     {&features::engine_info, &features::make_engine},
     {&factor::engine_info, &factor::make_engine},
+    {&ml::engine_info, &ml::make_engine},
     {&vpin::engine_info, &vpin::make_engine},
     {&enhanced_vpin::engine_info, &enhanced_vpin::make_engine},
     {&toraniko::engine_info, &toraniko::make_engine},
