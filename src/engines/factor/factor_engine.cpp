@@ -61,6 +61,7 @@ class FactorEngine final : public engine::Engine {
   }
 
   void begin() override { feed_->begin(); }
+  void drain() override { feed_->drain(); }
   void stop() override { feed_->stop(); }
 
   void add_routes(net::Router& r) override {
@@ -88,8 +89,10 @@ class FactorEngine final : public engine::Engine {
 
  private:
   void on_dates(bool warmup) {
-    auto dates = exposures_by_date(feed_->histories(), config_);
+    auto dates =
+        exposures_by_date(feed_->histories(), config_, [this] { return feed_->draining(); });
     for (std::size_t k = 0; k < dates.size(); ++k) {
+      if (feed_->draining()) return;
       const auto& d = dates[k];
       publish_calculation(d);
       // Exposures of every symbol: for the history's last date, and for each live date.

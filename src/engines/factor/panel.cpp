@@ -8,11 +8,13 @@
 namespace nautilus::factor {
 
 std::vector<DateExposures> exposures_by_date(std::deque<universe_feed::SymbolHistory>& histories,
-                                             const StyleConfig& config) {
+                                             const StyleConfig& config,
+                                             const std::function<bool()>& cancelled) {
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   std::map<std::string, DateExposures> by_date;
   std::vector<double> shares;
   for (auto& h : histories) {
+    if (cancelled && cancelled()) return {};
     const std::size_t n = std::min({h.ts.size(), h.close.size(), h.volume.size()});
     if (h.rows_built >= n) continue;
     // The shares outstanding and book value known at each close.

@@ -60,6 +60,7 @@ class ToranikoEngine final : public engine::Engine {
   }
 
   void begin() override { feed_->begin(); }
+  void drain() override { feed_->drain(); }
   void stop() override { feed_->stop(); }
 
   void add_routes(net::Router& r) override {
@@ -116,6 +117,7 @@ class ToranikoEngine final : public engine::Engine {
     auto dates = build_rows(histories, sector_index_, &unknown);
     bool any = false;
     for (auto& d : dates) {
+      if (feed_->draining()) return;  // stopping: the rest of the history is not wanted
       if (!model_->last_date().empty() && d.date <= model_->last_date()) continue;
       auto fit = model_->add_date(d.date, d.rows);
       if (!fit) {

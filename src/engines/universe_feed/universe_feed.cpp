@@ -128,6 +128,7 @@ struct UniverseFeed::Impl {
 
   // Any thread.
   std::atomic<FeedState> state{FeedState::kIdle};
+  std::atomic<bool> draining{false};
   std::atomic<std::size_t> symbol_count{0};
   std::atomic<std::uint64_t> requests_failed{0};
   std::atomic<double> warmup_seconds{0};
@@ -137,6 +138,7 @@ struct UniverseFeed::Impl {
 
   // Issues queued jobs while the window has room.
   void pump() {
+    if (draining.load()) return;
     while (in_flight < options.window && !jobs.empty()) {
       Job job = std::move(jobs.front());
       jobs.pop_front();
@@ -360,6 +362,7 @@ struct UniverseFeed::Impl {
       }
     }
     note_last_date();
+    if (draining.load()) return;
     on_dates(true);
     warmup_seconds.store(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - warmup_started).count());
@@ -433,6 +436,7 @@ struct UniverseFeed::Impl {
         s.volume.push_back(bar.volume);
       }
       note_last_date();
+      if (draining.load()) return;
       on_dates(false);
       refreshing = false;
       close_complete_dates();
@@ -493,7 +497,11 @@ void UniverseFeed::begin() {
                             });
 }
 
+void UniverseFeed::drain() { impl_->draining.store(true); }
+bool UniverseFeed::draining() const noexcept { return impl_->draining.load(); }
+
 void UniverseFeed::stop() {
+  impl_->draining.store(true);
   std::lock_guard lock(impl_->inbox->mu);
   impl_->inbox->closed = true;
   impl_->inbox->answers.clear();

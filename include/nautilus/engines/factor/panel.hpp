@@ -8,6 +8,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,8 +27,10 @@ struct DateExposures {
   CrossSection cross;                     // exposures per symbol, and the date's summary
 };
 
-// Bars at or after each history's rows_built, which is then moved to the end.
+// Bars at or after each history's rows_built, which is then moved to the end. `cancelled`, when
+// given, is asked between symbols: true stops the work (the result is then empty).
 [[nodiscard]] std::vector<DateExposures> exposures_by_date(
-    std::deque<universe_feed::SymbolHistory>& histories, const StyleConfig& config);
+    std::deque<universe_feed::SymbolHistory>& histories, const StyleConfig& config,
+    const std::function<bool()>& cancelled = {});
 
 }  // namespace nautilus::factor

@@ -93,7 +93,10 @@ class UniverseFeed {
   // Takes a publisher, resolves the hub's endpoints, subscribes to the daily bars.
   [[nodiscard]] core::Result<void> start(engine::EngineContext& ctx);
   void begin();  // asks for the universe (a timer: on the engine's thread)
-  void stop();   // closes the inbox
+  // Stops asking and handing over (Engine::drain): the engine's long loops over the history
+  // check draining() and return, so a host stopping mid-warm-up does not wait for them.
+  void drain();
+  void stop();  // closes the inbox
 
   // Engine thread only (on_dates and the engine's own timers and handlers).
   [[nodiscard]] std::deque<SymbolHistory>& histories() noexcept;
@@ -101,6 +104,7 @@ class UniverseFeed {
 
   // Any thread.
   [[nodiscard]] FeedState state() const noexcept;
+  [[nodiscard]] bool draining() const noexcept;
   [[nodiscard]] std::size_t symbol_count() const noexcept;
   [[nodiscard]] engine::Health health() const;
   // nautilus_<engine>_requests_failed_total, _bars_rejected_total, _symbols, _warmup_seconds.
