@@ -48,9 +48,7 @@ core::Result<void> compute(const ComputeOptions& o) {
           fmt::format("{}:{}: column ts: {} {} is not after the symbol's previous bar", o.bars,
                       in.line(), bar.symbol.value(), in.raw_ts()));
     }
-    h.ts.push_back(bar.ts_event);
-    h.close.push_back(bar.close.as_double());
-    h.volume.push_back(bar.volume.as_double());
+    universe_feed::append_bar(h, bar.ts_event, bar.close.as_double(), bar.volume.as_double());
     progress.update(in, ++rows);
   }
   progress.done();
@@ -62,7 +60,12 @@ core::Result<void> compute(const ComputeOptions& o) {
     const auto sym = core::Symbol::create(name);
     const auto records =
         sym ? reference.history(*sym) : std::span<const marketdata::ReferenceRecord>{};
-    if (records.empty()) ++without_reference;
+    // The engine's universe is the symbols with reference data: the same here, so both
+    // standardize over the same cross-section.
+    if (records.empty()) {
+      ++without_reference;
+      continue;
+    }
     for (const auto& r : records) {
       h.as_of.push_back(r.as_of);
       h.shares.push_back(r.shares_outstanding);
@@ -98,8 +101,8 @@ core::Result<void> compute(const ComputeOptions& o) {
   }
   if (auto ok = out.flush(); !ok) return ok;
   fmt::print(stderr,
-             "nautilus compute factor: {} bars of {} symbols ({} without reference data: their "
-             "size, value and liquidity are empty), {} dates\n",
+             "nautilus compute factor: {} bars of {} symbols (and {} without reference data, left "
+             "out as the engine leaves them out), {} dates\n",
              rows, histories.size(), without_reference, dates.size());
   return {};
 }

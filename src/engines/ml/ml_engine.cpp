@@ -36,6 +36,7 @@ struct Pending {
 struct SymbolModel {
   std::optional<WalkForward> wf;
   std::size_t bars = 0;
+  core::UnixNanos last_ts = 0;
   std::deque<double> log_returns;  // the latest `horizon`
   std::deque<Pending> pending;     // samples waiting for their forward return
   std::size_t trainings_seen = 0;
@@ -134,6 +135,12 @@ class MlEngine final : public engine::Engine {
     }
     const std::string sym(u->symbol.value());
     SymbolModel& s = symbols_[sym];
+    // A bar counts once, in time order: a late or repeated update would shift every target.
+    if (s.bars > 0 && u->ts_event <= s.last_ts) {
+      rejected_.add("a feature update not after the symbol's previous one", sym);
+      return;
+    }
+    s.last_ts = u->ts_event;
     ++s.bars;
     // Targets: a sample taken at bar k gets the sum of the log returns of bars k+1 .. k+horizon,
     // known at bar k + horizon, which is this one for the oldest pending sample.
@@ -145,7 +152,10 @@ class MlEngine final : public engine::Engine {
       s.pending.pop_front();
       double forward = 0;
       for (const double r : s.log_returns) forward += r;
-      if (p.bar + horizon_ != bar || !std::isfinite(forward)) continue;  // a return is missing
+      if (p.bar + horizon_ != bar || !std::isfinite(forward)) {  // a return is missing
+        s.wf->discard(p.sample);
+        continue;
+      }
       const double target = config_.kind == Kind::kLogistic ? (forward > 0 ? 1.0 : 0.0) : forward;
       (void)s.wf->resolve(p.sample, target, u->ts_event);
     }
@@ -191,7 +201,9 @@ class MlEngine final : public engine::Engine {
     (void)publisher_->publish(fmt::format("ml.prediction.{}", sym), p, {.ts_event = u->ts_event});
     ++predictions_;
     std::lock_guard lock(mu_);
-    last_[sym] = {p, s.wf ? s.wf->metrics() : Metrics{}, s.wf ? s.wf->trainings() : 0};
+    // An offline model has no out-of-sample record here: its metrics are NaN (null), not 0.
+    last_[sym] = {p, s.wf ? s.wf->metrics() : score({}, Kind::kRidge),
+                  s.wf ? s.wf->trainings() : 0};
   }
 
   void publish_training(const WalkForward& wf, core::UnixNanos now) {

@@ -99,11 +99,12 @@ core::Result<void> WalkForward::resolve(std::uint64_t sample, double target,
   s.target = target;
   s.known_at = std::max(known_at, s.ts);
   pending_.emplace(s.known_at, sample);
-  if (s.prediction) {
-    scored_.emplace_back(*s.prediction, target);
-    if (scored_.size() > config_.window) scored_.pop_front();
-  }
   return {};
+}
+
+void WalkForward::discard(std::uint64_t sample) {
+  auto it = samples_.find(sample);
+  if (it != samples_.end() && !it->second.target) samples_.erase(it);
 }
 
 // Samples whose target is known by `now` enter the window; the oldest leave it.
@@ -113,7 +114,12 @@ void WalkForward::admit_known(core::UnixNanos now) {
     pending_.pop();
     window_.push_back(id);
     ++fresh_;
-    if (config_.kind == Kind::kRidge) add_to_sums(samples_.at(id), 1);
+    const Sample& s = samples_.at(id);
+    if (s.prediction) {  // scored out of sample once its target is known, not before
+      scored_.emplace_back(*s.prediction, *s.target);
+      if (scored_.size() > config_.window) scored_.pop_front();
+    }
+    if (config_.kind == Kind::kRidge) add_to_sums(s, 1);
     if (window_.size() > config_.window) {
       const std::uint64_t old = window_.front();
       window_.pop_front();

@@ -63,6 +63,21 @@ std::chrono::nanoseconds seconds_setting(const engine::EngineSettings& s, std::s
 
 std::string date_of(core::UnixNanos ts) { return core::format_timestamp(ts).substr(0, 10); }
 
+void append_bar(SymbolHistory& h, core::UnixNanos ts, double close, double volume) {
+  constexpr core::UnixNanos kDay = 86'400'000'000'000;
+  if (!h.ts.empty() && ts <= h.ts.back()) return;
+  if (!h.ts.empty() && ts / kDay == h.ts.back() / kDay) {
+    // A second bar of the same UTC day (another source's stamp): the later one stands for it.
+    h.ts.back() = ts;
+    h.close.back() = close;
+    h.volume.back() = volume;
+    return;
+  }
+  h.ts.push_back(ts);
+  h.close.push_back(close);
+  h.volume.push_back(volume);
+}
+
 std::string_view state_name(FeedState s) {
   switch (s) {
     case FeedState::kIdle:
@@ -149,13 +164,16 @@ struct UniverseFeed::Impl {
         if (in->wake_pending) return;
         in->wake_pending = true;
         // Under the lock, so stop() cannot close the inbox and free the context meanwhile.
-        (void)in->ctx->set_timer_at(in->timer, in->ctx->clock().now(), [in](core::UnixNanos) {
-          {
-            std::lock_guard closed_lock(in->mu);
-            if (in->closed) return;  // the feed may be gone
-          }
-          in->drain();
-        });
+        auto timer =
+            in->ctx->set_timer_at(in->timer, in->ctx->clock().now(), [in](core::UnixNanos) {
+              {
+                std::lock_guard closed_lock(in->mu);
+                if (in->closed) return;  // the feed may be gone
+              }
+              in->drain();
+            });
+        if (!timer)
+          in->wake_pending = false;  // timers stopped (shutting down): the next reply tries again
       };
       core::Result<bus::CorrelationId> sent = core::fail(core::ErrorCode::kInternal, "");
       // NOLINTBEGIN(bugprone-unchecked-optional-access): set in start()
@@ -220,8 +238,23 @@ struct UniverseFeed::Impl {
                                             : std::string(symbols[job.symbol].value()),
                  why);
     }
-    // A universe read in part would be frozen in part: forget it and ask again later.
-    if (job.kind == Job::kUniverse) forget_universe_and_retry();
+    // A universe read in part would be frozen in part: forget it and ask again later. A symbol's
+    // history or filings read in part would put a gap inside its returns: drop what came, so
+    // the symbol starts again from the live bars (and the next refresh asks for all filings).
+    if (job.kind == Job::kUniverse) return forget_universe_and_retry();
+    SymbolHistory& h = histories[job.symbol];
+    if (job.kind == Job::kHistory) {
+      h.ts.clear();
+      h.close.clear();
+      h.volume.clear();
+      h.rows_built = 0;
+    } else {
+      h.as_of.clear();
+      h.shares.clear();
+      h.book.clear();
+      h.sales.clear();
+      h.cash_flow.clear();
+    }
   }
 
   void forget_universe_and_retry() {
@@ -300,12 +333,8 @@ struct UniverseFeed::Impl {
   void on_history(const Job& job, const model::BarHistory& h) {
     SymbolHistory& s = histories[job.symbol];
     const std::size_t n = std::min({h.ts.size(), h.close.size(), h.volume.size()});
-    for (std::size_t k = 0; k < n; ++k) {
-      if (!s.ts.empty() && h.ts[k] <= s.ts.back()) continue;
-      s.ts.push_back(h.ts[k]);
-      s.close.push_back(h.close[k].as_double());
-      s.volume.push_back(h.volume[k].as_double());
-    }
+    for (std::size_t k = 0; k < n; ++k)
+      append_bar(s, h.ts[k], h.close[k].as_double(), h.volume[k].as_double());
     if (h.more) {
       jobs.push_back({.kind = Job::kHistory, .symbol = job.symbol, .start = h.next_start});
     }
@@ -347,6 +376,18 @@ struct UniverseFeed::Impl {
     // Bars of the dates the live stream has begun may be in some histories and not others:
     // those dates are completed by the live path, from the pending bars, not handed over here
     // in part.
+    // A live date older than every history's last bar is covered by all of them already (a
+    // stale bar): it does not cut.
+    std::string covered;
+    for (const auto& h : histories) {
+      if (h.ts.empty()) continue;
+      const std::string d = date_of(h.ts.back());
+      if (covered.empty() || d < covered) covered = d;
+    }
+    while (!pending.empty() && !covered.empty() && pending.begin()->first <= covered) {
+      rejected.add("daily bars of a date the history already holds", pending.begin()->first);
+      pending.erase(pending.begin());
+    }
     if (!pending.empty()) {
       const std::string cut = pending.begin()->first;
       for (std::size_t i = 0; i < histories.size(); ++i) {
@@ -412,8 +453,14 @@ struct UniverseFeed::Impl {
     const auto first = pending.begin();
     // Complete: every symbol that traded on the last date has its bar (a symbol with no bars,
     // or delisted, is not waited for), or a later date has begun, or its deadline passed.
-    const bool complete = first->second.size() >= active_symbols() || pending.size() > 1 ||
-                          expired.contains(first->first);
+    std::size_t active_pending = 0;
+    for (const auto& [i, bar] : first->second) {
+      const auto& h = histories[i];
+      if (last_date.empty() || (!h.ts.empty() && date_of(h.ts.back()) == last_date))
+        ++active_pending;
+    }
+    const bool complete =
+        active_pending >= active_symbols() || pending.size() > 1 || expired.contains(first->first);
     if (!complete) {
       arm_deadline(first->first, first->second.begin()->second.ts);
       return;
@@ -428,13 +475,8 @@ struct UniverseFeed::Impl {
     batch_done = [this, date] {
       auto node = pending.extract(date);
       expired.erase(date);
-      for (const auto& [i, bar] : node.mapped()) {
-        SymbolHistory& s = histories[i];
-        if (!s.ts.empty() && bar.ts <= s.ts.back()) continue;
-        s.ts.push_back(bar.ts);
-        s.close.push_back(bar.close);
-        s.volume.push_back(bar.volume);
-      }
+      for (const auto& [i, bar] : node.mapped())
+        append_bar(histories[i], bar.ts, bar.close, bar.volume);
       note_last_date();
       if (draining.load()) return;
       on_dates(false);

@@ -38,7 +38,8 @@ struct WalkForwardConfig {
   std::size_t retrain_every = 50;  // known samples between retrainings
 };
 
-// Out-of-sample metrics of the predictions whose targets are known: NaN where they do not apply
+// Out-of-sample metrics of the predictions whose targets are known by the last observe() (a
+// target handed over early is scored once it is known): NaN where they do not apply
 // (R² for logistic, AUC and log loss for ridge) or with too few samples.
 struct Metrics {
   std::size_t predictions = 0;
@@ -66,6 +67,8 @@ class WalkForward {
   // never resolved is kept.
   [[nodiscard]] core::Result<void> resolve(std::uint64_t sample, double target,
                                            core::UnixNanos known_at);
+  // Forgets a sample whose target will never come (a missing return in its horizon).
+  void discard(std::uint64_t sample);
 
   [[nodiscard]] const std::optional<LinearModel>& model() const noexcept { return model_; }
   [[nodiscard]] std::size_t trainings() const noexcept { return trainings_; }

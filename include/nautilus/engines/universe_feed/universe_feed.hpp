@@ -63,6 +63,10 @@ struct SymbolHistory {
 // The UTC date (YYYY-MM-DD) of a close time.
 [[nodiscard]] std::string date_of(core::UnixNanos ts);
 
+// Appends a daily bar after the history's last: one bar per UTC day (a later bar of the same
+// day replaces the earlier), nothing at or before the last bar's time.
+void append_bar(SymbolHistory& h, core::UnixNanos ts, double close, double volume);
+
 enum class FeedState : std::uint8_t { kIdle, kWarmingUp, kLive, kNoUniverse };
 [[nodiscard]] std::string_view state_name(FeedState s);
 
