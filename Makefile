@@ -25,7 +25,7 @@ build: deps
 UNIVERSE_DIR := data/universe
 UNIVERSE_FILES := daily_bars.csv.gz reference.csv.gz universe.csv.gz truth_factor_returns.csv \
                   truth_exposures.csv.gz README.md
-UNIVERSE_SOURCES := src/engines/marketdata/universe.cpp src/engines/toraniko/styles.cpp
+UNIVERSE_SOURCES := src/engines/marketdata/universe.cpp src/factor_core/styles.cpp
 universe: build
 	@$(foreach f,$(UNIVERSE_FILES),test -f $(UNIVERSE_DIR)/$(f) &&) \
 	  $(foreach f,$(UNIVERSE_SOURCES),test ! $(f) -nt $(UNIVERSE_DIR)/README.md &&) true || \

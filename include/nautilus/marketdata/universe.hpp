@@ -6,7 +6,7 @@
 //
 // The styles are momentum, size and value with exposures x computed from the data written, the
 // way toraniko 1.1.0 (github.com/0xfdf/toraniko) computes its scores, with the toraniko
-// engine's own style code (engines/toraniko/styles.hpp). Fundamentals change quarterly and are
+// engine's own style code (factor_core/styles.hpp). Fundamentals change quarterly and are
 // written as point-in-time reference rows (reference.hpp). The random streams are mt19937_64 with
 // hand-written normal draws, as in synthetic.hpp, so a seed gives the same universe on every
 // standard library. docs/MARKET_DATA.md ("The research universe") and the README.md written beside
@@ -23,12 +23,12 @@
 #include <vector>
 
 #include "nautilus/core/error.hpp"
-#include "nautilus/engines/toraniko/styles.hpp"
+#include "nautilus/factor_core/styles.hpp"
 
 namespace nautilus::marketdata {
 
 // Days generated before the first written day, so momentum is defined from that day on.
-inline constexpr int kUniverseBurnIn = toraniko::kMomentumHistory;
+inline constexpr int kUniverseBurnIn = factor_core::kMomentumHistory;
 
 struct UniverseOptions {
   std::uint64_t seed = 42;

@@ -10,10 +10,10 @@
 
 #include "nautilus/engines/factor/engine.hpp"
 #include "nautilus/engines/factor/panel.hpp"
-#include "nautilus/engines/universe_feed/universe_feed.hpp"
 #include "nautilus/model/signals.hpp"
 #include "nautilus/net/http.hpp"
 #include "nautilus/net/prometheus.hpp"
+#include "nautilus/universe_feed/universe_feed.hpp"
 
 namespace nautilus::factor {
 namespace {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "nautilus/engines/toraniko/styles.hpp"  // numpy's percentile and ddof-1 standardizing
+#include "nautilus/factor_core/styles.hpp"  // numpy's percentile and ddof-1 standardizing
 
 namespace nautilus::factor {
 namespace {
@@ -98,10 +98,10 @@ CrossSection standardize(std::span<const Styles> raw, double winsor) {
     s.mean = mean;
     s.sd = values.size() > 1 ? std::sqrt(ss / static_cast<double>(values.size() - 1)) : 0;
     std::vector<double> scratch = values;
-    s.clip_low = toraniko::percentile_linear(scratch, winsor);
-    s.clip_high = toraniko::percentile_linear(scratch, 1 - winsor);
+    s.clip_low = factor_core::percentile_linear(scratch, winsor);
+    s.clip_high = factor_core::percentile_linear(scratch, 1 - winsor);
     for (double& v : values) v = std::clamp(v, s.clip_low, s.clip_high);
-    const auto z = toraniko::standardize(values);
+    const auto z = factor_core::standardize(values);
     for (std::size_t k = 0; k < members.size(); ++k) out.exposures[members[k]][j] = z[k];
   }
   return out;

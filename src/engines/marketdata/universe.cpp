@@ -672,18 +672,18 @@ core::Result<UniverseSummary> write_universe(const UniverseOptions& o, const std
 
     // Exposures from yesterday's row: what was known before today's return.
     if (g >= 1) {
-      x_sze = toraniko::size_scores(cap);
-      x_val = toraniko::value_scores(bp, sp, cfp);
+      x_sze = factor_core::size_scores(cap);
+      x_val = factor_core::value_scores(bp, sp, cfp);
     }
     if (g >= burn_in) {
       // Yesterday's momentum: the 504 returns ending 20 rows before yesterday's.
-      const std::size_t last = g - 1 - toraniko::kMomentumLag;
+      const std::size_t last = g - 1 - factor_core::kMomentumLag;
       for (std::size_t i = 0; i < n; ++i) {
-        raw_mom[i] = toraniko::momentum_raw(
+        raw_mom[i] = factor_core::momentum_raw(
             std::span<const double>(returns[i])
-                .subspan(last + 1 - toraniko::kMomentumWindow, toraniko::kMomentumWindow));
+                .subspan(last + 1 - factor_core::kMomentumWindow, factor_core::kMomentumWindow));
       }
-      x_mom = toraniko::momentum_scores(raw_mom);
+      x_mom = factor_core::momentum_scores(raw_mom);
     }
 
     // Today's factor returns.

@@ -18,7 +18,7 @@
 
 #include "nautilus/core/clock.hpp"
 #include "nautilus/engines/toraniko/factor_model.hpp"
-#include "nautilus/engines/universe_feed/universe_feed.hpp"
+#include "nautilus/universe_feed/universe_feed.hpp"
 
 namespace nautilus::toraniko {
 

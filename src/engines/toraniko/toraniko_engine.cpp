@@ -17,10 +17,10 @@
 #include "nautilus/engine/rejections.hpp"
 #include "nautilus/engines/toraniko/engine.hpp"
 #include "nautilus/engines/toraniko/factor_model.hpp"
-#include "nautilus/engines/universe_feed/universe_feed.hpp"
 #include "nautilus/model/signals.hpp"
 #include "nautilus/net/http.hpp"
 #include "nautilus/net/prometheus.hpp"
+#include "nautilus/universe_feed/universe_feed.hpp"
 
 namespace nautilus::toraniko {
 namespace {

@@ -8,10 +8,19 @@
 #include <random>
 #include <string>
 
-#include "nautilus/engines/toraniko/styles.hpp"
+#include "nautilus/factor_core/styles.hpp"
 
 namespace nautilus::toraniko {
 namespace {
+
+// toraniko's style scores (factor_core: the research universe's generator draws on them too).
+using factor_core::kMomentumHistory;
+using factor_core::kMomentumLag;
+using factor_core::kMomentumWindow;
+using factor_core::momentum_raw;
+using factor_core::momentum_scores;
+using factor_core::size_scores;
+using factor_core::value_scores;
 
 // A panel of `n` symbols over `days` dates, every symbol every day, three sectors.
 struct Panel {

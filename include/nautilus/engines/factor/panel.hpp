@@ -15,7 +15,7 @@
 
 #include "nautilus/core/clock.hpp"
 #include "nautilus/engines/factor/styles.hpp"
-#include "nautilus/engines/universe_feed/universe_feed.hpp"
+#include "nautilus/universe_feed/universe_feed.hpp"
 
 namespace nautilus::factor {
 

@@ -1,10 +1,10 @@
-#include "nautilus/engines/toraniko/styles.hpp"
+#include "nautilus/factor_core/styles.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 
-namespace nautilus::toraniko {
+namespace nautilus::factor_core {
 
 std::vector<double> standardize(std::span<const double> v) {
   if (v.size() < 2) return std::vector<double>(v.size(), 0.0);
@@ -100,4 +100,4 @@ std::vector<double> momentum_scores(std::span<const double> raw) {
   return standardize(clipped);
 }
 
-}  // namespace nautilus::toraniko
+}  // namespace nautilus::factor_core

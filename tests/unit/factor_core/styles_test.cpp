@@ -1,7 +1,7 @@
 // toraniko's style scores (styles.hpp) on cases worked by hand. The numpy reference
 // (tests/reference/universe_check.py, run by the marketdata tests) recomputes them over the whole
 // research universe, and tests/reference/toraniko_check.py over `nautilus compute toraniko`.
-#include "nautilus/engines/toraniko/styles.hpp"
+#include "nautilus/factor_core/styles.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <numeric>
 #include <vector>
 
-namespace nautilus::toraniko {
+namespace nautilus::factor_core {
 namespace {
 
 double stdev(const std::vector<double>& v) {
@@ -93,4 +93,4 @@ TEST(ToranikoStyles, MomentumWeighsAReturnByItsAgeWithAHalfLifeOf126Days) {
 }
 
 }  // namespace
-}  // namespace nautilus::toraniko
+}  // namespace nautilus::factor_core

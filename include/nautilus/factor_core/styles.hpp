@@ -1,13 +1,15 @@
-// toraniko 1.1.0's style scores (github.com/0xfdf/toraniko, toraniko/styles.py and math.py),
-// over one date's cross-section: one value per symbol, in the order given. The toraniko engine
-// computes its exposures with these, and the research universe's generator
-// (marketdata/universe.hpp) draws its returns on them, so the two agree by construction;
-// tests/reference/ checks both against numpy.
+// Cross-sectional statistics as numpy and polars compute them (percentiles, winsorizing,
+// standardizing), and toraniko 1.1.0's style scores (github.com/0xfdf/toraniko,
+// toraniko/styles.py and math.py) over one date's cross-section: one value per symbol, in the
+// order given. A component below the engines that need them: the toraniko engine computes its
+// exposures with these, the factor engine standardizes with them, and the research universe's
+// generator (marketdata/universe.hpp) draws its returns on them, so they agree by construction;
+// tests/reference/ checks them against numpy.
 //
-//   auto sze = toraniko::size_scores(caps);               // -log cap, standardized, 20/80 cut
-//   auto val = toraniko::value_scores(bp, sp, cfp);
-//   raw[i] = toraniko::momentum_raw(last_504_lagged_returns_of_i);
-//   auto mom = toraniko::momentum_scores(raw);            // winsorized 1 %, standardized
+//   auto sze = factor_core::size_scores(caps);               // -log cap, standardized, 20/80 cut
+//   auto val = factor_core::value_scores(bp, sp, cfp);
+//   raw[i] = factor_core::momentum_raw(last_504_lagged_returns_of_i);
+//   auto mom = factor_core::momentum_scores(raw);            // winsorized 1 %, standardized
 //
 // Standardizing is (v - mean) / sd with sd of ddof 1, as polars' std() computes it; a
 // cross-section whose sd is 0 (or of fewer than two values) standardizes to zeros.
@@ -16,7 +18,7 @@
 #include <span>
 #include <vector>
 
-namespace nautilus::toraniko {
+namespace nautilus::factor_core {
 
 // factor_mom's defaults: a 504-day window, half-life 126 days, returns lagged 20 days.
 inline constexpr int kMomentumWindow = 504;
@@ -55,4 +57,4 @@ void winsorize(std::span<double> v, double q);
 // standardized (factor_mom).
 [[nodiscard]] std::vector<double> momentum_scores(std::span<const double> raw);
 
-}  // namespace nautilus::toraniko
+}  // namespace nautilus::factor_core

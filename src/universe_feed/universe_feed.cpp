@@ -1,4 +1,4 @@
-#include "nautilus/engines/universe_feed/universe_feed.hpp"
+#include "nautilus/universe_feed/universe_feed.hpp"
 
 #include <fmt/format.h>
 
