@@ -108,6 +108,11 @@ std::vector<engine::Setting> feed_settings() {
   };
 }
 
+std::vector<engine::Setting> with_feed_settings(std::vector<engine::Setting> own) {
+  for (auto& s : feed_settings()) own.push_back(std::move(s));
+  return own;
+}
+
 FeedOptions feed_options(const engine::EngineSettings& s, std::string engine) {
   return {.engine = std::move(engine),
           .timeout = seconds_setting(s, "request_timeout_s"),

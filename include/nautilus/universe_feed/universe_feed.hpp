@@ -49,7 +49,7 @@ namespace nautilus::universe_feed {
 struct SymbolHistory {
   std::string symbol;
   std::string sector;               // as of when the universe was read
-  std::vector<core::UnixNanos> ts;  // daily bar closes, ascending
+  std::vector<core::UnixNanos> ts;  // daily bar closes, ascending, one a UTC day (append_bar)
   std::vector<double> close;
   std::vector<double> volume;
   std::vector<core::UnixNanos> as_of;  // filings, ascending
@@ -81,6 +81,8 @@ struct FeedOptions {
 // The settings an engine on the feed declares beside its own: request_timeout_s,
 // requests_in_flight, date_close_s, retry_s.
 [[nodiscard]] std::vector<engine::Setting> feed_settings();
+// An engine's own settings followed by feed_settings().
+[[nodiscard]] std::vector<engine::Setting> with_feed_settings(std::vector<engine::Setting> own);
 [[nodiscard]] FeedOptions feed_options(const engine::EngineSettings& settings, std::string engine);
 
 class UniverseFeed {

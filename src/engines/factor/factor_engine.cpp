@@ -221,24 +221,20 @@ const engine::EngineInfo& engine_info() {
       .description =
           "Style exposures per symbol and date (momentum, value, size, volatility, "
           "liquidity), winsorized and standardized across the hub's universe",
-      .settings = [] {
-        std::vector<Setting> s = {
-            Setting::text("model", "styles",
-                          "Name of the exposure set: the topic is factor.calculation.<model>"),
-            Setting::integer("momentum_window", 252, 2, 5000,
-                             "Momentum: returns over this many days ..."),
-            Setting::integer("momentum_skip", 21, 0, 4999, "... but the last this many"),
-            Setting::integer("volatility_window", 63, 2, 5000,
-                             "Volatility: daily returns in the standard deviation"),
-            Setting::integer("liquidity_window", 21, 1, 5000,
-                             "Liquidity: days of turnover (volume / shares outstanding) summed"),
-            Setting::number("winsor", 0.01, 0, 0.49,
-                            "Raw values clipped to this percentile and its complement before "
-                            "standardizing (0: off)"),
-        };
-        for (auto& f : universe_feed::feed_settings()) s.push_back(std::move(f));
-        return s;
-      }()};
+      .settings = universe_feed::with_feed_settings({
+          Setting::text("model", "styles",
+                        "Name of the exposure set: the topic is factor.calculation.<model>"),
+          Setting::integer("momentum_window", 252, 2, 5000,
+                           "Momentum: returns over this many days ..."),
+          Setting::integer("momentum_skip", 21, 0, 4999, "... but the last this many"),
+          Setting::integer("volatility_window", 63, 2, 5000,
+                           "Volatility: daily returns in the standard deviation"),
+          Setting::integer("liquidity_window", 21, 1, 5000,
+                           "Liquidity: days of turnover (volume / shares outstanding) summed"),
+          Setting::number("winsor", 0.01, 0, 0.49,
+                          "Raw values clipped to this percentile and its complement before "
+                          "standardizing (0: off)"),
+      })};
   return info;
 }
 

@@ -30,10 +30,7 @@ std::vector<DateExposures> exposures_by_date(std::deque<universe_feed::SymbolHis
     }
     const std::span<const double> close(h.close.data(), n);
     const std::span<const double> volume(h.volume.data(), n);
-    constexpr core::UnixNanos kDay = 86'400'000'000'000;
     for (std::size_t t = h.rows_built; t < n; ++t) {
-      // One row per symbol and date: a second bar of a day (another source's stamp) is skipped.
-      if (t > 0 && h.ts[t] / kDay == h.ts[t - 1] / kDay) continue;
       auto& d = by_date[universe_feed::date_of(h.ts[t])];
       if (d.date.empty()) d.date = universe_feed::date_of(h.ts[t]);
       d.ts = std::max(d.ts, h.ts[t]);

@@ -22,10 +22,6 @@ std::vector<PanelDate> build_rows(std::deque<SymbolHistory>& histories,
     }
     std::size_t filing = 0;
     for (std::size_t k = h.rows_built; k < h.ts.size(); ++k) {
-      // One row per symbol and date: a second bar of the same date (another source's stamp)
-      // replaces nothing; the first is kept.
-      constexpr core::UnixNanos kDay = 86'400'000'000'000;
-      if (k > 0 && h.ts[k] / kDay == h.ts[k - 1] / kDay) continue;
       // The latest filing known at this close.
       while (filing < h.as_of.size() && h.as_of[filing] <= h.ts[k]) ++filing;
       Row r{.symbol = h.symbol, .sector = sector->second};

@@ -274,20 +274,16 @@ const engine::EngineInfo& engine_info() {
       .description =
           "The toraniko factor model (market, sectors, momentum/size/value) on the "
           "hub's universe: factor and residual returns per date",
-      .settings = [] {
-        std::vector<Setting> s = {
-            Setting::text("model", "toraniko",
-                          "Model name: the topics are factor.return.<model> and "
-                          "factor.model.<model>.<symbol>"),
-            Setting::number("winsor", 0.05, 0, 0.49,
-                            "Returns clipped to this percentile and its complement (0: off)"),
-            Setting::boolean("residualize_styles", true,
-                             "Fit the styles on the market + sector residuals (toraniko's "
-                             "default)"),
-        };
-        for (auto& f : universe_feed::feed_settings()) s.push_back(std::move(f));
-        return s;
-      }()};
+      .settings = universe_feed::with_feed_settings({
+          Setting::text("model", "toraniko",
+                        "Model name: the topics are factor.return.<model> and "
+                        "factor.model.<model>.<symbol>"),
+          Setting::number("winsor", 0.05, 0, 0.49,
+                          "Returns clipped to this percentile and its complement (0: off)"),
+          Setting::boolean("residualize_styles", true,
+                           "Fit the styles on the market + sector residuals (toraniko's "
+                           "default)"),
+      })};
   return info;
 }
 
