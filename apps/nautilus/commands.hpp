@@ -117,11 +117,24 @@ struct ComputeOptions {
   std::string reference;        // point-in-time reference CSV (reference.hpp)
   double factor_winsor = 0.01;  // raw styles clipped before standardizing
   bool raw = false;             // write the raw styles instead
+  // ml
+  std::string train;                     // the feature table
+  std::string model;                     // ridge | logistic | xgboost:FILE
+  std::vector<std::string> ml_features;  // empty: every column but ts and symbol
+  std::string returns_column = "log_return";
+  std::string report;  // per-symbol metrics and final models (JSON); empty: none
+  std::size_t horizon = 5;
+  std::size_t ml_window = 500;
+  std::size_t min_train = 100;
+  std::size_t retrain_every = 50;
+  double alpha = 1.0;
+  double c = 1.0;
 };
 int compute_features(const ComputeOptions& o);
 int compute_vpin(const ComputeOptions& o);
 int compute_enhanced_vpin(const ComputeOptions& o);
 int compute_toraniko(const ComputeOptions& o);
 int compute_factor(const ComputeOptions& o);
+int compute_ml(const ComputeOptions& o);
 
 }  // namespace nautilus::app

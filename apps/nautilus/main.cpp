@@ -227,6 +227,45 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 0.49));
   compute_factor->add_flag("--raw", compute.raw, "Write the raw styles, not the exposures");
 
+  auto* compute_ml = compute_cmd->add_subcommand(
+      "ml", "The ml engine's walk-forward forecasts (or an XGBoost model's) over a feature table");
+  compute_ml->footer(
+      "IN: ts,symbol,<features> (e.g. what compute features writes). Per symbol, in time "
+      "order, the\ntarget of the row taken at bar k is the sum of the --returns of bars "
+      "k+1..k+horizon (logistic:\nwhether it is > 0), trained on from bar k+horizon on. OUT: "
+      "ts,symbol,value,probability,target\n(value: the forecast x.w+b, or the XGBoost "
+      "output; empty before a first model).");
+  compute_ml->add_option("--train", compute.train, "Feature table CSV (plain or .gz)")->required();
+  compute_ml->add_option("--model", compute.model, "ridge, logistic or xgboost:FILE (.json, .ubj)")
+      ->required();
+  compute_ml->add_option("--out", compute.out, "Output CSV ('-': standard output)")->required();
+  compute_ml
+      ->add_option("--features", compute.ml_features,
+                   "Feature columns in the model's order, comma-separated (default: every "
+                   "column but ts and symbol)")
+      ->delimiter(',');
+  compute_ml->add_option("--returns", compute.returns_column,
+                         "The column of each bar's log return, for the targets (default "
+                         "log_return)");
+  compute_ml->add_option("--report", compute.report,
+                         "JSON file: per symbol, out-of-sample metrics and the last model");
+  compute_ml->add_option("--horizon", compute.horizon, "Bars ahead (default 5)")
+      ->check(CLI::Range(1, 10000));
+  compute_ml->add_option("--window", compute.ml_window, "Known samples trained on (default 500)")
+      ->check(CLI::Range(2, 1000000));
+  compute_ml
+      ->add_option("--min-train", compute.min_train,
+                   "Known samples before a first model (default 100)")
+      ->check(CLI::Range(2, 1000000));
+  compute_ml
+      ->add_option("--retrain-every", compute.retrain_every,
+                   "Known samples between trainings (default 50)")
+      ->check(CLI::Range(1, 1000000));
+  compute_ml->add_option("--alpha", compute.alpha, "Ridge penalty (default 1)")
+      ->check(CLI::Range(0.0, 1e300));
+  compute_ml->add_option("--c", compute.c, "Logistic inverse penalty, scikit-learn's C (default 1)")
+      ->check(CLI::Range(1e-12, 1e300));
+
   nautilus::app::ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand("replay", "Re-read a range of a bus's streams");
   replay_cmd->add_option("--bus", replay.bus, "logic or marketdata")
@@ -271,6 +310,7 @@ int main(int argc, char** argv) {
     if (compute_enhanced->parsed()) return nautilus::app::compute_enhanced_vpin(compute);
     if (compute_toraniko->parsed()) return nautilus::app::compute_toraniko(compute);
     if (compute_factor->parsed()) return nautilus::app::compute_factor(compute);
+    if (compute_ml->parsed()) return nautilus::app::compute_ml(compute);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nautilus %s: %s\n", argv[1], e.what());
     return 1;

@@ -1,18 +1,21 @@
-// The ml engine's glue: feature updates in, per-symbol walk-forward models (or one XGBoost
-// model), predictions and training reports out, REST. The models are walk_forward.hpp's and
+// The ml engine's glue: feature updates in, joined with the latest VPIN and factor exposures
+// where ml.features names them; per-symbol walk-forward forecasters (or one XGBoost model);
+// predictions and training reports out; REST. The models are forecaster.hpp's and
 // xgboost_model.hpp's. Everything runs on the engine's thread; REST reads under `mu_`.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
-#include <deque>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <unordered_map>
 
 #include "nautilus/engine/rejections.hpp"
+#include "nautilus/engines/ml/as_of.hpp"
 #include "nautilus/engines/ml/engine.hpp"
-#include "nautilus/engines/ml/walk_forward.hpp"
+#include "nautilus/engines/ml/forecaster.hpp"
 #include "nautilus/engines/ml/xgboost_model.hpp"
 #include "nautilus/model/signals.hpp"
 #include "nautilus/net/http.hpp"
@@ -28,19 +31,30 @@ std::optional<std::string> check_kind(std::string_view v) {
   return fmt::format("'{}' is not ridge, logistic or xgboost", v);
 }
 
-struct Pending {
-  std::uint64_t sample = 0;
-  std::size_t bar = 0;  // the symbol's bar count when it was taken
+// Where a feature comes from: the bar's feature update, or the latest value another engine
+// published for the symbol (joined as of the bar's time: as_of.hpp).
+enum class Source : std::uint8_t { kFeatures, kVpin, kFactor, kToraniko };
+
+struct Input {
+  Source source = Source::kFeatures;
+  std::string name;  // within its message: "rsi14", "cdf", "momentum", "mom"
 };
 
+// "vpin", "vpin_cdf": vpin.calculation.*; "factor_<style>": factor.update.*;
+// "toraniko_<style>": factor.model.*; anything else: feature.update.*.
+Input parse_input(const std::string& feature) {
+  if (feature == "vpin") return {Source::kVpin, "vpin"};
+  if (feature == "vpin_cdf") return {Source::kVpin, "cdf"};
+  if (feature.starts_with("factor_")) return {Source::kFactor, feature.substr(7)};
+  if (feature.starts_with("toraniko_")) return {Source::kToraniko, feature.substr(9)};
+  return {Source::kFeatures, feature};
+}
+
 struct SymbolModel {
-  std::optional<WalkForward> wf;
-  std::size_t bars = 0;
+  std::optional<Forecaster> forecaster;  // ridge, logistic
+  std::size_t bars = 0;                  // xgboost: time order
   core::UnixNanos last_ts = 0;
-  std::deque<double> log_returns;  // the latest `horizon`
-  std::deque<Pending> pending;     // samples waiting for their forward return
-  std::size_t trainings_seen = 0;
-  std::optional<model::Prediction> last;
+  std::vector<AsOf> joined;  // one per feature; used for those from other engines
 };
 
 class MlEngine final : public engine::Engine {
@@ -83,6 +97,22 @@ class MlEngine final : public engine::Engine {
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());
     publisher_.emplace(std::move(*pub));
+    for (const auto& f : features_) inputs_.push_back(parse_input(f));
+    const auto uses = [this](Source s) {
+      return std::any_of(inputs_.begin(), inputs_.end(),
+                         [s](const Input& i) { return i.source == s; });
+    };
+    // Joined inputs first: a bar's update should find what was published before it.
+    const std::pair<Source, const char*> joined[] = {{Source::kVpin, "vpin.calculation.*"},
+                                                     {Source::kFactor, "factor.update.*"},
+                                                     {Source::kToraniko, "factor.model.*"}};
+    for (const auto& [source, pattern] : joined) {
+      if (!uses(source)) continue;
+      auto sub = ctx.subscribe(
+          pattern, [this, source](const bus::Envelope& e) { on_joined(e, source); },
+          bus::OverflowPolicy::kBlock);
+      if (!sub) return std::unexpected(sub.error());
+    }
     auto sub = ctx.subscribe(
         "feature.update.*", [this](const bus::Envelope& e) { on_features(e); },
         bus::OverflowPolicy::kBlock);
@@ -120,52 +150,72 @@ class MlEngine final : public engine::Engine {
                                                   : "ridge";
   }
 
+  SymbolModel& symbol(std::string_view sym) {
+    auto it = symbols_.find(std::string(sym));
+    if (it == symbols_.end()) {
+      it = symbols_.emplace(std::string(sym), SymbolModel{}).first;
+      it->second.joined.resize(features_.size());
+    }
+    return it->second;
+  }
+
+  // Another engine's value for a symbol, known from the later of its event and publish times.
+  void on_joined(const bus::Envelope& e, Source source) {
+    const core::UnixNanos known = std::max(e.ts_event, e.ts_publish);
+    if (source == Source::kVpin) {
+      const auto* u = e.get<model::VpinUpdate>();
+      if (u == nullptr) return;
+      SymbolModel& s = symbol(u->symbol.value());
+      for (std::size_t j = 0; j < inputs_.size(); ++j) {
+        if (inputs_[j].source != source) continue;
+        s.joined[j].add(known, inputs_[j].name == "vpin" ? u->vpin : u->cdf);
+      }
+      return;
+    }
+    const auto* u = e.get<model::FactorExposures>();
+    if (u == nullptr) return;
+    SymbolModel& s = symbol(u->symbol.value());
+    for (std::size_t j = 0; j < inputs_.size(); ++j) {
+      if (inputs_[j].source != source) continue;
+      for (std::size_t i = 0; i < u->names.size() && i < u->values.size(); ++i) {
+        if (u->names[i].view() == inputs_[j].name) s.joined[j].add(known, u->values[i]);
+      }
+    }
+  }
+
   void on_features(const bus::Envelope& e) {
     const auto* u = e.get<model::FeatureUpdate>();
     if (u == nullptr) return;
-    // The chosen features, by name, and the bar's log return for the targets.
+    const std::string sym(u->symbol.value());
+    SymbolModel& s = symbol(sym);
+    // The chosen features by name (joined ones as of the bar), and the bar's log return for
+    // the targets.
     std::vector<double> x(features_.size(), std::nan(""));
     double log_return = std::nan("");
     for (std::size_t i = 0; i < u->names.size() && i < u->values.size(); ++i) {
       const auto n = u->names[i].view();
       if (n == "log_return") log_return = u->values[i];
-      for (std::size_t j = 0; j < features_.size(); ++j) {
-        if (features_[j] == n) x[j] = u->values[i];
+      for (std::size_t j = 0; j < inputs_.size(); ++j) {
+        if (inputs_[j].source == Source::kFeatures && inputs_[j].name == n) x[j] = u->values[i];
       }
     }
-    const std::string sym(u->symbol.value());
-    SymbolModel& s = symbols_[sym];
-    // A bar counts once, in time order: a late or repeated update would shift every target.
-    if (s.bars > 0 && u->ts_event <= s.last_ts) {
-      rejected_.add("a feature update not after the symbol's previous one", sym);
-      return;
-    }
-    s.last_ts = u->ts_event;
-    ++s.bars;
-    // Targets: a sample taken at bar k gets the sum of the log returns of bars k+1 .. k+horizon,
-    // known at bar k + horizon, which is this one for the oldest pending sample.
-    s.log_returns.push_back(log_return);  // NaN when the update has none
-    if (s.log_returns.size() > horizon_) s.log_returns.pop_front();
-    const std::size_t bar = s.bars - 1;
-    while (!s.pending.empty() && s.pending.front().bar + horizon_ <= bar) {
-      const Pending p = s.pending.front();
-      s.pending.pop_front();
-      double forward = 0;
-      for (const double r : s.log_returns) forward += r;
-      if (p.bar + horizon_ != bar || !std::isfinite(forward)) {  // a return is missing
-        s.wf->discard(p.sample);
-        continue;
-      }
-      const double target = config_.kind == Kind::kLogistic ? (forward > 0 ? 1.0 : 0.0) : forward;
-      (void)s.wf->resolve(p.sample, target, u->ts_event);
-    }
-    if (!std::all_of(x.begin(), x.end(), [](double v) { return std::isfinite(v); })) {
-      rejected_.add("a feature update without every one of ml.features (warming up?)", sym);
-      return;
+    for (std::size_t j = 0; j < inputs_.size(); ++j) {
+      if (inputs_[j].source != Source::kFeatures) x[j] = s.joined[j].at(u->ts_event);
     }
     std::optional<double> value;
     std::optional<double> probability;
     if (xgb_) {
+      // A bar counts once, in time order, as for the walk-forward models.
+      if (s.bars > 0 && u->ts_event <= s.last_ts) {
+        rejected_.add("a feature update not after the symbol's previous one", sym);
+        return;
+      }
+      s.last_ts = u->ts_event;
+      ++s.bars;
+      if (!std::all_of(x.begin(), x.end(), [](double v) { return std::isfinite(v); })) {
+        rejected_.add("a feature update without every one of ml.features (warming up?)", sym);
+        return;
+      }
       std::vector<float> row(x.begin(), x.end());
       auto y = xgb_->predict(row);
       if (!y) {
@@ -174,19 +224,24 @@ class MlEngine final : public engine::Engine {
       }
       value = *y;
     } else {
-      if (!s.wf) s.wf.emplace(config_);
-      auto o = s.wf->observe(u->ts_event, x);
-      if (!o) {
-        rejected_.add(o.error().message, sym);
+      if (!s.forecaster) s.forecaster.emplace(ForecasterConfig{config_, horizon_});
+      auto f = s.forecaster->on_bar(u->ts_event, x, log_return);
+      if (!f) {
+        rejected_.add(f.error().code == core::ErrorCode::kOutOfRange
+                          ? "a feature update not after the symbol's previous one"
+                          : f.error().message,
+                      sym);
         return;
       }
-      s.pending.push_back({o->sample, s.bars - 1});
-      value = o->value;
-      probability = o->probability;
-      if (s.wf->trainings() > s.trainings_seen) {
-        s.trainings_seen = s.wf->trainings();
+      if (!f->complete) {
+        rejected_.add("a feature update without every one of ml.features (warming up?)", sym);
+        return;
+      }
+      value = f->value;
+      probability = f->probability;
+      if (f->retrained) {
         ++trainings_;
-        publish_training(*s.wf, u->ts_event);
+        publish_training(s.forecaster->model(), u->ts_event);
       }
     }
     if (!value) return;  // no model yet
@@ -202,8 +257,8 @@ class MlEngine final : public engine::Engine {
     ++predictions_;
     std::lock_guard lock(mu_);
     // An offline model has no out-of-sample record here: its metrics are NaN (null), not 0.
-    last_[sym] = {p, s.wf ? s.wf->metrics() : score({}, Kind::kRidge),
-                  s.wf ? s.wf->trainings() : 0};
+    const WalkForward* wf = s.forecaster ? &s.forecaster->model() : nullptr;
+    last_[sym] = {p, wf ? wf->metrics() : score({}, Kind::kRidge), wf ? wf->trainings() : 0};
   }
 
   void publish_training(const WalkForward& wf, core::UnixNanos now) {
@@ -275,6 +330,7 @@ class MlEngine final : public engine::Engine {
   model::ModelKind kind_ = model::ModelKind::kRidge;
   std::size_t horizon_ = 5;
   std::vector<std::string> features_;
+  std::vector<Input> inputs_;  // features_, parsed
   WalkForwardConfig config_;
   std::optional<XgbModel> xgb_;
   std::optional<bus::Publisher> publisher_;
@@ -294,7 +350,7 @@ const engine::EngineInfo& engine_info() {
   static const engine::EngineInfo info{
       .name = "ml",
       .default_port = 8400,
-      .subscribes = {"feature.update.*"},
+      .subscribes = {"feature.update.*", "vpin.calculation.*", "factor.update.*", "factor.model.*"},
       .publishes = {"ml.prediction.*", "model.training.complete.*"},
       .description =
           "Walk-forward ridge / logistic regression of forward returns on feature "
@@ -305,7 +361,9 @@ const engine::EngineInfo& engine_info() {
                         &check_kind),
           Setting::text("model_file", "", "XGBoost model (.json or .ubj), for kind xgboost"),
           Setting::list("features", {"rsi14", "log_return", "realized_vol"},
-                        "Feature names from feature.update.*, in the model's order"),
+                        "Model inputs in order: names from feature.update.*, or vpin, "
+                        "vpin_cdf (vpin.calculation.*), factor_<style> (factor.update.*), "
+                        "toraniko_<style> (factor.model.*), as of the bar"),
           Setting::integer("horizon", 5, 1, 10000,
                            "Bars ahead: the target is the sum of the next horizon log returns"),
           Setting::integer("window", 500, 2, 1000000, "Known samples trained on"),
