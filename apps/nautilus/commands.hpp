@@ -137,4 +137,14 @@ int compute_toraniko(const ComputeOptions& o);
 int compute_factor(const ComputeOptions& o);
 int compute_ml(const ComputeOptions& o);
 
+// `nautilus compute analytics`: performance metrics of a returns file (compute_analytics.cpp).
+struct AnalyticsOptions {
+  std::string returns;    // date,return CSV (returns_csv.hpp)
+  std::string benchmark;  // the same form, lined up on the returns' dates; empty: none
+  std::string out = "-";  // one JSON object
+  double risk_free = 0;   // per day
+  double annualization = 252;
+};
+int compute_analytics(const AnalyticsOptions& o);
+
 }  // namespace nautilus::app

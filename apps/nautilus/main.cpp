@@ -266,6 +266,25 @@ int main(int argc, char** argv) {
   compute_ml->add_option("--c", compute.c, "Logistic inverse penalty, scikit-learn's C (default 1)")
       ->check(CLI::Range(1e-12, 1e300));
 
+  nautilus::app::AnalyticsOptions analytics;
+  auto* compute_analytics = compute_cmd->add_subcommand(
+      "analytics", "Performance metrics of daily returns (empyrical's, QuantStats'), as JSON");
+  compute_analytics->footer(
+      "IN: date,return (YYYY-MM-DD, simple daily returns; an empty cell is a missing day). OUT:\n"
+      "one JSON object, keys named after empyrical's functions (sharpe_ratio, max_drawdown, "
+      "alpha, ...).");
+  compute_analytics->add_option("--returns", analytics.returns, "Returns CSV (plain or .gz)")
+      ->required();
+  compute_analytics->add_option("--benchmark", analytics.benchmark,
+                                "Benchmark returns CSV, the same form (alpha, beta, ...)");
+  compute_analytics->add_option("--out", analytics.out, "Output JSON ('-': standard output)")
+      ->required();
+  compute_analytics->add_option("--risk-free", analytics.risk_free,
+                                "Risk-free return per day (default 0)");
+  compute_analytics
+      ->add_option("--annualization", analytics.annualization, "Days a year (default 252)")
+      ->check(CLI::PositiveNumber);
+
   nautilus::app::ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand("replay", "Re-read a range of a bus's streams");
   replay_cmd->add_option("--bus", replay.bus, "logic or marketdata")
@@ -311,6 +330,7 @@ int main(int argc, char** argv) {
     if (compute_toraniko->parsed()) return nautilus::app::compute_toraniko(compute);
     if (compute_factor->parsed()) return nautilus::app::compute_factor(compute);
     if (compute_ml->parsed()) return nautilus::app::compute_ml(compute);
+    if (compute_analytics->parsed()) return nautilus::app::compute_analytics(analytics);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nautilus %s: %s\n", argv[1], e.what());
     return 1;

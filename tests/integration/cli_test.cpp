@@ -883,4 +883,64 @@ TEST(Cli, SampleUniverseRefusesAnOutItCannotCreateAndBadSizes) {
   ::unlink(file.c_str());
 }
 
+TEST(Cli, ComputeAnalyticsWritesTheMetricsAsOneJsonObject) {
+  const std::string dir = "/tmp/nautilus-cli-analytics-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  {
+    // Wealth 1.1, 0.88, 0.924, 1.0164; the benchmark is twice the returns, and has one date
+    // more, which is left out.
+    std::ofstream(dir + "/r.csv") << "date,return\n2024-01-30,0.10\n2024-01-31,-0.20\n"
+                                     "2024-02-01,0.05\n2024-02-02,0.10\n";
+    std::ofstream(dir + "/b.csv") << "date,return\n2024-01-29,0.3\n2024-01-30,0.20\n"
+                                     "2024-01-31,-0.40\n2024-02-01,0.10\n2024-02-02,0.20\n";
+  }
+  Child c = spawn({"compute", "analytics", "--returns", dir + "/r.csv", "--benchmark",
+                   dir + "/b.csv", "--out", dir + "/m.json"});
+  ASSERT_EQ(c.wait_exit(std::chrono::seconds(30)), 0) << c.text;
+  EXPECT_TRUE(contains(c.text, "4 days (0 missing), 4 with the benchmark")) << c.text;
+  const auto m = boost::json::parse(read_file(dir + "/m.json")).as_object();
+  const auto num = [&](const char* key) { return m.at(key).to_number<double>(); };
+  EXPECT_EQ(m.at("days").to_number<int>(), 4);
+  EXPECT_NEAR(num("cum_returns_final"), 0.0164, 1e-15);
+  // mean 0.0125, ddof-1 variance 0.020625 (metrics_test.cpp works them out).
+  EXPECT_NEAR(num("sharpe_ratio"), 0.0125 / std::sqrt(0.020625) * std::sqrt(252.0), 1e-12);
+  EXPECT_NEAR(num("max_drawdown"), -0.2, 1e-15);
+  EXPECT_EQ(m.at("max_drawdown_peak").as_string(), "2024-01-30");
+  EXPECT_TRUE(m.at("max_drawdown_recovery").is_null());
+  EXPECT_NEAR(num("beta"), 0.5, 1e-15);
+  EXPECT_NEAR(num("alpha"), 0.0, 1e-14);
+  EXPECT_EQ(m.at("benchmark_days").to_number<int>(), 4);
+  const auto& months = m.at("monthly_returns").as_array();
+  ASSERT_EQ(months.size(), 2U);
+  EXPECT_EQ(months[1].as_object().at("month").to_number<int>(), 2);
+  EXPECT_NEAR(months[1].as_object().at("return").to_number<double>(), 0.155, 1e-15);
+  // Without a benchmark, on standard output: no benchmark keys.
+  Child alone = spawn({"compute", "analytics", "--returns", dir + "/r.csv", "--out", "-"});
+  ASSERT_EQ(alone.wait_exit(std::chrono::seconds(30)), 0) << alone.text;
+  const auto json = alone.text.substr(0, alone.text.find('\n'));
+  const auto a = boost::json::parse(json).as_object();
+  EXPECT_FALSE(a.contains("beta"));
+  EXPECT_EQ(a.at("omega_ratio").to_number<double>(), 1.25);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, ComputeAnalyticsNamesTheFileLineAndColumnOfABadCell) {
+  const std::string dir = "/tmp/nautilus-cli-analytics-bad-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir + "/r.csv") << "date,return\n2024-01-02,0.01\n2024-01-03,1,5\n";
+    std::ofstream(dir + "/ok.csv") << "date,return\n2024-01-02,0.01\n2024-01-03,0.02\n";
+    std::ofstream(dir + "/b.csv") << "date,return\n2023-01-02,0.01\n";
+  }
+  Child c = spawn({"compute", "analytics", "--returns", dir + "/r.csv", "--out", "-"});
+  EXPECT_EQ(c.wait_exit(std::chrono::seconds(30)), 2) << c.text;
+  EXPECT_TRUE(contains(c.text, "r.csv:3: 3 fields, the header has 2")) << c.text;
+  Child other = spawn({"compute", "analytics", "--returns", dir + "/ok.csv", "--benchmark",
+                       dir + "/b.csv", "--out", "-"});
+  EXPECT_EQ(other.wait_exit(std::chrono::seconds(30)), 2) << other.text;
+  EXPECT_TRUE(contains(other.text, "b.csv: none of its dates is in " + dir + "/ok.csv"))
+      << other.text;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
