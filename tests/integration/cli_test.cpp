@@ -194,9 +194,9 @@ TEST(Cli, EngineRunsOneEngineAndRefusesUnknownOnes) {
                      "--duration", "0.3", "--set", "marketdata.source=synthetic"});
   EXPECT_EQ(one.wait_exit(std::chrono::seconds(10)), 0) << one.text;
   EXPECT_TRUE(contains(one.text, "1 engine(s) up")) << one.text;
-  Child unknown = spawn({"engine", "risk"});
+  Child unknown = spawn({"engine", "nonesuch"});
   EXPECT_EQ(unknown.wait_exit(std::chrono::seconds(10)), 2);
-  EXPECT_TRUE(contains(unknown.text, "no engine named 'risk' (this build has: marketdata"))
+  EXPECT_TRUE(contains(unknown.text, "no engine named 'nonesuch' (this build has: marketdata"))
       << unknown.text;
   Child bad_set = spawn({"run", "--set", "marketdata.speed=fast", "--port-offset", offset});
   EXPECT_EQ(bad_set.wait_exit(std::chrono::seconds(10)), 2);

@@ -27,8 +27,8 @@ using AllMessages = boost::mp11::mp_list<
     FeatureUpdate, VpinUpdate, ToxicityAlert, FactorExposures, FactorCalculation, FactorReturns,
     Prediction, ModelTrained,
     // trading
-    Signal, TargetPosition, NewOrder, CancelOrder, OrderAccepted, OrderDenied, OrderFilled,
-    OrderCancelled, Fill, PositionChange, PortfolioSnapshot,
+    Signal, TargetPosition, NewOrder, ModifyOrder, CancelOrder, OrderAccepted, OrderDenied,
+    OrderFilled, OrderCancelled, Fill, PositionChange, PortfolioSnapshot,
     // risk, margin, performance, health
     RiskMetrics, RiskAlert, MarginUpdate, MarginAlert, PerformanceMetrics, EngineHealth>;
 

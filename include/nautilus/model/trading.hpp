@@ -57,11 +57,17 @@ enum class DenyReason : std::uint8_t {
   kDailyLossLimit,
   kInsufficientMargin,
   kDuplicateOrderId,
+  kRestrictedSymbol,  // on the restricted list
+  kReduceOnly,        // a reduce-only order that would add to (or flip) the position
+  kMaxNetExposure,
+  kModifyRate,    // the modify-rate throttle
+  kUnknownOrder,  // a modify or cancel of an order that is not open
 };
 BOOST_DESCRIBE_ENUM(DenyReason, kInvalidQuantity, kInvalidPrice, kUnknownSymbol, kMaxOrderQuantity,
                     kMaxOrderNotional, kMaxPosition, kMaxGrossExposure, kOrderRate, kPriceCollar,
                     kTradingHalted, kReducingOnly, kDrawdownLimit, kDailyLossLimit,
-                    kInsufficientMargin, kDuplicateOrderId)
+                    kInsufficientMargin, kDuplicateOrderId, kRestrictedSymbol, kReduceOnly,
+                    kMaxNetExposure, kModifyRate, kUnknownOrder)
 
 enum class CancelReason : std::uint8_t { kRequested, kExpired, kRisk, kUnfillable };
 BOOST_DESCRIBE_ENUM(CancelReason, kRequested, kExpired, kRisk, kUnfillable)
@@ -97,13 +103,29 @@ struct NewOrder {
   OrderSide side = OrderSide::kBuy;
   OrderType type = OrderType::kMarket;
   TimeInForce tif = TimeInForce::kDay;
+  bool reduce_only = false;  // may only reduce the position, never add to it or flip it
   Quantity quantity;
   Price price;  // the limit; ignored for market orders
   UnixNanos ts_event = 0;
 };
 BOOST_DESCRIBE_STRUCT(NewOrder, (),
-                      (client_order_id, symbol, strategy, side, type, tif, quantity, price,
-                       ts_event))
+                      (client_order_id, symbol, strategy, side, type, tif, reduce_only, quantity,
+                       price, ts_event))
+
+// A new quantity and limit for an open order: `order.modify.<symbol>`. Risk checks it as it
+// checks a new order (and throttles modifies on their own rate); the portfolio applies it to
+// what is still open.
+struct ModifyOrder {
+  static constexpr std::string_view kTypeName = "modify_order";
+  OrderId client_order_id = 0;
+  Symbol symbol;
+  Name strategy;
+  Quantity quantity;  // the order's new total quantity (filled included)
+  Price price;        // the new limit
+  UnixNanos ts_event = 0;
+};
+BOOST_DESCRIBE_STRUCT(ModifyOrder, (),
+                      (client_order_id, symbol, strategy, quantity, price, ts_event))
 
 // A request to cancel an open order: `order.cancel.<symbol>`.
 struct CancelOrder {

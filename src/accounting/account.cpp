@@ -1,0 +1,198 @@
+#include "nautilus/accounting/account.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+namespace nautilus::accounting {
+namespace {
+
+// a x b / d rounded half away from zero, in 128 bits (a x b overflows 64).
+std::int64_t mul_div(std::int64_t a, std::int64_t b, std::int64_t d) noexcept {
+  const __int128 p = static_cast<__int128>(a) * b;
+  const __int128 q = p / d;
+  const __int128 r = p % d;
+  const __int128 twice = (r < 0 ? -r : r) * 2;
+  if (twice >= (d < 0 ? -d : d))
+    return static_cast<std::int64_t>(q + ((p < 0) != (d < 0) ? -1 : 1));
+  return static_cast<std::int64_t>(q);
+}
+
+}  // namespace
+
+Money notional(core::Price price, std::int64_t quantity_raw) noexcept {
+  return mul_div(price.raw(), quantity_raw, core::kFixedScale);
+}
+
+core::Price as_price(Money m) noexcept {
+  auto p = core::Price::from_raw(m, core::kMaxPrecision);
+  return p ? *p : core::Price{};
+}
+
+core::Price Position::average_price() const noexcept {
+  if (quantity_ == 0) return core::Price{};
+  return as_price(mul_div(cost_, core::kFixedScale, quantity_));
+}
+
+core::Result<FillEffect> Account::apply(const model::Fill& fill) {
+  if (fill.quantity.raw() <= 0) {
+    return core::fail(core::ErrorCode::kInvalidArgument,
+                      fmt::format("fill {}: quantity {} is not positive", fill.trade_id,
+                                  fill.quantity.to_string()));
+  }
+  if (fill.price.raw() <= 0) {
+    return core::fail(
+        core::ErrorCode::kInvalidArgument,
+        fmt::format("fill {}: price {} is not positive", fill.trade_id, fill.price.to_string()));
+  }
+  if (fill.commission.raw() < 0) {
+    return core::fail(core::ErrorCode::kInvalidArgument,
+                      fmt::format("fill {}: commission {} is negative", fill.trade_id,
+                                  fill.commission.to_string()));
+  }
+  if (!trade_ids_.insert(fill.trade_id).second) {
+    return core::fail(core::ErrorCode::kAlreadyExists,
+                      fmt::format("fill {} was applied before", fill.trade_id));
+  }
+  Position& p = positions_[fill.symbol];
+  FillEffect e{.opened = p.quantity_ == 0};
+  const std::int64_t q = p.quantity_;
+  std::int64_t left =
+      fill.side == model::OrderSide::kBuy ? fill.quantity.raw() : -fill.quantity.raw();
+  // Reducing first: the part of the fill against the open quantity realizes against cost.
+  if (q != 0 && (q > 0) != (left > 0)) {
+    const std::int64_t closed = std::min(std::abs(left), std::abs(q));  // > 0
+    const Money removed = closed == std::abs(q) ? p.cost_ : mul_div(p.cost_, closed, std::abs(q));
+    const Money value = notional(fill.price, closed);
+    const Money realized = (q > 0 ? value : -value) - removed;
+    e.realized += realized;
+    e.cash += q > 0 ? value : -value;  // a long sold brings cash, a short bought back costs it
+    p.cost_ -= removed;
+    const std::int64_t signed_closed = q > 0 ? -closed : closed;
+    p.quantity_ += signed_closed;
+    left -= signed_closed;
+    e.closed = p.quantity_ == 0;
+  }
+  // The rest opens or adds, at the fill's price.
+  if (left != 0) {
+    e.flipped = q != 0 && e.closed;
+    e.closed = false;
+    const Money value = notional(fill.price, left);  // signed
+    p.cost_ += value;
+    p.quantity_ += left;
+    e.cash -= value;
+  }
+  const Money commission = fill.commission.raw();
+  e.realized -= commission;
+  e.cash -= commission;
+  p.realized_ += e.realized;
+  p.commissions_ += commission;
+  realized_ += e.realized;
+  commissions_ += commission;
+  cash_ += e.cash;
+  ++fills_;
+  marks_.try_emplace(fill.symbol, fill.price);
+  return e;
+}
+
+bool Account::mark(core::Symbol symbol, core::Price price) noexcept {
+  if (price.raw() <= 0) return false;
+  marks_.insert_or_assign(symbol, price);
+  return true;
+}
+
+const Position* Account::position(core::Symbol symbol) const noexcept {
+  const auto it = positions_.find(symbol);
+  return it == positions_.end() ? nullptr : &it->second;
+}
+
+std::int64_t Account::quantity_raw(core::Symbol symbol) const noexcept {
+  const Position* p = position(symbol);
+  return p == nullptr ? 0 : p->quantity_raw();
+}
+
+std::optional<core::Price> Account::mark_of(core::Symbol symbol) const noexcept {
+  const auto it = marks_.find(symbol);
+  if (it == marks_.end()) return std::nullopt;
+  return it->second;
+}
+
+Money Account::value_at_mark(core::Symbol s, const Position& p) const noexcept {
+  const auto it = marks_.find(s);
+  return it == marks_.end() ? p.cost_ : p.market_value(it->second);
+}
+
+Money Account::market_value() const noexcept {
+  Money v = 0;
+  for (const auto& [s, p] : positions_) {
+    if (p.quantity_ != 0) v += value_at_mark(s, p);
+  }
+  return v;
+}
+
+Money Account::unrealized() const noexcept {
+  Money v = 0;
+  for (const auto& [s, p] : positions_) {
+    if (p.quantity_ != 0) v += value_at_mark(s, p) - p.cost_;
+  }
+  return v;
+}
+
+Money Account::gross_exposure() const noexcept {
+  Money v = 0;
+  for (const auto& [s, p] : positions_) {
+    if (p.quantity_ != 0) v += std::abs(value_at_mark(s, p));
+  }
+  return v;
+}
+
+std::size_t Account::open_positions() const noexcept {
+  std::size_t n = 0;
+  for (const auto& [s, p] : positions_) n += p.quantity_ != 0 ? 1 : 0;
+  return n;
+}
+
+model::PortfolioSnapshot Account::snapshot(core::UnixNanos ts) const {
+  Money mv = 0;
+  Money gross = 0;
+  Money unrealized = 0;
+  std::uint32_t open = 0;
+  for (const auto& [s, p] : positions_) {
+    if (p.quantity_ == 0) continue;
+    const Money v = value_at_mark(s, p);
+    mv += v;
+    gross += std::abs(v);
+    unrealized += v - p.cost_;
+    ++open;
+  }
+  return {.cash = as_price(cash_),
+          .nav = as_price(cash_ + mv),
+          .gross_exposure = as_price(gross),
+          .net_exposure = as_price(mv),
+          .realized_pnl = as_price(realized_),
+          .unrealized_pnl = as_price(unrealized),
+          .open_positions = open,
+          .ts_event = ts};
+}
+
+model::PositionChange Account::position_change(core::Symbol symbol, core::UnixNanos ts) const {
+  model::PositionChange c{.symbol = symbol, .ts_event = ts};
+  const Position* p = position(symbol);
+  if (p == nullptr) return c;
+  c.side = p->side();
+  c.quantity = *core::Quantity::from_raw(std::abs(p->quantity_raw()), core::kMaxPrecision);
+  c.avg_price = p->average_price();
+  c.realized_pnl = as_price(p->realized());
+  const auto m = mark_of(symbol);
+  c.unrealized_pnl = as_price(m ? p->unrealized(*m) : 0);
+  return c;
+}
+
+std::vector<core::Symbol> Account::symbols() const {
+  std::vector<core::Symbol> out;
+  out.reserve(positions_.size());
+  for (const auto& [s, p] : positions_) out.push_back(s);
+  return out;
+}
+
+}  // namespace nautilus::accounting

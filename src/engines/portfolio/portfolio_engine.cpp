@@ -1,0 +1,322 @@
+// The portfolio engine's glue: approved orders in (risk.order.*, risk.modify.*, risk.cancel.*),
+// paper execution against market data (paper_exchange.hpp), the books (accounting::Account)
+// marked on every price, and out: order events, fills, position changes and account
+// snapshots; REST for positions, orders, fills and the account. The engine thread does all the
+// work; REST reads under `mu_`.
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+#include <deque>
+#include <mutex>
+
+#include "nautilus/accounting/account.hpp"
+#include "nautilus/core/enum_names.hpp"
+#include "nautilus/core/time.hpp"
+#include "nautilus/engine/rejections.hpp"
+#include "nautilus/engines/portfolio/engine.hpp"
+#include "nautilus/engines/portfolio/paper_exchange.hpp"
+#include "nautilus/model/json.hpp"
+#include "nautilus/model/market_data.hpp"
+#include "nautilus/net/http.hpp"
+#include "nautilus/net/prometheus.hpp"
+
+namespace nautilus::portfolio {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::size_t kFillsKept = 10'000;  // for GET /portfolio/fills
+
+std::optional<std::string> check_fill_on(std::string_view v) {
+  if (v == "bars" || v == "trades") return std::nullopt;
+  return fmt::format("'{}' is not bars or trades", v);
+}
+
+class PortfolioEngine final : public engine::Engine {
+ public:
+  const engine::EngineInfo& info() const override { return info_; }
+
+  core::Result<void> start(engine::EngineContext& ctx) override {
+    const auto& cfg = ctx.settings();
+    const ExecutionSettings exec{
+        .latency_ns = static_cast<std::int64_t>(cfg.number("latency_ms") * 1e6),
+        .slippage_bps = cfg.number("slippage_bps"),
+        .fee_bps = cfg.number("fee_bps"),
+        .min_fee = cfg.number("min_fee"),
+        .participation = cfg.number("participation")};
+    if (auto ok = PaperExchange::validate(exec); !ok) return ok;
+    auto cash = core::Price::from_double(cfg.number("initial_cash"), 2);
+    if (!cash) {
+      return core::fail(core::ErrorCode::kInvalidArgument,
+                        fmt::format("portfolio.initial_cash: {}", cash.error().message));
+    }
+    books_ = accounting::Account(cash->raw());
+    exchange_.emplace(exec);
+    fill_on_bars_ = cfg.text("fill_on") == "bars";
+    snapshot_interval_ns_ = static_cast<std::int64_t>(cfg.number("snapshot_interval_ms") * 1e6);
+    clock_ = &ctx.clock();
+    auto pub = ctx.publisher();
+    if (!pub) return std::unexpected(pub.error());
+    publisher_.emplace(std::move(*pub));
+    const std::pair<const char*, void (PortfolioEngine::*)(const bus::Envelope&)> subs[] = {
+        {"risk.order.*", &PortfolioEngine::on_order},
+        {"risk.modify.*", &PortfolioEngine::on_modify},
+        {"risk.cancel.*", &PortfolioEngine::on_cancel},
+        {"market_data.*", &PortfolioEngine::on_market_data}};
+    for (const auto& [pattern, fn] : subs) {
+      // Every one matters: a lost print is a fill that never happens.
+      auto sub = ctx.subscribe(
+          pattern, [this, fn](const bus::Envelope& e) { (this->*fn)(e); },
+          bus::OverflowPolicy::kBlock);
+      if (!sub) return std::unexpected(sub.error());
+    }
+    return {};
+  }
+
+  void add_routes(net::Router& r) override {
+    r.get("/portfolio/account", [this](const net::Request&) {
+      std::lock_guard lock(mu_);
+      return net::Response::json(account_json());
+    });
+    r.get("/portfolio/positions", [this](const net::Request&) {
+      std::lock_guard lock(mu_);
+      json::array out;
+      for (const auto s : books_.symbols()) {
+        out.push_back(json::value_from(books_.position_change(s, clock_->now())));
+      }
+      return net::Response::json(out);
+    });
+    r.get("/portfolio/orders", [this](const net::Request&) {
+      std::lock_guard lock(mu_);
+      json::array out;
+      for (const auto& [id, o] : open_copy_) {
+        json::object j = json::value_from(o.order).as_object();
+        j["filled"] = accounting::to_double(o.filled);
+        j["leaves"] = accounting::to_double(o.leaves);
+        j["venue_order_id"] = o.venue_order_id;
+        out.push_back(std::move(j));
+      }
+      return net::Response::json(out);
+    });
+    r.get("/portfolio/fills", [this](const net::Request& q) {
+      std::size_t limit = 100;
+      if (auto l = q.query_param("limit")) limit = std::strtoull(l->c_str(), nullptr, 10);
+      std::lock_guard lock(mu_);
+      json::array out;
+      const std::size_t n = std::min(limit, fills_.size());
+      for (std::size_t i = fills_.size() - n; i < fills_.size(); ++i) {
+        out.push_back(json::value_from(fills_[i]));
+      }
+      return net::Response::json(out);
+    });
+  }
+
+  void add_metrics(net::PrometheusText& p) const override {
+    std::lock_guard lock(mu_);
+    const net::PrometheusText::Labels l = {{"engine", "portfolio"}};
+    p.family("nautilus_portfolio_fills_total", "counter", "fills applied to the books");
+    p.sample("nautilus_portfolio_fills_total", l, static_cast<double>(books_.fills()));
+    p.family("nautilus_portfolio_nav", "gauge", "cash + positions at market");
+    p.sample("nautilus_portfolio_nav", l, accounting::to_double(books_.nav()));
+    p.family("nautilus_portfolio_open_orders", "gauge", "orders resting in paper execution");
+    p.sample("nautilus_portfolio_open_orders", l, static_cast<double>(open_copy_.size()));
+    p.family("nautilus_portfolio_orders_rejected_total", "counter",
+             "approved orders, modifies or cancels execution could not apply");
+    p.sample("nautilus_portfolio_orders_rejected_total", l, static_cast<double>(rejected_.count()));
+  }
+
+  void add_health_fields(json::object& out) const override {
+    std::lock_guard lock(mu_);
+    out["nav"] = accounting::to_double(books_.nav());
+    out["fills"] = books_.fills();
+  }
+
+ private:
+  void on_order(const bus::Envelope& e) {
+    const auto* o = e.get<model::NewOrder>();
+    if (o == nullptr) return;
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+    auto ev = exchange_->submit(*o, clock_->now());
+    if (!ev) {
+      rejected_.add(ev.error().message, o->symbol.value());
+      return;
+    }
+    publish(*ev);
+  }
+
+  void on_modify(const bus::Envelope& e) {
+    const auto* m = e.get<model::ModifyOrder>();
+    if (m == nullptr) return;
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+    auto ev = exchange_->modify(*m, clock_->now());
+    if (!ev) {
+      rejected_.add(ev.error().message, m->symbol.value());
+      return;
+    }
+    publish(*ev);
+  }
+
+  void on_cancel(const bus::Envelope& e) {
+    const auto* c = e.get<model::CancelOrder>();
+    if (c == nullptr) return;
+    const auto reason =
+        c->strategy.view() == "risk" ? model::CancelReason::kRisk : model::CancelReason::kRequested;
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+    auto ev = exchange_->cancel(c->client_order_id, reason, clock_->now());
+    if (!ev) {
+      // Cancelling an order that just filled is a race, not a fault.
+      if (ev.error().code != core::ErrorCode::kNotFound) {
+        rejected_.add(ev.error().message, c->symbol.value());
+      }
+      return;
+    }
+    publish(*ev);
+  }
+
+  void on_market_data(const bus::Envelope& e) {
+    std::vector<ExecutionEvent> out;
+    core::Symbol symbol;
+    core::UnixNanos ts = 0;
+    if (const auto* t = e.get<model::TradeTick>()) {
+      symbol = t->symbol;
+      ts = t->ts_event;
+      mark(symbol, t->price);
+      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+      if (!fill_on_bars_) exchange_->on_print(symbol, t->price, t->size.raw(), ts, out);
+    } else if (const auto* b = e.get<model::Bar>()) {
+      symbol = b->symbol;
+      ts = b->ts_event;
+      mark(symbol, b->close);
+      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+      if (fill_on_bars_) exchange_->on_print(symbol, b->close, b->volume.raw(), ts, out);
+    } else {
+      return;
+    }
+    if (!out.empty()) {
+      publish(out);
+    } else if (ts - last_snapshot_ >= snapshot_interval_ns_) {
+      publish_snapshot(ts);
+    }
+  }
+
+  void mark(core::Symbol s, core::Price p) {
+    std::lock_guard lock(mu_);
+    books_.mark(s, p);
+  }
+
+  void publish(const std::vector<ExecutionEvent>& events) {
+    core::UnixNanos last_ts = 0;
+    bool filled = false;
+    for (const auto& ev : events) {
+      std::visit(
+          [&](const auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            last_ts = m.ts_event;
+            if constexpr (std::is_same_v<T, model::Fill>) {
+              {
+                std::lock_guard lock(mu_);
+                auto applied = books_.apply(m);
+                if (!applied) {
+                  rejected_.add(applied.error().message, m.symbol.value());
+                  return;
+                }
+                fills_.push_back(m);
+                if (fills_.size() > kFillsKept) fills_.pop_front();
+              }
+              filled = true;
+              // NOLINTBEGIN(bugprone-unchecked-optional-access): set in start()
+              (void)publisher_->publish(fmt::format("portfolio.fill.{}", m.symbol.value()), m,
+                                        {.ts_event = m.ts_event});
+              model::PositionChange pc;
+              {
+                std::lock_guard lock(mu_);
+                pc = books_.position_change(m.symbol, m.ts_event);
+              }
+              (void)publisher_->publish(fmt::format("position.change.{}", m.symbol.value()), pc,
+                                        {.ts_event = m.ts_event});
+            } else {
+              (void)publisher_->publish(fmt::format("order.event.{}", m.symbol.value()), m,
+                                        {.ts_event = m.ts_event});
+              // NOLINTEND(bugprone-unchecked-optional-access)
+            }
+          },
+          ev);
+    }
+    {
+      std::lock_guard lock(mu_);
+      open_copy_ = exchange_->open_orders();
+    }
+    if (filled) publish_snapshot(last_ts);
+  }
+
+  void publish_snapshot(core::UnixNanos ts) {
+    model::PortfolioSnapshot s;
+    {
+      std::lock_guard lock(mu_);
+      s = books_.snapshot(ts);
+    }
+    last_snapshot_ = ts;
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+    (void)publisher_->publish("portfolio.update.account", s, {.ts_event = ts});
+  }
+
+  json::object account_json() const {
+    const auto s = books_.snapshot(clock_->now());
+    json::object o = json::value_from(s).as_object();
+    o["initial_cash"] = accounting::to_double(books_.initial_cash());
+    o["commissions"] = accounting::to_double(books_.commissions());
+    o["fills"] = books_.fills();
+    return o;
+  }
+
+  const engine::EngineInfo& info_ = engine_info();
+  const core::Clock* clock_ = nullptr;
+  std::optional<PaperExchange> exchange_;  // engine thread
+  std::optional<bus::Publisher> publisher_;
+  bool fill_on_bars_ = true;
+  std::int64_t snapshot_interval_ns_ = 0;
+  core::UnixNanos last_snapshot_ = 0;
+
+  mutable std::mutex mu_;  // the books and what REST reads
+  accounting::Account books_;
+  std::map<model::OrderId, RestingOrder> open_copy_;
+  std::deque<model::Fill> fills_;
+  engine::Rejections rejected_{"portfolio"};
+};
+
+}  // namespace
+
+const engine::EngineInfo& engine_info() {
+  using engine::Setting;
+  static const engine::EngineInfo info{
+      .name = "portfolio",
+      .default_port = 8900,
+      .subscribes = {"risk.order.*", "risk.modify.*", "risk.cancel.*", "market_data.*"},
+      .publishes = {"order.event.*", "portfolio.fill.*", "position.change.*",
+                    "portfolio.update.account"},
+      .description =
+          "Paper execution of approved orders against market data; positions, "
+          "cash, PnL and NAV marked to market",
+      .settings = {
+          Setting::number("initial_cash", 1'000'000, 0, 1e12, "Starting cash, account currency"),
+          Setting::text("fill_on", "bars",
+                        "Which prints fill orders: bars (close and volume) or trades",
+                        &check_fill_on),
+          Setting::number("latency_ms", 1, 0, 3.6e6,
+                          "From submit to the first print that may fill the order"),
+          Setting::number("slippage_bps", 1, 0, 10'000,
+                          "A fill's price moved against the order, basis points"),
+          Setting::number("fee_bps", 0.5, 0, 10'000, "Commission, basis points of notional"),
+          Setting::number("min_fee", 0, 0, {}, "Least commission per fill"),
+          Setting::number("participation", 0.1, 1e-9, 1,
+                          "Share of each print's volume the orders may fill"),
+          Setting::number("snapshot_interval_ms", 1000, 0, {},
+                          "Least clock time between account snapshots on prices alone (every "
+                          "fill publishes one)"),
+      }};
+  return info;
+}
+
+std::unique_ptr<engine::Engine> make_engine() { return std::make_unique<PortfolioEngine>(); }
+
+}  // namespace nautilus::portfolio

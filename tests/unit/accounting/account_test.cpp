@@ -1,0 +1,147 @@
+// The books by hand (average cost, as NautilusTrader's Position), their identities after every
+// fill of a long random stream, and a duplicate trade id refused.
+#include "nautilus/accounting/account.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace nautilus::accounting {
+namespace {
+
+const core::Symbol kA = core::Symbol::from_trusted("AAA");
+const core::Symbol kB = core::Symbol::from_trusted("BBB");
+
+model::Fill fill(std::uint64_t id, core::Symbol s, model::OrderSide side, const char* qty,
+                 const char* px, const char* commission = "0") {
+  return {.trade_id = id,
+          .symbol = s,
+          .side = side,
+          .quantity = *core::Quantity::from_string(qty),
+          .price = *core::Price::from_string(px),
+          .commission = *core::Price::from_string(commission)};
+}
+constexpr auto kBuy = model::OrderSide::kBuy;
+constexpr auto kSell = model::OrderSide::kSell;
+core::Price px(const char* s) { return *core::Price::from_string(s); }
+
+TEST(Account, AverageCostRealizesOnReductionAndReopensPastZero) {
+  Account a(money(100'000));
+  ASSERT_TRUE(a.apply(fill(1, kA, kBuy, "100", "10")));
+  ASSERT_TRUE(a.apply(fill(2, kA, kBuy, "100", "12")));
+  // 200 at an average of 11; cash 100,000 - 1,000 - 1,200.
+  EXPECT_EQ(a.position(kA)->average_price(), px("11"));
+  EXPECT_EQ(a.cash(), money(97'800));
+  // Sell 150 at 13: realizes 150 x (13 - 11) = 300; 50 left at 11.
+  auto e = a.apply(fill(3, kA, kSell, "150", "13"));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->realized, money(300));
+  EXPECT_EQ(a.quantity_raw(kA), 50 * core::kFixedScale);
+  EXPECT_EQ(a.position(kA)->average_price(), px("11"));
+  // Sell 100 at 9: closes 50 (realizes 50 x (9 - 11) = -100), opens a short of 50 at 9.
+  e = a.apply(fill(4, kA, kSell, "100", "9"));
+  ASSERT_TRUE(e);
+  EXPECT_TRUE(e->flipped);
+  EXPECT_EQ(e->realized, money(-100));
+  EXPECT_EQ(a.quantity_raw(kA), -50 * core::kFixedScale);
+  EXPECT_EQ(a.position(kA)->average_price(), px("9"));
+  // Buy 50 at 8 with a commission of 1: the short's 50 x (9 - 8) = 50, less 1.
+  e = a.apply(fill(5, kA, kBuy, "50", "8", "1"));
+  ASSERT_TRUE(e);
+  EXPECT_TRUE(e->closed);
+  EXPECT_EQ(e->realized, money(49));
+  EXPECT_EQ(a.realized(), money(249));
+  EXPECT_EQ(a.open_positions(), 0U);
+  // Flat again: all of the PnL is cash.
+  EXPECT_EQ(a.cash(), money(100'249));
+  EXPECT_EQ(a.nav(), a.cash());
+}
+
+TEST(Account, MarksMoveUnrealizedAndNavOnly) {
+  Account a(money(10'000));
+  ASSERT_TRUE(a.apply(fill(1, kA, kBuy, "10", "100")));
+  ASSERT_TRUE(a.apply(fill(2, kB, kSell, "20", "50")));
+  EXPECT_TRUE(a.mark(kA, px("110")));  // +100
+  EXPECT_TRUE(a.mark(kB, px("45")));   // short: +100
+  EXPECT_FALSE(a.mark(kB, px("-1")));
+  EXPECT_EQ(a.unrealized(), money(200));
+  EXPECT_EQ(a.gross_exposure(), money(1'100 + 900));
+  EXPECT_EQ(a.net_exposure(), money(1'100 - 900));
+  EXPECT_EQ(a.cash(), money(10'000 - 1'000 + 1'000));
+  EXPECT_EQ(a.nav(), money(10'200));
+  const auto s = a.snapshot(7);
+  EXPECT_EQ(s.nav, px("10200"));
+  EXPECT_EQ(s.unrealized_pnl, px("200"));
+  EXPECT_EQ(s.open_positions, 2U);
+  const auto c = a.position_change(kB, 7);
+  EXPECT_EQ(c.side, model::PositionSide::kShort);
+  EXPECT_EQ(c.quantity, *core::Quantity::from_string("20"));
+  EXPECT_EQ(c.unrealized_pnl, px("100"));
+}
+
+TEST(Account, AFillAppliedTwiceIsRefusedAndChangesNothing) {
+  Account a(money(1'000));
+  ASSERT_TRUE(a.apply(fill(9, kA, kBuy, "1", "100")));
+  const Money cash = a.cash();
+  auto again = a.apply(fill(9, kA, kBuy, "1", "100"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, core::ErrorCode::kAlreadyExists);
+  EXPECT_EQ(a.cash(), cash);
+  EXPECT_EQ(a.quantity_raw(kA), core::kFixedScale);
+  EXPECT_EQ(a.fills(), 1U);
+}
+
+TEST(Account, BadFillsAreRefusedNamingWhatIsWrong) {
+  Account a;
+  auto f = fill(1, kA, kBuy, "1", "100");
+  f.quantity = core::Quantity{};
+  EXPECT_NE(a.apply(f).error().message.find("quantity"), std::string::npos);
+  f = fill(2, kA, kBuy, "1", "0");
+  EXPECT_NE(a.apply(f).error().message.find("price"), std::string::npos);
+  f = fill(3, kA, kBuy, "1", "1", "-0.5");
+  EXPECT_NE(a.apply(f).error().message.find("commission"), std::string::npos);
+  EXPECT_EQ(a.fills(), 0U);
+  EXPECT_FALSE(a.seen(1));  // a refused fill can come again, corrected
+}
+
+TEST(Account, TheIdentitiesHoldExactlyAfterEveryFillOfARandomStream) {
+  // Odd quantities and prices with 4 decimals make every rounding path run.
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<int> qty(1, 5'000);
+  std::uniform_int_distribution<int> ticks(50'000, 150'000);  // 5.0000 .. 15.0000
+  std::bernoulli_distribution buy(0.5);
+  const core::Symbol symbols[] = {kA, kB};
+  Account a(money(1'000'000));
+  Account replay(money(1'000'000));
+  std::vector<model::Fill> fills;
+  for (std::uint64_t id = 1; id <= 5'000; ++id) {
+    model::Fill f{.trade_id = id,
+                  .symbol = symbols[id % 2],
+                  .side = buy(rng) ? kBuy : kSell,
+                  .quantity = *core::Quantity::from_raw(qty(rng) * 1'000'000'0LL, 3),
+                  .price = *core::Price::from_raw(ticks(rng) * 100'000LL, 4),
+                  .commission = *core::Price::from_raw((id % 7) * 10'000'000LL, 2)};
+    ASSERT_TRUE(a.apply(f));
+    fills.push_back(f);
+    a.mark(symbols[(id + 1) % 2], *core::Price::from_raw(ticks(rng) * 100'000LL, 4));
+    // cash + positions at market == NAV; NAV - initial == realized + unrealized; exactly.
+    ASSERT_EQ(a.cash() + a.market_value(), a.nav());
+    ASSERT_EQ(a.nav() - a.initial_cash(), a.realized() + a.unrealized()) << "fill " << id;
+    Money sum = 0;
+    for (const auto s : symbols) {
+      if (const Position* p = a.position(s)) sum += p->realized();
+    }
+    ASSERT_EQ(sum, a.realized());
+  }
+  // The same fills, in the same order, rebuild the same books.
+  for (const auto& f : fills) ASSERT_TRUE(replay.apply(f));
+  for (const auto s : symbols) {
+    ASSERT_EQ(replay.position(s)->quantity_raw(), a.position(s)->quantity_raw());
+    ASSERT_EQ(replay.position(s)->cost(), a.position(s)->cost());
+    ASSERT_EQ(replay.position(s)->realized(), a.position(s)->realized());
+  }
+  EXPECT_EQ(replay.cash(), a.cash());
+}
+
+}  // namespace
+}  // namespace nautilus::accounting
