@@ -4,6 +4,7 @@
 // call (and while a call worsens). REST: GET /collateral/margin (the whole report).
 #include <fmt/format.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <mutex>
 
@@ -115,7 +116,7 @@ class CollateralEngine final : public engine::Engine {
     p.family("nautilus_collateral_utilisation", "gauge", "maintenance margin / equity");
     p.sample("nautilus_collateral_utilisation", l, report_ ? report_->in_force().utilisation : 0);
     p.family("nautilus_collateral_alerts_total", "counter", "margin warnings and calls");
-    p.sample("nautilus_collateral_alerts_total", l, static_cast<double>(alerts_));
+    p.sample("nautilus_collateral_alerts_total", l, static_cast<double>(alerts_.load()));
     p.family("nautilus_collateral_inputs_rejected_total", "counter",
              "fills or books it could not use");
     p.sample("nautilus_collateral_inputs_rejected_total", l,
@@ -199,7 +200,7 @@ class CollateralEngine final : public engine::Engine {
   double last_deficit_ = 0;
   mutable std::mutex mu_;
   std::optional<MarginReport> report_;
-  std::uint64_t alerts_ = 0;
+  std::atomic<std::uint64_t> alerts_{0};
   engine::Rejections rejected_{"collateral"};
 };
 

@@ -1,0 +1,165 @@
+// The strategy engine on the bus with the momentum built-in: a rising market becomes a long
+// target and a buy order for the gap; an ml prediction against it keeps it flat; a toxicity
+// alert stands the symbol down (no new exposure) and, with flatten_on_toxicity, closes it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "nautilus/engine/host.hpp"
+#include "nautilus/engines/strategy/engine.hpp"
+#include "nautilus/model/market_data.hpp"
+#include "nautilus/model/signals.hpp"
+#include "nautilus/model/trading.hpp"
+
+namespace nautilus::strategy {
+namespace {
+
+constexpr core::UnixNanos kT0 = 1'767'623'400'000'000'000;
+constexpr core::UnixNanos kMinute = 60'000'000'000;
+const core::Symbol kA = core::Symbol::from_trusted("AAA");
+
+struct Harness {
+  core::SimulatedClock clock{kT0};
+  bus::MessageBus bus{{.clock = &clock, .request_timer_thread = false}};
+  std::unique_ptr<engine::EngineHost> host;
+  std::optional<bus::Publisher> pub;
+  std::vector<model::NewOrder> orders;
+  std::vector<model::TargetPosition> targets;
+  std::uint64_t trade_id = 1;
+
+  core::Result<void> start(engine::EngineConfig cfg) {
+    std::vector<std::unique_ptr<engine::Engine>> engines;
+    engines.push_back(make_engine());
+    auto h = engine::EngineHost::start(bus, std::move(engines),
+                                       {.configs = {{"strategy", std::move(cfg)}},
+                                        .simulated_clock = &clock,
+                                        .serve_http = false});
+    if (!h) return std::unexpected(h.error());
+    host = std::move(*h);
+    (void)bus.subscribe("order.new.*", [this](const bus::Envelope& e) {
+      if (const auto* o = e.get<model::NewOrder>()) orders.push_back(*o);
+    });
+    (void)bus.subscribe("portfolio.rebalance.*", [this](const bus::Envelope& e) {
+      if (const auto* t = e.get<model::TargetPosition>()) targets.push_back(*t);
+    });
+    pub.emplace(*bus.publisher("test"));
+    return {};
+  }
+  void step() {
+    ASSERT_TRUE(clock.set(clock.now() + kMinute));
+    ASSERT_TRUE(host->run_until(clock.now()));
+  }
+  void bar(const char* close) {
+    const auto px = *core::Price::from_string(close);
+    ASSERT_TRUE(pub->publish("market_data.AAA.bar",
+                             model::Bar{.symbol = kA,
+                                        .open = px,
+                                        .high = px,
+                                        .low = px,
+                                        .close = px,
+                                        .volume = *core::Quantity::from_string("1000"),
+                                        .interval_s = 60,
+                                        .ts_event = clock.now()}));
+    step();
+  }
+  // The last order filled whole at `px`, as the portfolio would report it.
+  void fill_last(const char* px) {
+    const auto& o = orders.back();
+    ASSERT_TRUE(
+        pub->publish("portfolio.fill.AAA", model::Fill{.trade_id = trade_id++,
+                                                       .client_order_id = o.client_order_id,
+                                                       .symbol = kA,
+                                                       .side = o.side,
+                                                       .quantity = o.quantity,
+                                                       .price = *core::Price::from_string(px),
+                                                       .ts_event = clock.now()}));
+    ASSERT_TRUE(
+        pub->publish("order.event.AAA", model::OrderFilled{.client_order_id = o.client_order_id,
+                                                           .symbol = kA,
+                                                           .status = model::OrderStatus::kFilled}));
+    step();
+  }
+  void toxic() {
+    ASSERT_TRUE(pub->publish(
+        "toxicity.alert.AAA",
+        model::ToxicityAlert{.symbol = kA, .vpin = 0.6, .cdf = 0.99, .ts_event = clock.now()}));
+    step();
+  }
+};
+
+engine::EngineConfig momentum() {
+  engine::EngineConfig cfg;
+  cfg.set("strategy", "momentum");
+  cfg.set("lookback", "3");
+  cfg.set("threshold", "0.01");
+  cfg.set("notional", "1000");
+  return cfg;
+}
+
+TEST(StrategyEngine, ARiseBecomesALongTargetAndOneBuyForTheGap) {
+  Harness h;
+  ASSERT_TRUE(h.start(momentum()));
+  for (const char* c : {"100", "100.5", "101", "103"}) h.bar(c);  // 3 % over 3 bars
+  ASSERT_EQ(h.orders.size(), 1U);
+  EXPECT_EQ(h.orders[0].side, model::OrderSide::kBuy);
+  EXPECT_EQ(h.orders[0].quantity, *core::Quantity::from_string("9"));  // floor(1000 / 103)
+  EXPECT_EQ(h.targets.back().side, model::PositionSide::kLong);
+  h.bar("104");  // still long: the order on its way covers the gap, no second one
+  EXPECT_EQ(h.orders.size(), 1U);
+  h.host->drain_and_stop();
+}
+
+TEST(StrategyEngine, AnMlPredictionAgainstTheMoveKeepsItFlat) {
+  Harness h;
+  ASSERT_TRUE(h.start(momentum()));
+  ASSERT_TRUE(h.pub->publish(
+      "ml.prediction.AAA",
+      model::Prediction{
+          .symbol = kA, .value = -0.002, .probability = std::nan(""), .ts_event = h.clock.now()}));
+  for (const char* c : {"100", "100.5", "101", "103"}) h.bar(c);
+  EXPECT_TRUE(h.orders.empty());
+  EXPECT_EQ(h.targets.back().side, model::PositionSide::kFlat);
+  h.host->drain_and_stop();
+}
+
+TEST(StrategyEngine, AToxicityAlertStandsTheSymbolDownAndCanFlattenIt) {
+  Harness h;
+  auto cfg = momentum();
+  cfg.set("flatten_on_toxicity", "true");
+  cfg.set("toxicity_cooldown_s", "600");
+  ASSERT_TRUE(h.start(cfg));
+  for (const char* c : {"100", "100.5", "101", "103"}) h.bar(c);
+  ASSERT_EQ(h.orders.size(), 1U);
+  h.fill_last("103");
+  h.toxic();  // flatten: sell the 9
+  ASSERT_EQ(h.orders.size(), 2U);
+  EXPECT_EQ(h.orders[1].side, model::OrderSide::kSell);
+  EXPECT_EQ(h.orders[1].quantity, *core::Quantity::from_string("9"));
+  h.fill_last("103");
+  // Rising on, inside the 10-minute cooldown: no new exposure.
+  for (const char* c : {"104", "106", "108"}) h.bar(c);
+  EXPECT_EQ(h.orders.size(), 2U);
+  // After it, the strategy trades again.
+  for (int i = 0; i < 10; ++i) h.bar(i % 2 ? "110" : "111");
+  for (const char* c : {"112", "114", "116"}) h.bar(c);
+  ASSERT_EQ(h.orders.size(), 3U);
+  EXPECT_EQ(h.orders[2].side, model::OrderSide::kBuy);
+  h.host->drain_and_stop();
+}
+
+TEST(StrategyEngine, BadParametersStopTheStartNamingThem) {
+  engine::EngineConfig cfg = momentum();
+  cfg.set("overrides", "AAA:lookback=1");
+  auto ok = Harness{}.start(cfg);
+  ASSERT_FALSE(ok);
+  EXPECT_NE(ok.error().message.find("lookback"), std::string::npos) << ok.error().message;
+  engine::EngineConfig bad = momentum();
+  bad.set("overrides", "AAA:speed=3");
+  auto refused = Harness{}.start(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("'speed' is not a strategy parameter"), std::string::npos)
+      << refused.error().message;
+}
+
+}  // namespace
+}  // namespace nautilus::strategy
