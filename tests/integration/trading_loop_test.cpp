@@ -130,6 +130,7 @@ TEST(TradingLoop, ADeterministicRunKeepsTheBooksToTheCentAndDeniesWithTheRightRe
   std::size_t snapshots = 0;
   std::size_t fills = 0;
   std::size_t margin_updates = 0;
+  std::size_t risk_metrics = 0;
   Prices prices;
   std::ifstream in(record);
   std::string line;
@@ -183,6 +184,10 @@ TEST(TradingLoop, ADeterministicRunKeepsTheBooksToTheCentAndDeniesWithTheRightRe
       ASSERT_NEAR(number(p.at("nav")) - number(p.at("cash")), number(p.at("net_exposure")), 0.01);
     } else if (type == "margin_update") {
       ++margin_updates;
+    } else if (type == "risk_metrics") {
+      ++risk_metrics;
+      EXPECT_GE(number(p.at("expected_shortfall")), number(p.at("var"))) << line;
+      if (number(p.at("gross_exposure")) > 0) EXPECT_GT(number(p.at("var")), 0) << line;
     }
   }
   std::filesystem::remove(record);
@@ -190,6 +195,7 @@ TEST(TradingLoop, ADeterministicRunKeepsTheBooksToTheCentAndDeniesWithTheRightRe
   EXPECT_GT(fills, 100U);
   EXPECT_GT(snapshots, 100U);
   EXPECT_GT(margin_updates, 100U);
+  EXPECT_GT(risk_metrics, 6U);  // each VaR run: three methods at 95 % and 99 %
   EXPECT_GT(denials["max_order_quantity"], 0U);
   EXPECT_GT(denials["max_position"], 0U);
 }

@@ -15,6 +15,7 @@
 #include "nautilus/core/strings.hpp"
 #include "nautilus/core/time.hpp"
 #include "nautilus/engine/rejections.hpp"
+#include "nautilus/engines/risk/book_risk.hpp"
 #include "nautilus/engines/risk/engine.hpp"
 #include "nautilus/engines/risk/pretrade.hpp"
 #include "nautilus/model/json.hpp"
@@ -107,6 +108,12 @@ class RiskEngine final : public engine::Engine {
                                     daily_loss_reduce_, daily_loss_halt_));
     }
     if (auto s = parse_state(cfg.text("state")); s) gate_->set_state(*s);
+    var_interval_s_ = cfg.number("var_interval_s");
+    var_options_.window = static_cast<std::size_t>(cfg.integer("var_window"));
+    var_options_.horizon_bars = cfg.number("var_horizon_bars");
+    var_options_.scenarios = static_cast<std::size_t>(cfg.integer("var_scenarios"));
+    closes_.emplace(var_options_.window + 1);
+    ctx_ = &ctx;
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());
     publisher_.emplace(std::move(*pub));
@@ -131,14 +138,42 @@ class RiskEngine final : public engine::Engine {
           std::tuple{"portfolio.fill.*", &RiskEngine::on_fill, bus::OverflowPolicy::kBlock},
           std::tuple{"portfolio.update.account", &RiskEngine::on_account,
                      bus::OverflowPolicy::kBlock},
-          std::tuple{"market_data.*", &RiskEngine::on_market_data,
+          std::tuple{"market_data.*.bar", &RiskEngine::on_market_data, bus::OverflowPolicy::kBlock},
+          std::tuple{"market_data.*.trade", &RiskEngine::on_market_data,
                      bus::OverflowPolicy::kConflate}}) {
       if (auto ok = on(pattern, fn, policy); !ok) return ok;
     }
     return {};
   }
 
+  // The book's VaR on the clock's schedule (timers open from begin() on).
+  void begin() override {
+    if (var_interval_s_ <= 0) return;
+    (void)ctx_->set_timer_every(
+        "var", std::chrono::nanoseconds(static_cast<std::int64_t>(var_interval_s_ * 1e9)),
+        [this](core::UnixNanos due) {
+          std::lock_guard lock(mu_);
+          compute_var(due);
+        });
+  }
+
   void add_routes(net::Router& r) override {
+    r.get("/risk/metrics", [this](const net::Request&) {
+      std::lock_guard lock(mu_);
+      json::array out;
+      for (const auto& m : var_) {
+        out.push_back({{"method", to_string(m.method)},
+                       {"confidence", m.confidence},
+                       {"var", m.result.var},
+                       {"expected_shortfall", m.result.expected_shortfall},
+                       {"samples", m.result.samples}});
+      }
+      return net::Response::json(json::object{{"horizon_bars", var_options_.horizon_bars},
+                                              {"window", var_options_.window},
+                                              {"as_of", var_as_of_},
+                                              {"status", var_status_},
+                                              {"metrics", std::move(out)}});
+    });
     r.get("/risk/limits", [this](const net::Request&) {
       std::lock_guard lock(mu_);
       return net::Response::json(limits_json(gate_->limits()));
@@ -265,6 +300,45 @@ class RiskEngine final : public engine::Engine {
       books_.mark(t->symbol, t->price);
     } else if (const auto* b = e.get<model::Bar>()) {
       books_.mark(b->symbol, b->close);
+      closes_->add(b->symbol, b->ts_event, b->close.as_double());
+    }
+  }
+
+  void compute_var(core::UnixNanos now) {
+    std::vector<std::pair<core::Symbol, double>> values;
+    double gross = 0;
+    for (const auto s : books_.symbols()) {
+      const std::int64_t q = books_.quantity_raw(s);
+      const auto mark = books_.mark_of(s);
+      if (q == 0 || !mark) continue;
+      const double v = accounting::to_double(accounting::notional(*mark, q));
+      values.emplace_back(s, v);
+      gross += std::abs(v);
+    }
+    auto r = book_var(*closes_, values, var_options_);
+    if (!r) {
+      var_status_ = r.error().message;
+      return;
+    }
+    var_status_ = values.empty() ? "flat" : "ok";
+    var_ = std::move(*r);
+    var_as_of_ = now;
+    const double nav = last_nav_;
+    for (const auto& m : var_) {
+      const model::RiskMetrics rm{
+          .method = m.method == Method::kHistorical   ? model::VarMethod::kHistorical
+                    : m.method == Method::kParametric ? model::VarMethod::kParametric
+                                                      : model::VarMethod::kMonteCarlo,
+          .horizon_days = 1,
+          .confidence = m.confidence,
+          .var = m.result.var,
+          .expected_shortfall = m.result.expected_shortfall,
+          .gross_exposure = gross,
+          .leverage = nav > 0 ? gross / nav : std::nan(""),
+          .drawdown = drawdown_,
+          .ts_event = now};
+      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+      (void)publisher_->publish("risk.metric.account", rm, {.ts_event = now});
     }
   }
 
@@ -273,6 +347,7 @@ class RiskEngine final : public engine::Engine {
     const auto* s = e.get<model::PortfolioSnapshot>();
     if (s == nullptr) return;
     const double nav = s->nav.as_double();
+    last_nav_ = nav;
     const std::int64_t day = s->ts_event / kNanosPerDay;
     if (day != day_) {  // the first snapshot of a UTC day sets its start
       day_ = day;
@@ -447,6 +522,14 @@ class RiskEngine final : public engine::Engine {
   std::int64_t day_ = -1;
   double day_start_nav_ = 0;
   engine::Rejections rejected_{"risk"};
+  engine::EngineContext* ctx_ = nullptr;
+  double var_interval_s_ = 60;
+  BookRiskOptions var_options_;
+  std::optional<CloseHistory> closes_;
+  std::vector<BookRisk> var_;
+  std::string var_status_ = "not computed yet";
+  core::UnixNanos var_as_of_ = 0;
+  double last_nav_ = 0;
 };
 
 std::optional<std::string> check_state(std::string_view v) {
@@ -462,9 +545,10 @@ const engine::EngineInfo& engine_info() {
       .name = "risk",
       .default_port = 8200,
       .subscribes = {"order.new.*", "order.modify.*", "order.cancel.*", "order.event.*",
-                     "portfolio.fill.*", "portfolio.update.account", "market_data.*"},
+                     "portfolio.fill.*", "portfolio.update.account", "market_data.*.bar",
+                     "market_data.*.trade"},
       .publishes = {"risk.order.*", "risk.modify.*", "risk.cancel.*", "order.event.*",
-                    "risk.alert.*"},
+                    "risk.alert.*", "risk.metric.account"},
       .description =
           "Pre-trade checks on every order (trading state, limits, collar, throttles), "
           "post-trade drawdown and daily-loss limits, the kill switch",
@@ -494,6 +578,14 @@ const engine::EngineInfo& engine_info() {
                           "Loss of NAV since the UTC day's first snapshot that moves the state "
                           "to reducing (0: off)"),
           Setting::number("daily_loss_halt", 0.08, 0, 1, "... and to halted (0: off)"),
+          Setting::number("var_interval_s", 60, 0, {},
+                          "Clock seconds between VaR computations of the book (0: off)"),
+          Setting::integer("var_window", 250, 20, 100'000,
+                           "Bar returns (common to the held symbols) the VaR is estimated from"),
+          Setting::number("var_horizon_bars", 390, 1, {},
+                          "Bars the VaR horizon spans (square-root-of-time; 390 one-minute bars "
+                          "are a US trading day)"),
+          Setting::integer("var_scenarios", 10'000, 100, 10'000'000, "Monte Carlo scenarios"),
       }};
   return info;
 }
