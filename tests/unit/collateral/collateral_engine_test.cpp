@@ -1,0 +1,137 @@
+// The collateral and analytics engines on the bus: margin of the book against each snapshot's
+// NAV with a call when equity falls below maintenance; the NAV's daily closes become returns
+// whose metrics are the library's on the same series.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "nautilus/engine/host.hpp"
+#include "nautilus/engines/analytics/engine.hpp"
+#include "nautilus/engines/analytics/metrics.hpp"
+#include "nautilus/engines/collateral/engine.hpp"
+#include "nautilus/model/market_data.hpp"
+#include "nautilus/model/risk.hpp"
+#include "nautilus/model/trading.hpp"
+
+namespace nautilus {
+namespace {
+
+constexpr core::UnixNanos kDay = 86'400'000'000'000;
+constexpr core::UnixNanos kT0 = 1'767'571'200'000'000'000;  // 2026-01-05T00:00:00Z
+const core::Symbol kA = core::Symbol::from_trusted("AAA");
+
+struct Harness {
+  core::SimulatedClock clock{kT0};
+  bus::MessageBus bus{{.clock = &clock, .request_timer_thread = false}};
+  std::unique_ptr<engine::EngineHost> host;
+  std::optional<bus::Publisher> pub;
+  std::vector<model::MarginUpdate> margins;
+  std::vector<model::MarginAlert> alerts;
+  std::vector<model::PerformanceMetrics> performance;
+
+  core::Result<void> start(std::unique_ptr<engine::Engine> e, const std::string& name,
+                           engine::EngineConfig cfg = {}) {
+    std::vector<std::unique_ptr<engine::Engine>> engines;
+    engines.push_back(std::move(e));
+    auto h = engine::EngineHost::start(
+        bus, std::move(engines),
+        {.configs = {{name, std::move(cfg)}}, .simulated_clock = &clock, .serve_http = false});
+    if (!h) return std::unexpected(h.error());
+    host = std::move(*h);
+    (void)bus.subscribe("collateral.margin.account", [this](const bus::Envelope& e) {
+      if (const auto* m = e.get<model::MarginUpdate>()) margins.push_back(*m);
+    });
+    (void)bus.subscribe("margin.alert.*", [this](const bus::Envelope& e) {
+      if (const auto* a = e.get<model::MarginAlert>()) alerts.push_back(*a);
+    });
+    (void)bus.subscribe("performance.metric.account", [this](const bus::Envelope& e) {
+      if (const auto* p = e.get<model::PerformanceMetrics>()) performance.push_back(*p);
+    });
+    pub.emplace(*bus.publisher("test"));
+    return {};
+  }
+  void step(core::UnixNanos by = 1'000'000) {
+    ASSERT_TRUE(clock.set(clock.now() + by));
+    ASSERT_TRUE(host->run_until(clock.now()));
+  }
+  void publish_price(const char* px, core::UnixNanos ts) {
+    const auto p = *core::Price::from_string(px);
+    ASSERT_TRUE(
+        pub->publish("market_data.AAA.bar", model::Bar{.symbol = kA,
+                                                       .open = p,
+                                                       .high = p,
+                                                       .low = p,
+                                                       .close = p,
+                                                       .volume = *core::Quantity::from_string("1"),
+                                                       .interval_s = 60,
+                                                       .ts_event = ts}));
+    step();
+  }
+  void publish_nav(double nav, core::UnixNanos ts) {
+    ASSERT_TRUE(pub->publish(
+        "portfolio.update.account",
+        model::PortfolioSnapshot{.nav = *core::Price::from_double(nav, 2), .ts_event = ts}));
+    step();
+  }
+};
+
+TEST(CollateralEngine, AFallBelowMaintenanceIsACallWithTheLiquidationThatCuresIt) {
+  Harness h;
+  ASSERT_TRUE(h.start(collateral::make_engine(), "collateral"));
+  // Long 400 at 50 ($20,000) on $10,000 of equity: Reg T's classic case.
+  ASSERT_TRUE(h.pub->publish("portfolio.fill.AAA",
+                             model::Fill{.trade_id = 1,
+                                         .symbol = kA,
+                                         .side = model::OrderSide::kBuy,
+                                         .quantity = *core::Quantity::from_string("400"),
+                                         .price = *core::Price::from_string("50")}));
+  h.publish_price("50", kT0);
+  h.publish_nav(10'000, kT0);
+  ASSERT_EQ(h.margins.size(), 1U);
+  EXPECT_DOUBLE_EQ(h.margins[0].maintenance_margin.as_double(), 5'000);  // 25 % of 20,000
+  EXPECT_TRUE(h.alerts.empty());
+  // At 30: MV 12,000, equity 2,000, maintenance 3,000: a call; X = MV - E / m = 4,000.
+  h.publish_price("30", kT0 + 1);
+  h.publish_nav(2'000, kT0 + 1);
+  ASSERT_FALSE(h.alerts.empty());
+  EXPECT_EQ(h.alerts.back().level, model::MarginAlertLevel::kCall);
+  EXPECT_DOUBLE_EQ(h.alerts.back().liquidation_amount.as_double(), 4'000);
+  EXPECT_DOUBLE_EQ(h.margins.back().excess_liquidity.as_double(), -1'000);
+  h.host->drain_and_stop();
+}
+
+TEST(AnalyticsEngine, TheNavsDailyClosesBecomeReturnsWithTheLibrarysMetrics) {
+  Harness h;
+  engine::EngineConfig cfg;
+  cfg.set("benchmark", "");
+  ASSERT_TRUE(h.start(analytics::make_engine(), "analytics", cfg));
+  // Two snapshots a day; the last of each date is its close.
+  const double navs[] = {1'000'000, 1'010'000, 1'005'000, 990'000, 1'020'000, 1'030'000};
+  h.publish_nav(1'000'000, kT0 + 1);  // inception
+  for (std::size_t d = 0; d < 6; ++d) {
+    h.publish_nav(navs[d] - 500, kT0 + static_cast<core::UnixNanos>(d) * kDay + 3600);
+    h.publish_nav(navs[d], kT0 + static_cast<core::UnixNanos>(d) * kDay + 7200);
+  }
+  h.publish_nav(1'030'000, kT0 + 6 * kDay + 1);  // the sixth date is complete
+  ASSERT_EQ(h.performance.size(), 6U);           // one per completed date
+  std::vector<double> r;
+  std::vector<analytics::Date> dates;
+  double prev = 1'000'000;
+  for (std::size_t d = 0; d < 6; ++d) {
+    r.push_back(navs[d] / prev - 1);
+    prev = navs[d];
+    dates.emplace_back(std::chrono::days(kT0 / kDay + static_cast<std::int64_t>(d)));
+  }
+  const auto want = analytics::compute_metrics(dates, r);
+  ASSERT_TRUE(want);
+  const auto& got = h.performance.back();
+  EXPECT_EQ(got.days, 6U);
+  EXPECT_NEAR(got.total_return, 0.03, 1e-12);
+  EXPECT_DOUBLE_EQ(got.sharpe, want->sharpe_ratio);
+  EXPECT_DOUBLE_EQ(got.max_drawdown, want->drawdown.depth);
+  EXPECT_NEAR(got.max_drawdown, 990'000.0 / 1'010'000 - 1, 1e-12);
+  h.host->drain_and_stop();
+}
+
+}  // namespace
+}  // namespace nautilus
