@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "nautilus/bus/message_bus.hpp"
 #include "nautilus/bus_redis/registry.hpp"
+#include "nautilus/bus_redis/state_store.hpp"
 #include "nautilus/bus_redis/transport.hpp"
 #include "nautilus/config/bus_config.hpp"
 #include "nautilus/engine/host.hpp"
@@ -159,6 +160,7 @@ int run_platform(const RunOptions& o) {
   ::gethostname(host, sizeof host - 1);
   const std::string instance = fmt::format("{}-{}-{}", group, host, ::getpid());
   std::unique_ptr<bus_redis::RedisTransport> transport;
+  std::unique_ptr<bus_redis::RedisStateStore> state_store;
   if (o.bus == "redis") {
     auto t = bus_redis::RedisTransport::start(
         bus, {.config = *cfg, .group = group, .consumer = instance});
@@ -168,6 +170,13 @@ int run_platform(const RunOptions& o) {
     }
     transport = std::move(*t);
     host_options.transport = transport.get();
+    auto store = bus_redis::RedisStateStore::connect(cfg->main);
+    if (!store) {
+      fmt::print(stderr, "nautilus {}: {}\n", o.command, store.error().message);
+      return 2;
+    }
+    state_store = std::move(*store);
+    host_options.state_store = state_store.get();
   }
 
   auto hosted = engine::EngineHost::start(bus, std::move(engines), std::move(host_options));

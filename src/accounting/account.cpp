@@ -195,4 +195,38 @@ std::vector<core::Symbol> Account::symbols() const {
   return out;
 }
 
+AccountState Account::state() const {
+  AccountState s{.initial_cash = initial_cash_,
+                 .cash = cash_,
+                 .realized = realized_,
+                 .commissions = commissions_,
+                 .fills = fills_};
+  for (const auto& [sym, p] : positions_) {
+    s.positions.push_back({.symbol = sym,
+                           .quantity = p.quantity_,
+                           .cost = p.cost_,
+                           .realized = p.realized_,
+                           .commissions = p.commissions_});
+  }
+  for (const auto& [sym, px] : marks_) s.marks.emplace_back(sym, px);
+  return s;
+}
+
+Account Account::from_state(const AccountState& s) {
+  Account a(s.initial_cash);
+  a.cash_ = s.cash;
+  a.realized_ = s.realized;
+  a.commissions_ = s.commissions;
+  a.fills_ = s.fills;
+  for (const auto& p : s.positions) {
+    Position& q = a.positions_[p.symbol];
+    q.quantity_ = p.quantity;
+    q.cost_ = p.cost;
+    q.realized_ = p.realized;
+    q.commissions_ = p.commissions;
+  }
+  for (const auto& [sym, px] : s.marks) a.marks_.insert_or_assign(sym, px);
+  return a;
+}
+
 }  // namespace nautilus::accounting

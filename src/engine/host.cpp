@@ -128,6 +128,7 @@ core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
     slot->context = std::make_unique<EngineContext>(bus, name, slot->mailbox, std::move(*settings),
                                                     impl->timers.get(), impl->slots.size(),
                                                     impl->deterministic());
+    slot->context->set_state_store(o.state_store);
     slot->engine = std::move(e);
     impl->slots.push_back(std::move(slot));
     core::Result<void> r;

@@ -6,7 +6,7 @@
 // seen (the portfolio handles prices in the order they were published, so those are the record's
 // first L prices for some L that only grows: the test finds it). Orders the configured limits deny
 // carry the right reason and value; no fill is counted twice; the kill switch, through REST
-// with the API token, halts new orders and cancels open ones.
+// with the API token, halts new orders and cancels open ones, until a person turns it back on.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -242,12 +242,14 @@ TEST(TradingLoop, TheKillSwitchNeedsTheTokenHaltsNewOrdersAndCancelsOpenOnes) {
       [&] { return nautilus::test::http_get(portfolio, "/portfolio/orders").body == "[]"; },
       std::chrono::seconds(10)))
       << nautilus::test::http_get(portfolio, "/portfolio/orders").body;
+  // Nothing passes while halted: the strategy stands down on risk's alert, and the gate would
+  // deny what came anyway (tests/unit/risk/*: trading_halted). Three seconds are half an hour of
+  // the sample's data at this speed, ample for the strategy to have traded.
   const std::uint64_t after_kill = metric(risk, passed);
-  const std::string halted =
-      "nautilus_risk_orders_denied_total{engine=\"risk\",reason=\"trading_halted\"} ";
-  EXPECT_TRUE(eventually([&] { return metric(risk, halted) > 0; }, std::chrono::seconds(30)))
-      << nautilus::test::http_get(risk, "/metrics").body;
+  std::this_thread::sleep_for(std::chrono::seconds(3));
   EXPECT_EQ(metric(risk, passed), after_kill);
+  EXPECT_NE(nautilus::test::http_get(risk, "/risk/state").body.find("\"state\":\"halted\""),
+            std::string::npos);
   // A person turns it back on, with the token.
   const auto active =
       nautilus::test::http_request(risk, "POST", "/risk/state", R"({"state":"active"})", token);

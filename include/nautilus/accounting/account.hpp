@@ -76,6 +76,24 @@ struct FillEffect {
   bool flipped = false;  // it crossed zero
 };
 
+// Everything an Account holds but its trade ids, for a snapshot (the portfolio's restart).
+struct PositionState {
+  core::Symbol symbol;
+  std::int64_t quantity = 0;
+  Money cost = 0;
+  Money realized = 0;
+  Money commissions = 0;
+};
+struct AccountState {
+  Money initial_cash = 0;
+  Money cash = 0;
+  Money realized = 0;
+  Money commissions = 0;
+  std::uint64_t fills = 0;
+  std::vector<PositionState> positions;
+  std::vector<std::pair<core::Symbol, core::Price>> marks;
+};
+
 class Account {
  public:
   explicit Account(Money initial_cash = 0) : initial_cash_(initial_cash), cash_(initial_cash) {}
@@ -112,6 +130,11 @@ class Account {
                                                       core::UnixNanos ts) const;
   // Every symbol with a position (open or closed), in no particular order.
   [[nodiscard]] std::vector<core::Symbol> symbols() const;
+
+  [[nodiscard]] AccountState state() const;
+  // The books a state describes; the trade ids seen before it are not kept (a snapshot's owner
+  // numbers its new fills after them).
+  [[nodiscard]] static Account from_state(const AccountState& s);
 
  private:
   [[nodiscard]] Money value_at_mark(core::Symbol s, const Position& p) const noexcept;

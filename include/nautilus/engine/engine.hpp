@@ -52,6 +52,8 @@ using TimerId = std::uint64_t;
 // Called with the time the timer was due (on the host's clock), on the engine's own thread.
 using TimerCallback = std::function<void(core::UnixNanos due)>;
 
+class StateStore;
+
 struct EngineInfo {
   std::string name;                     // "marketdata", "vpin", ...
   std::uint16_t default_port = 0;       // docs/ENGINES.md
@@ -108,6 +110,10 @@ class EngineContext {
   // True when the host runs on a simulated clock (deterministic mode): a data source then
   // releases records at their own timestamps instead of pacing them against wall time.
   [[nodiscard]] bool simulated() const noexcept { return simulated_; }
+  // Where to save state that must survive a restart (state_store.hpp); nullptr without one.
+  [[nodiscard]] StateStore* state_store() const noexcept { return state_store_; }
+  // For the host.
+  void set_state_store(StateStore* store) noexcept { state_store_ = store; }
 
   // For the host: timers may be set from now on (just before begin()).
   void open_timers() noexcept { timers_open_.store(true, std::memory_order_release); }
@@ -124,6 +130,7 @@ class EngineContext {
   detail::TimerService* timers_;
   std::size_t slot_;
   bool simulated_;
+  StateStore* state_store_ = nullptr;
   std::atomic<bool> timers_open_{false};
   std::vector<bus::SubscriptionId> subscriptions_;
 

@@ -30,6 +30,7 @@
 #include "nautilus/bus/message_bus.hpp"
 #include "nautilus/core/error.hpp"
 #include "nautilus/engine/engine.hpp"
+#include "nautilus/engine/state_store.hpp"
 
 namespace nautilus::bus_redis {
 class RedisTransport;
@@ -56,6 +57,8 @@ struct HostOptions {
   // Each engine publishes engine_health on system.health.<name> this often (0: never).
   std::chrono::nanoseconds health_interval = std::chrono::seconds(10);
   bool serve_http = true;  // an HTTP server per engine
+  // Where engines save the state they restore after a restart (main Redis); nullptr: none.
+  StateStore* state_store = nullptr;
 };
 
 struct HostedEngine {

@@ -2,7 +2,7 @@
 // where they are accounting (equity, margin), doubles where they are statistics (VaR, Sharpe,
 // utilisation). Every one is trivially copyable and at most 112 bytes.
 //
-//   publisher.publish("risk.alert.drawdown", RiskAlert{.kind = RiskAlertKind::kDrawdownLimit,
+//   publisher.publish("risk.alert.drawdown_limit", RiskAlert{.kind = RiskAlertKind::kDrawdownLimit,
 //                                                      .state = TradingState::kReducing, ...});
 #pragma once
 

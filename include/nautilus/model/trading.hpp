@@ -42,7 +42,7 @@ BOOST_DESCRIBE_ENUM(Liquidity, kTaker, kMaker)
 
 // Why risk refused an order: one reason per pre-trade check.
 enum class DenyReason : std::uint8_t {
-  kInvalidQuantity,  // not positive, NaN or over the instrument's maximum
+  kInvalidQuantity,  // not positive (a modify: not above what filled)
   kInvalidPrice,     // not positive or missing for a limit order
   kUnknownSymbol,
   kMaxOrderQuantity,

@@ -100,7 +100,10 @@ class AnalyticsEngine final : public engine::Engine {
     const std::int64_t d = s->ts_event / kNanosPerDay;
     std::lock_guard lock(mu_);
     if (inception_nav_ == 0) inception_nav_ = s->nav.as_double();
-    if (!days_.empty() && d > days_.rbegin()->first) publish_metrics(s->ts_event);  // a date done
+    // A date is done when a snapshot of a later date comes (fills or benchmark bars may have
+    // opened the later date's entry already).
+    if (last_snapshot_day_ >= 0 && d > last_snapshot_day_) publish_metrics(s->ts_event);
+    last_snapshot_day_ = std::max(last_snapshot_day_, d);
     days_[d].nav = s->nav.as_double();
   }
 
@@ -199,6 +202,7 @@ class AnalyticsEngine final : public engine::Engine {
   mutable std::mutex mu_;
   std::map<std::int64_t, Day> days_;  // by days since the epoch (UTC)
   double inception_nav_ = 0;
+  std::int64_t last_snapshot_day_ = -1;
 };
 
 }  // namespace

@@ -63,7 +63,7 @@ class CollateralEngine final : public engine::Engine {
     settings_.pm_scenarios = static_cast<std::size_t>(cfg.integer("pm_scenarios"));
     settings_.warning_utilisation = cfg.number("warning_utilisation");
     if (auto ok = validate(settings_); !ok) {
-      return core::fail(ok.error().code, fmt::format("collateral.{}", ok.error().message));
+      return std::unexpected(ok.error());  // it names collateral.<setting>
     }
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());

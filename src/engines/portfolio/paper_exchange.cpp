@@ -141,6 +141,8 @@ void PaperExchange::fill(RestingOrder& r, core::Price px, std::int64_t qty, core
 void PaperExchange::on_print(core::Symbol symbol, core::Price price, std::int64_t size_raw,
                              core::UnixNanos ts, std::vector<ExecutionEvent>& out) {
   if (price.raw() <= 0) return;
+  const auto seen = last_print_.find(symbol);
+  if (seen != last_print_.end() && ts <= seen->second) return;
   last_print_.insert_or_assign(symbol, ts);
   const auto sit = by_symbol_.find(symbol);
   if (sit == by_symbol_.end() || sit->second.empty()) return;
@@ -181,6 +183,26 @@ void PaperExchange::on_print(core::Symbol symbol, core::Price price, std::int64_
       if (c) out.insert(out.end(), c->begin(), c->end());
     }
   }
+}
+
+ExchangeState PaperExchange::state() const {
+  ExchangeState s{.next_trade_id = next_trade_id_, .next_venue_id = next_venue_id_};
+  for (const auto& [sym, ids] : by_symbol_) {
+    for (const auto id : ids) s.orders.push_back(orders_.at(id));
+  }
+  for (const auto& [sym, ts] : last_print_) s.last_print.emplace_back(sym, ts);
+  return s;
+}
+
+PaperExchange PaperExchange::from_state(ExecutionSettings settings, const ExchangeState& s) {
+  PaperExchange ex(settings, s.next_trade_id);
+  ex.next_venue_id_ = s.next_venue_id;
+  for (const auto& r : s.orders) {
+    ex.by_symbol_[r.order.symbol].push_back(r.order.client_order_id);
+    ex.orders_.insert_or_assign(r.order.client_order_id, r);
+  }
+  for (const auto& [sym, ts] : s.last_print) ex.last_print_.insert_or_assign(sym, ts);
+  return ex;
 }
 
 }  // namespace nautilus::portfolio

@@ -5,6 +5,7 @@
 // work; REST reads under `mu_`.
 #include <fmt/format.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <deque>
 #include <mutex>
@@ -13,8 +14,10 @@
 #include "nautilus/core/enum_names.hpp"
 #include "nautilus/core/time.hpp"
 #include "nautilus/engine/rejections.hpp"
+#include "nautilus/engine/state_store.hpp"
 #include "nautilus/engines/portfolio/engine.hpp"
 #include "nautilus/engines/portfolio/paper_exchange.hpp"
+#include "nautilus/engines/portfolio/snapshot.hpp"
 #include "nautilus/model/json.hpp"
 #include "nautilus/model/market_data.hpp"
 #include "nautilus/net/http.hpp"
@@ -26,6 +29,7 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::size_t kFillsKept = 10'000;  // for GET /portfolio/fills
+constexpr std::string_view kStateKey = "portfolio";
 
 std::optional<std::string> check_fill_on(std::string_view v) {
   if (v == "bars" || v == "trades") return std::nullopt;
@@ -52,6 +56,27 @@ class PortfolioEngine final : public engine::Engine {
     }
     books_ = accounting::Account(cash->raw());
     exchange_.emplace(exec);
+    store_ = ctx.state_store();
+    if (store_ != nullptr) {
+      // A snapshot that cannot be read stops the start: starting empty would count its fills
+      // again from whatever replays.
+      auto saved = store_->load(kStateKey);
+      if (!saved) {
+        return core::fail(saved.error().code, fmt::format("portfolio: loading its snapshot: {}",
+                                                          saved.error().message));
+      }
+      if (*saved) {
+        auto state = decode_state(**saved);
+        if (!state) return std::unexpected(state.error());
+        books_ = accounting::Account::from_state(state->books);
+        exchange_.emplace(PaperExchange::from_state(exec, state->exchange));
+        unpublished_ = std::move(state->unpublished);
+        fmt::print(stderr,
+                   "portfolio: restored from its snapshot: {} fills, {} open orders, NAV {}\n",
+                   books_.fills(), exchange_->open_orders().size(),
+                   accounting::as_price(books_.nav()).to_string());
+      }
+    }
     fill_on_bars_ = cfg.text("fill_on") == "bars";
     snapshot_interval_ns_ = static_cast<std::int64_t>(cfg.number("snapshot_interval_ms") * 1e6);
     clock_ = &ctx.clock();
@@ -71,6 +96,18 @@ class PortfolioEngine final : public engine::Engine {
       if (!sub) return std::unexpected(sub.error());
     }
     return {};
+  }
+
+  // The last batch of a snapshot, published again: readers drop the fills they had by trade id.
+  void begin() override {
+    if (unpublished_.empty()) return;
+    for (const auto& f : unpublished_) {
+      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+      (void)publisher_->publish(fmt::format("portfolio.fill.{}", f.symbol.value()), f,
+                                {.ts_event = f.ts_event});
+    }
+    publish_snapshot(unpublished_.back().ts_event);
+    unpublished_.clear();
   }
 
   void add_routes(net::Router& r) override {
@@ -120,6 +157,10 @@ class PortfolioEngine final : public engine::Engine {
     p.sample("nautilus_portfolio_nav", l, accounting::to_double(books_.nav()));
     p.family("nautilus_portfolio_open_orders", "gauge", "orders resting in paper execution");
     p.sample("nautilus_portfolio_open_orders", l, static_cast<double>(open_copy_.size()));
+    p.family("nautilus_portfolio_snapshot_failures_total", "counter",
+             "snapshots the state store refused (Redis away)");
+    p.sample("nautilus_portfolio_snapshot_failures_total", l,
+             static_cast<double>(save_failures_.load()));
     p.family("nautilus_portfolio_orders_rejected_total", "counter",
              "approved orders, modifies or cancels execution could not apply");
     p.sample("nautilus_portfolio_orders_rejected_total", l, static_cast<double>(rejected_.count()));
@@ -204,25 +245,41 @@ class PortfolioEngine final : public engine::Engine {
     books_.mark(s, p);
   }
 
+  // The books first, then the snapshot (with the batch's fills), then the messages: a crash
+  // between the two last publishes the batch again at restart instead of losing it.
   void publish(const std::vector<ExecutionEvent>& events) {
+    std::vector<model::Fill> applied_fills;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& ev : events) {
+        const auto* f = std::get_if<model::Fill>(&ev);
+        if (f == nullptr) continue;
+        auto applied = books_.apply(*f);
+        if (!applied) {
+          rejected_.add(applied.error().message, f->symbol.value());
+          continue;
+        }
+        applied_fills.push_back(*f);
+        fills_.push_back(*f);
+        if (fills_.size() > kFillsKept) fills_.pop_front();
+      }
+      open_copy_ = exchange_->open_orders();
+    }
+    if (store_ != nullptr) save(applied_fills);
     core::UnixNanos last_ts = 0;
     bool filled = false;
+    std::size_t next_fill = 0;
     for (const auto& ev : events) {
       std::visit(
           [&](const auto& m) {
             using T = std::decay_t<decltype(m)>;
             last_ts = m.ts_event;
             if constexpr (std::is_same_v<T, model::Fill>) {
-              {
-                std::lock_guard lock(mu_);
-                auto applied = books_.apply(m);
-                if (!applied) {
-                  rejected_.add(applied.error().message, m.symbol.value());
-                  return;
-                }
-                fills_.push_back(m);
-                if (fills_.size() > kFillsKept) fills_.pop_front();
+              if (next_fill >= applied_fills.size() ||
+                  applied_fills[next_fill].trade_id != m.trade_id) {
+                return;  // refused by the books above
               }
+              ++next_fill;
               filled = true;
               // NOLINTBEGIN(bugprone-unchecked-optional-access): set in start()
               (void)publisher_->publish(fmt::format("portfolio.fill.{}", m.symbol.value()), m,
@@ -242,11 +299,22 @@ class PortfolioEngine final : public engine::Engine {
           },
           ev);
     }
+    if (filled) publish_snapshot(last_ts);
+  }
+
+  void save(const std::vector<model::Fill>& batch) {
+    PortfolioState state;
     {
       std::lock_guard lock(mu_);
-      open_copy_ = exchange_->open_orders();
+      state.books = books_.state();
     }
-    if (filled) publish_snapshot(last_ts);
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+    state.exchange = exchange_->state();
+    state.unpublished = batch;
+    if (auto ok = store_->save(kStateKey, encode_state(state)); !ok) {
+      ++save_failures_;
+      rejected_.add(fmt::format("snapshot not saved: {}", ok.error().message), "state store");
+    }
   }
 
   void publish_snapshot(core::UnixNanos ts) {
@@ -275,6 +343,9 @@ class PortfolioEngine final : public engine::Engine {
   std::optional<bus::Publisher> publisher_;
   bool fill_on_bars_ = true;
   std::int64_t snapshot_interval_ns_ = 0;
+  engine::StateStore* store_ = nullptr;
+  std::vector<model::Fill> unpublished_;  // from the snapshot, for begin()
+  std::atomic<std::uint64_t> save_failures_{0};
   core::UnixNanos last_snapshot_ = 0;
 
   mutable std::mutex mu_;  // the books and what REST reads
@@ -311,8 +382,8 @@ const engine::EngineInfo& engine_info() {
           Setting::number("participation", 0.1, 1e-9, 1,
                           "Share of each print's volume the orders may fill"),
           Setting::number("snapshot_interval_ms", 1000, 0, {},
-                          "Least clock time between account snapshots on prices alone (every "
-                          "fill publishes one)"),
+                          "Least time between account snapshots on prices alone, on the prices' "
+                          "own timestamps (every fill publishes one)"),
       }};
   return info;
 }

@@ -107,6 +107,10 @@ std::optional<model::OrderDenied> PreTrade::check(const model::NewOrder& o,
   using R = model::DenyReason;
   // The one gate for the trading state; REDUCING is decided with the position below.
   if (state_ == model::TradingState::kHalted) return deny(base, R::kTradingHalted, kNaN, kNaN);
+  // An id is used once, whether its order passed or not (a resend is a new order).
+  if (!seen_ids_.insert(o.client_order_id).second) {
+    return deny(base, R::kDuplicateOrderId, static_cast<double>(o.client_order_id), kNaN);
+  }
   if (o.quantity.raw() <= 0) return deny(base, R::kInvalidQuantity, units(o.quantity.raw()), 0);
   const bool limit_order = o.type == model::OrderType::kLimit;
   if (limit_order && o.price.raw() <= 0) {
@@ -115,9 +119,6 @@ std::optional<model::OrderDenied> PreTrade::check(const model::NewOrder& o,
   if (limits_.restricted.contains(o.symbol)) return deny(base, R::kRestrictedSymbol, kNaN, kNaN);
   const auto last = books.mark_of(o.symbol);
   if (!last) return deny(base, R::kUnknownSymbol, kNaN, kNaN);
-  if (seen_ids_.contains(o.client_order_id)) {
-    return deny(base, R::kDuplicateOrderId, static_cast<double>(o.client_order_id), kNaN);
-  }
   const core::Price px = limit_order ? o.price : *last;
   if (limit_order && limits_.collar > 0) {
     const double off = std::abs(o.price.as_double() / last->as_double() - 1);
@@ -136,7 +137,6 @@ std::optional<model::OrderDenied> PreTrade::check(const model::NewOrder& o,
   }
   // Last, so that a denied order spends no token.
   if (!submits_->try_acquire()) return deny(base, R::kOrderRate, kNaN, limits_.orders_per_s);
-  seen_ids_.insert(o.client_order_id);
   open_.insert_or_assign(o.client_order_id,
                          OpenOrder{.symbol = o.symbol,
                                    .strategy = o.strategy,

@@ -563,8 +563,8 @@ const engine::EngineInfo& engine_info() {
           Setting::number("max_net_exposure", 1'000'000, 0, {},
                           "|Sum of market value| after the order (0: no limit)"),
           Setting::number("collar", 0.05, 0, 0.999,
-                          "Limit prices further than this fraction from the last trade are "
-                          "denied (0: no collar)"),
+                          "Limit prices further than this fraction from the last price (a trade "
+                          "or a bar's close) are denied (0: no collar)"),
           Setting::number("orders_per_s", 100, 1e-6, {}, "Order submit throttle"),
           Setting::number("modifies_per_s", 100, 1e-6, {}, "Order modify throttle"),
           Setting::list("restricted", {}, "Symbols no order may trade"),

@@ -4,7 +4,11 @@
 // A target becomes one market order for the gap between it and the position plus what is
 // already on its way; orders the other way are cancelled first. While a toxicity alert stands
 // a symbol down (toxicity_cooldown_s), a target may only bring the position toward flat, and
-// with flatten_on_toxicity the alert itself targets flat.
+// with flatten_on_toxicity the alert itself targets flat. Risk's trading state (from its
+// alerts) is respected before risk has to deny: nothing is sent while HALTED, only reductions
+// while REDUCING; after a denial the symbol waits retry_after_denial_s before another order.
+// Time here is the data's (the latest bar's or trade's timestamp), so a replay of old data
+// ages predictions and cooldowns as it would have live.
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
@@ -20,6 +24,7 @@
 #include "nautilus/engines/strategy/engine.hpp"
 #include "nautilus/engines/strategy/strategy.hpp"
 #include "nautilus/model/json.hpp"
+#include "nautilus/model/risk.hpp"
 #include "nautilus/net/http.hpp"
 #include "nautilus/net/prometheus.hpp"
 
@@ -95,6 +100,7 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
     cooldown_ns_ = static_cast<std::int64_t>(cfg.number("toxicity_cooldown_s") * 1e9);
     flatten_on_toxicity_ = cfg.boolean("flatten_on_toxicity");
     min_order_units_ = cfg.number("min_order_units");
+    retry_after_denial_ns_ = static_cast<std::int64_t>(cfg.number("retry_after_denial_s") * 1e9);
     clock_ = &ctx.clock();
     next_order_id_ = static_cast<model::OrderId>(clock_->now()) + 1;
     auto pub = ctx.publisher();
@@ -107,7 +113,8 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
         {"vpin.calculation.*", &StrategyEngine::on_vpin},
         {"toxicity.alert.*", &StrategyEngine::on_toxicity},
         {"portfolio.fill.*", &StrategyEngine::on_fill},
-        {"order.event.*", &StrategyEngine::on_order_event}};
+        {"order.event.*", &StrategyEngine::on_order_event},
+        {"risk.alert.*", &StrategyEngine::on_risk_alert}};
     for (const auto& [pattern, fn] : subs) {
       auto sub = ctx.subscribe(
           pattern, [this, fn](const bus::Envelope& e) { (this->*fn)(e); },
@@ -149,7 +156,8 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
   }
 
   // ---- StrategyContext ----
-  core::UnixNanos now() const override { return clock_->now(); }
+  // The data's time: the latest market data timestamp seen (the clock's before any).
+  core::UnixNanos now() const override { return data_now_ > 0 ? data_now_ : clock_->now(); }
   const Params& params(core::Symbol s) const override {
     const auto it = overrides_.find(s);
     return it == overrides_.end() ? defaults_ : it->second;
@@ -204,6 +212,8 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
 
  private:
   void rebalance(core::Symbol s, double units, double held) {
+    if (risk_state_ == model::TradingState::kHalted) return;
+    if (const auto it = retry_at_.find(s); it != retry_at_.end() && now() < it->second) return;
     double pending = 0;
     for (const auto& [id, o] : pending_) {
       if (o.symbol == s) pending += o.units;
@@ -223,6 +233,11 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
       }
       gap = units - held;
       if (std::abs(gap) < min_order_units_) return;
+    }
+    // REDUCING: only toward flat, at most down to it.
+    if (risk_state_ == model::TradingState::kReducing) {
+      if (held == 0 || (gap > 0) == (held > 0)) return;
+      gap = gap > 0 ? std::min(gap, -held) : std::max(gap, -held);
     }
     auto qty = core::Quantity::from_double(std::floor(std::abs(gap)), 0);
     if (!qty || qty->raw() == 0) return;
@@ -246,9 +261,11 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
 
   void on_market_data(const bus::Envelope& e) {
     if (const auto* b = e.get<model::Bar>()) {
+      data_now_ = std::max(data_now_, b->ts_event);
       books_.mark(b->symbol, b->close);
       if (trades(b->symbol)) strategy_->on_bar(*this, *b);
     } else if (const auto* t = e.get<model::TradeTick>()) {
+      data_now_ = std::max(data_now_, t->ts_event);
       books_.mark(t->symbol, t->price);
       if (trades(t->symbol)) strategy_->on_trade(*this, *t);
     }
@@ -274,11 +291,14 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
     if (a == nullptr || !trades(a->symbol)) return;
     {
       std::lock_guard lock(mu_);  // REST reads it
-      stand_down_until_[a->symbol] = now() + cooldown_ns_;
+      stand_down_until_[a->symbol] = std::max(now(), a->ts_event) + cooldown_ns_;
       ++stand_downs_;
     }
     strategy_->on_toxicity(*this, *a);
     if (flatten_on_toxicity_) target(a->symbol, 0);
+  }
+  void on_risk_alert(const bus::Envelope& e) {
+    if (const auto* a = e.get<model::RiskAlert>()) risk_state_ = a->state;
   }
   void on_fill(const bus::Envelope& e) {
     const auto* f = e.get<model::Fill>();
@@ -296,6 +316,7 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
   void on_order_event(const bus::Envelope& e) {
     if (const auto* d = e.get<model::OrderDenied>()) {
       if (pending_.erase(d->client_order_id) > 0) {
+        retry_at_[d->symbol] = now() + retry_after_denial_ns_;
         std::lock_guard lock(mu_);
         ++denied_;
       }
@@ -316,6 +337,10 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
   std::int64_t cooldown_ns_ = 0;
   bool flatten_on_toxicity_ = false;
   double min_order_units_ = 1;
+  std::int64_t retry_after_denial_ns_ = 0;
+  core::UnixNanos data_now_ = 0;
+  model::TradingState risk_state_ = model::TradingState::kActive;
+  std::unordered_map<core::Symbol, core::UnixNanos> retry_at_;
   std::optional<bus::Publisher> publisher_;
   model::OrderId next_order_id_ = 1;
   std::map<model::OrderId, PendingOrder> pending_;
@@ -336,7 +361,7 @@ const engine::EngineInfo& engine_info() {
       .name = "strategy",
       .default_port = 8700,
       .subscribes = {"market_data.*", "feature.update.*", "ml.prediction.*", "vpin.calculation.*",
-                     "toxicity.alert.*", "portfolio.fill.*", "order.event.*"},
+                     "toxicity.alert.*", "portfolio.fill.*", "order.event.*", "risk.alert.*"},
       .publishes = {"strategy.signal.*", "portfolio.rebalance.*", "order.new.*", "order.cancel.*"},
       .description =
           "A strategy (momentum or mean reversion, following ml predictions) whose "
@@ -363,6 +388,8 @@ const engine::EngineInfo& engine_info() {
           Setting::boolean("flatten_on_toxicity", false,
                            "Also close the position when a toxicity alert comes"),
           Setting::number("min_order_units", 1, 1e-9, {}, "Gaps smaller than this send no order"),
+          Setting::number("retry_after_denial_s", 60, 0, {},
+                          "After risk denies an order, seconds before the symbol sends another"),
       }};
   return info;
 }

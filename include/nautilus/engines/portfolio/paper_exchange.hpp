@@ -4,6 +4,8 @@
 // - An order is accepted at once and can fill from `latency` after the symbol's latest print
 //   (the venue's time is the data's: a replay's prints carry their own times, not the clock's),
 //   never on a print it has already seen.
+// - A print at or before the symbol's latest is not traded against again (a print delivered
+//   twice after a restart fills nothing twice).
 // - A print (a trade, or a bar's close and volume) fills at most `participation` of its size
 //   across the symbol's orders, oldest first, so a large order fills over several prints.
 // - A market order fills at the print's price moved against it by `slippage_bps`; a limit order
@@ -53,6 +55,14 @@ struct RestingOrder {
   std::uint64_t venue_order_id = 0;
 };
 
+// What a PaperExchange holds, for a snapshot.
+struct ExchangeState {
+  std::uint64_t next_trade_id = 1;
+  std::uint64_t next_venue_id = 1;
+  std::vector<RestingOrder> orders;  // in arrival order per symbol
+  std::vector<std::pair<core::Symbol, core::UnixNanos>> last_print;
+};
+
 class PaperExchange {
  public:
   explicit PaperExchange(ExecutionSettings settings, std::uint64_t first_trade_id = 1);
@@ -79,6 +89,9 @@ class PaperExchange {
     return orders_;
   }
   [[nodiscard]] std::uint64_t next_trade_id() const noexcept { return next_trade_id_; }
+
+  [[nodiscard]] ExchangeState state() const;
+  [[nodiscard]] static PaperExchange from_state(ExecutionSettings settings, const ExchangeState& s);
 
  private:
   void fill(RestingOrder& r, core::Price px, std::int64_t qty, core::UnixNanos ts,

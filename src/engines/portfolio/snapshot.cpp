@@ -1,0 +1,215 @@
+#include "nautilus/engines/portfolio/snapshot.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+
+#include "nautilus/core/json.hpp"
+
+namespace nautilus::portfolio {
+namespace {
+
+namespace json = boost::json;
+constexpr int kVersion = 1;
+
+json::array fixed(std::int64_t raw, std::uint8_t precision) { return {raw, precision}; }
+
+template <class T>
+T fixed_from(const json::value& v) {
+  const auto& a = v.as_array();
+  auto r = T::from_raw(a.at(0).to_number<std::int64_t>(), a.at(1).to_number<std::uint8_t>());
+  if (!r) throw std::runtime_error(r.error().message);
+  return *r;
+}
+
+core::Symbol symbol_from(const json::value& v) {
+  auto s = core::Symbol::create(v.as_string());
+  if (!s) throw std::runtime_error(s.error().message);
+  return *s;
+}
+
+std::string int128_text(__int128 v) {
+  if (v == 0) return "0";
+  const bool negative = v < 0;
+  unsigned __int128 u = negative ? -static_cast<unsigned __int128>(v) : v;
+  std::string out;
+  while (u > 0) {
+    out.insert(out.begin(), static_cast<char>('0' + static_cast<int>(u % 10)));
+    u /= 10;
+  }
+  return negative ? "-" + out : out;
+}
+
+__int128 int128_from(std::string_view s) {
+  __int128 v = 0;
+  const bool negative = !s.empty() && s[0] == '-';
+  for (std::size_t i = negative ? 1 : 0; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') throw std::runtime_error("a filled value is not an integer");
+    v = v * 10 + (s[i] - '0');
+  }
+  return negative ? -v : v;
+}
+
+json::object fill_json(const model::Fill& f) {
+  return {{"trade_id", f.trade_id},
+          {"client_order_id", f.client_order_id},
+          {"symbol", f.symbol.value()},
+          {"side", static_cast<int>(f.side)},
+          {"liquidity", static_cast<int>(f.liquidity)},
+          {"quantity", fixed(f.quantity.raw(), f.quantity.precision())},
+          {"price", fixed(f.price.raw(), f.price.precision())},
+          {"commission", fixed(f.commission.raw(), f.commission.precision())},
+          {"ts_event", f.ts_event}};
+}
+
+model::Fill fill_from(const json::object& o) {
+  return {.trade_id = o.at("trade_id").to_number<std::uint64_t>(),
+          .client_order_id = o.at("client_order_id").to_number<std::uint64_t>(),
+          .symbol = symbol_from(o.at("symbol")),
+          .side = static_cast<model::OrderSide>(o.at("side").to_number<int>()),
+          .liquidity = static_cast<model::Liquidity>(o.at("liquidity").to_number<int>()),
+          .quantity = fixed_from<core::Quantity>(o.at("quantity")),
+          .price = fixed_from<core::Price>(o.at("price")),
+          .commission = fixed_from<core::Price>(o.at("commission")),
+          .ts_event = o.at("ts_event").to_number<std::int64_t>()};
+}
+
+json::object order_json(const RestingOrder& r) {
+  const model::NewOrder& o = r.order;
+  return {{"client_order_id", o.client_order_id},
+          {"symbol", o.symbol.value()},
+          {"strategy", o.strategy.view()},
+          {"side", static_cast<int>(o.side)},
+          {"type", static_cast<int>(o.type)},
+          {"tif", static_cast<int>(o.tif)},
+          {"reduce_only", o.reduce_only},
+          {"quantity", fixed(o.quantity.raw(), o.quantity.precision())},
+          {"price", fixed(o.price.raw(), o.price.precision())},
+          {"ts_event", o.ts_event},
+          {"active_from", r.active_from},
+          {"filled", r.filled},
+          {"leaves", r.leaves},
+          {"filled_value", int128_text(r.filled_value)},
+          {"venue_order_id", r.venue_order_id}};
+}
+
+RestingOrder order_from(const json::object& j) {
+  auto strategy = model::Name::create(j.at("strategy").as_string());
+  if (!strategy) throw std::runtime_error(strategy.error().message);
+  const auto side = j.at("side").to_number<int>();
+  const auto type = j.at("type").to_number<int>();
+  const auto tif = j.at("tif").to_number<int>();
+  if (side > 1 || type > 1 || tif > 3 || side < 0 || type < 0 || tif < 0) {
+    throw std::runtime_error("an order's side, type or time in force is out of range");
+  }
+  RestingOrder r{.order = {.client_order_id = j.at("client_order_id").to_number<std::uint64_t>(),
+                           .symbol = symbol_from(j.at("symbol")),
+                           .strategy = *strategy,
+                           .side = static_cast<model::OrderSide>(side),
+                           .type = static_cast<model::OrderType>(type),
+                           .tif = static_cast<model::TimeInForce>(tif),
+                           .reduce_only = j.at("reduce_only").as_bool(),
+                           .quantity = fixed_from<core::Quantity>(j.at("quantity")),
+                           .price = fixed_from<core::Price>(j.at("price")),
+                           .ts_event = j.at("ts_event").to_number<std::int64_t>()},
+                 .active_from = j.at("active_from").to_number<std::int64_t>(),
+                 .filled = j.at("filled").to_number<std::int64_t>(),
+                 .leaves = j.at("leaves").to_number<std::int64_t>(),
+                 .filled_value = int128_from(j.at("filled_value").as_string()),
+                 .venue_order_id = j.at("venue_order_id").to_number<std::uint64_t>()};
+  if (r.leaves <= 0 || r.filled < 0) throw std::runtime_error("an open order with nothing open");
+  return r;
+}
+
+}  // namespace
+
+std::string encode_state(const PortfolioState& s) {
+  json::array positions;
+  for (const auto& p : s.books.positions) {
+    positions.push_back({{"symbol", p.symbol.value()},
+                         {"quantity", p.quantity},
+                         {"cost", p.cost},
+                         {"realized", p.realized},
+                         {"commissions", p.commissions}});
+  }
+  json::array marks;
+  for (const auto& [sym, px] : s.books.marks) {
+    marks.push_back({{"symbol", sym.value()}, {"price", fixed(px.raw(), px.precision())}});
+  }
+  json::array orders;
+  for (const auto& r : s.exchange.orders) orders.push_back(order_json(r));
+  json::array prints;
+  for (const auto& [sym, ts] : s.exchange.last_print) {
+    prints.push_back({{"symbol", sym.value()}, {"ts", ts}});
+  }
+  json::array unpublished;
+  for (const auto& f : s.unpublished) unpublished.push_back(fill_json(f));
+  return core::to_json_text(json::object{{"version", kVersion},
+                                         {"books",
+                                          {{"initial_cash", s.books.initial_cash},
+                                           {"cash", s.books.cash},
+                                           {"realized", s.books.realized},
+                                           {"commissions", s.books.commissions},
+                                           {"fills", s.books.fills},
+                                           {"positions", std::move(positions)},
+                                           {"marks", std::move(marks)}}},
+                                         {"exchange",
+                                          {{"next_trade_id", s.exchange.next_trade_id},
+                                           {"next_venue_id", s.exchange.next_venue_id},
+                                           {"orders", std::move(orders)},
+                                           {"last_print", std::move(prints)}}},
+                                         {"unpublished", std::move(unpublished)}});
+}
+
+core::Result<PortfolioState> decode_state(std::string_view text) {
+  json::error_code ec;
+  const json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) {
+    return core::fail(core::ErrorCode::kParse,
+                      fmt::format("portfolio snapshot: not a JSON object ({})", ec.message()));
+  }
+  // The accessors throw on a missing or mistyped member; one message names what was wrong.
+  try {
+    const json::object& o = v.as_object();
+    if (o.at("version").to_number<int>() != kVersion) {
+      return core::fail(core::ErrorCode::kUnsupportedVersion,
+                        fmt::format("portfolio snapshot: version {}, this build reads {}",
+                                    json::serialize(o.at("version")), kVersion));
+    }
+    PortfolioState s;
+    const json::object& b = o.at("books").as_object();
+    s.books.initial_cash = b.at("initial_cash").to_number<std::int64_t>();
+    s.books.cash = b.at("cash").to_number<std::int64_t>();
+    s.books.realized = b.at("realized").to_number<std::int64_t>();
+    s.books.commissions = b.at("commissions").to_number<std::int64_t>();
+    s.books.fills = b.at("fills").to_number<std::uint64_t>();
+    for (const auto& p : b.at("positions").as_array()) {
+      const auto& j = p.as_object();
+      s.books.positions.push_back({.symbol = symbol_from(j.at("symbol")),
+                                   .quantity = j.at("quantity").to_number<std::int64_t>(),
+                                   .cost = j.at("cost").to_number<std::int64_t>(),
+                                   .realized = j.at("realized").to_number<std::int64_t>(),
+                                   .commissions = j.at("commissions").to_number<std::int64_t>()});
+    }
+    for (const auto& m : b.at("marks").as_array()) {
+      s.books.marks.emplace_back(symbol_from(m.at("symbol")),
+                                 fixed_from<core::Price>(m.at("price")));
+    }
+    const json::object& e = o.at("exchange").as_object();
+    s.exchange.next_trade_id = e.at("next_trade_id").to_number<std::uint64_t>();
+    s.exchange.next_venue_id = e.at("next_venue_id").to_number<std::uint64_t>();
+    for (const auto& r : e.at("orders").as_array())
+      s.exchange.orders.push_back(order_from(r.as_object()));
+    for (const auto& p : e.at("last_print").as_array()) {
+      s.exchange.last_print.emplace_back(symbol_from(p.at("symbol")),
+                                         p.at("ts").to_number<std::int64_t>());
+    }
+    for (const auto& f : o.at("unpublished").as_array())
+      s.unpublished.push_back(fill_from(f.as_object()));
+    return s;
+  } catch (const std::exception& ex) {
+    return core::fail(core::ErrorCode::kParse, fmt::format("portfolio snapshot: {}", ex.what()));
+  }
+}
+
+}  // namespace nautilus::portfolio
