@@ -6,7 +6,9 @@
 // seen (the portfolio handles prices in the order they were published, so those are the record's
 // first L prices for some L that only grows: the test finds it). Orders the configured limits deny
 // carry the right reason and value; no fill is counted twice; the kill switch, through REST
-// with the API token, halts new orders and cancels open ones, until a person turns it back on.
+// with the API token, halts new orders and cancels open ones, until a person turns it back on;
+// on the Redis bus the portfolio, killed mid-stream and started again, goes on from its snapshot
+// without counting a fill twice.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -16,11 +18,13 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include "support/child_process.hpp"
 #include "support/http_client.hpp"
+#include "support/redis_server.hpp"
 
 namespace {
 
@@ -258,6 +262,110 @@ TEST(TradingLoop, TheKillSwitchNeedsTheTokenHaltsNewOrdersAndCancelsOpenOnes) {
       eventually([&] { return metric(risk, passed) > after_kill; }, std::chrono::seconds(30)));
   ::kill(run.pid, SIGINT);
   EXPECT_EQ(run.wait_exit(std::chrono::seconds(30)), 0) << run.text.substr(0, 2000);
+}
+
+std::string account(std::uint16_t port) {
+  return nautilus::test::http_get(port, "/portfolio/account").body;
+}
+// NaN when the body is not the account (the engine not up yet, or down).
+double account_field(const std::string& body, const std::string& key) {
+  json::error_code ec;
+  const json::value v = json::parse(body, ec);
+  if (ec || !v.is_object() || !v.as_object().contains(key)) return std::nan("");
+  return number(v.as_object().at(key));
+}
+
+TEST(TradingLoop, APortfolioKilledMidStreamGoesOnFromItsSnapshotCountingNoFillTwice) {
+  nautilus::testing::RedisServer redis;
+  const std::string port = std::to_string(redis.port());
+  const std::vector<std::string> env = {"REDIS_PORT=" + port, "MARKETDATA_REDIS_PORT=" + port,
+                                        "ENGINE_LOGIC_REDIS_PORT=" + port};
+  const int offset = free_offset();
+  const auto portfolio_port = static_cast<std::uint16_t>(8900 + offset);
+  const std::vector<std::string> portfolio_cmd = {"engine", "portfolio",
+                                                  "--bus",  "redis",
+                                                  "--port", std::to_string(portfolio_port),
+                                                  "--set",  "portfolio.participation=0.05"};
+  Child portfolio = spawn(portfolio_cmd, env);
+  ASSERT_TRUE(portfolio.read_until([](const std::string& t) { return t.find(" up in ") != t.npos; },
+                                   std::chrono::seconds(30)))
+      << portfolio.text;
+  Child rest = spawn({"run", "--bus", "redis", "--engines", "marketdata,strategy,risk", "--speed",
+                      "300", "--port-offset", std::to_string(offset)},
+                     env);
+  ASSERT_TRUE(rest.read_until([](const std::string& t) { return t.find(" up in ") != t.npos; },
+                              std::chrono::seconds(30)))
+      << rest.text;
+  // Some fills, then a kill -9 while orders and prices keep coming.
+  ASSERT_TRUE(eventually([&] { return account_field(account(portfolio_port), "fills") >= 20; },
+                         std::chrono::seconds(90)))
+      << account(portfolio_port);
+  ::kill(portfolio.pid, SIGKILL);
+  portfolio.wait_exit(std::chrono::seconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  Child again = spawn(portfolio_cmd, env);
+  ASSERT_TRUE(again.read_until([](const std::string& t) { return t.find(" up in ") != t.npos; },
+                               std::chrono::seconds(30)))
+      << again.text;
+  EXPECT_NE(again.text.find("restored from its snapshot"), std::string::npos) << again.text;
+  const double restored = account_field(account(portfolio_port), "fills");
+  EXPECT_GE(restored, 20);
+  ASSERT_TRUE(
+      eventually([&] { return account_field(account(portfolio_port), "fills") >= restored + 20; },
+                 std::chrono::seconds(90)))
+      << account(portfolio_port);
+  // Stop the orders and prices, let the portfolio settle, then compare.
+  ::kill(rest.pid, SIGINT);
+  EXPECT_EQ(rest.wait_exit(std::chrono::seconds(30)), 0) << rest.text.substr(0, 2000);
+  std::string settled = account(portfolio_port);
+  for (int i = 0; i < 20; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    const std::string now = account(portfolio_port);
+    if (now == settled) break;
+    settled = now;
+  }
+  // Every fill on the bus, the snapshot's republished batch included: each trade id once in the
+  // books, every copy of it the same fill.
+  Child replay = spawn({"replay", "--bus", "logic", "--from", "-", "--topic", "portfolio.fill.*",
+                        "--limit", "1000000"},
+                       env);
+  ASSERT_EQ(replay.wait_exit(std::chrono::seconds(60)), 0) << replay.text.substr(0, 1000);
+  std::map<std::uint64_t, std::string> by_id;
+  Books books;
+  books.cash = 1'000'000;
+  std::istringstream lines(replay.text);
+  std::string line;
+  std::size_t copies = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] != '{') continue;
+    json::error_code ec;
+    const json::value v = json::parse(line, ec);
+    ASSERT_FALSE(ec) << line;
+    const auto* envelope = v.as_object().if_contains("envelope");
+    ASSERT_TRUE(envelope != nullptr && envelope->is_object()) << line;
+    const json::object& m = envelope->as_object();
+    const auto* type = m.if_contains("type");
+    const auto* payload = m.if_contains("payload");
+    ASSERT_TRUE(type != nullptr && payload != nullptr) << line;
+    if (type->as_string() != "fill") continue;
+    const json::object& p = payload->as_object();
+    const auto id = p.at("trade_id").to_number<std::uint64_t>();
+    const std::string text = json::serialize(p);
+    ++copies;
+    const auto [it, fresh] = by_id.emplace(id, text);
+    if (!fresh) {
+      EXPECT_EQ(it->second, text) << "trade id " << id << " names two different fills";
+      continue;
+    }
+    books.fill(std::string(p.at("symbol").as_string()), p.at("side").as_string() == "buy",
+               number(p.at("quantity")), number(p.at("price")), number(p.at("commission")));
+  }
+  EXPECT_EQ(account_field(settled, "fills"), static_cast<double>(by_id.size())) << settled;
+  EXPECT_NEAR(account_field(settled, "cash"), books.cash, 0.01) << settled;
+  EXPECT_NEAR(account_field(settled, "realized_pnl"), books.realized, 0.01) << settled;
+  EXPECT_GE(copies, by_id.size());
+  ::kill(again.pid, SIGINT);
+  EXPECT_EQ(again.wait_exit(std::chrono::seconds(30)), 0) << again.text.substr(0, 2000);
 }
 
 }  // namespace

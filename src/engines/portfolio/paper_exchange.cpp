@@ -9,6 +9,7 @@ namespace nautilus::portfolio {
 namespace {
 
 constexpr std::int64_t kNanosPerDay = 86'400'000'000'000;
+constexpr std::size_t kSeenKept = 1'000'000;  // order ids remembered against a second delivery
 
 }  // namespace
 
@@ -29,9 +30,9 @@ core::Result<void> PaperExchange::validate(const ExecutionSettings& s) {
 
 core::Result<std::vector<ExecutionEvent>> PaperExchange::submit(const model::NewOrder& order,
                                                                 core::UnixNanos now) {
-  if (orders_.contains(order.client_order_id)) {
+  if (seen_.contains(order.client_order_id)) {
     return core::fail(core::ErrorCode::kAlreadyExists,
-                      fmt::format("order {} is already open", order.client_order_id));
+                      fmt::format("order {} was submitted before", order.client_order_id));
   }
   if (order.quantity.raw() <= 0) {
     return core::fail(core::ErrorCode::kInvalidArgument,
@@ -51,6 +52,12 @@ core::Result<std::vector<ExecutionEvent>> PaperExchange::submit(const model::New
                                         .ts_event = now});
   by_symbol_[order.symbol].push_back(order.client_order_id);
   orders_.emplace(order.client_order_id, r);
+  seen_.insert(order.client_order_id);
+  seen_order_.push_back(order.client_order_id);
+  if (seen_order_.size() > kSeenKept) {
+    seen_.erase(seen_order_.front());
+    seen_order_.pop_front();
+  }
   return out;
 }
 
@@ -191,6 +198,7 @@ ExchangeState PaperExchange::state() const {
     for (const auto id : ids) s.orders.push_back(orders_.at(id));
   }
   for (const auto& [sym, ts] : last_print_) s.last_print.emplace_back(sym, ts);
+  s.seen_orders.assign(seen_order_.begin(), seen_order_.end());
   return s;
 }
 
@@ -202,6 +210,14 @@ PaperExchange PaperExchange::from_state(ExecutionSettings settings, const Exchan
     ex.orders_.insert_or_assign(r.order.client_order_id, r);
   }
   for (const auto& [sym, ts] : s.last_print) ex.last_print_.insert_or_assign(sym, ts);
+  for (const auto id : s.seen_orders) {
+    if (ex.seen_.insert(id).second) ex.seen_order_.push_back(id);
+  }
+  for (const auto& r : s.orders) {
+    if (ex.seen_.insert(r.order.client_order_id).second) {
+      ex.seen_order_.push_back(r.order.client_order_id);
+    }
+  }
   return ex;
 }
 

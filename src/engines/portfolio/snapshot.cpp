@@ -142,6 +142,7 @@ std::string encode_state(const PortfolioState& s) {
   for (const auto& [sym, ts] : s.exchange.last_print) {
     prints.push_back({{"symbol", sym.value()}, {"ts", ts}});
   }
+  json::array seen(s.exchange.seen_orders.begin(), s.exchange.seen_orders.end());
   json::array unpublished;
   for (const auto& f : s.unpublished) unpublished.push_back(fill_json(f));
   return core::to_json_text(json::object{{"version", kVersion},
@@ -157,7 +158,8 @@ std::string encode_state(const PortfolioState& s) {
                                           {{"next_trade_id", s.exchange.next_trade_id},
                                            {"next_venue_id", s.exchange.next_venue_id},
                                            {"orders", std::move(orders)},
-                                           {"last_print", std::move(prints)}}},
+                                           {"last_print", std::move(prints)},
+                                           {"seen_orders", std::move(seen)}}},
                                          {"unpublished", std::move(unpublished)}});
 }
 
@@ -203,6 +205,9 @@ core::Result<PortfolioState> decode_state(std::string_view text) {
     for (const auto& p : e.at("last_print").as_array()) {
       s.exchange.last_print.emplace_back(symbol_from(p.at("symbol")),
                                          p.at("ts").to_number<std::int64_t>());
+    }
+    for (const auto& id : e.at("seen_orders").as_array()) {
+      s.exchange.seen_orders.push_back(id.to_number<std::uint64_t>());
     }
     for (const auto& f : o.at("unpublished").as_array())
       s.unpublished.push_back(fill_from(f.as_object()));

@@ -26,6 +26,7 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -61,6 +62,7 @@ struct ExchangeState {
   std::uint64_t next_venue_id = 1;
   std::vector<RestingOrder> orders;  // in arrival order per symbol
   std::vector<std::pair<core::Symbol, core::UnixNanos>> last_print;
+  std::vector<model::OrderId> seen_orders;  // every id submitted, oldest first
 };
 
 class PaperExchange {
@@ -70,7 +72,8 @@ class PaperExchange {
   // kInvalidArgument for settings out of range (participation not in (0, 1], negative bps).
   [[nodiscard]] static core::Result<void> validate(const ExecutionSettings& s);
 
-  // Accepts the order (OrderAccepted, stamped `now`); kAlreadyExists for an id already resting.
+  // Accepts the order (OrderAccepted, stamped `now`); kAlreadyExists for an id submitted before
+  // (open, filled or cancelled: an order delivered twice after a restart trades once).
   [[nodiscard]] core::Result<std::vector<ExecutionEvent>> submit(const model::NewOrder& order,
                                                                  core::UnixNanos now);
   // The order's new total quantity and limit; kNotFound when it is not open. A total at or
@@ -104,6 +107,8 @@ class PaperExchange {
   std::map<model::OrderId, RestingOrder> orders_;  // by id: oldest first within a symbol
   std::unordered_map<core::Symbol, std::vector<model::OrderId>> by_symbol_;  // in arrival order
   std::unordered_map<core::Symbol, core::UnixNanos> last_print_;
+  std::unordered_set<model::OrderId> seen_;
+  std::deque<model::OrderId> seen_order_;  // the same, oldest first, the latest kSeenKept
 };
 
 }  // namespace nautilus::portfolio
