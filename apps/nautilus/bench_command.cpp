@@ -1,6 +1,7 @@
 #include "../../bench/bus/bus_suite.hpp"
 #include "../../bench/codec/codec_suite.hpp"
 #include "../../bench/http/http_suite.hpp"
+#include "../../bench/loop/loop_suite.hpp"
 #include "../../bench/marketdata/marketdata_suite.hpp"
 #include "../../bench/models/models_suite.hpp"
 #include "../../bench/redis/redis_suite.hpp"
@@ -18,6 +19,7 @@ int run_bench(const BenchOptions& o) {
   if (o.suite == "signals" || o.suite == "all") bench::run_signals_suite(so);
   if (o.suite == "marketdata" || o.suite == "all") bench::run_marketdata_suite(so);
   if (o.suite == "models" || o.suite == "all") bench::run_models_suite(so);
+  if (o.suite == "loop" || o.suite == "all") bench::run_loop_suite(so);
   return 0;
 }
 

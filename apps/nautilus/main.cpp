@@ -89,10 +89,10 @@ int main(int argc, char** argv) {
   auto* bench_cmd = app.add_subcommand("bench", "Run benchmark suites against their anchors");
   bench_cmd
       ->add_option("suite", bench.suite,
-                   "Suite: bus | codec | redis | http | signals | marketdata | models | all")
+                   "Suite: bus | codec | redis | http | signals | marketdata | models | loop | all")
       ->required()
       ->check(CLI::IsMember(
-          {"bus", "codec", "redis", "http", "signals", "marketdata", "models", "all"}));
+          {"bus", "codec", "redis", "http", "signals", "marketdata", "models", "loop", "all"}));
   bench_cmd->add_flag("--json", bench.json, "One JSON object per line");
   bench_cmd->add_option("--runs", bench.runs, "Repetitions; medians are reported")
       ->check(CLI::Range(1, 101));

@@ -5,14 +5,16 @@
 #include <cstdlib>
 
 namespace nautilus::accounting {
+
+__extension__ using Int128 = __int128;  // products of two raw values need 128 bits
 namespace {
 
 // a x b / d rounded half away from zero, in 128 bits (a x b overflows 64).
 std::int64_t mul_div(std::int64_t a, std::int64_t b, std::int64_t d) noexcept {
-  const __int128 p = static_cast<__int128>(a) * b;
-  const __int128 q = p / d;
-  const __int128 r = p % d;
-  const __int128 twice = (r < 0 ? -r : r) * 2;
+  const Int128 p = static_cast<Int128>(a) * b;
+  const Int128 q = p / d;
+  const Int128 r = p % d;
+  const Int128 twice = (r < 0 ? -r : r) * 2;
   if (twice >= (d < 0 ? -d : d))
     return static_cast<std::int64_t>(q + ((p < 0) != (d < 0) ? -1 : 1));
   return static_cast<std::int64_t>(q);
@@ -20,8 +22,21 @@ std::int64_t mul_div(std::int64_t a, std::int64_t b, std::int64_t d) noexcept {
 
 }  // namespace
 
+// price x quantity / 1e9 without a 128-bit division (the slow libgcc routine, a third of a
+// risk check's time when it was one): with a = a1 S + a0 and b = b1 S + b0 (S = 1e9),
+// a b / S = a1 b + a0 b1 + a0 b0 / S, where only the last term has a fraction and a0 b0 < 1e18
+// fits 64 bits. Rounded half away from zero, as mul_div.
 Money notional(core::Price price, std::int64_t quantity_raw) noexcept {
-  return mul_div(price.raw(), quantity_raw, core::kFixedScale);
+  constexpr std::uint64_t kS = core::kFixedScale;
+  const std::int64_t p = price.raw();
+  const bool negative = (p < 0) != (quantity_raw < 0);
+  const std::uint64_t a = p < 0 ? -static_cast<std::uint64_t>(p) : static_cast<std::uint64_t>(p);
+  const std::uint64_t b = quantity_raw < 0 ? -static_cast<std::uint64_t>(quantity_raw)
+                                           : static_cast<std::uint64_t>(quantity_raw);
+  const std::uint64_t a1 = a / kS, a0 = a % kS, b1 = b / kS, b0 = b % kS;
+  const std::uint64_t low = a0 * b0;
+  const std::uint64_t r = a1 * b + a0 * b1 + low / kS + ((low % kS) * 2 >= kS ? 1 : 0);
+  return negative ? -static_cast<std::int64_t>(r) : static_cast<std::int64_t>(r);
 }
 
 core::Price as_price(Money m) noexcept {
@@ -57,6 +72,7 @@ core::Result<FillEffect> Account::apply(const model::Fill& fill) {
   Position& p = positions_[fill.symbol];
   FillEffect e{.opened = p.quantity_ == 0};
   const std::int64_t q = p.quantity_;
+  const Money cost_before = p.cost_;
   std::int64_t left =
       fill.side == model::OrderSide::kBuy ? fill.quantity.raw() : -fill.quantity.raw();
   // Reducing first: the part of the fill against the open quantity realizes against cost.
@@ -83,6 +99,9 @@ core::Result<FillEffect> Account::apply(const model::Fill& fill) {
     e.cash -= value;
   }
   const Money commission = fill.commission.raw();
+  open_cost_ += p.cost_ - cost_before;
+  if (q == 0 && p.quantity_ != 0) ++open_positions_;
+  if (q != 0 && p.quantity_ == 0) --open_positions_;
   e.realized -= commission;
   e.cash -= commission;
   p.realized_ += e.realized;
@@ -92,13 +111,22 @@ core::Result<FillEffect> Account::apply(const model::Fill& fill) {
   cash_ += e.cash;
   ++fills_;
   marks_.try_emplace(fill.symbol, fill.price);
+  revalue(fill.symbol, p);
   return e;
 }
 
 bool Account::mark(core::Symbol symbol, core::Price price) noexcept {
   if (price.raw() <= 0) return false;
   marks_.insert_or_assign(symbol, price);
+  if (const auto it = positions_.find(symbol); it != positions_.end()) revalue(symbol, it->second);
   return true;
+}
+
+void Account::revalue(core::Symbol s, Position& p) noexcept {
+  const Money v = p.quantity_ == 0 ? 0 : value_at_mark(s, p);
+  net_value_ += v - p.value_;
+  gross_value_ += std::abs(v) - std::abs(p.value_);
+  p.value_ = v;
 }
 
 const Position* Account::position(core::Symbol symbol) const noexcept {
@@ -120,36 +148,6 @@ std::optional<core::Price> Account::mark_of(core::Symbol symbol) const noexcept 
 Money Account::value_at_mark(core::Symbol s, const Position& p) const noexcept {
   const auto it = marks_.find(s);
   return it == marks_.end() ? p.cost_ : p.market_value(it->second);
-}
-
-Money Account::market_value() const noexcept {
-  Money v = 0;
-  for (const auto& [s, p] : positions_) {
-    if (p.quantity_ != 0) v += value_at_mark(s, p);
-  }
-  return v;
-}
-
-Money Account::unrealized() const noexcept {
-  Money v = 0;
-  for (const auto& [s, p] : positions_) {
-    if (p.quantity_ != 0) v += value_at_mark(s, p) - p.cost_;
-  }
-  return v;
-}
-
-Money Account::gross_exposure() const noexcept {
-  Money v = 0;
-  for (const auto& [s, p] : positions_) {
-    if (p.quantity_ != 0) v += std::abs(value_at_mark(s, p));
-  }
-  return v;
-}
-
-std::size_t Account::open_positions() const noexcept {
-  std::size_t n = 0;
-  for (const auto& [s, p] : positions_) n += p.quantity_ != 0 ? 1 : 0;
-  return n;
 }
 
 model::PortfolioSnapshot Account::snapshot(core::UnixNanos ts) const {
@@ -226,6 +224,11 @@ Account Account::from_state(const AccountState& s) {
     q.commissions_ = p.commissions;
   }
   for (const auto& [sym, px] : s.marks) a.marks_.insert_or_assign(sym, px);
+  for (auto& [sym, p] : a.positions_) {
+    a.open_cost_ += p.cost_;
+    if (p.quantity_ != 0) ++a.open_positions_;
+    a.revalue(sym, p);
+  }
   return a;
 }
 

@@ -299,6 +299,36 @@ TEST(Cli, BenchJsonPrintsOneObjectPerFigureWithAnchors) {
   }
 }
 
+// `nautilus bench loop`: the trading loop's figures, each with its anchor where it has one (the
+// VaR's anchor is numpy, run with /usr/bin/python3). A few seconds with --quick.
+TEST(Cli, BenchLoopPrintsTheTradingLoopFigures) {
+  Child c = spawn({"bench", "loop", "--json", "--quick", "--runs", "1"});
+  ASSERT_EQ(c.wait_exit(std::chrono::seconds(240)), 0) << c.text;
+  const std::regex line_re(
+      R"re(^\{"bench": "([a-z0-9_.]+)", "value": [-+0-9.e]+, "unit": "[a-z/]+")re"
+      R"re((, "anchor": "[a-z0-9_]+", "anchor_value": [-+0-9.e]+, "ratio": [-+0-9.e]+)?)re"
+      R"re(, "runs": 1(, "note": "[^"]*")?\}$)re");
+  std::set<std::string> seen, anchored;
+  std::istringstream lines(c.text);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(line, m, line_re)) << "not a bench line: " << line;
+    seen.insert(m[1]);
+    if (m[2].matched) anchored.insert(m[1]);
+  }
+  for (const char* name : {"risk.pretrade_p50_ns", "risk.pretrade_p99_ns",
+                           "risk.pretrade_uncapped_p50_ns", "risk.pretrade_uncapped_p99_ns",
+                           "portfolio.fills_per_s", "loop.orders_per_s", "loop.inline_orders_per_s",
+                           "risk.mc_var_ratio_vs_numpy", "risk.mc_var_full_ratio_vs_numpy"}) {
+    EXPECT_TRUE(seen.count(name)) << name << " missing";
+    EXPECT_TRUE(anchored.count(name)) << name << " has no anchor";
+  }
+  for (const char* name : {"portfolio.paper_fills_per_s", "risk.mc_var_seconds",
+                           "risk.mc_var_2t_seconds", "risk.mc_var_full_matrix_seconds"}) {
+    EXPECT_TRUE(seen.count(name)) << name << " missing";
+  }
+}
+
 TEST(Cli, RunOnTheRedisBusRegistersAndStatusListsIt) {
   nautilus::testing::RedisServer redis;
   const std::string port = std::to_string(redis.port());

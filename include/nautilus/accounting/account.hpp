@@ -65,6 +65,7 @@ class Position {
   Money cost_ = 0;
   Money realized_ = 0;
   Money commissions_ = 0;
+  Money value_ = 0;  // at the symbol's mark (at cost without one), kept by the Account
 };
 
 // What one fill did.
@@ -113,13 +114,15 @@ class Account {
   [[nodiscard]] Money cash() const noexcept { return cash_; }
   [[nodiscard]] Money realized() const noexcept { return realized_; }
   [[nodiscard]] Money commissions() const noexcept { return commissions_; }
-  // Over the open positions, at their marks (a position without one counts at cost).
-  [[nodiscard]] Money market_value() const noexcept;
-  [[nodiscard]] Money unrealized() const noexcept;
-  [[nodiscard]] Money gross_exposure() const noexcept;  // sum of |market value|
-  [[nodiscard]] Money net_exposure() const noexcept { return market_value(); }
-  [[nodiscard]] Money nav() const noexcept { return cash_ + market_value(); }
-  [[nodiscard]] std::size_t open_positions() const noexcept;
+  // Over the open positions, at their marks (a position without one counts at cost). Kept as
+  // running totals by apply() and mark(), so reading them costs nothing: risk reads them for
+  // every order.
+  [[nodiscard]] Money market_value() const noexcept { return net_value_; }
+  [[nodiscard]] Money unrealized() const noexcept { return net_value_ - open_cost_; }
+  [[nodiscard]] Money gross_exposure() const noexcept { return gross_value_; }  // sum of |value|
+  [[nodiscard]] Money net_exposure() const noexcept { return net_value_; }
+  [[nodiscard]] Money nav() const noexcept { return cash_ + net_value_; }
+  [[nodiscard]] std::size_t open_positions() const noexcept { return open_positions_; }
   [[nodiscard]] std::uint64_t fills() const noexcept { return fills_; }
   [[nodiscard]] bool seen(std::uint64_t trade_id) const noexcept {
     return trade_ids_.contains(trade_id);
@@ -138,12 +141,18 @@ class Account {
 
  private:
   [[nodiscard]] Money value_at_mark(core::Symbol s, const Position& p) const noexcept;
+  // Recomputes p's value at its mark and moves the totals by the difference.
+  void revalue(core::Symbol s, Position& p) noexcept;
 
   Money initial_cash_;
   Money cash_;
   Money realized_ = 0;
   Money commissions_ = 0;
   std::uint64_t fills_ = 0;
+  Money net_value_ = 0;
+  Money gross_value_ = 0;
+  Money open_cost_ = 0;
+  std::size_t open_positions_ = 0;
   std::unordered_map<core::Symbol, Position> positions_;
   std::unordered_map<core::Symbol, core::Price> marks_;
   std::unordered_set<std::uint64_t> trade_ids_;

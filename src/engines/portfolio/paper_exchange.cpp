@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "nautilus/accounting/account.hpp"
+
 namespace nautilus::portfolio {
+
+__extension__ using Int128 = __int128;  // products of two raw values need 128 bits
 namespace {
 
 constexpr std::int64_t kNanosPerDay = 86'400'000'000'000;
@@ -121,7 +125,7 @@ void PaperExchange::fill(RestingOrder& r, core::Price px, std::int64_t qty, core
   auto commission = core::Price::from_double(fee, 6);
   r.filled += qty;
   r.leaves -= qty;
-  r.filled_value += static_cast<__int128>(px.raw()) * qty;
+  r.filled_notional += accounting::notional(px, qty);
   out.emplace_back(model::Fill{.trade_id = next_trade_id_++,
                                .client_order_id = r.order.client_order_id,
                                .symbol = r.order.symbol,
@@ -133,7 +137,8 @@ void PaperExchange::fill(RestingOrder& r, core::Price px, std::int64_t qty, core
                                .price = px,
                                .commission = commission ? *commission : core::Price{},
                                .ts_event = ts});
-  const auto avg = static_cast<std::int64_t>(r.filled_value / r.filled);
+  const auto avg = static_cast<std::int64_t>(static_cast<Int128>(r.filled_notional) *
+                                             core::kFixedScale / r.filled);
   out.emplace_back(model::OrderFilled{
       .client_order_id = r.order.client_order_id,
       .symbol = r.order.symbol,

@@ -28,28 +28,6 @@ core::Symbol symbol_from(const json::value& v) {
   return *s;
 }
 
-std::string int128_text(__int128 v) {
-  if (v == 0) return "0";
-  const bool negative = v < 0;
-  unsigned __int128 u = negative ? -static_cast<unsigned __int128>(v) : v;
-  std::string out;
-  while (u > 0) {
-    out.insert(out.begin(), static_cast<char>('0' + static_cast<int>(u % 10)));
-    u /= 10;
-  }
-  return negative ? "-" + out : out;
-}
-
-__int128 int128_from(std::string_view s) {
-  __int128 v = 0;
-  const bool negative = !s.empty() && s[0] == '-';
-  for (std::size_t i = negative ? 1 : 0; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') throw std::runtime_error("a filled value is not an integer");
-    v = v * 10 + (s[i] - '0');
-  }
-  return negative ? -v : v;
-}
-
 json::object fill_json(const model::Fill& f) {
   return {{"trade_id", f.trade_id},
           {"client_order_id", f.client_order_id},
@@ -89,7 +67,7 @@ json::object order_json(const RestingOrder& r) {
           {"active_from", r.active_from},
           {"filled", r.filled},
           {"leaves", r.leaves},
-          {"filled_value", int128_text(r.filled_value)},
+          {"filled_notional", r.filled_notional},
           {"venue_order_id", r.venue_order_id}};
 }
 
@@ -115,7 +93,7 @@ RestingOrder order_from(const json::object& j) {
                  .active_from = j.at("active_from").to_number<std::int64_t>(),
                  .filled = j.at("filled").to_number<std::int64_t>(),
                  .leaves = j.at("leaves").to_number<std::int64_t>(),
-                 .filled_value = int128_from(j.at("filled_value").as_string()),
+                 .filled_notional = j.at("filled_notional").to_number<std::int64_t>(),
                  .venue_order_id = j.at("venue_order_id").to_number<std::uint64_t>()};
   if (r.leaves <= 0 || r.filled < 0) throw std::runtime_error("an open order with nothing open");
   return r;

@@ -7,6 +7,8 @@
 #include <random>
 
 namespace nautilus::accounting {
+
+__extension__ using Int128 = __int128;  // products of two raw values need 128 bits
 namespace {
 
 const core::Symbol kA = core::Symbol::from_trusted("AAA");
@@ -91,6 +93,26 @@ TEST(Account, AFillAppliedTwiceIsRefusedAndChangesNothing) {
   EXPECT_EQ(a.fills(), 1U);
 }
 
+TEST(Account, NotionalIsTheProductRoundedHalfAwayFromZeroToANanounit) {
+  // Against the 128-bit product, for values across the range and both signs.
+  std::mt19937_64 rng(2);
+  for (int i = 0; i < 100'000; ++i) {
+    const std::int64_t p =
+        static_cast<std::int64_t>(rng() % (std::uint64_t{1} << 46)) * (i % 3 == 0 ? -1 : 1);
+    const std::int64_t q =
+        static_cast<std::int64_t>(rng() % (std::uint64_t{1} << 44)) * (i % 5 == 0 ? -1 : 1);
+    const Int128 prod = static_cast<Int128>(p) * q;
+    Int128 want = prod / core::kFixedScale;
+    const Int128 rem = prod % core::kFixedScale;
+    if ((rem < 0 ? -rem : rem) * 2 >= core::kFixedScale) want += prod < 0 ? -1 : 1;
+    ASSERT_EQ(notional(*core::Price::from_raw(p, 9), q), static_cast<std::int64_t>(want))
+        << p << " x " << q;
+  }
+  EXPECT_EQ(notional(*core::Price::from_string("0.000000001"), 500'000'000), 1);  // 0.5 up
+  EXPECT_EQ(notional(*core::Price::from_string("-0.000000001"), 500'000'000), -1);
+  EXPECT_EQ(notional(*core::Price::from_string("0.000000001"), 499'999'999), 0);
+}
+
 TEST(Account, BadFillsAreRefusedNamingWhatIsWrong) {
   Account a;
   auto f = fill(1, kA, kBuy, "1", "100");
@@ -128,10 +150,20 @@ TEST(Account, TheIdentitiesHoldExactlyAfterEveryFillOfARandomStream) {
     ASSERT_EQ(a.cash() + a.market_value(), a.nav());
     ASSERT_EQ(a.nav() - a.initial_cash(), a.realized() + a.unrealized()) << "fill " << id;
     Money sum = 0;
+    Money value = 0;
+    Money gross = 0;
     for (const auto s : symbols) {
-      if (const Position* p = a.position(s)) sum += p->realized();
+      const Position* p = a.position(s);
+      if (p == nullptr) continue;
+      sum += p->realized();
+      const Money v = p->quantity_raw() == 0 ? 0 : p->market_value(*a.mark_of(s));
+      value += v;
+      gross += std::abs(v);
     }
     ASSERT_EQ(sum, a.realized());
+    // The running totals are the positions' values recomputed from scratch.
+    ASSERT_EQ(value, a.market_value());
+    ASSERT_EQ(gross, a.gross_exposure());
   }
   // The same fills, in the same order, rebuild the same books.
   for (const auto& f : fills) ASSERT_TRUE(replay.apply(f));

@@ -50,9 +50,9 @@ using ExecutionEvent =
 struct RestingOrder {
   model::NewOrder order;
   core::UnixNanos active_from = 0;
-  std::int64_t filled = 0;    // raw
-  std::int64_t leaves = 0;    // raw
-  __int128 filled_value = 0;  // sum of price raw x quantity raw, for the average price
+  std::int64_t filled = 0;           // raw
+  std::int64_t leaves = 0;           // raw
+  std::int64_t filled_notional = 0;  // Money: the fills' price x quantity, for the average price
   std::uint64_t venue_order_id = 0;
 };
 
