@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/python_anchor.hpp"
 #include "nautilus/engines/risk/var.hpp"
 #include "nautilus/engines/risk/var_random.hpp"
 
@@ -109,26 +110,10 @@ Timed time_mc(const Book& b, const risk::MonteCarloOptions& options, std::size_t
 // The numpy anchor as a process; its one JSON line.
 std::optional<boost::json::object> run_numpy(const fs::path& dir, std::size_t n,
                                              std::size_t scenarios, std::size_t runs) {
-  const std::string cmd = fmt::format(
-      "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "
-      "{}/bench/loop/var_numpy.py {} {} {} --runs {} --confidence {} 2>&1",
-      NAUTILUS_SOURCE_DIR, dir.string(), n, scenarios, runs, kConfidence);
-  std::FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return std::nullopt;
-  std::string text;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), static_cast<int>(buf.size()), f) != nullptr) text += buf.data();
-  if (::pclose(f) != 0) {
-    fmt::print(stderr, "bench var: the numpy anchor failed: {}\n", text);
-    return std::nullopt;
-  }
-  boost::system::error_code ec;
-  auto v = boost::json::parse(text, ec);
-  if (ec || !v.is_object()) {
-    fmt::print(stderr, "bench var: the numpy anchor printed {}\n", text);
-    return std::nullopt;
-  }
-  return v.as_object();
+  return run_python_anchor("bench/loop/var_numpy.py",
+                           fmt::format("{} {} {} --runs {} --confidence {}", dir.string(), n,
+                                       scenarios, runs, kConfidence),
+                           "bench var");
 }
 
 }  // namespace

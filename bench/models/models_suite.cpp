@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/python_anchor.hpp"
 #include "nautilus/engines/ml/walk_forward.hpp"
 #include "nautilus/engines/ml/xgboost_model.hpp"
 #include "nautilus/engines/toraniko/factor_model.hpp"
@@ -117,26 +118,10 @@ Run run_toraniko(const Panel& p) {
 // The numpy anchor as a process; its one JSON line.
 std::optional<boost::json::object> run_numpy(const fs::path& dir, const Panel& p,
                                              std::size_t runs) {
-  const std::string cmd = fmt::format(
-      "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "
-      "{}/bench/models/toraniko_numpy.py {} {} {} {} {} --runs {} 2>&1",
-      NAUTILUS_SOURCE_DIR, dir.string(), p.n, p.t, p.m, p.k, runs);
-  std::FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return std::nullopt;
-  std::string text;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), static_cast<int>(buf.size()), f) != nullptr) text += buf.data();
-  if (::pclose(f) != 0) {
-    fmt::print(stderr, "bench models: the numpy anchor failed: {}\n", text);
-    return std::nullopt;
-  }
-  boost::system::error_code ec;
-  auto v = boost::json::parse(text, ec);
-  if (ec || !v.is_object()) {
-    fmt::print(stderr, "bench models: the numpy anchor printed {}\n", text);
-    return std::nullopt;
-  }
-  return v.as_object();
+  return run_python_anchor(
+      "bench/models/toraniko_numpy.py",
+      fmt::format("{} {} {} {} {} --runs {}", dir.string(), p.n, p.t, p.m, p.k, runs),
+      "bench models");
 }
 
 constexpr const char* kPythonPath = "/opt/nautilus-deps/python/usr/lib/python3/dist-packages";

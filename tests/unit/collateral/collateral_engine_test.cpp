@@ -12,6 +12,7 @@
 #include "nautilus/model/market_data.hpp"
 #include "nautilus/model/risk.hpp"
 #include "nautilus/model/trading.hpp"
+#include "support/engine_harness.hpp"
 
 namespace nautilus {
 namespace {
@@ -20,40 +21,21 @@ constexpr core::UnixNanos kDay = 86'400'000'000'000;
 constexpr core::UnixNanos kT0 = 1'767'571'200'000'000'000;  // 2026-01-05T00:00:00Z
 const core::Symbol kA = core::Symbol::from_trusted("AAA");
 
-struct Harness {
-  core::SimulatedClock clock{kT0};
-  bus::MessageBus bus{{.clock = &clock, .request_timer_thread = false}};
-  std::unique_ptr<engine::EngineHost> host;
-  std::optional<bus::Publisher> pub;
+struct Harness : test::EngineHarness {
   std::vector<model::MarginUpdate> margins;
   std::vector<model::MarginAlert> alerts;
   std::vector<model::PerformanceMetrics> performance;
 
+  Harness() : EngineHarness(kT0) {}
   core::Result<void> start(std::unique_ptr<engine::Engine> e, const std::string& name,
                            engine::EngineConfig cfg = {}) {
-    std::vector<std::unique_ptr<engine::Engine>> engines;
-    engines.push_back(std::move(e));
-    auto h = engine::EngineHost::start(
-        bus, std::move(engines),
-        {.configs = {{name, std::move(cfg)}}, .simulated_clock = &clock, .serve_http = false});
-    if (!h) return std::unexpected(h.error());
-    host = std::move(*h);
-    (void)bus.subscribe("collateral.margin.account", [this](const bus::Envelope& e) {
-      if (const auto* m = e.get<model::MarginUpdate>()) margins.push_back(*m);
-    });
-    (void)bus.subscribe("margin.alert.*", [this](const bus::Envelope& e) {
-      if (const auto* a = e.get<model::MarginAlert>()) alerts.push_back(*a);
-    });
-    (void)bus.subscribe("performance.metric.account", [this](const bus::Envelope& e) {
-      if (const auto* p = e.get<model::PerformanceMetrics>()) performance.push_back(*p);
-    });
-    pub.emplace(*bus.publisher("test"));
+    if (auto ok = EngineHarness::start(std::move(e), name, std::move(cfg)); !ok) return ok;
+    collect("collateral.margin.account", margins);
+    collect("margin.alert.*", alerts);
+    collect("performance.metric.account", performance);
     return {};
   }
-  void step(core::UnixNanos by = 1'000'000) {
-    ASSERT_TRUE(clock.set(clock.now() + by));
-    ASSERT_TRUE(host->run_until(clock.now()));
-  }
+  void step() { EngineHarness::step(1'000'000); }
   void publish_price(const char* px, core::UnixNanos ts) {
     const auto p = *core::Price::from_string(px);
     ASSERT_TRUE(
@@ -97,7 +79,6 @@ TEST(CollateralEngine, AFallBelowMaintenanceIsACallWithTheLiquidationThatCuresIt
   EXPECT_EQ(h.alerts.back().level, model::MarginAlertLevel::kCall);
   EXPECT_DOUBLE_EQ(h.alerts.back().liquidation_amount.as_double(), 4'000);
   EXPECT_DOUBLE_EQ(h.margins.back().excess_liquidity.as_double(), -1'000);
-  h.host->drain_and_stop();
 }
 
 TEST(AnalyticsEngine, TheNavsDailyClosesBecomeReturnsWithTheLibrarysMetrics) {
@@ -130,7 +111,6 @@ TEST(AnalyticsEngine, TheNavsDailyClosesBecomeReturnsWithTheLibrarysMetrics) {
   EXPECT_DOUBLE_EQ(got.sharpe, want->sharpe_ratio);
   EXPECT_DOUBLE_EQ(got.max_drawdown, want->drawdown.depth);
   EXPECT_NEAR(got.max_drawdown, 990'000.0 / 1'010'000 - 1, 1e-12);
-  h.host->drain_and_stop();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "nautilus/model/market_data.hpp"
 #include "nautilus/model/risk.hpp"
 #include "nautilus/model/trading.hpp"
+#include "support/engine_harness.hpp"
 
 namespace nautilus::risk {
 namespace {
@@ -15,44 +16,23 @@ namespace {
 constexpr core::UnixNanos kT0 = 1'767'623'400'000'000'000;
 const core::Symbol kA = core::Symbol::from_trusted("AAA");
 
-struct Harness {
-  core::SimulatedClock clock{kT0};
-  bus::MessageBus bus{{.clock = &clock, .request_timer_thread = false}};
-  std::unique_ptr<engine::EngineHost> host;
-  std::optional<bus::Publisher> pub;
+struct Harness : test::EngineHarness {
   std::vector<model::NewOrder> passed;
   std::vector<model::OrderDenied> denied;
   std::vector<model::CancelOrder> cancels;
   std::vector<model::RiskAlert> alerts;
   model::OrderId next = 1;
 
+  Harness() : EngineHarness(kT0) {}
   core::Result<void> start(engine::EngineConfig cfg) {
-    std::vector<std::unique_ptr<engine::Engine>> engines;
-    engines.push_back(make_engine());
-    auto h = engine::EngineHost::start(
-        bus, std::move(engines),
-        {.configs = {{"risk", std::move(cfg)}}, .simulated_clock = &clock, .serve_http = false});
-    if (!h) return std::unexpected(h.error());
-    host = std::move(*h);
-    (void)bus.subscribe("risk.order.*", [this](const bus::Envelope& e) {
-      if (const auto* o = e.get<model::NewOrder>()) passed.push_back(*o);
-    });
-    (void)bus.subscribe("order.event.*", [this](const bus::Envelope& e) {
-      if (const auto* d = e.get<model::OrderDenied>()) denied.push_back(*d);
-    });
-    (void)bus.subscribe("risk.cancel.*", [this](const bus::Envelope& e) {
-      if (const auto* c = e.get<model::CancelOrder>()) cancels.push_back(*c);
-    });
-    (void)bus.subscribe("risk.alert.*", [this](const bus::Envelope& e) {
-      if (const auto* a = e.get<model::RiskAlert>()) alerts.push_back(*a);
-    });
-    pub.emplace(*bus.publisher("test"));
+    if (auto ok = EngineHarness::start(make_engine(), "risk", std::move(cfg)); !ok) return ok;
+    collect("risk.order.*", passed);
+    collect("order.event.*", denied);
+    collect("risk.cancel.*", cancels);
+    collect("risk.alert.*", alerts);
     return {};
   }
-  void step() {
-    ASSERT_TRUE(clock.set(clock.now() + 1'000'000));
-    ASSERT_TRUE(host->run_until(clock.now()));
-  }
+  void step() { EngineHarness::step(1'000'000); }
   void price(const char* px) {
     ASSERT_TRUE(pub->publish("market_data.AAA.trade",
                              model::TradeTick{.symbol = kA,
@@ -96,7 +76,6 @@ TEST(RiskEngine, OrdersPassOrAreDeniedWithAPublishedReason) {
   ASSERT_EQ(h.denied.size(), 2U);
   EXPECT_EQ(h.denied[1].reason, model::DenyReason::kMaxOrderQuantity);
   EXPECT_DOUBLE_EQ(h.denied[1].value, 101);
-  h.host->drain_and_stop();
 }
 
 TEST(RiskEngine, DrawdownReducesThenHaltsByItselfAndHaltingCancelsOpenOrders) {
@@ -137,7 +116,6 @@ TEST(RiskEngine, DrawdownReducesThenHaltsByItselfAndHaltingCancelsOpenOrders) {
       h.pub->publish("order.cancel.AAA", model::CancelOrder{.client_order_id = 99, .symbol = kA}));
   h.step();
   EXPECT_EQ(h.cancels.back().client_order_id, 99U);
-  h.host->drain_and_stop();
 }
 
 TEST(RiskEngine, LimitsThatContradictThemselvesStopTheStartNamingTheSetting) {

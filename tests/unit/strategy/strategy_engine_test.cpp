@@ -10,6 +10,7 @@
 #include "nautilus/model/market_data.hpp"
 #include "nautilus/model/signals.hpp"
 #include "nautilus/model/trading.hpp"
+#include "support/engine_harness.hpp"
 
 namespace nautilus::strategy {
 namespace {
@@ -18,37 +19,19 @@ constexpr core::UnixNanos kT0 = 1'767'623'400'000'000'000;
 constexpr core::UnixNanos kMinute = 60'000'000'000;
 const core::Symbol kA = core::Symbol::from_trusted("AAA");
 
-struct Harness {
-  core::SimulatedClock clock{kT0};
-  bus::MessageBus bus{{.clock = &clock, .request_timer_thread = false}};
-  std::unique_ptr<engine::EngineHost> host;
-  std::optional<bus::Publisher> pub;
+struct Harness : test::EngineHarness {
   std::vector<model::NewOrder> orders;
   std::vector<model::TargetPosition> targets;
   std::uint64_t trade_id = 1;
 
+  Harness() : EngineHarness(kT0) {}
   core::Result<void> start(engine::EngineConfig cfg) {
-    std::vector<std::unique_ptr<engine::Engine>> engines;
-    engines.push_back(make_engine());
-    auto h = engine::EngineHost::start(bus, std::move(engines),
-                                       {.configs = {{"strategy", std::move(cfg)}},
-                                        .simulated_clock = &clock,
-                                        .serve_http = false});
-    if (!h) return std::unexpected(h.error());
-    host = std::move(*h);
-    (void)bus.subscribe("order.new.*", [this](const bus::Envelope& e) {
-      if (const auto* o = e.get<model::NewOrder>()) orders.push_back(*o);
-    });
-    (void)bus.subscribe("portfolio.rebalance.*", [this](const bus::Envelope& e) {
-      if (const auto* t = e.get<model::TargetPosition>()) targets.push_back(*t);
-    });
-    pub.emplace(*bus.publisher("test"));
+    if (auto ok = EngineHarness::start(make_engine(), "strategy", std::move(cfg)); !ok) return ok;
+    collect("order.new.*", orders);
+    collect("portfolio.rebalance.*", targets);
     return {};
   }
-  void step() {
-    ASSERT_TRUE(clock.set(clock.now() + kMinute));
-    ASSERT_TRUE(host->run_until(clock.now()));
-  }
+  void step() { EngineHarness::step(kMinute); }
   void bar(const char* close) {
     const auto px = *core::Price::from_string(close);
     ASSERT_TRUE(pub->publish("market_data.AAA.bar",
@@ -106,7 +89,6 @@ TEST(StrategyEngine, ARiseBecomesALongTargetAndOneBuyForTheGap) {
   EXPECT_EQ(h.targets.back().side, model::PositionSide::kLong);
   h.bar("104");  // still long: the order on its way covers the gap, no second one
   EXPECT_EQ(h.orders.size(), 1U);
-  h.host->drain_and_stop();
 }
 
 TEST(StrategyEngine, AnMlPredictionAgainstTheMoveKeepsItFlat) {
@@ -119,7 +101,6 @@ TEST(StrategyEngine, AnMlPredictionAgainstTheMoveKeepsItFlat) {
   for (const char* c : {"100", "100.5", "101", "103"}) h.bar(c);
   EXPECT_TRUE(h.orders.empty());
   EXPECT_EQ(h.targets.back().side, model::PositionSide::kFlat);
-  h.host->drain_and_stop();
 }
 
 TEST(StrategyEngine, AToxicityAlertStandsTheSymbolDownAndCanFlattenIt) {
@@ -144,7 +125,6 @@ TEST(StrategyEngine, AToxicityAlertStandsTheSymbolDownAndCanFlattenIt) {
   for (const char* c : {"112", "114", "116"}) h.bar(c);
   ASSERT_EQ(h.orders.size(), 3U);
   EXPECT_EQ(h.orders[2].side, model::OrderSide::kBuy);
-  h.host->drain_and_stop();
 }
 
 TEST(StrategyEngine, BadParametersStopTheStartNamingThem) {
