@@ -89,6 +89,12 @@ int run_replay(const ReplayOptions& o) {
     fmt::print(stderr, "nautilus replay: {}\n", client.error().message);
     return 1;
   }
+  // A range can be the whole of a busy stream, read while the platform writes to it: give the
+  // reads time (the connect above stays quick to fail on a wrong address).
+  if (auto ok = client->set_timeout(std::chrono::seconds(30)); !ok) {
+    fmt::print(stderr, "nautilus replay: {}\n", ok.error().message);
+    return 1;
+  }
   // Both streams of the bus, merged in id order.
   std::vector<bus_redis::StreamEntry> entries;
   for (const std::string& s : {stream, stream + ":urgent"}) {

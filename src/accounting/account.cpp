@@ -35,7 +35,15 @@ Money notional(core::Price price, std::int64_t quantity_raw) noexcept {
                                            : static_cast<std::uint64_t>(quantity_raw);
   const std::uint64_t a1 = a / kS, a0 = a % kS, b1 = b / kS, b0 = b % kS;
   const std::uint64_t low = a0 * b0;
-  const std::uint64_t r = a1 * b + a0 * b1 + low / kS + ((low % kS) * 2 >= kS ? 1 : 0);
+  // A product beyond Money's range saturates at it (a hostile quantity must not wrap past a
+  // cap); a0 b1 cannot overflow (a0 < 1e9, b1 < 2^34).
+  std::uint64_t r = 0;
+  std::uint64_t hi = 0;
+  const bool over =
+      __builtin_mul_overflow(a1, b, &hi) ||
+      __builtin_add_overflow(hi, a0 * b1 + low / kS + ((low % kS) * 2 >= kS ? 1 : 0), &r) ||
+      r > static_cast<std::uint64_t>(core::kMaxRaw);
+  if (over) r = static_cast<std::uint64_t>(core::kMaxRaw);
   return negative ? -static_cast<std::int64_t>(r) : static_cast<std::int64_t>(r);
 }
 

@@ -34,7 +34,8 @@ using Money = std::int64_t;  // nanounits (1e-9) of the account currency, as Pri
 [[nodiscard]] constexpr double to_double(Money m) noexcept {
   return static_cast<double>(m) / static_cast<double>(core::kFixedScale);
 }
-// price x quantity in Money, rounded half away from zero (to a nanounit).
+// price x quantity in Money, rounded half away from zero (to a nanounit); beyond +-2^62
+// nanounits (4.6e9 of the currency) it saturates there.
 [[nodiscard]] Money notional(core::Price price, std::int64_t quantity_raw) noexcept;
 // A Money as a Price (precision 9) for the messages.
 [[nodiscard]] core::Price as_price(Money m) noexcept;

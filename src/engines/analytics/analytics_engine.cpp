@@ -1,14 +1,20 @@
 // The analytics engine's glue: the account's marked-to-market NAV at the end of each UTC date
 // (the last snapshot of the date), its daily returns, and their metrics (metrics.hpp) since
 // inception and over a rolling window, against a benchmark symbol's daily closes; turnover
-// from the fills. performance.metric.account is published as each date completes; REST
-// computes on demand, the current date included as it stands.
+// from the fills; and the factor attribution of those returns to the factor model's exposures
+// (toraniko's, when it publishes them). performance.metric.account and
+// analytics.result.attribution are published as each date completes; REST computes on demand,
+// the current date included as it stands.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 
+#include "nautilus/accounting/account.hpp"
+#include "nautilus/engines/analytics/attribution.hpp"
 #include "nautilus/engines/analytics/engine.hpp"
 #include "nautilus/engines/analytics/metrics.hpp"
 #include "nautilus/engines/analytics/metrics_json.hpp"
@@ -39,6 +45,7 @@ class AnalyticsEngine final : public engine::Engine {
     rolling_days_ = static_cast<std::size_t>(cfg.integer("rolling_days"));
     options_.annualization = cfg.number("annualization");
     options_.risk_free = cfg.number("risk_free");
+    const std::string& model = cfg.text("factor_model");
     const std::string& benchmark = cfg.text("benchmark");
     if (!benchmark.empty()) {
       auto sym = core::Symbol::create(benchmark);
@@ -51,10 +58,15 @@ class AnalyticsEngine final : public engine::Engine {
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());
     publisher_.emplace(std::move(*pub));
-    const std::pair<const char*, void (AnalyticsEngine::*)(const bus::Envelope&)> subs[] = {
+    std::vector<std::pair<std::string, void (AnalyticsEngine::*)(const bus::Envelope&)>> subs = {
         {"portfolio.update.account", &AnalyticsEngine::on_account},
         {"portfolio.fill.*", &AnalyticsEngine::on_fill},
         {"market_data.*", &AnalyticsEngine::on_market_data}};
+    if (!model.empty()) {
+      subs.emplace_back(fmt::format("factor.model.{}.*", model), &AnalyticsEngine::on_exposures);
+      subs.emplace_back(fmt::format("factor.return.{}", model),
+                        &AnalyticsEngine::on_factor_returns);
+    }
     for (const auto& [pattern, fn] : subs) {
       auto sub = ctx.subscribe(
           pattern, [this, fn](const bus::Envelope& e) { (this->*fn)(e); },
@@ -75,6 +87,26 @@ class AnalyticsEngine final : public engine::Engine {
       if (days < 2) return net::Response::error(400, "days: want a whole number >= 2");
       std::lock_guard lock(mu_);
       return metrics_response(days);
+    });
+    r.get("/analytics/attribution", [this](const net::Request&) {
+      std::lock_guard lock(mu_);
+      const Attribution a = attribution();
+      json::object totals;
+      for (std::size_t i = 0; i < a.factors.size(); ++i) totals[a.factors[i]] = a.total[i];
+      json::array days;
+      for (const auto& d : a.days) {
+        json::object c;
+        for (std::size_t i = 0; i < a.factors.size(); ++i) c[a.factors[i]] = d.contributions[i];
+        days.push_back({{"date", format_date(Date(std::chrono::days(d.date)))},
+                        {"return", d.portfolio_return},
+                        {"contributions", std::move(c)},
+                        {"residual", d.residual}});
+      }
+      return net::Response::json(json::object{{"factors", std::move(totals)},
+                                              {"portfolio", a.portfolio},
+                                              {"residual", a.residual},
+                                              {"days", a.days.size()},
+                                              {"by_date", std::move(days)}});
     });
     r.get("/analytics/equity", [this](const net::Request&) {
       std::lock_guard lock(mu_);
@@ -105,21 +137,96 @@ class AnalyticsEngine final : public engine::Engine {
     if (last_snapshot_day_ >= 0 && d > last_snapshot_day_) publish_metrics(s->ts_event);
     last_snapshot_day_ = std::max(last_snapshot_day_, d);
     days_[d].nav = s->nav.as_double();
+    record_exposures(d, s->nav.as_double());
   }
 
   void on_fill(const bus::Envelope& e) {
     const auto* f = e.get<model::Fill>();
     if (f == nullptr) return;
     std::lock_guard lock(mu_);
+    if (!books_.apply(*f)) return;  // a fill seen before changes nothing, turnover included
     days_[f->ts_event / kNanosPerDay].traded += f->price.as_double() * f->quantity.as_double();
   }
 
   void on_market_data(const bus::Envelope& e) {
-    if (!benchmark_) return;
-    const auto* b = e.get<model::Bar>();
-    if (b == nullptr || b->symbol != *benchmark_) return;
     std::lock_guard lock(mu_);
-    days_[b->ts_event / kNanosPerDay].benchmark_close = b->close.as_double();
+    if (const auto* t = e.get<model::TradeTick>()) books_.mark(t->symbol, t->price);
+    const auto* b = e.get<model::Bar>();
+    if (b == nullptr) return;
+    books_.mark(b->symbol, b->close);
+    if (benchmark_ && b->symbol == *benchmark_) {
+      days_[b->ts_event / kNanosPerDay].benchmark_close = b->close.as_double();
+    }
+  }
+
+  // A symbol's latest style exposures. The first message names the styles.
+  void on_exposures(const bus::Envelope& e) {
+    const auto* x = e.get<model::FactorExposures>();
+    if (x == nullptr) return;
+    std::lock_guard lock(mu_);
+    if (styles_.empty()) {
+      for (const auto& n : x->names) styles_.emplace_back(n.view());
+    }
+    std::vector<double> v(styles_.size(), 0.0);
+    for (std::size_t i = 0; i < x->names.size() && i < x->values.size(); ++i) {
+      for (std::size_t k = 0; k < styles_.size(); ++k) {
+        if (x->names[i].view() == styles_[k] && std::isfinite(x->values[i])) v[k] = x->values[i];
+      }
+    }
+    exposures_[x->symbol] = std::move(v);
+  }
+
+  // A date's factor returns, by the factors attributed: market, then the styles.
+  void on_factor_returns(const bus::Envelope& e) {
+    const auto* f = e.get<model::FactorReturns>();
+    if (f == nullptr) return;
+    std::lock_guard lock(mu_);
+    if (styles_.empty()) return;  // no exposures yet: nothing to attribute to
+    const auto names = factor_names();
+    std::vector<double> r(names.size(), std::nan(""));
+    for (std::size_t i = 0; i < f->names.size() && i < f->returns.size(); ++i) {
+      for (std::size_t k = 0; k < names.size(); ++k) {
+        if (f->names[i].view() == names[k]) r[k] = f->returns[i];
+      }
+    }
+    if (std::all_of(r.begin(), r.end(), [](double v) { return std::isfinite(v); })) {
+      factor_returns_[f->ts_event / kNanosPerDay] = std::move(r);
+    }
+  }
+
+  std::vector<std::string> factor_names() const {
+    std::vector<std::string> n{"market"};
+    n.insert(n.end(), styles_.begin(), styles_.end());
+    return n;
+  }
+
+  // The portfolio's exposures at this snapshot, the date's latest: market sum(w), each style
+  // sum(w e) over the positions with exposures (w = market value / NAV).
+  void record_exposures(std::int64_t day, double nav) {
+    if (styles_.empty() || !(nav > 0)) return;
+    std::vector<double> x(styles_.size() + 1, 0.0);
+    for (const auto s : books_.symbols()) {
+      const std::int64_t q = books_.quantity_raw(s);
+      const auto mark = books_.mark_of(s);
+      if (q == 0 || !mark) continue;
+      const double w = accounting::to_double(accounting::notional(*mark, q)) / nav;
+      x[0] += w;
+      const auto it = exposures_.find(s);
+      if (it == exposures_.end()) continue;
+      for (std::size_t k = 0; k < styles_.size(); ++k) x[k + 1] += w * it->second[k];
+    }
+    portfolio_exposures_[day] = std::move(x);
+  }
+
+  Attribution attribution() const {
+    const Series s = series(0);
+    std::map<DayNumber, double> returns;
+    for (std::size_t i = 0; i < s.dates.size(); ++i) {
+      if (std::isfinite(s.returns[i])) {
+        returns[s.dates[i].time_since_epoch().count()] = s.returns[i];
+      }
+    }
+    return attribute(factor_names(), portfolio_exposures_, factor_returns_, returns);
   }
 
   // The daily series of the dates with a NAV; the last `window` of them when window > 0.
@@ -176,6 +283,29 @@ class AnalyticsEngine final : public engine::Engine {
   }
 
   void publish_metrics(core::UnixNanos ts) {
+    if (!styles_.empty()) {
+      const Attribution a = attribution();
+      std::vector<model::Name> names;
+      std::vector<double> values;
+      for (std::size_t i = 0; i < a.factors.size(); ++i) {
+        auto n = model::Name::create(a.factors[i].substr(0, 23));
+        if (!n) continue;
+        names.push_back(*n);
+        values.push_back(a.total[i]);
+      }
+      names.push_back(model::Name::from_trusted("residual"));
+      values.push_back(a.residual);
+      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+      (void)publisher_->publish(
+          "analytics.result.attribution",
+          model::FactorReturns{.model = model::Name::from_trusted("attribution"),
+                               .ts_event = ts,
+                               .assets = static_cast<std::uint32_t>(a.days.size()),
+                               .r_squared = std::nan(""),
+                               .names = std::move(names),
+                               .returns = std::move(values)},
+          {.ts_event = ts});
+    }
     auto m = compute(series(0));
     if (!m) return;
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
@@ -203,6 +333,11 @@ class AnalyticsEngine final : public engine::Engine {
   std::map<std::int64_t, Day> days_;  // by days since the epoch (UTC)
   double inception_nav_ = 0;
   std::int64_t last_snapshot_day_ = -1;
+  accounting::Account books_;  // positions and marks, for the exposures
+  std::vector<std::string> styles_;
+  std::unordered_map<core::Symbol, std::vector<double>> exposures_;
+  Exposures portfolio_exposures_;
+  FactorSeries factor_returns_;
 };
 
 }  // namespace
@@ -212,8 +347,9 @@ const engine::EngineInfo& engine_info() {
   static const engine::EngineInfo info{
       .name = "analytics",
       .default_port = 8100,
-      .subscribes = {"portfolio.update.account", "portfolio.fill.*", "market_data.*"},
-      .publishes = {"performance.metric.account"},
+      .subscribes = {"portfolio.update.account", "portfolio.fill.*", "market_data.*",
+                     "factor.model.*", "factor.return.*"},
+      .publishes = {"performance.metric.account", "analytics.result.attribution"},
       .description =
           "Performance of the account's daily marked-to-market equity: empyrical's "
           "and QuantStats' metrics since inception and rolling, against a benchmark",
@@ -222,6 +358,9 @@ const engine::EngineInfo& engine_info() {
                         "Symbol whose daily closes alpha and beta are measured against (empty: "
                         "none)"),
           Setting::integer("rolling_days", 63, 2, 100'000, "GET /analytics/rolling's window"),
+          Setting::text("factor_model", "toraniko",
+                        "Factor model attributed to: factor.model.<model>.* (exposures) and "
+                        "factor.return.<model> (empty: none)"),
           Setting::number("annualization", 252, 1, 366, "Trading days a year"),
           Setting::number("risk_free", 0, -1, 1, "Risk-free return per day"),
       }};

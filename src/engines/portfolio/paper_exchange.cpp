@@ -42,9 +42,13 @@ core::Result<std::vector<ExecutionEvent>> PaperExchange::submit(const model::New
     return core::fail(core::ErrorCode::kInvalidArgument,
                       fmt::format("order {}: quantity not positive", order.client_order_id));
   }
-  // After the latest print, on the data's time; with no print yet, from the clock.
+  // After the latest print and after the order's own time (the data's time the strategy acted
+  // on: an order can reach execution before the print it reacted to does, over Redis); with
+  // neither, from the clock.
   const auto last = last_print_.find(order.symbol);
-  const core::UnixNanos from = last == last_print_.end() ? now : last->second + 1;
+  core::UnixNanos from = order.ts_event > 0 ? order.ts_event + 1 : 0;
+  if (last != last_print_.end()) from = std::max(from, last->second + 1);
+  if (from == 0) from = now;
   RestingOrder r{.order = order,
                  .active_from = from + settings_.latency_ns,
                  .leaves = order.quantity.raw(),

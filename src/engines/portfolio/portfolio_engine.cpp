@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <deque>
 #include <mutex>
+#include <unordered_map>
 
 #include "nautilus/accounting/account.hpp"
 #include "nautilus/core/enum_names.hpp"
@@ -30,6 +31,7 @@ namespace json = boost::json;
 
 constexpr std::size_t kFillsKept = 10'000;  // for GET /portfolio/fills
 constexpr std::string_view kStateKey = "portfolio";
+constexpr std::size_t kEarlyCancelsKept = 100'000;
 
 std::optional<std::string> check_fill_on(std::string_view v) {
   if (v == "bars" || v == "trades") return std::nullopt;
@@ -80,6 +82,7 @@ class PortfolioEngine final : public engine::Engine {
     fill_on_bars_ = cfg.text("fill_on") == "bars";
     snapshot_interval_ns_ = static_cast<std::int64_t>(cfg.number("snapshot_interval_ms") * 1e6);
     clock_ = &ctx.clock();
+    ctx_ = &ctx;
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());
     publisher_.emplace(std::move(*pub));
@@ -99,15 +102,19 @@ class PortfolioEngine final : public engine::Engine {
   }
 
   // The last batch of a snapshot, published again: readers drop the fills they had by trade id.
+  // On the engine's thread (a timer due now), since the engine thread may already be handling
+  // messages: its publisher and books are that thread's.
   void begin() override {
     if (unpublished_.empty()) return;
-    for (const auto& f : unpublished_) {
-      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-      (void)publisher_->publish(fmt::format("portfolio.fill.{}", f.symbol.value()), f,
-                                {.ts_event = f.ts_event});
-    }
-    publish_snapshot(unpublished_.back().ts_event);
-    unpublished_.clear();
+    (void)ctx_->set_timer_at("republish", clock_->now(), [this](core::UnixNanos) {
+      for (const auto& f : unpublished_) {
+        // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+        (void)publisher_->publish(fmt::format("portfolio.fill.{}", f.symbol.value()), f,
+                                  {.ts_event = f.ts_event});
+      }
+      publish_snapshot(unpublished_.back().ts_event);
+      unpublished_.clear();
+    });
   }
 
   void add_routes(net::Router& r) override {
@@ -182,6 +189,13 @@ class PortfolioEngine final : public engine::Engine {
       rejected_.add(ev.error().message, o->symbol.value());
       return;
     }
+    // A cancel that came first (risk's URGENT cancels overtake the orders they cancel):
+    // accepted, then cancelled at once, before any print.
+    if (const auto it = early_cancels_.find(o->client_order_id); it != early_cancels_.end()) {
+      auto c = exchange_->cancel(o->client_order_id, it->second, clock_->now());
+      early_cancels_.erase(it);
+      if (c) ev->insert(ev->end(), c->begin(), c->end());
+    }
     publish(*ev);
   }
 
@@ -205,8 +219,13 @@ class PortfolioEngine final : public engine::Engine {
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
     auto ev = exchange_->cancel(c->client_order_id, reason, clock_->now());
     if (!ev) {
-      // Cancelling an order that just filled is a race, not a fault.
-      if (ev.error().code != core::ErrorCode::kNotFound) {
+      // Cancelling an order that just filled is a race, not a fault. One not seen yet is on its
+      // way behind the cancel: it is cancelled when it comes.
+      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+      if (ev.error().code == core::ErrorCode::kNotFound && !exchange_->seen(c->client_order_id) &&
+          early_cancels_.size() < kEarlyCancelsKept) {
+        early_cancels_.emplace(c->client_order_id, reason);
+      } else if (ev.error().code != core::ErrorCode::kNotFound) {
         rejected_.add(ev.error().message, c->symbol.value());
       }
       return;
@@ -344,6 +363,8 @@ class PortfolioEngine final : public engine::Engine {
   bool fill_on_bars_ = true;
   std::int64_t snapshot_interval_ns_ = 0;
   engine::StateStore* store_ = nullptr;
+  engine::EngineContext* ctx_ = nullptr;
+  std::unordered_map<model::OrderId, model::CancelReason> early_cancels_;
   std::vector<model::Fill> unpublished_;  // from the snapshot, for begin()
   std::atomic<std::uint64_t> save_failures_{0};
   core::UnixNanos last_snapshot_ = 0;

@@ -142,7 +142,8 @@ std::optional<model::OrderDenied> PreTrade::check(const model::NewOrder& o,
                                    .strategy = o.strategy,
                                    .side = o.side,
                                    .leaves = o.quantity.raw(),
-                                   .price = limit_order ? o.price : core::Price{}});
+                                   .price = limit_order ? o.price : core::Price{},
+                                   .reduce_only = o.reduce_only});
   Exposure& e = pending_[o.symbol];
   (o.side == model::OrderSide::kBuy ? e.buys : e.sells) += o.quantity.raw();
   ++passed_;
@@ -227,7 +228,7 @@ std::optional<model::OrderDenied> PreTrade::check_modify(const model::ModifyOrde
   const std::int64_t new_leaves = m.quantity.raw() - o.filled;
   const std::int64_t more = new_leaves - o.leaves;
   if (more > 0) {  // a larger order: the books' checks on the extra
-    if (auto d = check_books(base, m.symbol, o.side, more, *last, false, books)) return d;
+    if (auto d = check_books(base, m.symbol, o.side, more, *last, o.reduce_only, books)) return d;
   }
   if (!modifies_->try_acquire()) return deny(base, R::kModifyRate, kNaN, limits_.modifies_per_s);
   Exposure& e = pending_[m.symbol];

@@ -11,6 +11,7 @@
 // ages predictions and cooldowns as it would have live.
 #include <fmt/format.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <cmath>
 #include <map>
@@ -157,7 +158,10 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
 
   // ---- StrategyContext ----
   // The data's time: the latest market data timestamp seen (the clock's before any).
-  core::UnixNanos now() const override { return data_now_ > 0 ? data_now_ : clock_->now(); }
+  core::UnixNanos now() const override {
+    const core::UnixNanos t = data_now_.load(std::memory_order_relaxed);
+    return t > 0 ? t : clock_->now();
+  }
   const Params& params(core::Symbol s) const override {
     const auto it = overrides_.find(s);
     return it == overrides_.end() ? defaults_ : it->second;
@@ -220,16 +224,22 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
     }
     double gap = units - held - pending;
     if (std::abs(gap) < min_order_units_) return;
-    // Orders going the other way are withdrawn, and the gap counted without them.
+    // Orders going the other way are withdrawn, and the gap counted without them (they leave
+    // `pending_` now: what fills before the cancel lands comes as fills, into the position).
     if (pending != 0 && (pending > 0) != (gap > 0)) {
-      for (const auto& [id, o] : pending_) {
-        if (o.symbol != s) continue;
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        const auto& [id, o] = *it;
+        if (o.symbol != s) {
+          ++it;
+          continue;
+        }
         // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
         (void)publisher_->publish(
             fmt::format("order.cancel.{}", s.value()),
             model::CancelOrder{
                 .client_order_id = id, .symbol = s, .strategy = name_, .ts_event = now()},
             {.ts_event = now()});
+        it = pending_.erase(it);
       }
       gap = units - held;
       if (std::abs(gap) < min_order_units_) return;
@@ -261,11 +271,11 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
 
   void on_market_data(const bus::Envelope& e) {
     if (const auto* b = e.get<model::Bar>()) {
-      data_now_ = std::max(data_now_, b->ts_event);
+      if (b->ts_event > data_now_.load(std::memory_order_relaxed)) data_now_.store(b->ts_event);
       books_.mark(b->symbol, b->close);
       if (trades(b->symbol)) strategy_->on_bar(*this, *b);
     } else if (const auto* t = e.get<model::TradeTick>()) {
-      data_now_ = std::max(data_now_, t->ts_event);
+      if (t->ts_event > data_now_.load(std::memory_order_relaxed)) data_now_.store(t->ts_event);
       books_.mark(t->symbol, t->price);
       if (trades(t->symbol)) strategy_->on_trade(*this, *t);
     }
@@ -338,7 +348,7 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
   bool flatten_on_toxicity_ = false;
   double min_order_units_ = 1;
   std::int64_t retry_after_denial_ns_ = 0;
-  core::UnixNanos data_now_ = 0;
+  std::atomic<core::UnixNanos> data_now_{0};  // REST reads it through standing_down()
   model::TradingState risk_state_ = model::TradingState::kActive;
   std::unordered_map<core::Symbol, core::UnixNanos> retry_at_;
   std::optional<bus::Publisher> publisher_;

@@ -25,6 +25,7 @@ struct Harness : test::EngineHarness {
   std::vector<model::MarginUpdate> margins;
   std::vector<model::MarginAlert> alerts;
   std::vector<model::PerformanceMetrics> performance;
+  std::vector<model::FactorReturns> attribution;
 
   Harness() : EngineHarness(kT0) {}
   core::Result<void> start(std::unique_ptr<engine::Engine> e, const std::string& name,
@@ -33,6 +34,7 @@ struct Harness : test::EngineHarness {
     collect("collateral.margin.account", margins);
     collect("margin.alert.*", alerts);
     collect("performance.metric.account", performance);
+    collect("analytics.result.attribution", attribution);
     return {};
   }
   void step() { EngineHarness::step(1'000'000); }
@@ -111,6 +113,48 @@ TEST(AnalyticsEngine, TheNavsDailyClosesBecomeReturnsWithTheLibrarysMetrics) {
   EXPECT_DOUBLE_EQ(got.sharpe, want->sharpe_ratio);
   EXPECT_DOUBLE_EQ(got.max_drawdown, want->drawdown.depth);
   EXPECT_NEAR(got.max_drawdown, 990'000.0 / 1'010'000 - 1, 1e-12);
+}
+
+TEST(AnalyticsEngine, AttributesTheReturnsToTheFactorModelsExposuresHeldOvernight) {
+  Harness h;
+  engine::EngineConfig cfg;
+  cfg.set("benchmark", "");
+  cfg.set("factor_model", "toraniko");
+  ASSERT_TRUE(h.start(analytics::make_engine(), "analytics", cfg));
+  const auto name = [](const char* n) { return model::Name::from_trusted(n); };
+  // Day 0: 1,000 AAA at 100 on a NAV of 1,000,000 (weight 0.1), AAA's momentum exposure 2.
+  ASSERT_TRUE(
+      h.pub->publish("factor.model.toraniko.AAA",
+                     model::FactorExposures{.symbol = kA,
+                                            .ts_event = kT0,
+                                            .names = {name("mom"), name("sze"), name("val")},
+                                            .values = {2.0, 0.0, 0.0}}));
+  ASSERT_TRUE(h.pub->publish("portfolio.fill.AAA",
+                             model::Fill{.trade_id = 1,
+                                         .symbol = kA,
+                                         .side = model::OrderSide::kBuy,
+                                         .quantity = *core::Quantity::from_string("1000"),
+                                         .price = *core::Price::from_string("100")}));
+  h.publish_price("100", kT0 + 1);
+  h.publish_nav(1'000'000, kT0 + 2);
+  // Day 1: market +1 %, momentum +0.5 %; AAA +1.5 %: the account +0.15 %.
+  ASSERT_TRUE(h.pub->publish("factor.return.toraniko",
+                             model::FactorReturns{.model = name("toraniko"),
+                                                  .ts_event = kT0 + kDay,
+                                                  .names = {name("market"), name("Energy"),
+                                                            name("mom"), name("sze"), name("val")},
+                                                  .returns = {0.01, 0.003, 0.005, 0.0, 0.0}}));
+  h.publish_price("101.5", kT0 + kDay + 1);
+  h.publish_nav(1'001'500, kT0 + kDay + 2);
+  h.publish_nav(1'001'500, kT0 + 2 * kDay + 1);  // day 1 is complete
+  ASSERT_FALSE(h.attribution.empty());
+  const auto& a = h.attribution.back();
+  ASSERT_EQ(a.names.size(), 5U);  // market, mom, sze, val, residual
+  EXPECT_EQ(a.names[0].view(), "market");
+  EXPECT_NEAR(a.returns[0], 0.1 * 0.01, 1e-12);         // weight x market
+  EXPECT_NEAR(a.returns[1], 0.1 * 2.0 * 0.005, 1e-12);  // weight x exposure x momentum
+  EXPECT_EQ(a.names[4].view(), "residual");
+  EXPECT_NEAR(a.returns[4], 0.0015 - 0.001 - 0.001, 1e-12);
 }
 
 }  // namespace

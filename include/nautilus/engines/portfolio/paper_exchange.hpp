@@ -1,9 +1,9 @@
 // Paper execution, without the bus: orders that risk approved rest here and fill against the
 // market data that comes after them, as a simulated venue would fill them.
 //
-// - An order is accepted at once and can fill from `latency` after the symbol's latest print
-//   (the venue's time is the data's: a replay's prints carry their own times, not the clock's),
-//   never on a print it has already seen.
+// - An order is accepted at once and can fill from `latency` after the later of the symbol's
+//   latest print and the order's own timestamp (the venue's time is the data's: a replay's
+//   prints carry their own times, not the clock's), never on a print it has already seen.
 // - A print at or before the symbol's latest is not traded against again (a print delivered
 //   twice after a restart fills nothing twice).
 // - A print (a trade, or a bar's close and volume) fills at most `participation` of its size
@@ -92,6 +92,8 @@ class PaperExchange {
     return orders_;
   }
   [[nodiscard]] std::uint64_t next_trade_id() const noexcept { return next_trade_id_; }
+  // Whether an order of this id was submitted (among the latest kept).
+  [[nodiscard]] bool seen(model::OrderId id) const noexcept { return seen_.contains(id); }
 
   [[nodiscard]] ExchangeState state() const;
   [[nodiscard]] static PaperExchange from_state(ExecutionSettings settings, const ExchangeState& s);

@@ -53,6 +53,7 @@ struct OpenOrder {
   std::int64_t leaves = 0;  // raw quantity still open
   std::int64_t filled = 0;
   core::Price price;  // limit (0 for market)
+  bool reduce_only = false;
 };
 
 class PreTrade {
