@@ -65,10 +65,15 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ "$n" -gt 0 ] || fail "no market data in the MarketData bus"
-# ...read by another process.
-out=$(REDIS_PORT=$REDIS_MAIN_PORT MARKETDATA_REDIS_PORT=$REDIS_MARKETDATA_PORT \
-      ENGINE_LOGIC_REDIS_PORT=$REDIS_LOGIC_PORT \
-      "$bin" replay --bus marketdata --from - --topic 'market_data.*.bar' --limit 5)
+# ...read by another process, once five bars are there (trades come first; under a sanitizer
+# the hub needs a while to get through a minute of them).
+for _ in $(seq 1 60); do
+  out=$(REDIS_PORT=$REDIS_MAIN_PORT MARKETDATA_REDIS_PORT=$REDIS_MARKETDATA_PORT \
+        ENGINE_LOGIC_REDIS_PORT=$REDIS_LOGIC_PORT \
+        "$bin" replay --bus marketdata --from - --topic 'market_data.*.bar' --limit 5)
+  [ "$(grep -c '"topic": *"market_data\.[A-Z]*\.bar"' <<<"$out")" -eq 5 ] && break
+  sleep 0.5
+done
 [ "$(grep -c '"topic": *"market_data\.[A-Z]*\.bar"' <<<"$out")" -eq 5 ] || fail "replay saw: $out"
 # The registry in the main Redis lists every engine.
 reg=$(REDIS_PORT=$REDIS_MAIN_PORT "$bin" status)
