@@ -115,8 +115,21 @@ TEST(PreTrade, OpenOrdersCountTowardThePositionUntilFilledOrCancelled) {
   f.gate.on_closed(b.client_order_id);
   EXPECT_EQ(f.reason(f.order(OrderSide::kBuy, "1000")), std::nullopt);
   EXPECT_EQ(f.gate.open_orders().size(), 1U);
-  // A sell that reduces always passes the position cap.
-  EXPECT_EQ(f.reason(f.order(OrderSide::kSell, "1000")), std::nullopt);
+  // A sell that reduces always passes the position cap, even from a position above it: fill
+  // the open buy (2,000 long), lower the cap to 1,500, and sell 100 (1,900 after, still above).
+  auto open_buy = f.gate.open_orders().begin();
+  ASSERT_TRUE(f.books.apply({.trade_id = 2,
+                             .client_order_id = open_buy->first,
+                             .symbol = kA,
+                             .side = OrderSide::kBuy,
+                             .quantity = *core::Quantity::from_string("1000"),
+                             .price = *f.books.mark_of(kA)}));
+  f.gate.on_fill(open_buy->first, raw(1000));
+  Limits l = limits();
+  l.max_position = raw(1'500);
+  ASSERT_TRUE(f.gate.set_limits(l));
+  EXPECT_EQ(f.reason(f.order(OrderSide::kBuy, "1")), DenyReason::kMaxPosition);
+  EXPECT_EQ(f.reason(f.order(OrderSide::kSell, "100")), std::nullopt);
 }
 
 TEST(PreTrade, ExposureCapsCountThePortfolioAfterTheOrder) {
