@@ -16,20 +16,15 @@
 #include <string>
 #include <vector>
 
+#include "support/run_command.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 constexpr const char* kPythonPath = "/opt/nautilus-deps/python/usr/lib/python3/dist-packages";
 
-// Runs a shell command; its exit status and what it printed (stdout and stderr).
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (f != nullptr && std::fgets(buf, sizeof buf, f) != nullptr) out += buf;
-  const int status = f == nullptr ? -1 : ::pclose(f);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using run_result = std::pair<int, std::string>;
+run_result run(const std::string& cmd) { return nautilus::test::run_command(cmd); }
 
 std::string nautilus(const std::string& args) { return fmt::format("{} {}", NAUTILUS_BIN, args); }
 

@@ -14,6 +14,8 @@
 #include <fstream>
 #include <random>
 
+#include "support/run_command.hpp"
+
 namespace nautilus::analytics {
 namespace {
 
@@ -294,9 +296,9 @@ Series make_series(std::uint64_t seed, bool gaps) {
 }
 
 bool have_scipy() {
-  return std::system(fmt::format("PYTHONPATH={} /usr/bin/python3 -c 'import scipy' >/dev/null 2>&1",
-                                 kPythonPath)
-                         .c_str()) == 0;
+  return std::system(
+             fmt::format("PYTHONPATH={} /usr/bin/python3 -c 'import scipy' >/dev/null", kPythonPath)
+                 .c_str()) == 0;
 }
 
 std::optional<boost::json::object> reference(const Series& s, const MetricsOptions& o,
@@ -315,15 +317,9 @@ std::optional<boost::json::object> reference(const Series& s, const MetricsOptio
   }
   const std::string cmd = fmt::format(
       "PYTHONPATH={} /usr/bin/python3 {}/tests/reference/analytics_reference.py {} "
-      "--risk-free {} --annualization {} --window {} 2>&1",
+      "--risk-free {} --annualization {} --window {}",
       kPythonPath, NAUTILUS_SOURCE_DIR, path, o.risk_free, o.annualization, window);
-  std::FILE* f = ::popen(cmd.c_str(), "r");
-  std::string text;
-  std::array<char, 4096> buf{};
-  while (f != nullptr && std::fgets(buf.data(), static_cast<int>(buf.size()), f) != nullptr) {
-    text += buf.data();
-  }
-  const int status = f != nullptr ? ::pclose(f) : -1;
+  const auto [status, text] = test::run_command(cmd);
   std::remove(path.c_str());
   EXPECT_EQ(status, 0) << text;
   if (status != 0) return std::nullopt;

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "support/run_command.hpp"
+
 namespace nautilus::collateral {
 namespace {
 
@@ -472,16 +474,10 @@ std::optional<boost::json::object> reference(const std::vector<Position>& book,
   const std::string cmd = fmt::format(
       "/usr/bin/python3 {}/tests/reference/margin_reference.py {} --equity={} "
       "--initial-long {} --maintenance-long {} --initial-short {} --maintenance-short {} "
-      "--pm-shock {} --pm-scenarios {} --pm-minimum-rate {} --warning {} 2>&1",
+      "--pm-shock {} --pm-scenarios {} --pm-minimum-rate {} --warning {}",
       NAUTILUS_SOURCE_DIR, path, list, s.initial_long, s.maintenance_long, s.initial_short,
       s.maintenance_short, s.pm_shock, s.pm_scenarios, s.pm_minimum_rate, s.warning_utilisation);
-  std::FILE* f = ::popen(cmd.c_str(), "r");
-  std::string text;
-  std::array<char, 4096> buf{};
-  while (f != nullptr && std::fgets(buf.data(), static_cast<int>(buf.size()), f) != nullptr) {
-    text += buf.data();
-  }
-  const int status = f != nullptr ? ::pclose(f) : -1;
+  const auto [status, text] = test::run_command(cmd);
   std::remove(path.c_str());
   EXPECT_EQ(status, 0) << text;
   if (status != 0) return std::nullopt;

@@ -16,6 +16,7 @@
 #include <random>
 
 #include "nautilus/engines/ml/walk_forward.hpp"
+#include "support/run_command.hpp"
 
 namespace nautilus::ml {
 namespace {
@@ -61,15 +62,9 @@ std::optional<LinearModel> sklearn(const Data& d, const std::string& args) {
     }
   }
   const std::string cmd =
-      fmt::format("PYTHONPATH={} /usr/bin/python3 {}/tests/reference/ml_reference.py {} {} 2>&1",
+      fmt::format("PYTHONPATH={} /usr/bin/python3 {}/tests/reference/ml_reference.py {} {}",
                   kPythonPath, NAUTILUS_SOURCE_DIR, path, args);
-  std::FILE* f = ::popen(cmd.c_str(), "r");
-  std::string text;
-  std::array<char, 4096> buf{};
-  while (f != nullptr && std::fgets(buf.data(), static_cast<int>(buf.size()), f) != nullptr) {
-    text += buf.data();
-  }
-  const int status = f != nullptr ? ::pclose(f) : -1;
+  const auto [status, text] = test::run_command(cmd);
   std::remove(path.c_str());
   EXPECT_EQ(status, 0) << text;
   if (status != 0) return std::nullopt;
@@ -89,10 +84,9 @@ void expect_same(const LinearModel& ours, const LinearModel& theirs, double tol)
 }
 
 bool have_sklearn() {
-  return std::system(
-             fmt::format("PYTHONPATH={} /usr/bin/python3 -c 'import sklearn' >/dev/null 2>&1",
-                         kPythonPath)
-                 .c_str()) == 0;
+  return std::system(fmt::format("PYTHONPATH={} /usr/bin/python3 -c 'import sklearn' >/dev/null",
+                                 kPythonPath)
+                         .c_str()) == 0;
 }
 
 TEST(MlLinear, RidgeGivesScikitLearnsCoefficients) {
