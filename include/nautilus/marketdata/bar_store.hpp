@@ -6,6 +6,7 @@
 //   auto page = store->range(sym, 86'400, t0, t1, 500);   // page.bars, page.more
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -21,8 +22,11 @@ namespace nautilus::marketdata {
 class BarStore {
  public:
   // Reads the bar files among `paths` (files of trades or quotes are skipped: the hub replays
-  // them, but history is bars). Errors name file:line as the CSV reader does.
-  [[nodiscard]] static core::Result<BarStore> load(const std::vector<std::string>& paths);
+  // them, but history is bars). Errors name file:line as the CSV reader does. `stop`, when
+  // given, is looked at every few thousand rows: once it is true the load gives up with
+  // kClosed (a hub stopped before its history was read need not read the rest).
+  [[nodiscard]] static core::Result<BarStore> load(const std::vector<std::string>& paths,
+                                                   const std::atomic<bool>* stop = nullptr);
 
   // Adds bars (in any order); a bar with the close time of one already held replaces it.
   void add(std::span<const model::Bar> bars);

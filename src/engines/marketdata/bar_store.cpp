@@ -1,12 +1,16 @@
 #include "nautilus/marketdata/bar_store.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "nautilus/marketdata/csv.hpp"
 
 namespace nautilus::marketdata {
 
-core::Result<BarStore> BarStore::load(const std::vector<std::string>& paths) {
+core::Result<BarStore> BarStore::load(const std::vector<std::string>& paths,
+                                      const std::atomic<bool>* stop) {
+  constexpr std::size_t kStopCheckRows = 4096;
   BarStore store;
   for (const auto& path : paths) {
     auto reader = CsvReader::open(path);
@@ -14,6 +18,11 @@ core::Result<BarStore> BarStore::load(const std::vector<std::string>& paths) {
     if (reader->kind() != RecordKind::kBar) continue;
     std::vector<model::Bar> bars;
     while (true) {
+      if (stop != nullptr && bars.size() % kStopCheckRows == 0 &&
+          stop->load(std::memory_order_relaxed)) {
+        return core::fail(core::ErrorCode::kClosed,
+                          fmt::format("{}: stopped before it was read", path));
+      }
       auto rec = reader->next();
       if (!rec) return std::unexpected(rec.error());
       if (!*rec) break;

@@ -150,10 +150,13 @@ class MarketDataEngine final : public engine::Engine {
   }
   void stop() override {
     drain();
+    // First: a request waiting for the stores must not wait out the whole load.
+    stop_loading_.store(true);  // a hub stopped while loading (a short test, Ctrl-C) ends now
     if (requests_) requests_->stop();
     if (loader_.joinable()) loader_.join();
   }
   ~MarketDataEngine() override {
+    stop_loading_.store(true);
     if (loader_.joinable()) loader_.join();
   }
 
@@ -248,10 +251,14 @@ class MarketDataEngine final : public engine::Engine {
     stores_ready_ = stores_loaded_.get_future().share();
     auto load = [this, history = std::move(history), reference = std::move(reference)] {
       std::string error;
-      if (auto store = BarStore::load(history); store) {
+      if (auto store = BarStore::load(history, &stop_loading_); store) {
         store_ = std::move(*store);
       } else {
         error = "history_files: " + store.error().message;
+      }
+      if (stop_loading_.load()) {
+        stores_loaded_.set_value("the hub stopped before its history was loaded");
+        return;  // nothing to say: stopping was asked for
       }
       if (auto n = reference_.load(reference); !n && error.empty()) {
         error = "reference_files: " + n.error().message;
@@ -391,6 +398,7 @@ class MarketDataEngine final : public engine::Engine {
   std::promise<std::string> stores_loaded_;
   std::shared_future<std::string> stores_ready_;  // the load's error, "" when usable
   std::thread loader_;
+  std::atomic<bool> stop_loading_{false};
   std::unique_ptr<LiveSources> live_;
   std::unique_ptr<RequestServer> requests_;
 
