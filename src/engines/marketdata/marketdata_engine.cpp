@@ -112,6 +112,7 @@ class MarketDataEngine final : public engine::Engine {
                                 static_cast<std::int64_t>(cfg.number("history_cache_s") * 1000)),
                             .ctx = &ctx,
                             .stores_ready = [this] { return stores_error(); },
+                            .stores_loaded = [this] { return stores_loaded(); },
                             .store = &store_,
                             .reference = &reference_,
                             .sources = sources_.get(),

@@ -149,6 +149,7 @@ void RequestServer::on_history(const bus::Envelope& req) {
   }
   const std::string_view source = q->source.view();
   if (source.empty() || source == "store") {
+    if (defer(req, kHistory, &RequestServer::on_history)) return;
     if (const auto e = deps_.stores_ready ? deps_.stores_ready() : std::string(); !e.empty()) {
       return fail(pub, req, kHistory, model::RequestError::kUnavailable, e);
     }
@@ -222,6 +223,33 @@ std::string RequestServer::parsed_key(const model::HistoryRequest& q) {
                      q.end, q.limit);
 }
 
+bool RequestServer::defer(const bus::Envelope& req, Endpoint ep, Handler handler) {
+  if (!deps_.stores_loaded || deps_.stores_loaded()) return false;
+  if (deferred_timer_ == 0) {
+    auto t = deps_.ctx->set_timer_every("marketdata.stores", std::chrono::milliseconds(20),
+                                        [this](core::UnixNanos) { handle_deferred(); });
+    if (!t) return false;  // no timer (not begun yet): wait in the handler after all
+    deferred_timer_ = *t;
+  }
+  if (deferred_.size() >= kMaxQueuedFetches) {
+    fail(*pub_, req, ep, model::RequestError::kRateLimited,
+         fmt::format("{} requests already wait for the stores to load; try again",
+                     kMaxQueuedFetches));
+    return true;
+  }
+  deferred_.emplace_back(handler, req);
+  return true;
+}
+
+void RequestServer::handle_deferred() {
+  if (!deps_.stores_loaded()) return;
+  deps_.ctx->cancel_timer(deferred_timer_);
+  deferred_timer_ = 0;
+  auto waiting = std::move(deferred_);
+  deferred_.clear();
+  for (const auto& [handler, req] : waiting) (this->*handler)(req);
+}
+
 void RequestServer::run_worker() {
   auto& pub = *worker_pub_;
   std::unique_lock lock(mu_);
@@ -256,6 +284,7 @@ void RequestServer::on_reference(const bus::Envelope& req) {
   }
   const core::UnixNanos now = data_now();
   const core::UnixNanos at = q->as_of == 0 ? now : std::min(q->as_of, now);
+  if (defer(req, kReference, &RequestServer::on_reference)) return;
   if (const auto e = deps_.stores_ready ? deps_.stores_ready() : std::string(); !e.empty()) {
     return fail(pub, req, kReference, model::RequestError::kUnavailable, e);
   }
@@ -297,6 +326,7 @@ void RequestServer::on_filings(const bus::Envelope& req) {
   // Nothing filed after where the data is: a backtest sees no filing from its future.
   const core::UnixNanos now = data_now();
   const core::UnixNanos end = q->end == 0 ? now : std::min(q->end, now);
+  if (defer(req, kFilings, &RequestServer::on_filings)) return;
   if (const auto e = deps_.stores_ready ? deps_.stores_ready() : std::string(); !e.empty()) {
     return fail(pub, req, kFilings, model::RequestError::kUnavailable, e);
   }
@@ -356,6 +386,7 @@ void RequestServer::on_universe(const bus::Envelope& req) {
   }
   const core::UnixNanos now = data_now();
   const core::UnixNanos at = q->as_of == 0 ? now : std::min(q->as_of, now);
+  if (defer(req, kUniverse, &RequestServer::on_universe)) return;
   if (const auto e = deps_.stores_ready ? deps_.stores_ready() : std::string(); !e.empty()) {
     return fail(pub, req, kUniverse, model::RequestError::kUnavailable, e);
   }

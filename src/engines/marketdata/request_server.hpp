@@ -59,6 +59,8 @@ class RequestServer {
     // Waits until `store` and `reference` are loaded; the load's error, "" when usable. Unset:
     // they are ready.
     std::function<std::string()> stores_ready;
+    // Whether stores_ready would answer at once. Unset: it would.
+    std::function<bool()> stores_loaded;
     const BarStore* store = nullptr;
     const ReferenceStore* reference = nullptr;
     HttpSources* sources = nullptr;
@@ -106,11 +108,20 @@ class RequestServer {
   void reply_bars(bus::Publisher& pub, const bus::Envelope& req, const model::HistoryRequest& q,
                   std::string_view source, bool cached, const BarStore::Page& page);
   void run_worker();
+  // A request that needs the stores before they are loaded (the hub's first seconds on wall
+  // time) waits here, on the engine's thread, and is handled when a timer finds them loaded:
+  // waiting inside the handler would stop the engine's thread, and the replay with it, until
+  // the load ends. True when `req` was put aside.
+  using Handler = void (RequestServer::*)(const bus::Envelope&);
+  bool defer(const bus::Envelope& req, Endpoint ep, Handler handler);
+  void handle_deferred();
   [[nodiscard]] core::UnixNanos data_now() const;
   static std::string parsed_key(const model::HistoryRequest& q);
 
   Deps deps_;
-  bus::Publisher* pub_ = nullptr;  // the engine thread's
+  bus::Publisher* pub_ = nullptr;                            // the engine thread's
+  std::vector<std::pair<Handler, bus::Envelope>> deferred_;  // engine thread
+  engine::TimerId deferred_timer_ = 0;
   std::array<std::array<std::atomic<std::uint64_t>, kOutcomes>, kEndpoints> counts_{};
 
   std::mutex mu_;
