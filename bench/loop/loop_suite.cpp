@@ -41,9 +41,10 @@ using SteadyClock = std::chrono::steady_clock;
 using model::OrderSide;
 
 constexpr std::size_t kSymbols = 100;
-constexpr std::int64_t kUnit = core::kFixedScale;  // one share, raw
-constexpr double kPositionScale = 150;             // shares: where the side draw leans back
-constexpr std::size_t kWindow = 4096;              // orders in flight in the threaded loop
+constexpr std::int64_t kUnit = core::kFixedScale;   // one share, raw
+constexpr double kPositionScale = 150;              // shares: where the side draw leans back
+constexpr std::size_t kWindow = 4096;               // orders in flight in the threaded loop
+constexpr std::int64_t kWindowExposureScale = 100;  // the caps, times the defaults, there
 
 volatile std::uint64_t g_sink = 0;  // keeps the timed loops' results alive
 
@@ -112,16 +113,20 @@ Universe make_universe() {
 }
 
 // The risk engine's default limits (risk_engine.cpp's settings), with the throttle raised so
-// that it grants every order of the stream: it still runs on every passing order.
-risk::Limits limits(const Universe& u, bool exposure_caps) {
-  risk::Limits l{.max_order_quantity = 10'000 * kUnit,
-                 .max_order_notional = accounting::money(250'000),
-                 .max_position = 20'000 * kUnit,
-                 .max_gross_exposure = exposure_caps ? accounting::money(2'000'000) : 0,
-                 .max_net_exposure = exposure_caps ? accounting::money(1'000'000) : 0,
-                 .collar = 0.05,
-                 .orders_per_s = 1e7,
-                 .modifies_per_s = 100};
+// that it grants every order of the stream: it still runs on every passing order. The threaded
+// loop keeps kWindow orders in flight, and open orders count toward the exposure caps (on every
+// symbol, at worst), so there the caps are `exposure_scale` times the defaults: a loop that
+// denied most of its orders would measure denials.
+risk::Limits limits(const Universe& u, bool exposure_caps, std::int64_t exposure_scale = 1) {
+  risk::Limits l{
+      .max_order_quantity = 10'000 * kUnit,
+      .max_order_notional = accounting::money(250'000),
+      .max_position = 20'000 * kUnit,
+      .max_gross_exposure = exposure_caps ? accounting::money(2'000'000 * exposure_scale) : 0,
+      .max_net_exposure = exposure_caps ? accounting::money(1'000'000 * exposure_scale) : 0,
+      .collar = 0.05,
+      .orders_per_s = 1e7,
+      .modifies_per_s = 100};
   l.restricted.insert(u.restricted);
   return l;
 }
@@ -562,7 +567,7 @@ struct LoopRig {
   LoopRig(const Universe& u, bool threads, bool work, const LoopSwitches& sw)
       : risk_books(marked_books(u)),
         books(marked_books(u)),
-        gate(limits(u, sw.exposure_caps), bus.clock()),
+        gate(limits(u, sw.exposure_caps, threads ? kWindowExposureScale : 1), bus.clock()),
         order_new(bus, "order.new", u, sw.topic_handles),
         risk_order(bus, "risk.order", u, sw.topic_handles),
         order_event(bus, "order.event", u, sw.topic_handles),

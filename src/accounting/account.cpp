@@ -73,10 +73,11 @@ core::Result<FillEffect> Account::apply(const model::Fill& fill) {
                       fmt::format("fill {}: commission {} is negative", fill.trade_id,
                                   fill.commission.to_string()));
   }
-  if (!trade_ids_.insert(fill.trade_id).second) {
+  if (fill.trade_id <= applied_through_ || !trade_ids_.insert(fill.trade_id).second) {
     return core::fail(core::ErrorCode::kAlreadyExists,
                       fmt::format("fill {} was applied before", fill.trade_id));
   }
+  last_trade_id_ = std::max(last_trade_id_, fill.trade_id);
   Position& p = positions_[fill.symbol];
   FillEffect e{.opened = p.quantity_ == 0};
   const std::int64_t q = p.quantity_;
@@ -206,7 +207,8 @@ AccountState Account::state() const {
                  .cash = cash_,
                  .realized = realized_,
                  .commissions = commissions_,
-                 .fills = fills_};
+                 .fills = fills_,
+                 .last_trade_id = std::max(last_trade_id_, applied_through_)};
   for (const auto& [sym, p] : positions_) {
     s.positions.push_back({.symbol = sym,
                            .quantity = p.quantity_,
@@ -224,6 +226,8 @@ Account Account::from_state(const AccountState& s) {
   a.realized_ = s.realized;
   a.commissions_ = s.commissions;
   a.fills_ = s.fills;
+  a.applied_through_ = s.last_trade_id;
+  a.last_trade_id_ = s.last_trade_id;
   for (const auto& p : s.positions) {
     Position& q = a.positions_[p.symbol];
     q.quantity_ = p.quantity;
@@ -238,6 +242,75 @@ Account Account::from_state(const AccountState& s) {
     a.revalue(sym, p);
   }
   return a;
+}
+
+model::PortfolioBooks to_books(const AccountState& s, core::UnixNanos ts) {
+  model::PortfolioBooks b{.initial_cash = as_price(s.initial_cash),
+                          .cash = as_price(s.cash),
+                          .realized_pnl = as_price(s.realized),
+                          .commissions = as_price(s.commissions),
+                          .fills = s.fills,
+                          .last_trade_id = s.last_trade_id,
+                          .ts_event = ts};
+  for (const auto& p : s.positions) {
+    b.symbols.push_back(p.symbol);
+    b.quantity.push_back(p.quantity);
+    b.cost.push_back(as_price(p.cost));
+    b.position_realized.push_back(as_price(p.realized));
+    b.position_commissions.push_back(as_price(p.commissions));
+  }
+  for (const auto& [sym, px] : s.marks) {
+    b.mark_symbols.push_back(sym);
+    b.marks.push_back(px);
+  }
+  return b;
+}
+
+core::Result<AccountState> from_books(const model::PortfolioBooks& b) {
+  const auto n = b.symbols.size();
+  if (b.quantity.size() != n || b.cost.size() != n || b.position_realized.size() != n ||
+      b.position_commissions.size() != n || b.mark_symbols.size() != b.marks.size()) {
+    return core::fail(
+        core::ErrorCode::kInvalidArgument,
+        fmt::format("portfolio_books: {} symbols but {} quantities, {} costs, {} "
+                    "realized, {} commissions; {} mark symbols but {} marks",
+                    n, b.quantity.size(), b.cost.size(), b.position_realized.size(),
+                    b.position_commissions.size(), b.mark_symbols.size(), b.marks.size()));
+  }
+  const auto orders = b.order_ids.size();
+  if (b.order_symbols.size() != orders || b.order_strategies.size() != orders ||
+      b.order_leaves.size() != orders || b.order_prices.size() != orders) {
+    return core::fail(core::ErrorCode::kInvalidArgument,
+                      fmt::format("portfolio_books: {} open order ids but {} symbols, {} "
+                                  "strategies, {} leaves, {} prices",
+                                  orders, b.order_symbols.size(), b.order_strategies.size(),
+                                  b.order_leaves.size(), b.order_prices.size()));
+  }
+  AccountState s{.initial_cash = b.initial_cash.raw(),
+                 .cash = b.cash.raw(),
+                 .realized = b.realized_pnl.raw(),
+                 .commissions = b.commissions.raw(),
+                 .fills = b.fills,
+                 .last_trade_id = b.last_trade_id};
+  for (std::size_t i = 0; i < n; ++i) {
+    s.positions.push_back({.symbol = b.symbols[i],
+                           .quantity = b.quantity[i],
+                           .cost = b.cost[i].raw(),
+                           .realized = b.position_realized[i].raw(),
+                           .commissions = b.position_commissions[i].raw()});
+  }
+  for (std::size_t i = 0; i < b.marks.size(); ++i)
+    s.marks.emplace_back(b.mark_symbols[i], b.marks[i]);
+  return s;
+}
+
+core::Result<bool> adopt_books(Account& books, const model::PortfolioBooks& b) {
+  if (b.fills < books.fills()) return false;
+  NAUTILUS_TRY(state, from_books(b));
+  const auto marks = books.state().marks;
+  books = Account::from_state(state);
+  for (const auto& [s, px] : marks) books.mark(s, px);
+  return true;
 }
 
 }  // namespace nautilus::accounting

@@ -92,17 +92,28 @@ struct AccountState {
   Money realized = 0;
   Money commissions = 0;
   std::uint64_t fills = 0;
+  // Every fill whose trade id is at most this is in the books (the highest applied, or the
+  // state's own when it came from one): apply() refuses such a fill as applied before.
+  std::uint64_t last_trade_id = 0;
   std::vector<PositionState> positions;
   std::vector<std::pair<core::Symbol, core::Price>> marks;
 };
+
+// The books as the message the portfolio publishes on `portfolio.books`, and back (the open
+// orders are the portfolio's to add, and stay in the message). from_books is kInvalidArgument
+// when the arrays' lengths disagree, the open orders' included, (a Price's raw value is nanounits
+// at any precision, so the money comes back exact).
+[[nodiscard]] model::PortfolioBooks to_books(const AccountState& s, core::UnixNanos ts);
+[[nodiscard]] core::Result<AccountState> from_books(const model::PortfolioBooks& b);
 
 class Account {
  public:
   explicit Account(Money initial_cash = 0) : initial_cash_(initial_cash), cash_(initial_cash) {}
 
-  // kAlreadyExists: the fill's trade id was applied before (a replay, a restart), nothing
-  // changes. kInvalidArgument: a quantity not positive, a price not positive, a commission
-  // below 0. The fill's price becomes the symbol's mark when it has none yet.
+  // kAlreadyExists: the fill's trade id was applied before (a replay, a restart), or is at
+  // most the last_trade_id of the state these books were made from; nothing changes.
+  // kInvalidArgument: a quantity not positive, a price not positive, a commission below 0. The
+  // fill's price becomes the symbol's mark when it has none yet.
   [[nodiscard]] core::Result<FillEffect> apply(const model::Fill& fill);
   // The symbol's latest price, for its market value. Not positive: ignored (false).
   bool mark(core::Symbol symbol, core::Price price) noexcept;
@@ -136,9 +147,10 @@ class Account {
   [[nodiscard]] std::vector<core::Symbol> symbols() const;
 
   [[nodiscard]] AccountState state() const;
-  // The books a state describes; the trade ids seen before it are not kept (a snapshot's owner
-  // numbers its new fills after them).
+  // The books a state describes. Its trade ids are not kept one by one: every fill up to its
+  // last_trade_id counts as applied (a snapshot's owner numbers its new fills after them).
   [[nodiscard]] static Account from_state(const AccountState& s);
+  [[nodiscard]] std::uint64_t last_trade_id() const noexcept { return last_trade_id_; }
 
  private:
   [[nodiscard]] Money value_at_mark(core::Symbol s, const Position& p) const noexcept;
@@ -157,6 +169,14 @@ class Account {
   std::unordered_map<core::Symbol, Position> positions_;
   std::unordered_map<core::Symbol, core::Price> marks_;
   std::unordered_set<std::uint64_t> trade_ids_;
+  std::uint64_t last_trade_id_ = 0;    // the highest applied
+  std::uint64_t applied_through_ = 0;  // from_state: every trade id up to it is in the books
 };
+
+// For an engine that keeps its own books from the portfolio's fills (risk, strategy,
+// collateral): takes `b` in place of `books` when it holds at least as many fills, keeping the
+// marks `books` has (the engine sees the same prices, perhaps later ones). false: `books` was
+// ahead and stays. kInvalidArgument: `b`'s arrays disagree; `books` stays.
+[[nodiscard]] core::Result<bool> adopt_books(Account& books, const model::PortfolioBooks& b);
 
 }  // namespace nautilus::accounting

@@ -28,7 +28,8 @@ using AllMessages = boost::mp11::mp_list<
     Prediction, ModelTrained,
     // trading
     Signal, TargetPosition, NewOrder, ModifyOrder, CancelOrder, OrderAccepted, OrderDenied,
-    OrderFilled, OrderCancelled, Fill, PositionChange, PortfolioSnapshot,
+    OrderFilled, OrderCancelled, OrderModified, OrderModifyRejected, Fill, PositionChange,
+    PortfolioSnapshot, PortfolioBooks,
     // risk, margin, performance, health
     RiskMetrics, RiskAlert, MarginUpdate, MarginAlert, PerformanceMetrics, EngineHealth>;
 
@@ -41,6 +42,6 @@ inline constexpr bool kHeapMessage =
     std::is_same_v<T, FactorCalculation> || std::is_same_v<T, FactorReturns> ||
     std::is_same_v<T, BarHistory> || std::is_same_v<T, ReferenceData> ||
     std::is_same_v<T, ReferenceHistory> || std::is_same_v<T, UniverseMembers> ||
-    std::is_same_v<T, RequestFailed>;
+    std::is_same_v<T, RequestFailed> || std::is_same_v<T, PortfolioBooks>;
 
 }  // namespace nautilus::model

@@ -13,6 +13,7 @@
 #include <boost/describe/enum.hpp>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "nautilus/core/clock.hpp"
 #include "nautilus/core/fixed_point.hpp"
@@ -187,6 +188,36 @@ struct OrderCancelled {
 BOOST_DESCRIBE_STRUCT(OrderCancelled, (),
                       (client_order_id, symbol, reason, leaves_quantity, ts_event))
 
+// Execution applied a modify that risk approved: the order's new total quantity and limit,
+// and what is open after it. Until this event, risk counts the larger of the old and the new.
+struct OrderModified {
+  static constexpr std::string_view kTypeName = "order_modified";
+  OrderId client_order_id = 0;
+  Symbol symbol;
+  Quantity quantity;  // the new total, filled included
+  Quantity leaves_quantity;
+  Price price;  // the limit now (0 for a market order)
+  UnixNanos ts_event = 0;
+};
+BOOST_DESCRIBE_STRUCT(OrderModified, (),
+                      (client_order_id, symbol, quantity, leaves_quantity, price, ts_event))
+
+// Why execution could not apply an approved modify; the order stays as it was.
+enum class ModifyRejectReason : std::uint8_t {
+  kNotOpen,      // filled, cancelled or expired before the modify came
+  kBelowFilled,  // the new total is not above what has filled meanwhile
+};
+BOOST_DESCRIBE_ENUM(ModifyRejectReason, kNotOpen, kBelowFilled)
+
+struct OrderModifyRejected {
+  static constexpr std::string_view kTypeName = "order_modify_rejected";
+  OrderId client_order_id = 0;
+  Symbol symbol;
+  ModifyRejectReason reason = ModifyRejectReason::kNotOpen;
+  UnixNanos ts_event = 0;
+};
+BOOST_DESCRIBE_STRUCT(OrderModifyRejected, (), (client_order_id, symbol, reason, ts_event))
+
 // One execution: `portfolio.fill.<symbol>`. trade_id is unique per venue, so a position can
 // refuse to apply the same fill twice.
 struct Fill {
@@ -218,6 +249,44 @@ struct PositionChange {
 };
 BOOST_DESCRIBE_STRUCT(PositionChange, (),
                       (symbol, side, quantity, avg_price, realized_pnl, unrealized_pnl, ts_event))
+
+// The portfolio's books as they stand: `portfolio.books`, published when the portfolio begins
+// (after restoring its snapshot) and every `portfolio.books_interval_s` after. The engines that
+// keep their own books from fills (risk, strategy, collateral) take them in place of theirs when
+// they hold at least as many fills, so a restarted engine, or a whole platform restarted on
+// Redis, does not trade from empty books. Every fill whose trade id is at most `last_trade_id`
+// is in them (the paper exchange numbers its trades in order): a reader that took them drops
+// such a fill when it comes again. Money is exact: Price at nine places, quantities raw
+// (1e-9 units, signed: short is negative). One entry per position, open or closed, and one per
+// order resting in execution, so that a restarted risk counts them toward its limits and a
+// restarted strategy does not order again what is already working.
+struct PortfolioBooks {
+  static constexpr std::string_view kTypeName = "portfolio_books";
+  Price initial_cash;
+  Price cash;
+  Price realized_pnl;  // net of commissions
+  Price commissions;
+  std::uint64_t fills = 0;
+  std::uint64_t last_trade_id = 0;
+  std::vector<Symbol> symbols;
+  std::vector<std::int64_t> quantity;  // raw, signed
+  std::vector<Price> cost;             // of the open quantity, signed
+  std::vector<Price> position_realized;
+  std::vector<Price> position_commissions;
+  std::vector<Symbol> mark_symbols;  // the last price of each symbol priced so far
+  std::vector<Price> marks;
+  std::vector<OrderId> order_ids;  // the open orders
+  std::vector<Symbol> order_symbols;
+  std::vector<Name> order_strategies;
+  std::vector<std::int64_t> order_leaves;  // raw, signed: a sell is negative
+  std::vector<Price> order_prices;         // the limit; 0 for a market order
+  UnixNanos ts_event = 0;
+};
+BOOST_DESCRIBE_STRUCT(PortfolioBooks, (),
+                      (initial_cash, cash, realized_pnl, commissions, fills, last_trade_id, symbols,
+                       quantity, cost, position_realized, position_commissions, mark_symbols, marks,
+                       order_ids, order_symbols, order_strategies, order_leaves, order_prices,
+                       ts_event))
 
 // The account marked to market: `portfolio.update.account`. nav = cash + positions at market.
 struct PortfolioSnapshot {

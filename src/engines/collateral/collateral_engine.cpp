@@ -72,6 +72,7 @@ class CollateralEngine final : public engine::Engine {
                      bus::OverflowPolicy>
         subs[] = {
             {"portfolio.fill.*", &CollateralEngine::on_fill, bus::OverflowPolicy::kBlock},
+            {"portfolio.books", &CollateralEngine::on_books, bus::OverflowPolicy::kBlock},
             {"portfolio.update.account", &CollateralEngine::on_account,
              bus::OverflowPolicy::kConflate},
             {"market_data.*", &CollateralEngine::on_market_data, bus::OverflowPolicy::kConflate}};
@@ -130,6 +131,16 @@ class CollateralEngine final : public engine::Engine {
     auto ok = books_.apply(*f);
     if (!ok && ok.error().code != core::ErrorCode::kAlreadyExists) {
       rejected_.add(ok.error().message, f->symbol.value());
+    }
+  }
+
+  // The portfolio's books (at its start, then every few seconds): a collateral engine
+  // restarted beside it, or a platform restarted from its snapshot, margins the real positions.
+  void on_books(const bus::Envelope& e) {
+    const auto* b = e.get<model::PortfolioBooks>();
+    if (b == nullptr) return;
+    if (auto taken = accounting::adopt_books(books_, *b); !taken) {
+      rejected_.add(taken.error().message, "portfolio.books");
     }
   }
 
@@ -211,7 +222,8 @@ const engine::EngineInfo& engine_info() {
   static const engine::EngineInfo info{
       .name = "collateral",
       .default_port = 9000,
-      .subscribes = {"portfolio.fill.*", "portfolio.update.account", "market_data.*"},
+      .subscribes = {"portfolio.fill.*", "portfolio.books", "portfolio.update.account",
+                     "market_data.*"},
       .publishes = {"collateral.margin.account", "margin.alert.*"},
       .description =
           "Reg T and portfolio margin of the account, utilisation, excess liquidity, "

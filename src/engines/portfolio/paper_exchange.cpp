@@ -14,6 +14,10 @@ namespace {
 
 constexpr std::int64_t kNanosPerDay = 86'400'000'000'000;
 constexpr std::size_t kSeenKept = 1'000'000;  // order ids remembered against a second delivery
+// Of those, the latest a snapshot keeps: every fill batch saves one, so a million ids there
+// would cost megabytes per save. Only an order delivered again across a restart, after four
+// thousand newer ones, could trade twice; the transport redelivers within seconds.
+constexpr std::size_t kSeenSaved = 4'096;
 
 }  // namespace
 
@@ -70,7 +74,7 @@ core::Result<std::vector<ExecutionEvent>> PaperExchange::submit(const model::New
 }
 
 core::Result<std::vector<ExecutionEvent>> PaperExchange::modify(const model::ModifyOrder& m,
-                                                                core::UnixNanos /*now*/) {
+                                                                core::UnixNanos now) {
   const auto it = orders_.find(m.client_order_id);
   if (it == orders_.end()) {
     return core::fail(core::ErrorCode::kNotFound,
@@ -85,7 +89,15 @@ core::Result<std::vector<ExecutionEvent>> PaperExchange::modify(const model::Mod
   r.leaves = m.quantity.raw() - r.filled;
   r.order.quantity = m.quantity;
   if (r.order.type == model::OrderType::kLimit && m.price.raw() > 0) r.order.price = m.price;
-  return std::vector<ExecutionEvent>{};
+  std::vector<ExecutionEvent> out;
+  out.emplace_back(model::OrderModified{
+      .client_order_id = m.client_order_id,
+      .symbol = r.order.symbol,
+      .quantity = r.order.quantity,
+      .leaves_quantity = *core::Quantity::from_raw(r.leaves, core::kMaxPrecision),
+      .price = r.order.type == model::OrderType::kLimit ? r.order.price : core::Price{},
+      .ts_event = now});
+  return out;
 }
 
 core::Result<std::vector<ExecutionEvent>> PaperExchange::cancel(model::OrderId id,
@@ -207,7 +219,8 @@ ExchangeState PaperExchange::state() const {
     for (const auto id : ids) s.orders.push_back(orders_.at(id));
   }
   for (const auto& [sym, ts] : last_print_) s.last_print.emplace_back(sym, ts);
-  s.seen_orders.assign(seen_order_.begin(), seen_order_.end());
+  const auto n = std::min(seen_order_.size(), kSeenSaved);
+  s.seen_orders.assign(seen_order_.end() - static_cast<std::ptrdiff_t>(n), seen_order_.end());
   return s;
 }
 

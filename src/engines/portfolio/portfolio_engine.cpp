@@ -5,8 +5,10 @@
 // work; REST reads under `mu_`.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
+#include <cctype>
 #include <deque>
 #include <mutex>
 #include <unordered_map>
@@ -29,13 +31,22 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::size_t kFillsKept = 10'000;  // for GET /portfolio/fills
-constexpr std::string_view kStateKey = "portfolio";
+constexpr std::size_t kFillsKept = 10'000;               // for GET /portfolio/fills
+constexpr std::string_view kStatePrefix = "portfolio:";  // + the account's name
 constexpr std::size_t kEarlyCancelsKept = 100'000;
 
 std::optional<std::string> check_fill_on(std::string_view v) {
   if (v == "bars" || v == "trades") return std::nullopt;
   return fmt::format("'{}' is not bars or trades", v);
+}
+
+// The account names the snapshot's key: two platforms on one Redis keep two sets of books.
+std::optional<std::string> check_account(std::string_view v) {
+  const bool ok = !v.empty() && v.size() <= 64 && std::all_of(v.begin(), v.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+  });
+  if (ok) return std::nullopt;
+  return fmt::format("'{}' is not 1 to 64 letters, digits, '_' or '-'", v);
 }
 
 class PortfolioEngine final : public engine::Engine {
@@ -59,10 +70,11 @@ class PortfolioEngine final : public engine::Engine {
     books_ = accounting::Account(cash->raw());
     exchange_.emplace(exec);
     store_ = ctx.state_store();
+    state_key_ = fmt::format("{}{}", kStatePrefix, cfg.text("account"));
     if (store_ != nullptr) {
       // A snapshot that cannot be read stops the start: starting empty would count its fills
       // again from whatever replays.
-      auto saved = store_->load(kStateKey);
+      auto saved = store_->load(state_key_);
       if (!saved) {
         return core::fail(saved.error().code, fmt::format("portfolio: loading its snapshot: {}",
                                                           saved.error().message));
@@ -73,6 +85,7 @@ class PortfolioEngine final : public engine::Engine {
         books_ = accounting::Account::from_state(state->books);
         exchange_.emplace(PaperExchange::from_state(exec, state->exchange));
         unpublished_ = std::move(state->unpublished);
+        open_copy_ = exchange_->open_orders();
         fmt::print(stderr,
                    "portfolio: restored from its snapshot: {} fills, {} open orders, NAV {}\n",
                    books_.fills(), exchange_->open_orders().size(),
@@ -81,6 +94,7 @@ class PortfolioEngine final : public engine::Engine {
     }
     fill_on_bars_ = cfg.text("fill_on") == "bars";
     snapshot_interval_ns_ = static_cast<std::int64_t>(cfg.number("snapshot_interval_ms") * 1e6);
+    books_interval_s_ = cfg.number("books_interval_s");
     clock_ = &ctx.clock();
     ctx_ = &ctx;
     auto pub = ctx.publisher();
@@ -101,20 +115,29 @@ class PortfolioEngine final : public engine::Engine {
     return {};
   }
 
-  // The last batch of a snapshot, published again: readers drop the fills they had by trade id.
-  // On the engine's thread (a timer due now), since the engine thread may already be handling
-  // messages: its publisher and books are that thread's.
+  // The last batch of a snapshot, published again (readers drop the fills they had by trade
+  // id), then the books, so that risk, strategy and collateral start from them; the books again
+  // every books_interval_s. On the engine's thread (a timer due now), since the engine thread
+  // may already be handling messages: its publisher and books are that thread's.
   void begin() override {
-    if (unpublished_.empty()) return;
-    (void)ctx_->set_timer_at("republish", clock_->now(), [this](core::UnixNanos) {
-      for (const auto& f : unpublished_) {
-        // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-        (void)publisher_->publish(fmt::format("portfolio.fill.{}", f.symbol.value()), f,
-                                  {.ts_event = f.ts_event});
+    (void)ctx_->set_timer_at("books", clock_->now(), [this](core::UnixNanos now) {
+      if (!unpublished_.empty()) {
+        emit(unpublished_);
+        unpublished_.clear();
       }
-      publish_snapshot(unpublished_.back().ts_event);
-      unpublished_.clear();
+      publish_books(now);
     });
+    if (books_interval_s_ > 0) {
+      (void)ctx_->set_timer_every(
+          "books", std::chrono::nanoseconds(static_cast<std::int64_t>(books_interval_s_ * 1e9)),
+          [this](core::UnixNanos now) { publish_books(now); });
+    }
+  }
+
+  engine::Health health() const override {
+    std::lock_guard lock(mu_);
+    if (save_error_.empty()) return {};
+    return {.healthy = false, .detail = "snapshot not saved: " + save_error_};
   }
 
   void add_routes(net::Router& r) override {
@@ -199,6 +222,8 @@ class PortfolioEngine final : public engine::Engine {
     publish(*ev);
   }
 
+  // Approved by risk, which counts the larger of the old and new order until it hears which
+  // one execution kept: an order_modified or an order_modify_rejected.
   void on_modify(const bus::Envelope& e) {
     const auto* m = e.get<model::ModifyOrder>();
     if (m == nullptr) return;
@@ -206,6 +231,12 @@ class PortfolioEngine final : public engine::Engine {
     auto ev = exchange_->modify(*m, clock_->now());
     if (!ev) {
       rejected_.add(ev.error().message, m->symbol.value());
+      publish({model::OrderModifyRejected{.client_order_id = m->client_order_id,
+                                          .symbol = m->symbol,
+                                          .reason = ev.error().code == core::ErrorCode::kNotFound
+                                                        ? model::ModifyRejectReason::kNotOpen
+                                                        : model::ModifyRejectReason::kBelowFilled,
+                                          .ts_event = clock_->now()}});
       return;
     }
     publish(*ev);
@@ -264,41 +295,40 @@ class PortfolioEngine final : public engine::Engine {
     books_.mark(s, p);
   }
 
-  // The books first, then the snapshot (with the batch's fills), then the messages: a crash
-  // between the two last publishes the batch again at restart instead of losing it.
+  // The books first, then the snapshot (with the batch), then the messages: a crash between
+  // the two last publishes the batch again at restart instead of losing it.
   void publish(const std::vector<ExecutionEvent>& events) {
-    std::vector<model::Fill> applied_fills;
+    std::vector<ExecutionEvent> batch;  // every order event, and the fills the books took
+    batch.reserve(events.size());
     {
       std::lock_guard lock(mu_);
       for (const auto& ev : events) {
-        const auto* f = std::get_if<model::Fill>(&ev);
-        if (f == nullptr) continue;
-        auto applied = books_.apply(*f);
-        if (!applied) {
-          rejected_.add(applied.error().message, f->symbol.value());
-          continue;
+        if (const auto* f = std::get_if<model::Fill>(&ev)) {
+          auto applied = books_.apply(*f);
+          if (!applied) {
+            rejected_.add(applied.error().message, f->symbol.value());
+            continue;
+          }
+          fills_.push_back(*f);
+          if (fills_.size() > kFillsKept) fills_.pop_front();
         }
-        applied_fills.push_back(*f);
-        fills_.push_back(*f);
-        if (fills_.size() > kFillsKept) fills_.pop_front();
+        batch.push_back(ev);
       }
       open_copy_ = exchange_->open_orders();
     }
-    if (store_ != nullptr) save(applied_fills);
+    if (store_ != nullptr) save(batch);
+    emit(batch);
+  }
+
+  void emit(const std::vector<ExecutionEvent>& batch) {
     core::UnixNanos last_ts = 0;
     bool filled = false;
-    std::size_t next_fill = 0;
-    for (const auto& ev : events) {
+    for (const auto& ev : batch) {
       std::visit(
           [&](const auto& m) {
             using T = std::decay_t<decltype(m)>;
             last_ts = m.ts_event;
             if constexpr (std::is_same_v<T, model::Fill>) {
-              if (next_fill >= applied_fills.size() ||
-                  applied_fills[next_fill].trade_id != m.trade_id) {
-                return;  // refused by the books above
-              }
-              ++next_fill;
               filled = true;
               // NOLINTBEGIN(bugprone-unchecked-optional-access): set in start()
               (void)publisher_->publish(fmt::format("portfolio.fill.{}", m.symbol.value()), m,
@@ -321,7 +351,11 @@ class PortfolioEngine final : public engine::Engine {
     if (filled) publish_snapshot(last_ts);
   }
 
-  void save(const std::vector<model::Fill>& batch) {
+  // A save that fails (the main Redis away) does not hold the batch back: the fills happened.
+  // The engine reports itself degraded until a save succeeds, and the next one writes the
+  // whole books again, so nothing is missing from Redis once it is back. Only a crash while
+  // it is away loses what was published since the last save (docs/TRADING.md).
+  void save(const std::vector<ExecutionEvent>& batch) {
     PortfolioState state;
     {
       std::lock_guard lock(mu_);
@@ -330,10 +364,33 @@ class PortfolioEngine final : public engine::Engine {
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
     state.exchange = exchange_->state();
     state.unpublished = batch;
-    if (auto ok = store_->save(kStateKey, encode_state(state)); !ok) {
+    auto ok = store_->save(state_key_, encode_state(state));
+    std::lock_guard lock(mu_);
+    if (!ok) {
       ++save_failures_;
+      save_error_ = ok.error().message;
       rejected_.add(fmt::format("snapshot not saved: {}", ok.error().message), "state store");
+    } else {
+      save_error_.clear();
     }
+  }
+
+  void publish_books(core::UnixNanos ts) {
+    model::PortfolioBooks b;
+    {
+      std::lock_guard lock(mu_);
+      b = accounting::to_books(books_.state(), ts);
+      for (const auto& [id, r] : open_copy_) {
+        b.order_ids.push_back(id);
+        b.order_symbols.push_back(r.order.symbol);
+        b.order_strategies.push_back(r.order.strategy);
+        b.order_leaves.push_back(r.order.side == model::OrderSide::kBuy ? r.leaves : -r.leaves);
+        b.order_prices.push_back(r.order.type == model::OrderType::kLimit ? r.order.price
+                                                                          : core::Price{});
+      }
+    }
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+    (void)publisher_->publish("portfolio.books", std::move(b), {.ts_event = ts});
   }
 
   void publish_snapshot(core::UnixNanos ts) {
@@ -365,7 +422,9 @@ class PortfolioEngine final : public engine::Engine {
   engine::StateStore* store_ = nullptr;
   engine::EngineContext* ctx_ = nullptr;
   std::unordered_map<model::OrderId, model::CancelReason> early_cancels_;
-  std::vector<model::Fill> unpublished_;  // from the snapshot, for begin()
+  std::vector<ExecutionEvent> unpublished_;  // from the snapshot, for begin()
+  std::string state_key_;
+  double books_interval_s_ = 0;
   std::atomic<std::uint64_t> save_failures_{0};
   core::UnixNanos last_snapshot_ = 0;
 
@@ -373,6 +432,7 @@ class PortfolioEngine final : public engine::Engine {
   accounting::Account books_;
   std::map<model::OrderId, RestingOrder> open_copy_;
   std::deque<model::Fill> fills_;
+  std::string save_error_;  // the last save's, "" once one succeeds
   engine::Rejections rejected_{"portfolio"};
 };
 
@@ -385,7 +445,7 @@ const engine::EngineInfo& engine_info() {
       .default_port = 8900,
       .subscribes = {"risk.order.*", "risk.modify.*", "risk.cancel.*", "market_data.*"},
       .publishes = {"order.event.*", "portfolio.fill.*", "position.change.*",
-                    "portfolio.update.account"},
+                    "portfolio.update.account", "portfolio.books"},
       .description =
           "Paper execution of approved orders against market data; positions, "
           "cash, PnL and NAV marked to market",
@@ -402,6 +462,13 @@ const engine::EngineInfo& engine_info() {
           Setting::number("min_fee", 0, 0, {}, "Least commission per fill"),
           Setting::number("participation", 0.1, 1e-9, 1,
                           "Share of each print's volume the orders may fill"),
+          Setting::text("account", "paper",
+                        "The account's name; on the Redis bus its snapshot is the main Redis key "
+                        "nautilus:state:portfolio:<account>",
+                        &check_account),
+          Setting::number("books_interval_s", 5, 0, 86'400,
+                          "How often the whole books are published on portfolio.books (also "
+                          "once at start), on the engine's clock; 0: only at start"),
           Setting::number("snapshot_interval_ms", 1000, 0, {},
                           "Least time between account snapshots on prices alone, on the prices' "
                           "own timestamps (every fill publishes one)"),

@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <boost/describe/enumerators.hpp>
+#include <boost/describe/members.hpp>
 #include <boost/json.hpp>
+#include <boost/mp11/algorithm.hpp>
+#include <optional>
+#include <type_traits>
 
 #include "nautilus/core/json.hpp"
 
@@ -28,28 +33,73 @@ core::Symbol symbol_from(const json::value& v) {
   return *s;
 }
 
-json::object fill_json(const model::Fill& f) {
-  return {{"trade_id", f.trade_id},
-          {"client_order_id", f.client_order_id},
-          {"symbol", f.symbol.value()},
-          {"side", static_cast<int>(f.side)},
-          {"liquidity", static_cast<int>(f.liquidity)},
-          {"quantity", fixed(f.quantity.raw(), f.quantity.precision())},
-          {"price", fixed(f.price.raw(), f.price.precision())},
-          {"commission", fixed(f.commission.raw(), f.commission.precision())},
-          {"ts_event", f.ts_event}};
+// The execution events of the unpublished batch, from their descriptions (model/trading.hpp):
+// one member per field, money and quantities as [raw, precision], enums as their numbers, and
+// "type" naming the event. A snapshot written before events other than fills were kept has no
+// "type": its entries are fills.
+template <class M>
+json::value field_json(const M& v) {
+  if constexpr (std::is_enum_v<M>) {
+    return static_cast<int>(v);
+  } else if constexpr (std::is_same_v<M, core::Symbol>) {
+    return json::string(v.value());
+  } else if constexpr (std::is_same_v<M, core::Price> || std::is_same_v<M, core::Quantity>) {
+    return fixed(v.raw(), v.precision());
+  } else {
+    static_assert(std::is_integral_v<M>, "a snapshot event field of an unexpected kind");
+    return v;
+  }
 }
 
-model::Fill fill_from(const json::object& o) {
-  return {.trade_id = o.at("trade_id").to_number<std::uint64_t>(),
-          .client_order_id = o.at("client_order_id").to_number<std::uint64_t>(),
-          .symbol = symbol_from(o.at("symbol")),
-          .side = static_cast<model::OrderSide>(o.at("side").to_number<int>()),
-          .liquidity = static_cast<model::Liquidity>(o.at("liquidity").to_number<int>()),
-          .quantity = fixed_from<core::Quantity>(o.at("quantity")),
-          .price = fixed_from<core::Price>(o.at("price")),
-          .commission = fixed_from<core::Price>(o.at("commission")),
-          .ts_event = o.at("ts_event").to_number<std::int64_t>()};
+template <class M>
+void field_from(const json::value& j, M& out) {
+  if constexpr (std::is_enum_v<M>) {
+    const int n = j.to_number<int>();
+    bool known = false;
+    boost::mp11::mp_for_each<boost::describe::describe_enumerators<M>>(
+        [&](auto e) { known = known || static_cast<int>(e.value) == n; });
+    if (!known) throw std::runtime_error(fmt::format("{} is not a known enumerator", n));
+    out = static_cast<M>(n);
+  } else if constexpr (std::is_same_v<M, core::Symbol>) {
+    out = symbol_from(j);
+  } else if constexpr (std::is_same_v<M, core::Price> || std::is_same_v<M, core::Quantity>) {
+    out = fixed_from<M>(j);
+  } else {
+    out = j.to_number<M>();
+  }
+}
+
+template <class T>
+json::object event_json(const T& m) {
+  json::object o;
+  o["type"] = T::kTypeName;
+  boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>(
+      [&](auto d) { o[d.name] = field_json(m.*d.pointer); });
+  return o;
+}
+
+template <class T>
+T event_from(const json::object& o) {
+  T m{};
+  boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>(
+      [&](auto d) { field_from(o.at(d.name), m.*d.pointer); });
+  return m;
+}
+
+ExecutionEvent execution_event_from(const json::object& o) {
+  const auto* type = o.if_contains("type");
+  if (type == nullptr) return event_from<model::Fill>(o);
+  std::optional<ExecutionEvent> out;
+  boost::mp11::mp_for_each<boost::mp11::mp_transform<std::add_pointer_t, ExecutionEvent>>(
+      [&](auto* p) {
+        using T = std::remove_pointer_t<decltype(p)>;
+        if (!out && type->as_string() == T::kTypeName) out.emplace(event_from<T>(o));
+      });
+  if (!out) {
+    throw std::runtime_error(fmt::format("unpublished event of type {} is not an execution event",
+                                         json::serialize(*type)));
+  }
+  return *out;
 }
 
 json::object order_json(const RestingOrder& r) {
@@ -122,7 +172,9 @@ std::string encode_state(const PortfolioState& s) {
   }
   json::array seen(s.exchange.seen_orders.begin(), s.exchange.seen_orders.end());
   json::array unpublished;
-  for (const auto& f : s.unpublished) unpublished.push_back(fill_json(f));
+  for (const auto& ev : s.unpublished) {
+    unpublished.push_back(std::visit([](const auto& m) { return event_json(m); }, ev));
+  }
   return core::to_json_text(json::object{{"version", kVersion},
                                          {"books",
                                           {{"initial_cash", s.books.initial_cash},
@@ -130,6 +182,7 @@ std::string encode_state(const PortfolioState& s) {
                                            {"realized", s.books.realized},
                                            {"commissions", s.books.commissions},
                                            {"fills", s.books.fills},
+                                           {"last_trade_id", s.books.last_trade_id},
                                            {"positions", std::move(positions)},
                                            {"marks", std::move(marks)}}},
                                          {"exchange",
@@ -163,6 +216,11 @@ core::Result<PortfolioState> decode_state(std::string_view text) {
     s.books.realized = b.at("realized").to_number<std::int64_t>();
     s.books.commissions = b.at("commissions").to_number<std::int64_t>();
     s.books.fills = b.at("fills").to_number<std::uint64_t>();
+    // Written since trade ids are kept as a watermark; before, the exchange's next trade id
+    // bounded them all the same.
+    if (const auto* last = b.if_contains("last_trade_id")) {
+      s.books.last_trade_id = last->to_number<std::uint64_t>();
+    }
     for (const auto& p : b.at("positions").as_array()) {
       const auto& j = p.as_object();
       s.books.positions.push_back({.symbol = symbol_from(j.at("symbol")),
@@ -187,8 +245,8 @@ core::Result<PortfolioState> decode_state(std::string_view text) {
     for (const auto& id : e.at("seen_orders").as_array()) {
       s.exchange.seen_orders.push_back(id.to_number<std::uint64_t>());
     }
-    for (const auto& f : o.at("unpublished").as_array())
-      s.unpublished.push_back(fill_from(f.as_object()));
+    for (const auto& ev : o.at("unpublished").as_array())
+      s.unpublished.push_back(execution_event_from(ev.as_object()));
     return s;
   } catch (const std::exception& ex) {
     return core::fail(core::ErrorCode::kParse, fmt::format("portfolio snapshot: {}", ex.what()));

@@ -1,6 +1,7 @@
 // The risk engine's glue: orders in (order.new.*, order.modify.*, order.cancel.*), through the
 // pre-trade gate (pretrade.hpp), out to execution (risk.order.*, risk.modify.*, risk.cancel.*)
-// or denied (order.event.*); the books rebuilt from the portfolio's fills and marked by market
+// or denied (order.event.*); the books rebuilt from the portfolio's fills, replaced by the
+// portfolio's own (portfolio.books) when those hold at least as many fills, and marked by market
 // data; post-trade limits (drawdown from the high-water mark, daily loss) that move the trading
 // state by themselves; REST for limits, state and the kill switch. Every handler, the engine's
 // and REST's alike, runs under `mu_`: REST changes the state the order path reads.
@@ -138,6 +139,7 @@ class RiskEngine final : public engine::Engine {
           std::tuple{"portfolio.fill.*", &RiskEngine::on_fill, bus::OverflowPolicy::kBlock},
           std::tuple{"portfolio.update.account", &RiskEngine::on_account,
                      bus::OverflowPolicy::kBlock},
+          std::tuple{"portfolio.books", &RiskEngine::on_books, bus::OverflowPolicy::kBlock},
           std::tuple{"market_data.*.bar", &RiskEngine::on_market_data, bus::OverflowPolicy::kBlock},
           std::tuple{"market_data.*.trade", &RiskEngine::on_market_data,
                      bus::OverflowPolicy::kConflate}}) {
@@ -197,8 +199,13 @@ class RiskEngine final : public engine::Engine {
                        {"symbol", o.symbol.value()},
                        {"strategy", o.strategy.view()},
                        {"side", o.side == model::OrderSide::kBuy ? "buy" : "sell"},
+                       {"quantity", accounting::to_double(o.quantity)},
                        {"leaves", accounting::to_double(o.leaves)},
-                       {"filled", accounting::to_double(o.filled)}});
+                       {"filled", accounting::to_double(o.filled)},
+                       {"price", o.price.as_double()},
+                       {"pending_modifies", o.pending.size()},
+                       {"counted", accounting::to_double(o.counted)},
+                       {"counted_value", accounting::to_double(o.counted_value)}});
       }
       return net::Response::json(out);
     });
@@ -228,6 +235,7 @@ class RiskEngine final : public engine::Engine {
     std::lock_guard lock(mu_);
     out["trading_state"] = state_name(gate_->state());
     out["open_orders"] = gate_->open_orders().size();
+    out["rejected"] = rejected_.count();
   }
 
  private:
@@ -274,10 +282,50 @@ class RiskEngine final : public engine::Engine {
                               {.ts_event = d.ts_event});
   }
 
+  // NOLINTBEGIN(bugprone-unchecked-optional-access): set in start()
   void on_order_event(const bus::Envelope& e) {
-    if (const auto* c = e.get<model::OrderCancelled>()) gate_->on_closed(c->client_order_id);
-    if (const auto* f = e.get<model::OrderFilled>()) {
+    if (const auto* c = e.get<model::OrderCancelled>()) {
+      gate_->on_closed(c->client_order_id);
+    } else if (const auto* f = e.get<model::OrderFilled>()) {
       if (f->status == model::OrderStatus::kFilled) gate_->on_closed(f->client_order_id);
+    } else if (const auto* m = e.get<model::OrderModified>()) {
+      gate_->on_modified(*m);
+    } else if (const auto* r = e.get<model::OrderModifyRejected>()) {
+      gate_->on_modify_rejected(*r);
+    }
+  }
+  // NOLINTEND(bugprone-unchecked-optional-access)
+
+  // The portfolio's books, in place of risk's own when they hold at least as many fills: how a
+  // restarted risk starts from the positions instead of empty books. Risk's marks are put back
+  // on them: it sees the same market data, perhaps later than the portfolio published, and
+  // every symbol it has priced (not only those with a position) must stay priced. The open
+  // orders it lists that risk never saw (all of them after a restart, none once risk has seen
+  // every order since) count from now on; see PreTrade::restore.
+  void on_books(const bus::Envelope& e) {
+    const auto* b = e.get<model::PortfolioBooks>();
+    if (b == nullptr) return;
+    auto taken = accounting::adopt_books(books_, *b);
+    if (!taken) {
+      rejected_.add(taken.error().message, "portfolio.books");
+      return;
+    }
+    if (!*taken) return;  // behind risk's own
+    const std::size_t n = b->order_ids.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::int64_t leaves = b->order_leaves[i];
+      if (leaves == 0 || leaves > core::kMaxRaw || leaves < -core::kMaxRaw) {
+        rejected_.add(fmt::format("portfolio_books: open order {} with leaves {} (raw)",
+                                  b->order_ids[i], leaves),
+                      "portfolio.books");
+        continue;
+      }
+      const auto last = books_.mark_of(b->order_symbols[i]);
+      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+      (void)gate_->restore(b->order_ids[i], b->order_symbols[i], b->order_strategies[i],
+                           leaves < 0 ? model::OrderSide::kSell : model::OrderSide::kBuy,
+                           leaves < 0 ? -leaves : leaves, b->order_prices[i],
+                           last ? *last : core::Price{});
     }
   }
 
@@ -425,6 +473,8 @@ class RiskEngine final : public engine::Engine {
   json::object state_json() const {
     return {{"state", state_name(gate_->state())},
             {"open_orders", gate_->open_orders().size()},
+            {"open_buy_value", accounting::to_double(gate_->open_buy_value())},
+            {"open_sell_value", accounting::to_double(gate_->open_sell_value())},
             {"nav_high_water_mark", high_water_},
             {"drawdown", drawdown_},
             {"day_start_nav", day_start_nav_},
@@ -545,8 +595,8 @@ const engine::EngineInfo& engine_info() {
       .name = "risk",
       .default_port = 8200,
       .subscribes = {"order.new.*", "order.modify.*", "order.cancel.*", "order.event.*",
-                     "portfolio.fill.*", "portfolio.update.account", "market_data.*.bar",
-                     "market_data.*.trade"},
+                     "portfolio.fill.*", "portfolio.update.account", "portfolio.books",
+                     "market_data.*.bar", "market_data.*.trade"},
       .publishes = {"risk.order.*", "risk.modify.*", "risk.cancel.*", "order.event.*",
                     "risk.alert.*", "risk.metric.account"},
       .description =

@@ -51,7 +51,8 @@ std::optional<std::string> check_override(std::string_view v) {
 
 struct PendingOrder {
   core::Symbol symbol;
-  double units = 0;  // signed, still open
+  double units = 0;       // signed, still open
+  bool accepted = false;  // by execution: a denial then is of a modify, and the order lives on
 };
 
 class StrategyEngine final : public engine::Engine, public StrategyContext {
@@ -115,7 +116,8 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
         {"toxicity.alert.*", &StrategyEngine::on_toxicity},
         {"portfolio.fill.*", &StrategyEngine::on_fill},
         {"order.event.*", &StrategyEngine::on_order_event},
-        {"risk.alert.*", &StrategyEngine::on_risk_alert}};
+        {"risk.alert.*", &StrategyEngine::on_risk_alert},
+        {"portfolio.books", &StrategyEngine::on_books}};
     for (const auto& [pattern, fn] : subs) {
       auto sub = ctx.subscribe(
           pattern, [this, fn](const bus::Envelope& e) { (this->*fn)(e); },
@@ -323,9 +325,36 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
     it->second.units += it->second.units > 0 ? -q : q;
     if (std::abs(it->second.units) < 1e-9) pending_.erase(it);
   }
+  // The portfolio's books, at its start and every few seconds: taken in place of ours when
+  // they hold at least as many fills (a strategy restarted beside a running portfolio, or a
+  // whole platform restarted from its snapshot), with our own marks kept, and its open
+  // orders of this strategy become pending again, so their quantity is not ordered twice.
+  void on_books(const bus::Envelope& e) {
+    const auto* b = e.get<model::PortfolioBooks>();
+    if (b == nullptr) return;
+    {
+      std::lock_guard lock(mu_);
+      auto taken = accounting::adopt_books(books_, *b);
+      if (!taken || !*taken) return;
+    }
+    for (std::size_t i = 0; i < b->order_ids.size(); ++i) {
+      if (b->order_strategies[i] != name_) continue;
+      auto& p = pending_[b->order_ids[i]];
+      p.symbol = b->order_symbols[i];
+      p.units = accounting::to_double(b->order_leaves[i]);
+      p.accepted = true;
+    }
+  }
+
   void on_order_event(const bus::Envelope& e) {
-    if (const auto* d = e.get<model::OrderDenied>()) {
-      if (pending_.erase(d->client_order_id) > 0) {
+    if (const auto* a = e.get<model::OrderAccepted>()) {
+      if (const auto it = pending_.find(a->client_order_id); it != pending_.end()) {
+        it->second.accepted = true;
+      }
+    } else if (const auto* d = e.get<model::OrderDenied>()) {
+      const auto it = pending_.find(d->client_order_id);
+      if (it != pending_.end() && !it->second.accepted) {
+        pending_.erase(it);
         retry_at_[d->symbol] = now() + retry_after_denial_ns_;
         std::lock_guard lock(mu_);
         ++denied_;
@@ -371,7 +400,8 @@ const engine::EngineInfo& engine_info() {
       .name = "strategy",
       .default_port = 8700,
       .subscribes = {"market_data.*", "feature.update.*", "ml.prediction.*", "vpin.calculation.*",
-                     "toxicity.alert.*", "portfolio.fill.*", "order.event.*", "risk.alert.*"},
+                     "toxicity.alert.*", "portfolio.fill.*", "order.event.*", "risk.alert.*",
+                     "portfolio.books"},
       .publishes = {"strategy.signal.*", "portfolio.rebalance.*", "order.new.*", "order.cancel.*"},
       .description =
           "A strategy (momentum or mean reversion, following ml predictions) whose "

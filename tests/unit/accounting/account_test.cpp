@@ -93,6 +93,54 @@ TEST(Account, AFillAppliedTwiceIsRefusedAndChangesNothing) {
   EXPECT_EQ(a.fills(), 1U);
 }
 
+TEST(Account, BooksTravelAsAMessageAndComeBackExactly) {
+  Account a(money(50'000));
+  ASSERT_TRUE(a.apply(fill(4, kA, kBuy, "30", "10.125", "1.5")));
+  ASSERT_TRUE(a.apply(fill(9, kB, kSell, "7", "99.99")));
+  a.mark(kA, px("10.5"));
+  const auto msg = to_books(a.state(), 123);
+  EXPECT_EQ(msg.last_trade_id, 9U);
+  EXPECT_EQ(msg.fills, 2U);
+  auto back = from_books(msg);
+  ASSERT_TRUE(back) << back.error().message;
+  const Account b = Account::from_state(*back);
+  EXPECT_EQ(b.cash(), a.cash());
+  EXPECT_EQ(b.nav(), a.nav());
+  EXPECT_EQ(b.realized(), a.realized());
+  EXPECT_EQ(b.quantity_raw(kB), -7'000'000'000);
+  EXPECT_EQ(b.position(kA)->cost(), a.position(kA)->cost());
+  // Every trade id up to the books' last counts as applied, seen one by one or not (5 never
+  // was: the watermark is what a reader of the books can know); 10 is new.
+  Account c = Account::from_state(*back);
+  EXPECT_EQ(c.apply(fill(4, kA, kBuy, "1", "10")).error().code, core::ErrorCode::kAlreadyExists);
+  EXPECT_EQ(c.apply(fill(5, kA, kBuy, "1", "10")).error().code, core::ErrorCode::kAlreadyExists);
+  EXPECT_TRUE(c.apply(fill(10, kA, kBuy, "1", "10")));
+  auto broken = msg;
+  broken.cost.pop_back();
+  EXPECT_EQ(from_books(broken).error().code, core::ErrorCode::kInvalidArgument);
+}
+
+TEST(Account, AnEngineTakesThePortfoliosBooksOnlyWhenTheyAreNotBehindItsOwn) {
+  Account portfolio(money(10'000));
+  ASSERT_TRUE(portfolio.apply(fill(1, kA, kBuy, "10", "20")));
+  ASSERT_TRUE(portfolio.apply(fill(2, kA, kBuy, "10", "22")));
+  Account fresh(money(10'000));  // a risk engine restarted: no fills seen
+  fresh.mark(kA, px("23"));      // but a price already
+  auto taken = adopt_books(fresh, to_books(portfolio.state(), 5));
+  ASSERT_TRUE(taken && *taken);
+  EXPECT_EQ(fresh.quantity_raw(kA), 20'000'000'000);
+  EXPECT_EQ(fresh.mark_of(kA), px("23"));  // its own, later price is kept
+  EXPECT_EQ(fresh.nav(), money(10'000 - 420 + 460));
+  // The republished fill is then refused, and a newer one counts once.
+  EXPECT_FALSE(fresh.apply(fill(2, kA, kBuy, "10", "22")));
+  ASSERT_TRUE(fresh.apply(fill(3, kA, kSell, "5", "23")));
+  // Books behind it (fewer fills) are not taken.
+  auto stale = adopt_books(fresh, to_books(portfolio.state(), 6));
+  ASSERT_TRUE(stale);
+  EXPECT_FALSE(*stale);
+  EXPECT_EQ(fresh.quantity_raw(kA), 15'000'000'000);
+}
+
 TEST(Account, NotionalIsTheProductRoundedHalfAwayFromZeroToANanounit) {
   // Against the 128-bit product, for values across the range and both signs.
   std::mt19937_64 rng(2);

@@ -147,7 +147,7 @@ TEST(Vocabulary, HotMessagesTravelInsideTheEnvelope) {
                       t.name == "factor_calculation" || t.name == "factor_returns" ||
                       t.name == "bar_history" || t.name == "reference_data" ||
                       t.name == "reference_history" || t.name == "universe_members" ||
-                      t.name == "request_failed";
+                      t.name == "request_failed" || t.name == "portfolio_books";
     if (heap) {
       EXPECT_EQ(t.inline_size, 0u) << t.name;
     } else {

@@ -1,9 +1,16 @@
 // The pre-trade gate: each check denies with its own reason and the value that broke the limit;
-// open orders count toward the position; the trading state and the throttles; limits that
-// contradict themselves are refused naming the setting.
+// open orders count toward the position, and on every symbol toward the exposure caps; a
+// pending modify counts the larger order until execution answers; the trading state and the
+// throttles; the window of seen ids; limits that contradict themselves are refused naming the
+// setting.
 #include "nautilus/engines/risk/pretrade.hpp"
 
 #include <gtest/gtest.h>
+
+#include <deque>
+#include <random>
+#include <unordered_set>
+#include <vector>
 
 namespace nautilus::risk {
 namespace {
@@ -53,6 +60,25 @@ struct Fixture {
   std::optional<DenyReason> reason(const model::NewOrder& o) {
     auto d = gate.check(o, books);
     return d ? std::optional(d->reason) : std::nullopt;
+  }
+  std::optional<DenyReason> modify(model::OrderId id, const char* qty, const char* px) {
+    auto d = gate.check_modify({.client_order_id = id,
+                                .symbol = kA,
+                                .quantity = *core::Quantity::from_string(qty),
+                                .price = *core::Price::from_string(px)},
+                               books);
+    return d ? std::optional(d->reason) : std::nullopt;
+  }
+  // Execution's answer to the oldest pending modify of `id` (on AAA).
+  void modified(model::OrderId id, const char* qty, const char* leaves, const char* px) {
+    gate.on_modified({.client_order_id = id,
+                      .symbol = kA,
+                      .quantity = *core::Quantity::from_string(qty),
+                      .leaves_quantity = *core::Quantity::from_string(leaves),
+                      .price = *core::Price::from_string(px)});
+  }
+  const OpenOrder& open(const model::NewOrder& o) {
+    return gate.open_orders().at(o.client_order_id);
   }
   void fill(const model::NewOrder& o, std::uint64_t trade_id) {
     ASSERT_TRUE(books.apply({.trade_id = trade_id,
@@ -204,25 +230,270 @@ TEST(PreTrade, AModifyIsCheckedAsAnOrderAndThrottledOnItsOwn) {
   Fixture f;
   auto o = f.order(OrderSide::kBuy, "100", "40");
   ASSERT_EQ(f.reason(o), std::nullopt);
-  const auto modify = [&](const char* qty, const char* px, model::OrderId id) {
-    auto d = f.gate.check_modify({.client_order_id = id,
-                                  .symbol = kA,
-                                  .quantity = *core::Quantity::from_string(qty),
-                                  .price = *core::Price::from_string(px)},
-                                 f.books);
-    return d ? std::optional(d->reason) : std::nullopt;
-  };
-  EXPECT_EQ(modify("100", "40", 999), DenyReason::kUnknownOrder);
-  EXPECT_EQ(modify("100", "50", o.client_order_id), DenyReason::kPriceCollar);
-  EXPECT_EQ(modify("1001", "40", o.client_order_id), DenyReason::kMaxOrderQuantity);
-  EXPECT_EQ(modify("200", "40.5", o.client_order_id), std::nullopt);
-  EXPECT_EQ(f.gate.open_orders().at(o.client_order_id).leaves, raw(200));
+  const auto id = o.client_order_id;
+  EXPECT_EQ(f.modify(999, "100", "40"), DenyReason::kUnknownOrder);
+  EXPECT_EQ(f.modify(id, "100", "50"), DenyReason::kPriceCollar);
+  EXPECT_EQ(f.modify(id, "1001", "40"), DenyReason::kMaxOrderQuantity);
+  EXPECT_EQ(f.modify(id, "200", "40.5"), std::nullopt);
+  // Approved is not applied: the order is as execution has it, and counts the new size too.
+  EXPECT_EQ(f.open(o).leaves, raw(100));
+  EXPECT_EQ(f.open(o).counted, raw(200));
   Limits l = limits();
   l.modifies_per_s = 2;
   ASSERT_TRUE(f.gate.set_limits(l));
-  EXPECT_EQ(modify("150", "40", o.client_order_id), std::nullopt);
-  EXPECT_EQ(modify("140", "40", o.client_order_id), std::nullopt);
-  EXPECT_EQ(modify("130", "40", o.client_order_id), DenyReason::kModifyRate);
+  EXPECT_EQ(f.modify(id, "150", "40"), std::nullopt);
+  EXPECT_EQ(f.modify(id, "140", "40"), std::nullopt);
+  EXPECT_EQ(f.modify(id, "130", "40"), DenyReason::kModifyRate);
+}
+
+// Ten symbols at 10 each (S0 .. S9, and S10 spare), with the restricted list emptied.
+std::vector<core::Symbol> ten_symbols(Fixture& f) {
+  std::vector<core::Symbol> out;
+  for (const char* name : {"S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10"}) {
+    out.push_back(core::Symbol::from_trusted(name));
+    f.books.mark(out.back(), *core::Price::from_string("10"));
+  }
+  return out;
+}
+
+TEST(PreTrade, OpenOrdersOnEverySymbolCountTowardTheGrossCap) {
+  Fixture f;
+  Limits l = limits();
+  l.max_gross_exposure = raw(100'000);
+  l.max_net_exposure = raw(100'000);
+  l.max_order_notional = raw(30'000);
+  ASSERT_TRUE(f.gate.set_limits(l));
+  const auto s = ten_symbols(f);
+  // One order of 1,000 x 10 = 10,000 on each of ten symbols, buys and sells in turn (the net
+  // stays within 50,000): together they could make a gross of 100,000, the cap, so all pass.
+  std::vector<model::NewOrder> open;
+  for (int i = 0; i < 10; ++i) {
+    open.push_back(f.order(i % 2 == 0 ? OrderSide::kBuy : OrderSide::kSell, "1000", nullptr,
+                           s[static_cast<std::size_t>(i)]));
+    ASSERT_EQ(f.reason(open.back()), std::nullopt) << i;
+  }
+  // An eleventh of 100 x 10 on a symbol of its own would pass alone (1,000); with the ten it
+  // is 101,000.
+  auto d = f.gate.check(f.order(OrderSide::kBuy, "100", nullptr, s[10]), f.books);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->reason, DenyReason::kMaxGrossExposure);
+  EXPECT_DOUBLE_EQ(d->value, 101'000);
+  // One of the ten cancelled: 90,000 + 1,000.
+  f.gate.on_closed(open[1].client_order_id);
+  EXPECT_EQ(f.reason(f.order(OrderSide::kBuy, "100", nullptr, s[10])), std::nullopt);
+}
+
+TEST(PreTrade, OpenOrdersOnEverySymbolCountTowardTheNetCap) {
+  Fixture f;
+  Limits l = limits();
+  l.max_gross_exposure = raw(200'000);
+  l.max_net_exposure = raw(50'000);
+  l.max_order_notional = raw(30'000);
+  ASSERT_TRUE(f.gate.set_limits(l));
+  const auto s = ten_symbols(f);
+  // Buys of 1,000 on four symbols, the first a limit at 10.2 (counted at its limit, 10,200),
+  // the others market orders at the last price 10: 40,200 if all fill.
+  auto limit = f.order(OrderSide::kBuy, "1000", "10.2", s[0]);
+  ASSERT_EQ(f.reason(limit), std::nullopt);
+  for (std::size_t i = 1; i < 4; ++i) {
+    ASSERT_EQ(f.reason(f.order(OrderSide::kBuy, "1000", nullptr, s[i])), std::nullopt) << i;
+  }
+  EXPECT_EQ(f.gate.open_buy_value(), accounting::money(40'200));
+  auto d = f.gate.check(f.order(OrderSide::kBuy, "1000", nullptr, s[4]), f.books);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->reason, DenyReason::kMaxNetExposure);
+  EXPECT_DOUBLE_EQ(d->value, 50'200);
+  // A sell's worst case is the sells alone (-10,000): it passes, and makes no room for buys,
+  // since it may never fill.
+  ASSERT_EQ(f.reason(f.order(OrderSide::kSell, "1000", nullptr, s[4])), std::nullopt);
+  EXPECT_EQ(f.reason(f.order(OrderSide::kBuy, "1000", nullptr, s[5])), DenyReason::kMaxNetExposure);
+  ASSERT_EQ(f.reason(f.order(OrderSide::kBuy, "900", nullptr, s[5])), std::nullopt);  // 49,200
+  // The limit order fills at 10: it counts as the position, 10,000 at the last price, no more
+  // at its limit, so 10,000 + 30,000 + 9,000 + 1,000 = 50,000 fits.
+  f.fill(limit, 1);
+  EXPECT_EQ(f.reason(f.order(OrderSide::kBuy, "100", nullptr, s[6])), std::nullopt);
+  EXPECT_EQ(f.reason(f.order(OrderSide::kBuy, "1", nullptr, s[6])), DenyReason::kMaxNetExposure);
+}
+
+TEST(PreTrade, APendingModifyCountsTheLargerOrderUntilExecutionAppliesIt) {
+  Fixture f;  // max position 2,000
+  auto held = f.order(OrderSide::kBuy, "1000");
+  ASSERT_EQ(f.reason(held), std::nullopt);
+  f.fill(held, 1);  // long 1,000
+  auto o = f.order(OrderSide::kBuy, "800", "40");
+  ASSERT_EQ(f.reason(o), std::nullopt);
+  // Down to 300 at 41: execution may not have applied it yet, so the order counts its 800, at
+  // the higher limit: 800 x 41 = 32,800.
+  ASSERT_EQ(f.modify(o.client_order_id, "300", "41"), std::nullopt);
+  EXPECT_EQ(f.open(o).leaves, raw(800));
+  EXPECT_EQ(f.open(o).counted, raw(800));
+  EXPECT_EQ(f.open(o).counted_value, accounting::money(32'800));
+  EXPECT_EQ(f.open(o).pending.size(), 1U);
+  auto d = f.gate.check(f.order(OrderSide::kBuy, "300"), f.books);  // 1,000 + 800 + 300
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->reason, DenyReason::kMaxPosition);
+  EXPECT_DOUBLE_EQ(d->value, 2'100);
+  // Applied: 300 at 41 = 12,300, and a buy of 300 makes 1,600.
+  f.modified(o.client_order_id, "300", "300", "41");
+  EXPECT_EQ(f.open(o).quantity, raw(300));
+  EXPECT_EQ(f.open(o).leaves, raw(300));
+  EXPECT_EQ(f.open(o).price, *core::Price::from_string("41"));
+  EXPECT_EQ(f.open(o).counted, raw(300));
+  EXPECT_EQ(f.open(o).counted_value, accounting::money(12'300));
+  EXPECT_TRUE(f.open(o).pending.empty());
+  EXPECT_EQ(f.reason(f.order(OrderSide::kBuy, "300")), std::nullopt);
+  EXPECT_EQ(f.gate.open_buy_value(), accounting::money(12'300 + 12'000));
+}
+
+TEST(PreTrade, AModifyExecutionRefusesLeavesTheOrderAsItWas) {
+  Fixture f;
+  auto held = f.order(OrderSide::kBuy, "1000");
+  ASSERT_EQ(f.reason(held), std::nullopt);
+  f.fill(held, 1);
+  auto o = f.order(OrderSide::kBuy, "800", "40");
+  ASSERT_EQ(f.reason(o), std::nullopt);
+  // Up to 1,000: counted at once (1,000 + 1,000 is the cap), so a buy of 100 would make 2,100.
+  ASSERT_EQ(f.modify(o.client_order_id, "1000", "40"), std::nullopt);
+  EXPECT_EQ(f.open(o).counted, raw(1000));
+  EXPECT_EQ(f.reason(f.order(OrderSide::kBuy, "100")), DenyReason::kMaxPosition);
+  f.gate.on_modify_rejected({.client_order_id = o.client_order_id,
+                             .symbol = kA,
+                             .reason = model::ModifyRejectReason::kBelowFilled});
+  EXPECT_EQ(f.open(o).quantity, raw(800));
+  EXPECT_EQ(f.open(o).leaves, raw(800));
+  EXPECT_EQ(f.open(o).price, *core::Price::from_string("40"));
+  EXPECT_EQ(f.open(o).counted, raw(800));
+  EXPECT_EQ(f.open(o).counted_value, accounting::money(32'000));
+  EXPECT_TRUE(f.open(o).pending.empty());
+  EXPECT_EQ(f.reason(f.order(OrderSide::kBuy, "100")), std::nullopt);  // 1,900
+  EXPECT_EQ(f.gate.open_buy_value(), accounting::money(32'000 + 4'000));
+}
+
+TEST(PreTrade, FillsAndClosesWhileAModifyIsPendingKeepTheCountsRight) {
+  Fixture f;
+  // Up from 800 to 1,000, and execution applied it and filled 900 before its answer came:
+  // more than the 800 risk knew of. The order stays open for the last 100.
+  auto o = f.order(OrderSide::kBuy, "800", "40");
+  ASSERT_EQ(f.reason(o), std::nullopt);
+  ASSERT_EQ(f.modify(o.client_order_id, "1000", "40"), std::nullopt);
+  f.gate.on_fill(o.client_order_id, raw(900));
+  EXPECT_EQ(f.open(o).filled, raw(900));
+  EXPECT_EQ(f.open(o).leaves, 0);
+  EXPECT_EQ(f.open(o).counted, raw(100));
+  EXPECT_EQ(f.open(o).counted_value, accounting::money(4'000));
+  f.modified(o.client_order_id, "1000", "100", "40");
+  EXPECT_EQ(f.open(o).leaves, raw(100));
+  EXPECT_EQ(f.open(o).counted, raw(100));
+  f.gate.on_fill(o.client_order_id, raw(100));
+  EXPECT_TRUE(f.gate.open_orders().empty());
+  // Down from 500 to 200, and the order filled in full before the modify reached execution
+  // (which will refuse it): nothing is left to fill either way, so it closes at once.
+  auto p = f.order(OrderSide::kBuy, "500", "40");
+  ASSERT_EQ(f.reason(p), std::nullopt);
+  ASSERT_EQ(f.modify(p.client_order_id, "200", "40"), std::nullopt);
+  f.gate.on_fill(p.client_order_id, raw(500));
+  EXPECT_TRUE(f.gate.open_orders().empty());
+  f.gate.on_modify_rejected({.client_order_id = p.client_order_id, .symbol = kA});  // no-op
+  // Cancelled with a larger modify pending: all it counted goes.
+  auto q = f.order(OrderSide::kSell, "500", "40");
+  ASSERT_EQ(f.reason(q), std::nullopt);
+  ASSERT_EQ(f.modify(q.client_order_id, "700", "40.5"), std::nullopt);
+  EXPECT_EQ(f.gate.open_sell_value(), accounting::money(28'350));  // 700 x 40.5
+  f.gate.on_closed(q.client_order_id);
+  EXPECT_TRUE(f.gate.open_orders().empty());
+  EXPECT_EQ(f.gate.open_buy_value(), 0);
+  EXPECT_EQ(f.gate.open_sell_value(), 0);
+}
+
+TEST(PreTrade, ASecondModifyWhileOneIsPendingJoinsItAndEachAnswerSettlesTheOldest) {
+  Fixture f;
+  auto o = f.order(OrderSide::kBuy, "800", "40");
+  ASSERT_EQ(f.reason(o), std::nullopt);
+  ASSERT_EQ(f.modify(o.client_order_id, "1000", "40"), std::nullopt);
+  // Execution may have applied the 1,000 already: the 300 does not bring the count down.
+  ASSERT_EQ(f.modify(o.client_order_id, "300", "40"), std::nullopt);
+  EXPECT_EQ(f.open(o).counted, raw(1000));
+  EXPECT_EQ(f.open(o).pending.size(), 2U);
+  f.modified(o.client_order_id, "1000", "1000", "40");  // the first: 1,000, the 300 pending
+  EXPECT_EQ(f.open(o).leaves, raw(1000));
+  EXPECT_EQ(f.open(o).counted, raw(1000));
+  f.modified(o.client_order_id, "300", "300", "40");  // the second
+  EXPECT_EQ(f.open(o).counted, raw(300));
+  EXPECT_EQ(f.gate.open_buy_value(), accounting::money(12'000));
+}
+
+TEST(PreTrade, AnOrderRestoredFromThePortfoliosBooksCountsUnlessRiskHasSeenItsId) {
+  Fixture f;  // max position 2,000
+  // Open at execution before risk started: 1,500 to buy at a limit of 40 (60,000), and a
+  // market sell of 100 valued at the last price 40.
+  const auto t = model::Name::from_trusted("t");
+  ASSERT_TRUE(f.gate.restore(500, kA, t, OrderSide::kBuy, raw(1500),
+                             *core::Price::from_string("40"), *f.books.mark_of(kA)));
+  ASSERT_TRUE(
+      f.gate.restore(501, kA, t, OrderSide::kSell, raw(100), core::Price{}, *f.books.mark_of(kA)));
+  EXPECT_EQ(f.gate.open_buy_value(), accounting::money(60'000));
+  EXPECT_EQ(f.gate.open_sell_value(), accounting::money(4'000));
+  auto d = f.gate.check(f.order(OrderSide::kBuy, "600"), f.books);  // 1,500 + 600
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->reason, DenyReason::kMaxPosition);
+  EXPECT_DOUBLE_EQ(d->value, 2'100);
+  // Its id is taken, and a later books message that still lists it changes nothing.
+  auto reuse = f.order(OrderSide::kBuy, "1");
+  reuse.client_order_id = 500;
+  EXPECT_EQ(f.reason(reuse), DenyReason::kDuplicateOrderId);
+  f.gate.on_closed(500);
+  EXPECT_FALSE(f.gate.restore(500, kA, t, OrderSide::kBuy, raw(1500),
+                              *core::Price::from_string("40"), *f.books.mark_of(kA)));
+  EXPECT_EQ(f.reason(f.order(OrderSide::kBuy, "600")), std::nullopt);
+}
+
+TEST(PreTrade, TheSeenIdsWindowForgetsTheOldestButNotTheIdOfAnOpenOrder) {
+  Fixture f;
+  auto first = f.order(OrderSide::kBuy, "1");  // id 1, stays open
+  ASSERT_EQ(f.reason(first), std::nullopt);
+  // Ids 2 to kSeenIdsKept + 2, each denied for its zero quantity: the window holds the latest
+  // kSeenIdsKept, 3 onwards, and has forgotten 1 and 2.
+  auto zero = f.order(OrderSide::kBuy, "1");
+  zero.quantity = core::Quantity{};
+  std::size_t other = 0;
+  for (model::OrderId id = 2; id <= PreTrade::kSeenIdsKept + 2; ++id) {
+    zero.client_order_id = id;
+    if (f.reason(zero) != DenyReason::kInvalidQuantity) ++other;
+  }
+  EXPECT_EQ(other, 0U);
+  zero.client_order_id = 3;
+  EXPECT_EQ(f.reason(zero), DenyReason::kDuplicateOrderId);
+  zero.client_order_id = 2;  // forgotten: past the id check, denied for what it is
+  EXPECT_EQ(f.reason(zero), DenyReason::kInvalidQuantity);
+  // Forgotten too, but its order is open: a second order under it is still refused.
+  auto again = f.order(OrderSide::kBuy, "1");
+  again.client_order_id = first.client_order_id;
+  EXPECT_EQ(f.reason(again), DenyReason::kDuplicateOrderId);
+}
+
+TEST(SeenIds, AnswersAsASetWithAQueueOfTheLatestIdsWouldOverRandomIds) {
+  for (const std::size_t capacity : {1UL, 2UL, 5UL, 64UL}) {
+    SeenIds window(capacity);
+    std::unordered_set<std::uint64_t> set;
+    std::deque<std::uint64_t> queue;
+    std::mt19937_64 rng(capacity);
+    for (int i = 0; i < 20'000; ++i) {
+      // Mostly from a range three times the window (so ids come back, some still in it,
+      // some forgotten), some anywhere, 0 included.
+      const std::uint64_t id = rng() % 8 == 0 ? rng() : rng() % (3 * capacity + 1);
+      const bool fresh = set.insert(id).second;
+      if (fresh) {
+        queue.push_back(id);
+        if (queue.size() > capacity) {
+          set.erase(queue.front());
+          queue.pop_front();
+        }
+      }
+      ASSERT_EQ(window.insert(id), fresh) << "capacity " << capacity << ", id " << id;
+      ASSERT_EQ(window.size(), queue.size());
+      if (i == 10'000) window = SeenIds(std::move(window));  // a moved window goes on
+    }
+  }
 }
 
 TEST(PreTrade, LimitsThatContradictThemselvesAreRefusedNamingTheSetting) {

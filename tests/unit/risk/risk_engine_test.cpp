@@ -1,13 +1,19 @@
-// The risk engine on the bus: orders pass or are denied with a published reason; the NAV's
-// drawdown moves the trading state to REDUCING then HALTED by itself, halting cancels every open
-// order; cancels always pass; limits that contradict themselves stop the start naming them.
+// The risk engine on the bus: orders pass or are denied with a published reason; a modify is
+// passed on or denied, and counts the larger order until execution answers; the portfolio's
+// books take the place of risk's own; the NAV's drawdown moves the trading state to REDUCING
+// then HALTED by itself, halting cancels every open order; cancels always pass; limits that
+// contradict themselves stop the start naming them.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
+#include "nautilus/accounting/account.hpp"
 #include "nautilus/engine/host.hpp"
 #include "nautilus/engines/risk/engine.hpp"
 #include "nautilus/model/market_data.hpp"
 #include "nautilus/model/risk.hpp"
 #include "nautilus/model/trading.hpp"
+#include "nautilus/net/http.hpp"
 #include "support/engine_harness.hpp"
 
 namespace nautilus::risk {
@@ -18,6 +24,7 @@ const core::Symbol kA = core::Symbol::from_trusted("AAA");
 
 struct Harness : test::EngineHarness {
   std::vector<model::NewOrder> passed;
+  std::vector<model::ModifyOrder> modifies;
   std::vector<model::OrderDenied> denied;
   std::vector<model::CancelOrder> cancels;
   std::vector<model::RiskAlert> alerts;
@@ -27,6 +34,7 @@ struct Harness : test::EngineHarness {
   core::Result<void> start(engine::EngineConfig cfg) {
     if (auto ok = EngineHarness::start(make_engine(), "risk", std::move(cfg)); !ok) return ok;
     collect("risk.order.*", passed);
+    collect("risk.modify.*", modifies);
     collect("order.event.*", denied);
     collect("risk.cancel.*", cancels);
     collect("risk.alert.*", alerts);
@@ -41,16 +49,53 @@ struct Harness : test::EngineHarness {
                                               .ts_event = clock.now()}));
     step();
   }
-  model::OrderId order(model::OrderSide side, const char* qty) {
+  // A market order, or a limit order at `px`.
+  model::OrderId order(model::OrderSide side, const char* qty, const char* px = nullptr) {
     const model::OrderId id = next++;
-    EXPECT_TRUE(pub->publish("order.new.AAA",
-                             model::NewOrder{.client_order_id = id,
-                                             .symbol = kA,
-                                             .strategy = model::Name::from_trusted("t"),
-                                             .side = side,
-                                             .quantity = *core::Quantity::from_string(qty)}));
+    EXPECT_TRUE(pub->publish(
+        "order.new.AAA",
+        model::NewOrder{.client_order_id = id,
+                        .symbol = kA,
+                        .strategy = model::Name::from_trusted("t"),
+                        .side = side,
+                        .type = px ? model::OrderType::kLimit : model::OrderType::kMarket,
+                        .quantity = *core::Quantity::from_string(qty),
+                        .price = px ? *core::Price::from_string(px) : core::Price{}}));
     step();
     return id;
+  }
+  void modify(model::OrderId id, const char* qty, const char* px) {
+    ASSERT_TRUE(pub->publish("order.modify.AAA",
+                             model::ModifyOrder{.client_order_id = id,
+                                                .symbol = kA,
+                                                .strategy = model::Name::from_trusted("t"),
+                                                .quantity = *core::Quantity::from_string(qty),
+                                                .price = *core::Price::from_string(px)}));
+    step();
+  }
+  // An order event as the portfolio publishes it.
+  template <class T>
+  void event(const T& e) {
+    ASSERT_TRUE(pub->publish("order.event.AAA", e));
+    step();
+  }
+  void books(const accounting::AccountState& s) {
+    ASSERT_TRUE(pub->publish("portfolio.books", accounting::to_books(s, clock.now())));
+    step();
+  }
+  // GET /risk/orders, by client order id.
+  std::map<model::OrderId, boost::json::object> open_orders() {
+    net::Router r;
+    host->engine_objects().front()->add_routes(r);
+    net::Request q{.method = net::Method::kGet, .path = "/risk/orders"};
+    const auto resp = r.dispatch(q, "");
+    EXPECT_EQ(resp.status, 200) << resp.body;
+    std::map<model::OrderId, boost::json::object> out;
+    const boost::json::value body = boost::json::parse(resp.body);
+    for (const auto& o : body.as_array()) {
+      out[o.at("client_order_id").to_number<model::OrderId>()] = o.as_object();
+    }
+    return out;
   }
   void nav(const char* v) {
     ASSERT_TRUE(pub->publish(
@@ -76,6 +121,169 @@ TEST(RiskEngine, OrdersPassOrAreDeniedWithAPublishedReason) {
   ASSERT_EQ(h.denied.size(), 2U);
   EXPECT_EQ(h.denied[1].reason, model::DenyReason::kMaxOrderQuantity);
   EXPECT_DOUBLE_EQ(h.denied[1].value, 101);
+}
+
+TEST(RiskEngine, AnApprovedModifyIsPassedOnAndCountsTheLargerOrderUntilExecutionAppliesIt) {
+  Harness h;
+  engine::EngineConfig cfg;
+  cfg.set("max_order_quantity", "1000");
+  cfg.set("max_position", "1000");
+  ASSERT_TRUE(h.start(cfg));
+  h.price("50");
+  const auto id = h.order(model::OrderSide::kBuy, "600", "50");
+  ASSERT_EQ(h.passed.size(), 1U);
+  h.modify(id, "300", "50");
+  ASSERT_EQ(h.modifies.size(), 1U);
+  EXPECT_EQ(h.modifies[0].client_order_id, id);
+  EXPECT_EQ(h.modifies[0].quantity, *core::Quantity::from_string("300"));
+  // Until execution applies it the order still counts 600: a buy of 500 would make 1,100.
+  h.order(model::OrderSide::kBuy, "500");
+  ASSERT_EQ(h.denied.size(), 1U);
+  EXPECT_EQ(h.denied[0].reason, model::DenyReason::kMaxPosition);
+  EXPECT_DOUBLE_EQ(h.denied[0].value, 1'100);
+  h.event(model::OrderModified{.client_order_id = id,
+                               .symbol = kA,
+                               .quantity = *core::Quantity::from_string("300"),
+                               .leaves_quantity = *core::Quantity::from_string("300"),
+                               .price = *core::Price::from_string("50")});
+  h.order(model::OrderSide::kBuy, "500");  // 300 + 500
+  EXPECT_EQ(h.passed.size(), 2U);
+  const auto open = h.open_orders();
+  ASSERT_EQ(open.size(), 2U);
+  EXPECT_DOUBLE_EQ(open.at(id).at("leaves").to_number<double>(), 300);
+  EXPECT_DOUBLE_EQ(open.at(id).at("counted").to_number<double>(), 300);
+  EXPECT_EQ(open.at(id).at("pending_modifies").to_number<int>(), 0);
+}
+
+TEST(RiskEngine, ADeniedOrRefusedModifyLeavesTheOrderOpenAsItWas) {
+  Harness h;
+  engine::EngineConfig cfg;
+  cfg.set("max_order_quantity", "1000");
+  cfg.set("max_position", "1000");
+  ASSERT_TRUE(h.start(cfg));
+  h.price("50");
+  const auto id = h.order(model::OrderSide::kBuy, "600", "50");
+  ASSERT_EQ(h.passed.size(), 1U);
+  // Denied by risk: an order_denied for the order's id, nothing to execution.
+  h.modify(id, "1001", "50");
+  ASSERT_EQ(h.denied.size(), 1U);
+  EXPECT_EQ(h.denied[0].client_order_id, id);
+  EXPECT_EQ(h.denied[0].reason, model::DenyReason::kMaxOrderQuantity);
+  EXPECT_DOUBLE_EQ(h.denied[0].value, 1'001);
+  EXPECT_TRUE(h.modifies.empty());
+  auto open = h.open_orders();
+  ASSERT_EQ(open.size(), 1U);
+  EXPECT_DOUBLE_EQ(open.at(id).at("quantity").to_number<double>(), 600);
+  EXPECT_DOUBLE_EQ(open.at(id).at("leaves").to_number<double>(), 600);
+  EXPECT_DOUBLE_EQ(open.at(id).at("counted").to_number<double>(), 600);
+  EXPECT_EQ(open.at(id).at("pending_modifies").to_number<int>(), 0);
+  // Approved by risk, refused by execution: up to 900 counts at once (a buy of 200 makes
+  // 1,100), and after the refusal the order counts its 600 again (800).
+  h.modify(id, "900", "50");
+  ASSERT_EQ(h.modifies.size(), 1U);
+  h.order(model::OrderSide::kBuy, "200");
+  ASSERT_EQ(h.denied.size(), 2U);
+  EXPECT_EQ(h.denied[1].reason, model::DenyReason::kMaxPosition);
+  EXPECT_DOUBLE_EQ(h.denied[1].value, 1'100);
+  h.event(model::OrderModifyRejected{
+      .client_order_id = id, .symbol = kA, .reason = model::ModifyRejectReason::kNotOpen});
+  open = h.open_orders();
+  EXPECT_DOUBLE_EQ(open.at(id).at("counted").to_number<double>(), 600);
+  EXPECT_EQ(open.at(id).at("pending_modifies").to_number<int>(), 0);
+  h.order(model::OrderSide::kBuy, "200");
+  EXPECT_EQ(h.passed.size(), 2U);
+}
+
+TEST(RiskEngine, ThePortfoliosBooksTakeThePlaceOfRisksOwnSoARestartStartsFromThePositions) {
+  Harness h;
+  engine::EngineConfig cfg;
+  cfg.set("max_order_quantity", "100");
+  cfg.set("max_order_notional", "4000");
+  cfg.set("max_position", "1000");
+  ASSERT_TRUE(h.start(cfg));
+  h.price("50");
+  // Risk has applied no fill; the portfolio's books hold three: long 950 bought at 50, priced
+  // at 49 when the portfolio published them.
+  const accounting::AccountState books{.initial_cash = accounting::money(1'000'000),
+                                       .cash = accounting::money(1'000'000 - 47'500),
+                                       .fills = 3,
+                                       .last_trade_id = 3,
+                                       .positions = {{.symbol = kA,
+                                                      .quantity = 950 * core::kFixedScale,
+                                                      .cost = accounting::money(47'500)}},
+                                       .marks = {{kA, *core::Price::from_string("49")}}};
+  h.books(books);
+  h.order(model::OrderSide::kBuy, "60");  // 950 + 60
+  ASSERT_EQ(h.denied.size(), 1U);
+  EXPECT_EQ(h.denied[0].reason, model::DenyReason::kMaxPosition);
+  EXPECT_DOUBLE_EQ(h.denied[0].value, 1'010);
+  // Risk's own last price (50) stays, not the books' older 49: 90 x 50 = 4,500.
+  h.order(model::OrderSide::kBuy, "90");
+  ASSERT_EQ(h.denied.size(), 2U);
+  EXPECT_EQ(h.denied[1].reason, model::DenyReason::kMaxOrderNotional);
+  EXPECT_DOUBLE_EQ(h.denied[1].value, 4'500);
+  h.order(model::OrderSide::kBuy, "50");  // 1,000: the cap
+  ASSERT_EQ(h.passed.size(), 1U);
+  // A fill the books hold already, delivered again, is not applied twice; books with fewer
+  // fills than risk's (flat, two fills) are older and ignored; books whose arrays disagree are
+  // counted as rejected. Each time the position stays 950 (+ 50 open): a buy of 10 makes 1,010.
+  ASSERT_TRUE(h.pub->publish("portfolio.fill.AAA",
+                             model::Fill{.trade_id = 3,
+                                         .symbol = kA,
+                                         .quantity = *core::Quantity::from_string("10"),
+                                         .price = *core::Price::from_string("50")}));
+  h.step();
+  h.books({.initial_cash = accounting::money(1'000'000),
+           .cash = accounting::money(1'000'000),
+           .fills = 2,
+           .last_trade_id = 2});
+  auto broken = accounting::to_books(books, h.clock.now());
+  broken.fills = 10;
+  broken.quantity.clear();
+  ASSERT_TRUE(h.pub->publish("portfolio.books", broken));
+  h.step();
+  h.order(model::OrderSide::kBuy, "10");
+  ASSERT_EQ(h.denied.size(), 3U);
+  EXPECT_EQ(h.denied[2].reason, model::DenyReason::kMaxPosition);
+  EXPECT_DOUBLE_EQ(h.denied[2].value, 1'010);
+  boost::json::object health;
+  h.host->engine_objects().front()->add_health_fields(health);
+  EXPECT_EQ(health["rejected"].to_number<int>(), 1);
+}
+
+TEST(RiskEngine, OpenOrdersInThePortfoliosBooksCountUntilTheyCloseAndDoNotComeBack) {
+  Harness h;
+  engine::EngineConfig cfg;
+  cfg.set("max_order_quantity", "1000");
+  cfg.set("max_position", "1000");
+  ASSERT_TRUE(h.start(cfg));
+  h.price("50");
+  // Flat, with a buy of 600 at 50 open at execution that this risk never passed (id 900).
+  auto books = accounting::to_books(
+      {.initial_cash = accounting::money(1'000'000), .cash = accounting::money(1'000'000)},
+      h.clock.now());
+  books.order_ids = {900};
+  books.order_symbols = {kA};
+  books.order_strategies = {model::Name::from_trusted("t")};
+  books.order_leaves = {600 * core::kFixedScale};
+  books.order_prices = {*core::Price::from_string("50")};
+  ASSERT_TRUE(h.pub->publish("portfolio.books", books));
+  h.step();
+  h.order(model::OrderSide::kBuy, "500");  // 600 + 500
+  ASSERT_EQ(h.denied.size(), 1U);
+  EXPECT_EQ(h.denied[0].reason, model::DenyReason::kMaxPosition);
+  EXPECT_DOUBLE_EQ(h.denied[0].value, 1'100);
+  EXPECT_EQ(h.open_orders().count(900), 1U);
+  // Cancelled; a books message published before the cancel still lists it, and must not
+  // bring it back.
+  h.event(model::OrderCancelled{.client_order_id = 900,
+                                .symbol = kA,
+                                .leaves_quantity = *core::Quantity::from_string("600")});
+  ASSERT_TRUE(h.pub->publish("portfolio.books", books));
+  h.step();
+  EXPECT_TRUE(h.open_orders().empty());
+  h.order(model::OrderSide::kBuy, "500");
+  EXPECT_EQ(h.passed.size(), 1U);
 }
 
 TEST(RiskEngine, DrawdownReducesThenHaltsByItselfAndHaltingCancelsOpenOrders) {

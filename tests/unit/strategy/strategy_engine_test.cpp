@@ -141,5 +141,77 @@ TEST(StrategyEngine, BadParametersStopTheStartNamingThem) {
       << refused.error().message;
 }
 
+// A strategy restarted beside a running portfolio (or a platform restarted from its snapshot):
+// the portfolio's books say 5 held and 4 on their way in an order of this strategy, so the
+// target of 9 needs nothing more; without them it would buy the 9 again.
+TEST(StrategyEngine, ARestartedStrategyTakesThePortfoliosBooksAndDoesNotOrderTheirQuantityAgain) {
+  const auto books = [](const char* strategy) {
+    return model::PortfolioBooks{.initial_cash = *core::Price::from_string("100000"),
+                                 .cash = *core::Price::from_string("99485"),
+                                 .fills = 1,
+                                 .last_trade_id = 1,
+                                 .symbols = {kA},
+                                 .quantity = {5'000'000'000},
+                                 .cost = {*core::Price::from_string("515")},
+                                 .position_realized = {core::Price{}},
+                                 .position_commissions = {core::Price{}},
+                                 .order_ids = {77},
+                                 .order_symbols = {kA},
+                                 .order_strategies = {model::Name::from_trusted(strategy)},
+                                 .order_leaves = {4'000'000'000},
+                                 .order_prices = {core::Price{}},
+                                 .ts_event = kT0};
+  };
+  Harness h;
+  ASSERT_TRUE(h.start(momentum()));
+  ASSERT_TRUE(h.pub->publish("portfolio.books", books("momentum")));
+  h.step();
+  for (const char* c : {"100", "100.5", "101", "103"}) h.bar(c);
+  EXPECT_TRUE(h.orders.empty());
+  EXPECT_EQ(h.targets.back().side, model::PositionSide::kLong);
+  // The same books with the open order another strategy's: the 5 held count, its 4 do not.
+  Harness other;
+  ASSERT_TRUE(other.start(momentum()));
+  ASSERT_TRUE(other.pub->publish("portfolio.books", books("meanrev")));
+  other.step();
+  for (const char* c : {"100", "100.5", "101", "103"}) other.bar(c);
+  ASSERT_EQ(other.orders.size(), 1U);
+  EXPECT_EQ(other.orders[0].quantity, *core::Quantity::from_string("4"));  // 9 - 5
+  // And the republished fill of trade 1 is not counted on top of the books.
+  ASSERT_TRUE(other.pub->publish("portfolio.fill.AAA",
+                                 model::Fill{.trade_id = 1,
+                                             .client_order_id = 1,
+                                             .symbol = kA,
+                                             .side = model::OrderSide::kBuy,
+                                             .quantity = *core::Quantity::from_string("5"),
+                                             .price = *core::Price::from_string("103"),
+                                             .ts_event = other.clock.now()}));
+  other.step();
+  other.bar("104");
+  EXPECT_EQ(other.orders.size(), 1U);
+}
+
+// Risk denies a modify of an order execution had accepted: the order is still working, and the
+// strategy goes on counting it (it used to forget it, and ordered its quantity again).
+TEST(StrategyEngine, ADeniedModifyOfAnAcceptedOrderLeavesItOnItsWay) {
+  Harness h;
+  ASSERT_TRUE(h.start(momentum()));
+  for (const char* c : {"100", "100.5", "101", "103"}) h.bar(c);
+  ASSERT_EQ(h.orders.size(), 1U);
+  const auto id = h.orders[0].client_order_id;
+  ASSERT_TRUE(h.pub->publish(
+      "order.event.AAA",
+      model::OrderAccepted{
+          .client_order_id = id, .symbol = kA, .venue_order_id = 1, .ts_event = h.clock.now()}));
+  ASSERT_TRUE(
+      h.pub->publish("order.event.AAA", model::OrderDenied{.client_order_id = id,
+                                                           .symbol = kA,
+                                                           .reason = model::DenyReason::kModifyRate,
+                                                           .ts_event = h.clock.now()}));
+  h.step();
+  h.bar("104");
+  EXPECT_EQ(h.orders.size(), 1U);
+}
+
 }  // namespace
 }  // namespace nautilus::strategy

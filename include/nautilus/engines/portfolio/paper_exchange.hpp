@@ -44,8 +44,10 @@ struct ExecutionSettings {
   double participation = 1.0;  // of each print's size, in (0, 1]
 };
 
-using ExecutionEvent =
-    std::variant<model::OrderAccepted, model::OrderFilled, model::OrderCancelled, model::Fill>;
+// What execution says, in order. The exchange itself never makes an OrderModifyRejected (it
+// answers a bad modify with an error); the engine publishes one for it, in the same batches.
+using ExecutionEvent = std::variant<model::OrderAccepted, model::OrderFilled, model::OrderCancelled,
+                                    model::OrderModified, model::OrderModifyRejected, model::Fill>;
 
 struct RestingOrder {
   model::NewOrder order;
@@ -62,7 +64,9 @@ struct ExchangeState {
   std::uint64_t next_venue_id = 1;
   std::vector<RestingOrder> orders;  // in arrival order per symbol
   std::vector<std::pair<core::Symbol, core::UnixNanos>> last_print;
-  std::vector<model::OrderId> seen_orders;  // every id submitted, oldest first
+  // The latest ids submitted, oldest first: kSeenSaved of them, enough for a cancel racing
+  // its order across a restart; the open orders' ids are always among those restored.
+  std::vector<model::OrderId> seen_orders;
 };
 
 class PaperExchange {
@@ -76,8 +80,9 @@ class PaperExchange {
   // (open, filled or cancelled: an order delivered twice after a restart trades once).
   [[nodiscard]] core::Result<std::vector<ExecutionEvent>> submit(const model::NewOrder& order,
                                                                  core::UnixNanos now);
-  // The order's new total quantity and limit; kNotFound when it is not open. A total at or
-  // below what filled is refused (kInvalidArgument): cancel instead.
+  // The order's new total quantity and limit (OrderModified, stamped `now`); kNotFound when it
+  // is not open. A total at or below what filled is refused (kInvalidArgument): cancel
+  // instead.
   [[nodiscard]] core::Result<std::vector<ExecutionEvent>> modify(const model::ModifyOrder& m,
                                                                  core::UnixNanos now);
   // OrderCancelled with what was open; kNotFound when it is not open.
