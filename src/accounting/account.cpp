@@ -279,12 +279,14 @@ core::Result<AccountState> from_books(const model::PortfolioBooks& b) {
   }
   const auto orders = b.order_ids.size();
   if (b.order_symbols.size() != orders || b.order_strategies.size() != orders ||
-      b.order_leaves.size() != orders || b.order_prices.size() != orders) {
-    return core::fail(core::ErrorCode::kInvalidArgument,
-                      fmt::format("portfolio_books: {} open order ids but {} symbols, {} "
-                                  "strategies, {} leaves, {} prices",
-                                  orders, b.order_symbols.size(), b.order_strategies.size(),
-                                  b.order_leaves.size(), b.order_prices.size()));
+      b.order_leaves.size() != orders || b.order_filled.size() != orders ||
+      b.order_prices.size() != orders) {
+    return core::fail(
+        core::ErrorCode::kInvalidArgument,
+        fmt::format("portfolio_books: {} open order ids but {} symbols, {} "
+                    "strategies, {} leaves, {} filled, {} prices",
+                    orders, b.order_symbols.size(), b.order_strategies.size(),
+                    b.order_leaves.size(), b.order_filled.size(), b.order_prices.size()));
   }
   AccountState s{.initial_cash = b.initial_cash.raw(),
                  .cash = b.cash.raw(),

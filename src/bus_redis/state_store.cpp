@@ -83,7 +83,8 @@ core::Result<RedisClient*> RedisStateStore::client() {
   ++connect_attempts_;
   auto c = open(endpoint_, options_.reconnect_timeout, options_.command_timeout);
   if (!c) return std::unexpected(failed(c.error()));
-  delay_ = {};
+  // The wait starts over only once a command has gone through (succeeded() below): something
+  // that accepts connections while Redis is down must not earn the shortest wait each time.
   client_.emplace(std::move(*c));
   return &*client_;
 }
@@ -94,6 +95,7 @@ core::Result<void> RedisStateStore::save(std::string_view key, std::string_view 
   const std::string k = fmt::format("{}{}", kStatePrefix, key);
   auto r = c->pipeline_views({{"SET", k, value}});
   if (!r) return std::unexpected(command_failed(r.error()));
+  delay_ = {};  // Redis answered
   if (r->front().is_error()) {
     return core::fail(ErrorCode::kIo, fmt::format("{}: SET {}: {}", kWho, k, r->front().str));
   }
@@ -106,6 +108,7 @@ core::Result<std::optional<std::string>> RedisStateStore::load(std::string_view 
   const std::string k = fmt::format("{}{}", kStatePrefix, key);
   auto r = c->command({"GET", k});
   if (!r) return std::unexpected(command_failed(r.error()));
+  delay_ = {};  // Redis answered
   if (r->is_error()) {
     return core::fail(ErrorCode::kIo, fmt::format("{}: GET {}: {}", kWho, k, r->str));
   }

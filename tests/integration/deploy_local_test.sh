@@ -58,8 +58,10 @@ done < <("$bin" engines)
 redis-cli -p "$REDIS_LOGIC_PORT" XLEN nautilus:engine_communication | grep -Eq '^[0-9]+$' || fail "XLEN"
 redis-cli -p "$REDIS_LOGIC_PORT" XRANGE nautilus:engine_communication - + >/dev/null || fail "XRANGE"
 
-# Market data written by the hub's process...
-for _ in $(seq 1 100); do
+# Market data written by the hub's process... (within a minute: under ThreadSanitizer, twelve
+# engine processes starting on two cores, the hub's loading its history among them, take tens
+# of seconds before the first record is out; a release build takes well under one.)
+for _ in $(seq 1 600); do
   n=$(redis-cli -p "$REDIS_MARKETDATA_PORT" XLEN nautilus:market_data)
   [ "$n" -gt 0 ] && break
   sleep 0.1

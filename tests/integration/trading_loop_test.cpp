@@ -237,8 +237,14 @@ TEST(TradingLoop, TheKillSwitchNeedsTheTokenHaltsNewOrdersAndCancelsOpenOnes) {
                              std::chrono::seconds(30)))
       << run.text;
   const std::string passed = "nautilus_risk_orders_passed_total{engine=\"risk\"} ";
-  ASSERT_TRUE(eventually([&] { return metric(risk, passed) > 0; }, std::chrono::seconds(60)))
-      << "no order passed risk";
+  // An order resting in execution when the switch comes, so that its cancel can be seen.
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto orders = nautilus::test::http_get(portfolio, "/portfolio/orders").body;
+        return orders.starts_with("[{");
+      },
+      std::chrono::seconds(60)))
+      << "no order open in the portfolio: " << metric(risk, passed) << " passed risk";
   const auto unauthorised = nautilus::test::http_request(risk, "POST", "/risk/kill");
   EXPECT_EQ(unauthorised.status, 401) << unauthorised.body;
   const std::string token = "Authorization: Bearer loop-secret\r\n";

@@ -149,16 +149,21 @@ struct OrderAccepted {
 BOOST_DESCRIBE_STRUCT(OrderAccepted, (), (client_order_id, symbol, venue_order_id, ts_event))
 
 // Refused by a pre-trade check; `value` broke `limit` (both NaN when no number applies).
+// `modify`: a modify was refused, and the order it names lives on as it was (a denial may
+// reach the order's sender before execution's acceptance of the order itself does).
 struct OrderDenied {
   static constexpr std::string_view kTypeName = "order_denied";
+  static constexpr std::string_view kOptionalFields[] = {"modify"};
   OrderId client_order_id = 0;
   Symbol symbol;
   DenyReason reason = DenyReason::kInvalidQuantity;
   double value = 0;
   double limit = 0;
+  bool modify = false;
   UnixNanos ts_event = 0;
 };
-BOOST_DESCRIBE_STRUCT(OrderDenied, (), (client_order_id, symbol, reason, value, limit, ts_event))
+BOOST_DESCRIBE_STRUCT(OrderDenied, (),
+                      (client_order_id, symbol, reason, value, limit, modify, ts_event))
 
 // The order's state after a fill: partially_filled while leaves_quantity > 0, then filled.
 // The execution itself is a `fill`.
@@ -209,14 +214,19 @@ enum class ModifyRejectReason : std::uint8_t {
 };
 BOOST_DESCRIBE_ENUM(ModifyRejectReason, kNotOpen, kBelowFilled)
 
+// `quantity` and `price` are the refused modify's, so that a reader can tell which of several
+// pending modifies this answers (and a repeat of an answer from one already settled).
 struct OrderModifyRejected {
   static constexpr std::string_view kTypeName = "order_modify_rejected";
   OrderId client_order_id = 0;
   Symbol symbol;
   ModifyRejectReason reason = ModifyRejectReason::kNotOpen;
+  Quantity quantity;
+  Price price;
   UnixNanos ts_event = 0;
 };
-BOOST_DESCRIBE_STRUCT(OrderModifyRejected, (), (client_order_id, symbol, reason, ts_event))
+BOOST_DESCRIBE_STRUCT(OrderModifyRejected, (),
+                      (client_order_id, symbol, reason, quantity, price, ts_event))
 
 // One execution: `portfolio.fill.<symbol>`. trade_id is unique per venue, so a position can
 // refuse to apply the same fill twice.
@@ -279,14 +289,15 @@ struct PortfolioBooks {
   std::vector<Symbol> order_symbols;
   std::vector<Name> order_strategies;
   std::vector<std::int64_t> order_leaves;  // raw, signed: a sell is negative
+  std::vector<std::int64_t> order_filled;  // raw, what has filled of it
   std::vector<Price> order_prices;         // the limit; 0 for a market order
   UnixNanos ts_event = 0;
 };
 BOOST_DESCRIBE_STRUCT(PortfolioBooks, (),
                       (initial_cash, cash, realized_pnl, commissions, fills, last_trade_id, symbols,
                        quantity, cost, position_realized, position_commissions, mark_symbols, marks,
-                       order_ids, order_symbols, order_strategies, order_leaves, order_prices,
-                       ts_event))
+                       order_ids, order_symbols, order_strategies, order_leaves, order_filled,
+                       order_prices, ts_event))
 
 // The account marked to market: `portfolio.update.account`. nav = cash + positions at market.
 struct PortfolioSnapshot {

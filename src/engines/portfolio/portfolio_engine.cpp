@@ -12,6 +12,7 @@
 #include <deque>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "nautilus/accounting/account.hpp"
 #include "nautilus/core/enum_names.hpp"
@@ -33,6 +34,7 @@ namespace json = boost::json;
 
 constexpr std::size_t kFillsKept = 10'000;               // for GET /portfolio/fills
 constexpr std::string_view kStatePrefix = "portfolio:";  // + the account's name
+constexpr std::string_view kLegacyKey = "portfolio";
 constexpr std::size_t kEarlyCancelsKept = 100'000;
 
 std::optional<std::string> check_fill_on(std::string_view v) {
@@ -75,6 +77,10 @@ class PortfolioEngine final : public engine::Engine {
       // A snapshot that cannot be read stops the start: starting empty would count its fills
       // again from whatever replays.
       auto saved = store_->load(state_key_);
+      // Before the key named the account, the one account's snapshot was "portfolio": read it
+      // there once (the next save writes the new key), rather than start empty after an
+      // upgrade while the other engines still hold its trade ids.
+      if (saved && !*saved && cfg.text("account") == "paper") saved = store_->load(kLegacyKey);
       if (!saved) {
         return core::fail(saved.error().code, fmt::format("portfolio: loading its snapshot: {}",
                                                           saved.error().message));
@@ -95,6 +101,12 @@ class PortfolioEngine final : public engine::Engine {
     fill_on_bars_ = cfg.text("fill_on") == "bars";
     snapshot_interval_ns_ = static_cast<std::int64_t>(cfg.number("snapshot_interval_ms") * 1e6);
     books_interval_s_ = cfg.number("books_interval_s");
+    if (books_interval_s_ > 0 && books_interval_s_ < 0.1) {
+      return core::fail(core::ErrorCode::kInvalidArgument,
+                        fmt::format("portfolio.books_interval_s: {} is below 0.1 s (0: only at "
+                                    "start)",
+                                    books_interval_s_));
+    }
     clock_ = &ctx.clock();
     ctx_ = &ctx;
     auto pub = ctx.publisher();
@@ -130,7 +142,12 @@ class PortfolioEngine final : public engine::Engine {
     if (books_interval_s_ > 0) {
       (void)ctx_->set_timer_every(
           "books", std::chrono::nanoseconds(static_cast<std::int64_t>(books_interval_s_ * 1e9)),
-          [this](core::UnixNanos now) { publish_books(now); });
+          [this](core::UnixNanos now) {
+            // A save that failed is tried again here too, so /health recovers (and Redis has
+            // the books) on a quiet market, not only at the next fill.
+            if (store_ != nullptr && save_failing()) save({});
+            publish_books(now);
+          });
     }
   }
 
@@ -236,6 +253,8 @@ class PortfolioEngine final : public engine::Engine {
                                           .reason = ev.error().code == core::ErrorCode::kNotFound
                                                         ? model::ModifyRejectReason::kNotOpen
                                                         : model::ModifyRejectReason::kBelowFilled,
+                                          .quantity = m->quantity,
+                                          .price = m->price,
                                           .ts_event = clock_->now()}});
       return;
     }
@@ -316,8 +335,19 @@ class PortfolioEngine final : public engine::Engine {
       }
       open_copy_ = exchange_->open_orders();
     }
+    // The restored batch not yet published goes first: its events precede these, and the
+    // snapshot below must keep it until it is out.
+    if (!unpublished_.empty()) {
+      batch.insert(batch.begin(), unpublished_.begin(), unpublished_.end());
+      unpublished_.clear();
+    }
     if (store_ != nullptr) save(batch);
     emit(batch);
+  }
+
+  bool save_failing() const {
+    std::lock_guard lock(mu_);
+    return !save_error_.empty();
   }
 
   void emit(const std::vector<ExecutionEvent>& batch) {
@@ -380,11 +410,27 @@ class PortfolioEngine final : public engine::Engine {
     {
       std::lock_guard lock(mu_);
       b = accounting::to_books(books_.state(), ts);
+      // Only the marks of what the books hold: a reader keeps its own for the rest, and a
+      // message stays far below the wire's 4,096 items an array as the symbols traded grow.
+      std::unordered_set<core::Symbol> held;
+      for (const auto& [id, r] : open_copy_) held.insert(r.order.symbol);
+      std::vector<core::Symbol> ms;
+      std::vector<core::Price> mp;
+      for (std::size_t i = 0; i < b.mark_symbols.size(); ++i) {
+        const auto sym = b.mark_symbols[i];
+        if (books_.quantity_raw(sym) != 0 || held.contains(sym)) {
+          ms.push_back(sym);
+          mp.push_back(b.marks[i]);
+        }
+      }
+      b.mark_symbols = std::move(ms);
+      b.marks = std::move(mp);
       for (const auto& [id, r] : open_copy_) {
         b.order_ids.push_back(id);
         b.order_symbols.push_back(r.order.symbol);
         b.order_strategies.push_back(r.order.strategy);
         b.order_leaves.push_back(r.order.side == model::OrderSide::kBuy ? r.leaves : -r.leaves);
+        b.order_filled.push_back(r.filled);
         b.order_prices.push_back(r.order.type == model::OrderType::kLimit ? r.order.price
                                                                           : core::Price{});
       }

@@ -216,11 +216,10 @@ core::Result<PortfolioState> decode_state(std::string_view text) {
     s.books.realized = b.at("realized").to_number<std::int64_t>();
     s.books.commissions = b.at("commissions").to_number<std::int64_t>();
     s.books.fills = b.at("fills").to_number<std::uint64_t>();
-    // Written since trade ids are kept as a watermark; before, the exchange's next trade id
-    // bounded them all the same.
-    if (const auto* last = b.if_contains("last_trade_id")) {
-      s.books.last_trade_id = last->to_number<std::uint64_t>();
-    }
+    // Written since trade ids are kept as a watermark; before, every fill applied was numbered
+    // below the exchange's next trade id (set below, once the exchange is read).
+    const auto* last = b.if_contains("last_trade_id");
+    if (last != nullptr) s.books.last_trade_id = last->to_number<std::uint64_t>();
     for (const auto& p : b.at("positions").as_array()) {
       const auto& j = p.as_object();
       s.books.positions.push_back({.symbol = symbol_from(j.at("symbol")),
@@ -236,6 +235,9 @@ core::Result<PortfolioState> decode_state(std::string_view text) {
     const json::object& e = o.at("exchange").as_object();
     s.exchange.next_trade_id = e.at("next_trade_id").to_number<std::uint64_t>();
     s.exchange.next_venue_id = e.at("next_venue_id").to_number<std::uint64_t>();
+    if (last == nullptr && s.exchange.next_trade_id > 0) {
+      s.books.last_trade_id = s.exchange.next_trade_id - 1;
+    }
     for (const auto& r : e.at("orders").as_array())
       s.exchange.orders.push_back(order_from(r.as_object()));
     for (const auto& p : e.at("last_print").as_array()) {

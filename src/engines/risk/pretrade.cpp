@@ -269,8 +269,11 @@ std::optional<model::OrderDenied> PreTrade::check_books(const model::OrderDenied
 
 std::optional<model::OrderDenied> PreTrade::check_modify(const model::ModifyOrder& m,
                                                          const accounting::Account& books) {
-  const model::OrderDenied base{
-      .client_order_id = m.client_order_id, .symbol = m.symbol, .value = kNaN, .limit = kNaN};
+  const model::OrderDenied base{.client_order_id = m.client_order_id,
+                                .symbol = m.symbol,
+                                .value = kNaN,
+                                .limit = kNaN,
+                                .modify = true};
   using R = model::DenyReason;
   if (state_ == model::TradingState::kHalted) return deny(base, R::kTradingHalted, kNaN, kNaN);
   const auto it = open_.find(m.client_order_id);
@@ -372,31 +375,44 @@ void PreTrade::on_modified(const model::OrderModified& m) noexcept {
   // answer but risk has not seen yet is taken off when it comes, and must not be twice.
   o.leaves = std::max<std::int64_t>(0, o.quantity - o.filled);
   if (o.price.raw() > 0 && m.price.raw() > 0) o.price = o.valued_at = m.price;
-  if (!o.pending.empty()) o.pending.erase(o.pending.begin());
+  settle(o, m.quantity.raw(), m.price);
   recount(o);
   if (o.counted == 0) open_.erase(it);
+}
+
+// The pending modify an answer is about: the oldest of that total (and limit, for a limit
+// order). None: a repeat of an answer already settled (a restarted portfolio publishes its
+// last batch again), which must not settle a later modify.
+void PreTrade::settle(OpenOrder& o, std::int64_t quantity, core::Price price) noexcept {
+  const bool limit = o.price.raw() > 0;
+  const auto it = std::find_if(o.pending.begin(), o.pending.end(), [&](const PendingModify& p) {
+    return p.quantity == quantity && (!limit || p.price == price);
+  });
+  if (it != o.pending.end()) o.pending.erase(it);
 }
 
 void PreTrade::on_modify_rejected(const model::OrderModifyRejected& r) noexcept {
   const auto it = open_.find(r.client_order_id);
   if (it == open_.end() || it->second.symbol != r.symbol) return;
   OpenOrder& o = it->second;
-  if (!o.pending.empty()) o.pending.erase(o.pending.begin());
+  settle(o, r.quantity.raw(), r.price);
   recount(o);
   // A larger modify was all that kept a filled order open (it filled before the modify came).
   if (o.counted == 0) open_.erase(it);
 }
 
 bool PreTrade::restore(model::OrderId id, core::Symbol symbol, model::Name strategy,
-                       model::OrderSide side, std::int64_t leaves, core::Price limit,
-                       core::Price last) {
-  if (leaves <= 0 || seen_.contains(id) || open_.contains(id)) return false;
+                       model::OrderSide side, std::int64_t leaves, std::int64_t filled,
+                       core::Price limit, core::Price last) {
+  if (leaves <= 0 || filled < 0 || seen_.contains(id) || open_.contains(id)) return false;
   (void)seen_.insert(id);
   OpenOrder& o = open_[id];
   o.symbol = symbol;
   o.strategy = strategy;
   o.side = side;
-  o.quantity = o.leaves = leaves;  // what filled before is the portfolio's to know
+  o.leaves = leaves;
+  o.filled = filled;  // so that a modify's total is checked against it, as for any order
+  o.quantity = leaves + filled;
   o.price = limit.raw() > 0 ? limit : core::Price{};
   o.valued_at = limit.raw() > 0 ? limit : last;
   recount(o);

@@ -321,10 +321,18 @@ class RiskEngine final : public engine::Engine {
         continue;
       }
       const auto last = books_.mark_of(b->order_symbols[i]);
+      if (b->order_prices[i].raw() <= 0 && !last) {
+        // A market order with no price to value it by would count nothing toward the caps.
+        rejected_.add(fmt::format("portfolio_books: open market order {} of {} has no price "
+                                  "yet; not counted",
+                                  b->order_ids[i], b->order_symbols[i].value()),
+                      "portfolio.books");
+        continue;
+      }
       // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
       (void)gate_->restore(b->order_ids[i], b->order_symbols[i], b->order_strategies[i],
                            leaves < 0 ? model::OrderSide::kSell : model::OrderSide::kBuy,
-                           leaves < 0 ? -leaves : leaves, b->order_prices[i],
+                           leaves < 0 ? -leaves : leaves, b->order_filled[i], b->order_prices[i],
                            last ? *last : core::Price{});
     }
   }

@@ -352,8 +352,9 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
         it->second.accepted = true;
       }
     } else if (const auto* d = e.get<model::OrderDenied>()) {
+      // A modify's denial, or one of an order execution has accepted: the order lives on.
       const auto it = pending_.find(d->client_order_id);
-      if (it != pending_.end() && !it->second.accepted) {
+      if (it != pending_.end() && !d->modify && !it->second.accepted) {
         pending_.erase(it);
         retry_at_[d->symbol] = now() + retry_after_denial_ns_;
         std::lock_guard lock(mu_);

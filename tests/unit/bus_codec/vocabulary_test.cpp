@@ -130,7 +130,7 @@ TEST(Vocabulary, JsonShowsDecimalsEnumsAndNumbersAsPeopleReadThem) {
   ASSERT_TRUE(line);
   EXPECT_NE(line->find(R"("payload":{"client_order_id":7,"symbol":"AAPL",)"
                        R"("reason":"max_order_notional","value":125000.5,"limit":null,)"
-                       R"("ts_event":3})"),
+                       R"("modify":false,"ts_event":3})"),
             std::string::npos)
       << *line;
   model::Fill f = sample<model::Fill>();

@@ -108,6 +108,8 @@ TEST(PortfolioSnapshot, ASnapshotOfBeforeOrderEventsWereKeptReadsItsEntriesAsFil
   EXPECT_EQ(f->trade_id, 3U);
   EXPECT_EQ(f->side, model::OrderSide::kSell);
   EXPECT_EQ(f->price.to_string(), "12.00");
+  // Without a last_trade_id, every trade numbered before the exchange's next is in the books.
+  EXPECT_EQ(back->books.last_trade_id, 3U);
 }
 
 TEST(PortfolioSnapshot, TheSnapshotKeepsOnlyTheLatestOrderIdsSeen) {

@@ -80,6 +80,7 @@ struct Fixture {
   const OpenOrder& open(const model::NewOrder& o) {
     return gate.open_orders().at(o.client_order_id);
   }
+  const OpenOrder& open_id(model::OrderId id) { return gate.open_orders().at(id); }
   void fill(const model::NewOrder& o, std::uint64_t trade_id) {
     ASSERT_TRUE(books.apply({.trade_id = trade_id,
                              .client_order_id = o.client_order_id,
@@ -358,7 +359,9 @@ TEST(PreTrade, AModifyExecutionRefusesLeavesTheOrderAsItWas) {
   EXPECT_EQ(f.reason(f.order(OrderSide::kBuy, "100")), DenyReason::kMaxPosition);
   f.gate.on_modify_rejected({.client_order_id = o.client_order_id,
                              .symbol = kA,
-                             .reason = model::ModifyRejectReason::kBelowFilled});
+                             .reason = model::ModifyRejectReason::kBelowFilled,
+                             .quantity = *core::Quantity::from_string("1000"),
+                             .price = *core::Price::from_string("40")});
   EXPECT_EQ(f.open(o).quantity, raw(800));
   EXPECT_EQ(f.open(o).leaves, raw(800));
   EXPECT_EQ(f.open(o).price, *core::Price::from_string("40"));
@@ -393,7 +396,11 @@ TEST(PreTrade, FillsAndClosesWhileAModifyIsPendingKeepTheCountsRight) {
   ASSERT_EQ(f.modify(p.client_order_id, "200", "40"), std::nullopt);
   f.gate.on_fill(p.client_order_id, raw(500));
   EXPECT_TRUE(f.gate.open_orders().empty());
-  f.gate.on_modify_rejected({.client_order_id = p.client_order_id, .symbol = kA});  // no-op
+  f.gate.on_modify_rejected({.client_order_id = p.client_order_id,
+                             .symbol = kA,
+                             .quantity = *core::Quantity::from_string("200"),
+                             .price = *core::Price::from_string("40")});
+  EXPECT_TRUE(f.gate.open_orders().empty());  // closed, and the refusal does not reopen it
   // Cancelled with a larger modify pending: all it counted goes.
   auto q = f.order(OrderSide::kSell, "500", "40");
   ASSERT_EQ(f.reason(q), std::nullopt);
@@ -427,10 +434,10 @@ TEST(PreTrade, AnOrderRestoredFromThePortfoliosBooksCountsUnlessRiskHasSeenItsId
   // Open at execution before risk started: 1,500 to buy at a limit of 40 (60,000), and a
   // market sell of 100 valued at the last price 40.
   const auto t = model::Name::from_trusted("t");
-  ASSERT_TRUE(f.gate.restore(500, kA, t, OrderSide::kBuy, raw(1500),
+  ASSERT_TRUE(f.gate.restore(500, kA, t, OrderSide::kBuy, raw(1500), 0,
                              *core::Price::from_string("40"), *f.books.mark_of(kA)));
-  ASSERT_TRUE(
-      f.gate.restore(501, kA, t, OrderSide::kSell, raw(100), core::Price{}, *f.books.mark_of(kA)));
+  ASSERT_TRUE(f.gate.restore(501, kA, t, OrderSide::kSell, raw(100), 0, core::Price{},
+                             *f.books.mark_of(kA)));
   EXPECT_EQ(f.gate.open_buy_value(), accounting::money(60'000));
   EXPECT_EQ(f.gate.open_sell_value(), accounting::money(4'000));
   auto d = f.gate.check(f.order(OrderSide::kBuy, "600"), f.books);  // 1,500 + 600
@@ -442,9 +449,54 @@ TEST(PreTrade, AnOrderRestoredFromThePortfoliosBooksCountsUnlessRiskHasSeenItsId
   reuse.client_order_id = 500;
   EXPECT_EQ(f.reason(reuse), DenyReason::kDuplicateOrderId);
   f.gate.on_closed(500);
-  EXPECT_FALSE(f.gate.restore(500, kA, t, OrderSide::kBuy, raw(1500),
+  EXPECT_FALSE(f.gate.restore(500, kA, t, OrderSide::kBuy, raw(1500), 0,
                               *core::Price::from_string("40"), *f.books.mark_of(kA)));
   EXPECT_EQ(f.reason(f.order(OrderSide::kBuy, "600")), std::nullopt);
+}
+
+// A restored order knows what filled of it: a modify's total is checked against that, and
+// counts only what it leaves open.
+TEST(PreTrade, ARestoredPartlyFilledOrderCountsOnlyWhatAModifyLeavesOpen) {
+  Fixture f;  // max position 2,000
+  const auto t = model::Name::from_trusted("t");
+  ASSERT_TRUE(f.gate.restore(600, kA, t, OrderSide::kBuy, raw(400), raw(600),
+                             *core::Price::from_string("40"), *f.books.mark_of(kA)));
+  EXPECT_EQ(f.open_id(600).quantity, raw(1000));
+  EXPECT_EQ(f.open_id(600).filled, raw(600));
+  const auto below = f.gate.check_modify({.client_order_id = 600,
+                                          .symbol = kA,
+                                          .quantity = *core::Quantity::from_string("600"),
+                                          .price = *core::Price::from_string("40")},
+                                         f.books);
+  ASSERT_TRUE(below);
+  EXPECT_EQ(below->reason, DenyReason::kInvalidQuantity);
+  EXPECT_TRUE(below->modify);  // a modify's denial: the order lives on
+  // A new limit on the same total: 400 still open, which is all it counts (without what filled,
+  // the whole 1,000 would count as open).
+  ASSERT_EQ(f.modify(600, "1000", "39"), std::nullopt);
+  EXPECT_EQ(f.open_id(600).counted, raw(400));
+}
+
+// A restarted portfolio publishes its last batch again: an answer repeated must not settle a
+// later modify that is still pending.
+TEST(PreTrade, ARepeatedModifyAnswerDoesNotSettleALaterModify) {
+  Fixture f;
+  auto o = f.order(OrderSide::kBuy, "500", "40");
+  ASSERT_EQ(f.reason(o), std::nullopt);
+  ASSERT_EQ(f.modify(o.client_order_id, "600", "40"), std::nullopt);
+  f.modified(o.client_order_id, "600", "600", "40");
+  ASSERT_EQ(f.modify(o.client_order_id, "900", "40"), std::nullopt);
+  f.modified(o.client_order_id, "600", "600", "40");  // the repeat
+  ASSERT_EQ(f.open(o).pending.size(), 1U);
+  EXPECT_EQ(f.open(o).counted, raw(900));
+  f.gate.on_modify_rejected({.client_order_id = o.client_order_id,
+                             .symbol = kA,
+                             .quantity = *core::Quantity::from_string("600"),
+                             .price = *core::Price::from_string("40")});  // about no pending one
+  ASSERT_EQ(f.open(o).pending.size(), 1U);
+  f.modified(o.client_order_id, "900", "900", "40");
+  EXPECT_TRUE(f.open(o).pending.empty());
+  EXPECT_EQ(f.open(o).counted, raw(900));
 }
 
 TEST(PreTrade, TheSeenIdsWindowForgetsTheOldestButNotTheIdOfAnOpenOrder) {

@@ -185,8 +185,11 @@ TEST(RiskEngine, ADeniedOrRefusedModifyLeavesTheOrderOpenAsItWas) {
   ASSERT_EQ(h.denied.size(), 2U);
   EXPECT_EQ(h.denied[1].reason, model::DenyReason::kMaxPosition);
   EXPECT_DOUBLE_EQ(h.denied[1].value, 1'100);
-  h.event(model::OrderModifyRejected{
-      .client_order_id = id, .symbol = kA, .reason = model::ModifyRejectReason::kNotOpen});
+  h.event(model::OrderModifyRejected{.client_order_id = id,
+                                     .symbol = kA,
+                                     .reason = model::ModifyRejectReason::kNotOpen,
+                                     .quantity = *core::Quantity::from_string("900"),
+                                     .price = *core::Price::from_string("50")});
   open = h.open_orders();
   EXPECT_DOUBLE_EQ(open.at(id).at("counted").to_number<double>(), 600);
   EXPECT_EQ(open.at(id).at("pending_modifies").to_number<int>(), 0);
@@ -266,6 +269,7 @@ TEST(RiskEngine, OpenOrdersInThePortfoliosBooksCountUntilTheyCloseAndDoNotComeBa
   books.order_symbols = {kA};
   books.order_strategies = {model::Name::from_trusted("t")};
   books.order_leaves = {600 * core::kFixedScale};
+  books.order_filled = {0};
   books.order_prices = {*core::Price::from_string("50")};
   ASSERT_TRUE(h.pub->publish("portfolio.books", books));
   h.step();

@@ -159,6 +159,7 @@ TEST(StrategyEngine, ARestartedStrategyTakesThePortfoliosBooksAndDoesNotOrderThe
                                  .order_symbols = {kA},
                                  .order_strategies = {model::Name::from_trusted(strategy)},
                                  .order_leaves = {4'000'000'000},
+                                 .order_filled = {0},
                                  .order_prices = {core::Price{}},
                                  .ts_event = kT0};
   };
@@ -208,6 +209,24 @@ TEST(StrategyEngine, ADeniedModifyOfAnAcceptedOrderLeavesItOnItsWay) {
                                                            .symbol = kA,
                                                            .reason = model::DenyReason::kModifyRate,
                                                            .ts_event = h.clock.now()}));
+  h.step();
+  h.bar("104");
+  EXPECT_EQ(h.orders.size(), 1U);
+}
+
+// A modify's denial comes from risk in one hop, the order's acceptance from execution in two:
+// the denial, marked as a modify's, must not end the order even before it is accepted.
+TEST(StrategyEngine, AModifysDenialBeforeTheAcceptanceLeavesTheOrderOnItsWay) {
+  Harness h;
+  ASSERT_TRUE(h.start(momentum()));
+  for (const char* c : {"100", "100.5", "101", "103"}) h.bar(c);
+  ASSERT_EQ(h.orders.size(), 1U);
+  ASSERT_TRUE(h.pub->publish("order.event.AAA",
+                             model::OrderDenied{.client_order_id = h.orders[0].client_order_id,
+                                                .symbol = kA,
+                                                .reason = model::DenyReason::kPriceCollar,
+                                                .modify = true,
+                                                .ts_event = h.clock.now()}));
   h.step();
   h.bar("104");
   EXPECT_EQ(h.orders.size(), 1U);

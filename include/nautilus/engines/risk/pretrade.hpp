@@ -147,9 +147,10 @@ class PreTrade {
 
   void on_fill(model::OrderId id, std::int64_t quantity_raw) noexcept;
   void on_closed(model::OrderId id) noexcept;  // cancelled, expired, or filled
-  // Execution applied the oldest pending modify: the order takes its total and limit.
+  // Execution applied a pending modify (the oldest of that total and limit; a repeat of an
+  // answer settles none): the order takes its total and limit.
   void on_modified(const model::OrderModified& m) noexcept;
-  // Execution refused the oldest pending modify: the order stays as it was.
+  // Execution refused a pending modify (matched as above): the order stays as it was.
   void on_modify_rejected(const model::OrderModifyRejected& r) noexcept;
   // An order open at execution that risk never saw (the portfolio's books list it after risk
   // restarted): it counts from now as if risk had passed it, valued at its limit or, for a
@@ -157,7 +158,7 @@ class PreTrade {
   // risk has seen the id: it passed or denied that order itself, so its own state is the newer
   // (a books message can be older than a cancel risk has handled).
   bool restore(model::OrderId id, core::Symbol symbol, model::Name strategy, model::OrderSide side,
-               std::int64_t leaves, core::Price limit, core::Price last);
+               std::int64_t leaves, std::int64_t filled, core::Price limit, core::Price last);
 
   [[nodiscard]] model::TradingState state() const noexcept { return state_; }
   void set_state(model::TradingState s) noexcept { state_ = s; }
@@ -192,6 +193,8 @@ class PreTrade {
                                         double limit) noexcept;
   // Sets what `o` counts to `quantity` at `value` and moves the running totals by the change.
   void count(OpenOrder& o, SymbolOpen& s, std::int64_t quantity, Money value) noexcept;
+  // Drops the pending modify an answer of this total and limit is about, if any.
+  void settle(OpenOrder& o, std::int64_t quantity, core::Price price) noexcept;
   // What `o` counts from its state and its pending modifies, then count().
   void recount(OpenOrder& o) noexcept;
 
