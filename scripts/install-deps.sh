@@ -44,6 +44,10 @@ packages=(
   openssl ca-certificates
   # R's TTR: the second, independent reference for the indicators TA-Lib does not have
   r-cran-ttr
+  # the backtest tearsheet's page test (tests/web/report_page_test.mjs): headless Chromium, driven
+  # by playwright-core (below), and a font for its screenshot. Tests only; the page itself needs
+  # no browser to be built.
+  chromium fonts-dejavu-core
 )
 
 missing=()
@@ -81,10 +85,33 @@ talib_sha256=b73e2a382d0937e7a9e889c6e1285d811747b3a78365f325493889cb7b302cde
 talib_dir=/opt/nautilus-deps/talib-$talib_version
 need_talib=0
 [ -f "$talib_dir/package/src/lib/include/ta_func.h" ] || need_talib=1
-if [ $need_talib -eq 1 ] && ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
+
+# uPlot, the charting library of the backtest tearsheet (web/report/): the build inlines its
+# dist files into the page (cmake/EmbedAssets.cmake), so a report opens with no network; nothing
+# of it is committed. playwright-core (no dependencies of its own) drives Chromium in the page
+# test; its tarball is unpacked as node_modules/playwright-core, which is all `npm install` of it
+# would write (it has no install scripts).
+uplot_version=1.6.32
+uplot_sha256=4b8a8191e425658e3ea8c8c1314b0fc679c861ee3a1af2b20c7b16ba50b5133d
+uplot_dir=/opt/nautilus-deps/uplot-$uplot_version
+need_uplot=0
+[ -f "$uplot_dir/package/dist/uPlot.iife.min.js" ] && [ -f "$uplot_dir/package/dist/uPlot.min.css" ] ||
+  need_uplot=1
+playwright_version=1.65.1
+playwright_sha256=6f5a60be62a4fddfbe7d10c448d8fbd54547da3358f2f8a04211440471ee863e
+playwright_dir=/opt/nautilus-deps/playwright-core-$playwright_version
+need_playwright=0
+[ -f "$playwright_dir/node_modules/playwright-core/index.js" ] || need_playwright=1
+
+# npm, when needed, is Debian's, which brings node; node alone runs the page test.
+if [ $((need_talib + need_uplot + need_playwright)) -gt 0 ] && ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+elif ! command -v node >/dev/null; then
+  missing+=(nodejs)
+fi
 
 if [ ${#missing[@]} -eq 0 ] && [ $need_msgpack -eq 0 ] && [ $need_talib -eq 0 ] &&
-  [ $need_python -eq 0 ]; then
+  [ $need_python -eq 0 ] && [ $need_uplot -eq 0 ] && [ $need_playwright -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0
 fi
@@ -92,7 +119,9 @@ fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
+if [ ${#missing[@]} -gt 0 ] || [ $need_msgpack -eq 1 ] || [ $need_python -eq 1 ]; then
+  $sudo apt-get update -qq
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
@@ -119,17 +148,34 @@ if [ $need_python -eq 1 ]; then
   $sudo ln -sf "$(readlink -f /usr/lib/x86_64-linux-gnu/libxgboost.so)" \
     "$python_site/xgboost/lib/libxgboost.so"
 fi
-if [ $need_talib -eq 1 ]; then
-  echo "install-deps: fetching talib@$talib_version (TA-Lib's C source) into $talib_dir"
+# An npm package's tarball, checked against the SHA-256 this project was checked against, and
+# unpacked into a directory: npm_fetch NAME VERSION SHA256 DEST [TAR MEMBERS...]
+npm_fetch() {
+  local name=$1 version=$2 sha=$3 dest=$4 tmp
+  shift 4
   tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent "talib@$talib_version" >/dev/null)
-  # The tarball this project was checked against, and no other.
-  echo "$talib_sha256  $tmp/talib-$talib_version.tgz" | sha256sum --check --quiet - || {
-    echo "install-deps: talib-$talib_version.tgz does not have the expected SHA-256" >&2
+  (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null)
+  echo "$sha  $tmp/$name-$version.tgz" | sha256sum --check --quiet - || {
+    echo "install-deps: $name-$version.tgz does not have the expected SHA-256" >&2
+    rm -rf "$tmp"
     exit 1
   }
-  $sudo mkdir -p "$talib_dir"
-  $sudo tar -xzf "$tmp/talib-$talib_version.tgz" -C "$talib_dir" package/src/lib/include \
-    package/src/lib/src/ta_common package/src/lib/src/ta_func package/COPYING
+  $sudo mkdir -p "$dest"
+  $sudo tar -xzf "$tmp/$name-$version.tgz" -C "$dest" "$@"
   rm -rf "$tmp"
+}
+if [ $need_talib -eq 1 ]; then
+  echo "install-deps: fetching talib@$talib_version (TA-Lib's C source) into $talib_dir"
+  npm_fetch talib "$talib_version" "$talib_sha256" "$talib_dir" package/src/lib/include \
+    package/src/lib/src/ta_common package/src/lib/src/ta_func package/COPYING
+fi
+if [ $need_uplot -eq 1 ]; then
+  echo "install-deps: fetching uplot@$uplot_version (the tearsheet's charts) into $uplot_dir"
+  npm_fetch uplot "$uplot_version" "$uplot_sha256" "$uplot_dir" package/dist package/LICENSE \
+    package/package.json
+fi
+if [ $need_playwright -eq 1 ]; then
+  echo "install-deps: fetching playwright-core@$playwright_version (the page test) into $playwright_dir"
+  npm_fetch playwright-core "$playwright_version" "$playwright_sha256" \
+    "$playwright_dir/node_modules" --transform 's,^package,playwright-core,'
 fi

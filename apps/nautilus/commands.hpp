@@ -147,4 +147,14 @@ struct AnalyticsOptions {
 };
 int compute_analytics(const AnalyticsOptions& o);
 
+struct BacktestOptions {
+  std::string config_path;        // TOML: [backtest] and [engines.<name>]
+  std::vector<std::string> data;  // files or directories; empty: the config's
+  std::string out_dir;            // report.json is written here
+  bool plain_progress = false;    // plain lines even on a terminal
+};
+// `nautilus backtest`: exit 0 with the report written, 2 for a bad config or data path, 1 when
+// the run fails (a bad row in the data, named by file, line and column).
+int run_backtest_command(const BacktestOptions& o);
+
 }  // namespace nautilus::app

@@ -285,6 +285,19 @@ int main(int argc, char** argv) {
       ->add_option("--annualization", analytics.annualization, "Days a year (default 252)")
       ->check(CLI::PositiveNumber);
 
+  nautilus::app::BacktestOptions backtest;
+  auto* backtest_cmd = app.add_subcommand(
+      "backtest", "The engines over history on a simulated clock; a report of what they did");
+  backtest_cmd->footer(
+      "CONFIG: [backtest] data, engines, benchmark, chart_symbol, rolling_window, and\n"
+      "[engines.<name>] settings as `nautilus run --config` reads them (docs/BACKTESTING.md).");
+  backtest_cmd->add_option("--config", backtest.config_path, "Backtest TOML")->required();
+  backtest_cmd->add_option("--data", backtest.data,
+                           "CSV files or directories to replay (instead of the config's)");
+  backtest_cmd->add_option("--out", backtest.out_dir, "Directory for report.json")->required();
+  backtest_cmd->add_flag("--plain-progress", backtest.plain_progress,
+                         "Progress as plain lines even on a terminal");
+
   nautilus::app::ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand("replay", "Re-read a range of a bus's streams");
   replay_cmd->add_option("--bus", replay.bus, "logic or marketdata")
@@ -304,7 +317,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' && known.empty()) {
     std::fprintf(stderr,
                  "nautilus: unknown command '%s' (commands: run, engine, engines, messages, "
-                 "sample, bench, status, replay, compute; see --help)\n",
+                 "sample, bench, status, replay, compute, backtest; see --help)\n",
                  argv[1]);
     return 2;
   }
@@ -324,6 +337,7 @@ int main(int argc, char** argv) {
     if (bench_cmd->parsed()) return nautilus::app::run_bench(bench);
     if (status_cmd->parsed()) return nautilus::app::show_status(status);
     if (replay_cmd->parsed()) return nautilus::app::run_replay(replay);
+    if (backtest_cmd->parsed()) return nautilus::app::run_backtest_command(backtest);
     if (compute_features->parsed()) return nautilus::app::compute_features(compute);
     if (compute_vpin->parsed()) return nautilus::app::compute_vpin(compute);
     if (compute_enhanced->parsed()) return nautilus::app::compute_enhanced_vpin(compute);

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
+#include <span>
 #include <sstream>
 
 // TOML values arrive as Result<std::optional<T>>: every one is checked (`if (!r)` for the
@@ -158,7 +159,7 @@ Result<void> apply_env(const EnvLookup& env, BusConfig& c) {
 // ---- TOML ----------------------------------------------------------------------------------
 
 Result<void> only_keys(const toml::table& t, std::string_view where,
-                       std::initializer_list<std::string_view> allowed) {
+                       std::span<const std::string_view> allowed) {
   for (const auto& [k, v] : t) {
     if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end()) {
       std::string list;
@@ -168,6 +169,11 @@ Result<void> only_keys(const toml::table& t, std::string_view where,
     }
   }
   return {};
+}
+
+Result<void> only_keys(const toml::table& t, std::string_view where,
+                       std::initializer_list<std::string_view> allowed) {
+  return only_keys(t, where, std::span<const std::string_view>(allowed.begin(), allowed.size()));
 }
 
 template <class T>
@@ -219,6 +225,65 @@ Result<void> apply_endpoint(const toml::table& t, std::string_view where,
     if (pass_v) e->password = *pass_v;
   }
   return {};
+}
+
+using SettingsTable = std::map<std::string, core::SettingValue>;
+
+// A table's keys as settings, keeping their TOML types.
+Result<void> table_settings(const toml::table& t, const std::string& where, SettingsTable& out) {
+  for (const auto& [key, value] : t) {
+    const std::string k(key.str());
+    if (const auto* v = value.as_string()) {
+      out[k] = v->get();
+    } else if (const auto* i = value.as_integer()) {
+      out[k] = static_cast<std::int64_t>(i->get());
+    } else if (const auto* d = value.as_floating_point()) {
+      out[k] = d->get();
+    } else if (const auto* b = value.as_boolean()) {
+      out[k] = b->get();
+    } else if (const auto* a = value.as_array()) {
+      std::vector<std::string> items;
+      for (const auto& item : *a) {
+        const auto* str = item.as_string();
+        if (str == nullptr) return bad(where + "." += k, "an array must hold strings only");
+        items.push_back(str->get());
+      }
+      out[k] = std::move(items);
+    } else {
+      return bad(where + "." += k, "must be a string, number, boolean or array of strings");
+    }
+  }
+  return {};
+}
+
+// [engines.<name>]: each engine's settings with their TOML types; the engine's declaration
+// validates them at start-up (and names engine.key when one is wrong).
+Result<void> engine_tables(const toml::table& root,
+                           std::map<std::string, SettingsTable>& engine_settings) {
+  if (const auto* engines = root["engines"].as_table()) {
+    for (const auto& [name, node] : *engines) {
+      const std::string where = "engines." + std::string(name.str());
+      const auto* t = node.as_table();
+      if (t == nullptr) return bad(where, "must be a table");
+      if (auto ok = table_settings(*t, where, engine_settings[std::string(name.str())]); !ok) {
+        return ok;
+      }
+    }
+  } else if (root.contains("engines")) {
+    return bad("engines", "must be a table");
+  }
+  return {};
+}
+
+Result<toml::table> parse_toml(std::string_view text, std::string_view origin) {
+  try {
+    return toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return fail(ErrorCode::kParse, msg.str());
+  }
 }
 
 Result<void> apply_toml(const toml::table& root, BusConfig& c) {
@@ -333,41 +398,7 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
     if (!ar) return std::unexpected(ar.error());
     if (*ar) c.auto_hardware_routing = **ar;
   }
-  // [engines.<name>]: each engine's settings with their TOML types; the engine's declaration
-  // validates them at start-up (and names engine.key when one is wrong).
-  if (const auto* engines = root["engines"].as_table()) {
-    for (const auto& [name, node] : *engines) {
-      const std::string where = "engines." + std::string(name.str());
-      const auto* t = node.as_table();
-      if (t == nullptr) return bad(where, "must be a table");
-      auto& settings = c.engine_settings[std::string(name.str())];
-      for (const auto& [key, value] : *t) {
-        const std::string k(key.str());
-        if (const auto* v = value.as_string()) {
-          settings[k] = v->get();
-        } else if (const auto* i = value.as_integer()) {
-          settings[k] = static_cast<std::int64_t>(i->get());
-        } else if (const auto* d = value.as_floating_point()) {
-          settings[k] = d->get();
-        } else if (const auto* b = value.as_boolean()) {
-          settings[k] = b->get();
-        } else if (const auto* a = value.as_array()) {
-          std::vector<std::string> items;
-          for (const auto& item : *a) {
-            const auto* str = item.as_string();
-            if (str == nullptr) return bad(where + "." += k, "an array must hold strings only");
-            items.push_back(str->get());
-          }
-          settings[k] = std::move(items);
-        } else {
-          return bad(where + "." += k, "must be a string, number, boolean or array of strings");
-        }
-      }
-    }
-  } else if (root.contains("engines")) {
-    return bad("engines", "must be a table");
-  }
-  return {};
+  return engine_tables(root, c.engine_settings);
 }
 
 Result<BusConfig> finish(BusConfig c) {
@@ -397,15 +428,7 @@ Result<BusConfig> load_bus_config_text(const EnvLookup& env, std::string_view to
   BusConfig c;
   if (auto ok = apply_env(env, c); !ok) return std::unexpected(ok.error());
   if (!toml_text.empty()) {
-    toml::table root;
-    try {
-      root = toml::parse(toml_text, origin);
-    } catch (const toml::parse_error& e) {
-      std::ostringstream msg;
-      msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
-          << e.description();
-      return fail(ErrorCode::kParse, msg.str());
-    }
+    NAUTILUS_TRY(root, parse_toml(toml_text, origin));
     if (auto ok = apply_toml(root, c); !ok) {
       return fail(ok.error().code, std::string(origin) + ": " + ok.error().message);
     }
@@ -422,6 +445,36 @@ Result<BusConfig> load_bus_config(const EnvLookup& env, std::optional<std::strin
   const std::string body = text.str();
   if (body.empty()) return load_bus_config_text(env, "", *toml_path);
   return load_bus_config_text(env, body, *toml_path);
+}
+
+Result<EngineTables> load_engine_tables_text(std::string_view toml_text, std::string_view origin,
+                                             const std::vector<std::string>& tables) {
+  NAUTILUS_TRY(root, parse_toml(toml_text, origin));
+  const auto wrap = [&](const core::Error& e) {
+    return std::unexpected(core::Error{e.code, std::string(origin) + ": " + e.message});
+  };
+  std::vector<std::string_view> allowed = {"engines"};
+  for (const auto& t : tables) allowed.emplace_back(t);
+  if (auto ok = only_keys(root, "config", allowed); !ok) return wrap(ok.error());
+  EngineTables out;
+  if (auto ok = engine_tables(root, out.engines); !ok) return wrap(ok.error());
+  for (const auto& name : tables) {
+    const auto* node = root.get(name);
+    if (node == nullptr) continue;
+    const auto* t = node->as_table();
+    if (t == nullptr) return wrap(bad(name, "must be a table").error());
+    if (auto ok = table_settings(*t, name, out.tables[name]); !ok) return wrap(ok.error());
+  }
+  return out;
+}
+
+Result<EngineTables> load_engine_tables(const std::string& path,
+                                        const std::vector<std::string>& tables) {
+  std::ifstream in(path);
+  if (!in) return fail(ErrorCode::kNotFound, "cannot read config file '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return load_engine_tables_text(text.str(), path, tables);
 }
 
 }  // namespace nautilus::config

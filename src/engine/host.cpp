@@ -264,7 +264,9 @@ core::Result<std::optional<core::UnixNanos>> EngineHost::step() {
   return std::optional<core::UnixNanos>{clock.now()};
 }
 
-core::Result<std::size_t> EngineHost::run() {
+core::Result<std::size_t> EngineHost::run() { return run(std::function<void()>{}); }
+
+core::Result<std::size_t> EngineHost::run(const std::function<void()>& between) {
   auto& im = *impl_;
   if (!im.deterministic()) {
     return core::fail(core::ErrorCode::kInvalidArgument, "run needs a deterministic host");
@@ -277,6 +279,7 @@ core::Result<std::size_t> EngineHost::run() {
     auto r = run_until(std::max(*next, im.options.simulated_clock->now()));
     if (!r) return r;
     handled += *r;
+    if (between) between();
   }
   return handled;
 }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "nautilus/core/error.hpp"
 #include "nautilus/core/setting_value.hpp"
@@ -73,5 +74,18 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
 [[nodiscard]] core::Result<BusConfig> load_bus_config_text(const EnvLookup& env,
                                                            std::string_view toml_text,
                                                            std::string_view origin);
+
+// A TOML file of [engines.<name>] tables (as load_bus_config reads them) and of the other
+// top-level tables a command names (`nautilus backtest`'s [backtest]), each table's keys with
+// their TOML types. Any other top-level key is an error naming it; a syntax error names the
+// file, line and column.
+struct EngineTables {
+  std::map<std::string, std::map<std::string, core::SettingValue>> engines;
+  std::map<std::string, std::map<std::string, core::SettingValue>> tables;  // by table name
+};
+[[nodiscard]] core::Result<EngineTables> load_engine_tables(const std::string& path,
+                                                            const std::vector<std::string>& tables);
+[[nodiscard]] core::Result<EngineTables> load_engine_tables_text(
+    std::string_view toml_text, std::string_view origin, const std::vector<std::string>& tables);
 
 }  // namespace nautilus::config

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -92,6 +93,9 @@ class EngineHost {
   // Deterministic mode only: runs until no one-shot timer is left (every source has finished)
   // and every queue is empty. Repeating timers fire on the way, not after.
   [[nodiscard]] core::Result<std::size_t> run();
+  // The same, calling `between` after the work of each due time (a backtest's progress line:
+  // it may read the bus's metrics and the clock, and must not publish).
+  [[nodiscard]] core::Result<std::size_t> run(const std::function<void()>& between);
   [[nodiscard]] bool deterministic() const noexcept;
 
   struct Impl;

@@ -376,9 +376,13 @@ core::Result<Metrics> compute_metrics(std::span<const Date> dates, std::span<con
   return compute(dates, returns, &benchmark, options);
 }
 
-core::Result<std::vector<double>> rolling_sharpe(std::span<const double> returns,
-                                                 std::size_t window,
-                                                 const MetricsOptions& options) {
+namespace {
+
+// f over each window's returns without their NaNs, aligned on the input (NaN before the first
+// whole window).
+template <class F>
+core::Result<std::vector<double>> rolling(std::span<const double> returns, std::size_t window,
+                                          const MetricsOptions& options, F f) {
   if (auto ok = check_options(options); !ok) return std::unexpected(ok.error());
   if (window < 2) {
     return fail(ErrorCode::kInvalidArgument,
@@ -392,9 +396,26 @@ core::Result<std::vector<double>> rolling_sharpe(std::span<const double> returns
     for (std::size_t j = i + 1 - window; j <= i; ++j) {
       if (!std::isnan(returns[j])) w.push_back(returns[j]);
     }
-    out[i] = sharpe(w, options);
+    out[i] = f(w);
   }
   return out;
+}
+
+}  // namespace
+
+core::Result<std::vector<double>> rolling_sharpe(std::span<const double> returns,
+                                                 std::size_t window,
+                                                 const MetricsOptions& options) {
+  return rolling(returns, window, options,
+                 [&](const std::vector<double>& w) { return sharpe(w, options); });
+}
+
+core::Result<std::vector<double>> rolling_volatility(std::span<const double> returns,
+                                                     std::size_t window,
+                                                     const MetricsOptions& options) {
+  return rolling(returns, window, options, [&](const std::vector<double>& w) {
+    return w.size() < 2 ? kNaN : sd(w) * std::sqrt(options.annualization);
+  });
 }
 
 }  // namespace nautilus::analytics

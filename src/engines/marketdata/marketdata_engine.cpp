@@ -230,7 +230,7 @@ class MarketDataEngine final : public engine::Engine {
     const std::string universe =
         dir_setting(cfg, "universe_dir", "NAUTILUS_UNIVERSE_DIR", NAUTILUS_UNIVERSE_DIR);
     std::vector<std::string> history = cfg.list("history_files");
-    if (history.empty()) {
+    if (history.empty() && cfg.boolean("history_of_replay")) {
       history = files_;  // the replayed files (BarStore keeps the bar files among them)
       if (exists(universe + "/daily_bars.csv.gz"))
         history.push_back(universe + "/daily_bars.csv.gz");
@@ -492,6 +492,10 @@ const engine::EngineInfo& engine_info() {
           Setting::list("history_files", {},
                         "Bar CSV files behind marketdata.history (empty: the replayed files' "
                         "bars, and the research universe's daily bars when present)"),
+          Setting::boolean("history_of_replay", true,
+                           "With history_files empty, load the replayed files and the research "
+                           "universe as history; a backtest turns it off, so the replay streams "
+                           "from disk and is never held whole in memory"),
           Setting::list("reference_files", {},
                         "Point-in-time reference CSV files behind marketdata.reference, "
                         ".filings and .universe (empty: the research universe's "

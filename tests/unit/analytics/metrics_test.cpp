@@ -268,6 +268,23 @@ TEST(AnalyticsMetrics, RollingSharpeIsTheSharpeRatioOfEachWindow) {
   }
 }
 
+// empyrical's roll_annual_volatility: each window's annual_volatility, i.e. the same metric as
+// compute_metrics gives over the window alone.
+TEST(AnalyticsMetrics, RollingVolatilityIsTheAnnualVolatilityOfEachWindow) {
+  auto w = rolling_volatility(kReturns, 3);
+  ASSERT_TRUE(w) << w.error().message;
+  ASSERT_EQ(w->size(), 4U);
+  EXPECT_TRUE(std::isnan((*w)[0]));
+  EXPECT_TRUE(std::isnan((*w)[1]));
+  for (std::size_t end = 3; end <= 4; ++end) {
+    auto m = compute_metrics(std::span(kDates).subspan(end - 3, 3),
+                             std::span(kReturns).subspan(end - 3, 3));
+    ASSERT_TRUE(m);
+    EXPECT_EQ((*w)[end - 1], m->annual_volatility) << end;
+  }
+  EXPECT_FALSE(rolling_volatility(kReturns, 1));
+}
+
 // ---- against tests/reference/analytics_reference.py ----
 
 struct Series {

@@ -144,5 +144,9 @@ struct Metrics {
 [[nodiscard]] core::Result<std::vector<double>> rolling_sharpe(std::span<const double> returns,
                                                                std::size_t window,
                                                                const MetricsOptions& options = {});
+// empyrical's roll_annual_volatility, aligned the same way: sd(ddof 1) sqrt(annualization) of
+// each window's returns without their NaNs (NaN under 2 of them).
+[[nodiscard]] core::Result<std::vector<double>> rolling_volatility(
+    std::span<const double> returns, std::size_t window, const MetricsOptions& options = {});
 
 }  // namespace nautilus::analytics

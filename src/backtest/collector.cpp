@@ -1,0 +1,302 @@
+#include "collector.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+
+#include "nautilus/core/enum_names.hpp"
+#include "nautilus/core/time.hpp"
+#include "nautilus/engines/analytics/metrics_json.hpp"
+
+namespace nautilus::backtest {
+namespace {
+
+namespace json = boost::json;
+
+analytics::Date date_of(core::UnixNanos ts) {
+  return std::chrono::floor<std::chrono::days>(
+      std::chrono::sys_time<std::chrono::nanoseconds>(std::chrono::nanoseconds(ts)));
+}
+
+json::value number(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  return v;
+}
+
+json::array numbers(const std::vector<double>& v) {
+  json::array a;
+  a.reserve(v.size());
+  for (double d : v) a.push_back(number(d));
+  return a;
+}
+
+std::string side_name(model::OrderSide s) { return s == model::OrderSide::kBuy ? "buy" : "sell"; }
+
+}  // namespace
+
+core::Result<void> Collector::subscribe(bus::MessageBus& bus) {
+  const auto on = [&](const char* pattern, auto fn) -> core::Result<void> {
+    auto sub = bus.subscribe(pattern, fn, {.owner = "backtest"});
+    if (!sub) return std::unexpected(sub.error());
+    return {};
+  };
+  if (auto ok = on("portfolio.books",
+                   [this](const bus::Envelope& e) {
+                     // The first books: the account as the run begins.
+                     if (const auto* b = e.get<model::PortfolioBooks>(); b && !initial_known_) {
+                       initial_cash_ = b->initial_cash.as_double();
+                       initial_known_ = true;
+                     }
+                   });
+      !ok) {
+    return ok;
+  }
+  if (auto ok = on("portfolio.update.account",
+                   [this](const bus::Envelope& e) {
+                     if (const auto* s = e.get<model::PortfolioSnapshot>()) on_account(*s);
+                   });
+      !ok) {
+    return ok;
+  }
+  if (auto ok = on("portfolio.fill.*",
+                   [this](const bus::Envelope& e) {
+                     if (const auto* f = e.get<model::Fill>()) on_fill(*f);
+                   });
+      !ok) {
+    return ok;
+  }
+  if (auto ok = on("order.new.*", [this](const bus::Envelope&) { ++submitted_; }); !ok) return ok;
+  if (auto ok = on("order.event.*", [this](const bus::Envelope& e) { on_event(e); }); !ok) {
+    return ok;
+  }
+  if (auto ok = on("market_data.*.bar",
+                   [this](const bus::Envelope& e) {
+                     if (const auto* b = e.get<model::Bar>()) on_bar(*b);
+                   });
+      !ok) {
+    return ok;
+  }
+  if (auto ok = on("vpin.calculation.*",
+                   [this](const bus::Envelope& e) {
+                     const auto* v = e.get<model::VpinUpdate>();
+                     if (v == nullptr || v->symbol != chart_) return;
+                     // Every vpin_every_-th update; halve when full, as the bars.
+                     if (vpin_seen_++ % vpin_every_ != 0) return;
+                     vpin_.push_back({v->ts_event, v->vpin, v->cdf});
+                     if (vpin_.size() >= kMaxPoints) {
+                       std::vector<VpinPoint> half;
+                       half.reserve(kMaxPoints / 2);
+                       for (std::size_t i = 0; i < vpin_.size(); i += 2) half.push_back(vpin_[i]);
+                       vpin_ = std::move(half);
+                       vpin_every_ *= 2;
+                     }
+                   });
+      !ok) {
+    return ok;
+  }
+  return on("toxicity.alert.*", [this](const bus::Envelope& e) {
+    const auto* a = e.get<model::ToxicityAlert>();
+    if (a != nullptr && a->symbol == chart_ && alerts_.size() < kMaxTrades) {
+      alerts_.push_back({a->ts_event, a->vpin, a->cdf});
+    }
+  });
+}
+
+// The last snapshot of each UTC date is that date's equity (as the analytics engine counts it).
+void Collector::on_account(const model::PortfolioSnapshot& s) {
+  const Day d{.date = date_of(s.ts_event),
+              .nav = s.nav.as_double(),
+              .cash = s.cash.as_double(),
+              .gross = s.gross_exposure.as_double(),
+              .net = s.net_exposure.as_double()};
+  if (!equity_.empty() && equity_.back().date == d.date) {
+    equity_.back() = d;
+  } else if (equity_.empty() || equity_.back().date < d.date) {
+    equity_.push_back(d);
+  }
+}
+
+void Collector::on_bar(const model::Bar& b) {
+  if (!spec_.benchmark.empty() && b.symbol.value() == spec_.benchmark) {
+    benchmark_close_[date_of(b.ts_event)] = b.close.as_double();
+  }
+  if (chart_.value().empty()) {
+    if (spec_.chart_symbol.empty() || spec_.chart_symbol == b.symbol.value()) chart_ = b.symbol;
+  }
+  if (b.symbol != chart_) return;
+  const Point p{.ts = b.ts_event,
+                .open = b.open.as_double(),
+                .high = b.high.as_double(),
+                .low = b.low.as_double(),
+                .close = b.close.as_double(),
+                .volume = b.volume.as_double()};
+  if (bars_pending_ > 0 && bars_pending_ < bars_merge_) {
+    Point& last = bars_.back();
+    last.ts = p.ts;
+    last.high = std::max(last.high, p.high);
+    last.low = std::min(last.low, p.low);
+    last.close = p.close;
+    last.volume += p.volume;
+    ++bars_pending_;
+    return;
+  }
+  if (bars_.size() >= kMaxPoints) {
+    // Full, and every point whole: each two become one, and each point takes twice the bars.
+    std::vector<Point> half;
+    half.reserve(kMaxPoints / 2);
+    for (std::size_t i = 0; i + 1 < bars_.size(); i += 2) {
+      Point m = bars_[i];
+      const Point& n = bars_[i + 1];
+      m.ts = n.ts;
+      m.high = std::max(m.high, n.high);
+      m.low = std::min(m.low, n.low);
+      m.close = n.close;
+      m.volume += n.volume;
+      half.push_back(m);
+    }
+    bars_ = std::move(half);
+    bars_merge_ *= 2;
+  }
+  bars_.push_back(p);
+  bars_pending_ = 1;
+}
+
+void Collector::on_fill(const model::Fill& f) {
+  ++fills_;
+  if (trades_.size() < kMaxTrades) trades_.push_back(f);
+  if (f.symbol == chart_ && chart_fills_.size() < kMaxTrades) chart_fills_.push_back(f);
+}
+
+void Collector::on_event(const bus::Envelope& e) {
+  if (const auto* d = e.get<model::OrderDenied>()) {
+    ++denied_;
+    ++denied_by_reason_[std::string(core::enum_name(d->reason))];
+  } else if (e.get<model::OrderCancelled>() != nullptr) {
+    ++cancelled_;
+  } else if (const auto* f = e.get<model::OrderFilled>()) {
+    if (f->status == model::OrderStatus::kFilled) ++filled_;
+  }
+}
+
+core::Result<json::object> Collector::report(json::object meta) const {
+  // Daily returns of the equity: the first day's against the starting cash.
+  std::vector<analytics::Date> dates;
+  std::vector<double> returns;
+  std::vector<double> bench;
+  dates.reserve(equity_.size());
+  returns.reserve(equity_.size());
+  double prev = initial_cash_;
+  std::optional<double> prev_close;
+  for (const auto& d : equity_) {
+    dates.push_back(d.date);
+    returns.push_back(prev > 0 ? d.nav / prev - 1 : analytics::kNaN);
+    prev = d.nav;
+    double b = analytics::kNaN;
+    if (const auto it = benchmark_close_.find(d.date); it != benchmark_close_.end()) {
+      if (prev_close && *prev_close > 0) b = it->second / *prev_close - 1;
+      prev_close = it->second;
+    }
+    bench.push_back(b);
+  }
+  auto metrics = spec_.benchmark.empty() ? analytics::compute_metrics(dates, returns)
+                                         : analytics::compute_metrics(dates, returns, bench);
+  if (!metrics) return std::unexpected(metrics.error());
+  json::object out;
+  out["version"] = 1;
+  meta["initial_cash"] = initial_cash_;
+  meta["benchmark"] = spec_.benchmark.empty() ? json::value(nullptr) : json::value(spec_.benchmark);
+  out["backtest"] = std::move(meta);
+  out["metrics"] = analytics::to_json(*metrics);
+
+  json::array equity;
+  for (std::size_t i = 0; i < equity_.size(); ++i) {
+    const auto& d = equity_[i];
+    equity.push_back(
+        {{"date", analytics::format_date(d.date)},
+         {"nav", d.nav},
+         {"cash", d.cash},
+         {"gross_exposure", d.gross},
+         {"net_exposure", d.net},
+         {"return", i == 0 && initial_cash_ <= 0 ? json::value(nullptr) : number(returns[i])},
+         {"benchmark_return", number(bench[i])}});
+  }
+  out["equity"] = std::move(equity);
+
+  const std::size_t window = spec_.rolling_window;
+  json::object rolling{{"window", window}};
+  json::array rdates;
+  for (const auto d : dates) rdates.emplace_back(analytics::format_date(d));
+  rolling["dates"] = std::move(rdates);
+  if (window >= 2) {
+    auto sharpe = analytics::rolling_sharpe(returns, window);
+    if (!sharpe) return std::unexpected(sharpe.error());
+    rolling["sharpe"] = numbers(*sharpe);
+    auto vol = analytics::rolling_volatility(returns, window);
+    if (!vol) return std::unexpected(vol.error());
+    rolling["volatility"] = numbers(*vol);
+  }
+  out["rolling"] = std::move(rolling);
+
+  json::array trades;
+  for (const auto& f : trades_) {
+    trades.push_back({{"trade_id", f.trade_id},
+                      {"ts", core::format_timestamp(f.ts_event)},
+                      {"symbol", f.symbol.value()},
+                      {"side", side_name(f.side)},
+                      {"quantity", f.quantity.as_double()},
+                      {"price", f.price.as_double()},
+                      {"commission", f.commission.as_double()},
+                      {"client_order_id", f.client_order_id}});
+  }
+  out["trades"] = std::move(trades);
+  out["trades_total"] = fills_;
+
+  json::object reasons;
+  for (const auto& [r, n] : denied_by_reason_) reasons[r] = n;
+  out["orders"] = {{"submitted", submitted_},
+                   {"filled", filled_},
+                   {"denied", denied_},
+                   {"cancelled", cancelled_},
+                   {"denied_by_reason", std::move(reasons)}};
+
+  const json::value chart =
+      chart_.value().empty() ? json::value(nullptr) : json::value(chart_.value());
+  json::array vpin;
+  for (const auto& v : vpin_) {
+    vpin.push_back(
+        {{"ts", core::format_timestamp(v.ts)}, {"vpin", number(v.vpin)}, {"cdf", number(v.cdf)}});
+  }
+  json::array alerts;
+  for (const auto& v : alerts_) {
+    alerts.push_back(
+        {{"ts", core::format_timestamp(v.ts)}, {"vpin", number(v.vpin)}, {"cdf", number(v.cdf)}});
+  }
+  out["vpin"] = {{"symbol", chart}, {"points", std::move(vpin)}, {"alerts", std::move(alerts)}};
+
+  json::array bars;
+  for (const auto& b : bars_) {
+    bars.push_back({{"ts", core::format_timestamp(b.ts)},
+                    {"open", b.open},
+                    {"high", b.high},
+                    {"low", b.low},
+                    {"close", b.close},
+                    {"volume", b.volume}});
+  }
+  json::array fills;
+  for (const auto& f : chart_fills_) {
+    fills.push_back({{"ts", core::format_timestamp(f.ts_event)},
+                     {"side", side_name(f.side)},
+                     {"price", f.price.as_double()},
+                     {"quantity", f.quantity.as_double()}});
+  }
+  out["bars"] = {{"symbol", chart},
+                 {"bars_per_point", bars_merge_},
+                 {"points", std::move(bars)},
+                 {"fills", std::move(fills)}};
+  return out;
+}
+
+}  // namespace nautilus::backtest
