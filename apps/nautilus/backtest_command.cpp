@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -73,10 +74,10 @@ int run_backtest_command(const BacktestOptions& o) {
   auto report =
       backtest::run_backtest(*spec, [&](const backtest::Progress& p) { print_progress(p, tty); });
   if (!report) {
-    if (tty) fmt::print(stderr, "\n");
     fmt::print(stderr, "nautilus backtest: {}\n", report.error().message);
-    return 1;
+    return report.error().code == core::ErrorCode::kInvalidArgument ? 2 : 1;
   }
+  for (const auto& w : report->warnings) fmt::print(stderr, "nautilus backtest: warning: {}\n", w);
   const auto path = std::filesystem::path(o.out_dir) / "report.json";
   const auto page = std::filesystem::path(o.out_dir) / "report.html";
   const std::string html = backtest_report::render_report_html(report->json);

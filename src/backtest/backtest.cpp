@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "collector.hpp"
@@ -47,14 +48,17 @@ core::Result<std::vector<std::string>> expand_data(const std::vector<std::string
       }
       if (files.empty()) {
         return core::fail(ErrorCode::kNotFound,
-                          fmt::format("--data {}: a directory with no .csv or .csv.gz file", p));
+                          fmt::format("data {}: a directory with no .csv or .csv.gz file{}", p,
+                                      ec ? " (" + ec.message() + ")" : std::string()));
       }
       std::sort(files.begin(), files.end());
       out.insert(out.end(), files.begin(), files.end());
     } else if (std::filesystem::is_regular_file(p, ec)) {
       out.push_back(p);
     } else {
-      return core::fail(ErrorCode::kNotFound, fmt::format("--data {}: no such file", p));
+      return core::fail(
+          ErrorCode::kNotFound,
+          fmt::format("data {}: {}", p, ec ? ec.message() : "not a file or a directory"));
     }
   }
   return out;
@@ -163,8 +167,26 @@ core::Result<BacktestSpec> load_spec_text(std::string_view toml_text, std::strin
       paths.push_back(std::filesystem::path(f).is_absolute() ? f : (base / f).string());
     }
   }
+  const auto& md_given = spec.configs["marketdata"];
+  if (paths.empty() && !md_given.has("files") && !md_given.has("source")) {
+    // Else the hub would fall back to $NAUTILUS_DATA_DIR or the bundled sample: an environment
+    // variable must not choose what a backtest runs on.
+    return bad(origin, "backtest.data",
+               "no data: give --data, [backtest] data, or [engines.marketdata] files or source");
+  }
+  if (!paths.empty() &&
+      std::find(spec.engines.begin(), spec.engines.end(), "marketdata") == spec.engines.end()) {
+    return bad(origin, "backtest.engines",
+               "data is given but marketdata, which replays it, is not "
+               "among the engines");
+  }
   if (!paths.empty()) {
-    NAUTILUS_TRY(files, expand_data(paths));
+    auto expanded = expand_data(paths);
+    if (!expanded) {
+      return core::fail(expanded.error().code,
+                        fmt::format("{}: {}", origin, expanded.error().message));
+    }
+    auto files = std::move(*expanded);
     spec.data = std::move(files);
     auto& md = spec.configs["marketdata"];
     md.set("source", "replay");
@@ -208,8 +230,16 @@ core::Result<BacktestReport> run_backtest(const BacktestSpec& spec, const Progre
   const auto wall = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   };
+  // Known only when every file's is (a gzip file's is not): else no share done and no ETA.
   core::UnixNanos end = 0;
-  for (const auto& f : spec.data) end = std::max(end, last_ts(f));
+  for (const auto& f : spec.data) {
+    const auto t = last_ts(f);
+    if (t == 0) {
+      end = 0;
+      break;
+    }
+    end = std::max(end, t);
+  }
 
   core::SimulatedClock clock;
   bus::MessageBus bus(
@@ -223,9 +253,25 @@ core::Result<BacktestReport> run_backtest(const BacktestSpec& spec, const Progre
       .configs = spec.configs, .simulated_clock = &clock, .serve_http = false};
   // Health messages every 10 s of simulated time are noise in a backtest.
   options.health_interval = std::chrono::nanoseconds(0);
-  NAUTILUS_TRY(host, engine::EngineHost::start(bus, std::move(engines), std::move(options)));
+  // An engine that does not start is a configuration it refuses (kInvalidArgument: exit 2).
+  auto started = engine::EngineHost::start(bus, std::move(engines), std::move(options));
+  if (!started) return core::fail(ErrorCode::kInvalidArgument, started.error().message);
+  auto& host = *started;
+  // A source that stopped on an error (a data file's bad row) fails the run: the report of a
+  // backtest cut short would read as a whole one. (At start too: a file whose first rows are
+  // bad leaves the clock with nothing to start from.)
+  const auto source_failed = [&]() -> std::optional<core::Error> {
+    for (const auto& e : host->engine_objects()) {
+      if (e->info().name != "marketdata") continue;
+      if (const auto h = e->health(); !h.healthy) {
+        return core::Error{ErrorCode::kParse, fmt::format("marketdata: {}", h.detail)};
+      }
+    }
+    return std::nullopt;
+  };
   const core::UnixNanos start = clock.now();
   if (start == 0) {
+    if (auto e = source_failed()) return std::unexpected(*e);
     return core::fail(ErrorCode::kInvalidArgument,
                       "no engine has data to start the simulated clock from (no --data, and "
                       "marketdata.source is not replay or synthetic?)");
@@ -250,14 +296,7 @@ core::Result<BacktestReport> run_backtest(const BacktestSpec& spec, const Progre
   });
   if (!handled) return std::unexpected(handled.error());
   host->drain_and_stop();
-  // A source that stopped on an error (a data file's bad row) fails the run: the report of a
-  // backtest cut short would read as a whole one.
-  for (const auto& e : host->engine_objects()) {
-    if (e->info().name != "marketdata") continue;
-    if (const auto h = e->health(); !h.healthy) {
-      return core::fail(ErrorCode::kParse, fmt::format("marketdata: {}", h.detail));
-    }
-  }
+  if (auto e = source_failed()) return std::unexpected(*e);
   report_progress(true);
 
   json::array data;
@@ -292,6 +331,9 @@ core::Result<BacktestReport> run_backtest(const BacktestSpec& spec, const Progre
     out.sharpe_ratio = s->as_double();
   }
   out.wall_s = wall();
+  for (const auto& w : report.at("warnings").as_array()) {
+    out.warnings.emplace_back(w.as_string());
+  }
   return out;
 }
 

@@ -37,6 +37,12 @@ std::string side_name(model::OrderSide s) { return s == model::OrderSide::kBuy ?
 
 }  // namespace
 
+Collector::Collector(const BacktestSpec& spec) : spec_(spec) {
+  if (!spec.chart_symbol.empty()) {
+    if (auto s = core::Symbol::create(spec.chart_symbol)) chart_ = *s;
+  }
+}
+
 core::Result<void> Collector::subscribe(bus::MessageBus& bus) {
   const auto on = [&](const char* pattern, auto fn) -> core::Result<void> {
     auto sub = bus.subscribe(pattern, fn, {.owner = "backtest"});
@@ -84,6 +90,7 @@ core::Result<void> Collector::subscribe(bus::MessageBus& bus) {
                      const auto* v = e.get<model::VpinUpdate>();
                      if (v == nullptr || v->symbol != chart_) return;
                      // Every vpin_every_-th update; halve when full, as the bars.
+                     vpin_last_ = VpinPoint{v->ts_event, v->vpin, v->cdf};
                      if (vpin_seen_++ % vpin_every_ != 0) return;
                      vpin_.push_back({v->ts_event, v->vpin, v->cdf});
                      if (vpin_.size() >= kMaxPoints) {
@@ -99,7 +106,9 @@ core::Result<void> Collector::subscribe(bus::MessageBus& bus) {
   }
   return on("toxicity.alert.*", [this](const bus::Envelope& e) {
     const auto* a = e.get<model::ToxicityAlert>();
-    if (a != nullptr && a->symbol == chart_ && alerts_.size() < kMaxTrades) {
+    // The VPIN engine's alerts, on the series drawn (enhanced VPIN's have VPINs of their own).
+    if (a != nullptr && a->symbol == chart_ && a->method == model::VpinMethod::kBvc &&
+        alerts_.size() < kMaxTrades) {
       alerts_.push_back({a->ts_event, a->vpin, a->cdf});
     }
   });
@@ -121,6 +130,7 @@ void Collector::on_account(const model::PortfolioSnapshot& s) {
 
 void Collector::on_bar(const model::Bar& b) {
   if (!spec_.benchmark.empty() && b.symbol.value() == spec_.benchmark) {
+    if (!benchmark_first_open_) benchmark_first_open_ = b.open.as_double();
     benchmark_close_[date_of(b.ts_event)] = b.close.as_double();
   }
   if (chart_.value().empty()) {
@@ -189,7 +199,8 @@ core::Result<json::object> Collector::report(json::object meta) const {
   dates.reserve(equity_.size());
   returns.reserve(equity_.size());
   double prev = initial_cash_;
-  std::optional<double> prev_close;
+  // The benchmark's first day, as the strategy's, from where the run began: its first open.
+  std::optional<double> prev_close = benchmark_first_open_;
   for (const auto& d : equity_) {
     dates.push_back(d.date);
     returns.push_back(prev > 0 ? d.nav / prev - 1 : analytics::kNaN);
@@ -265,7 +276,11 @@ core::Result<json::object> Collector::report(json::object meta) const {
   const json::value chart =
       chart_.value().empty() ? json::value(nullptr) : json::value(chart_.value());
   json::array vpin;
-  for (const auto& v : vpin_) {
+  auto points = vpin_;
+  if (vpin_last_ && (points.empty() || points.back().ts != vpin_last_->ts)) {
+    points.push_back(*vpin_last_);
+  }
+  for (const auto& v : points) {
     vpin.push_back(
         {{"ts", core::format_timestamp(v.ts)}, {"vpin", number(v.vpin)}, {"cdf", number(v.cdf)}});
   }
@@ -292,6 +307,19 @@ core::Result<json::object> Collector::report(json::object meta) const {
                      {"price", f.price.as_double()},
                      {"quantity", f.quantity.as_double()}});
   }
+  // What the config asked for that the data never had: said, rather than left as nulls.
+  json::array warnings;
+  if (!spec_.benchmark.empty() && benchmark_close_.empty()) {
+    warnings.emplace_back(
+        fmt::format("backtest.benchmark {}: no bar of it in the data; alpha, "
+                    "beta and the benchmark's returns are null",
+                    spec_.benchmark));
+  }
+  if (!spec_.chart_symbol.empty() && bars_.empty()) {
+    warnings.emplace_back(
+        fmt::format("backtest.chart_symbol {}: no bar of it in the data", spec_.chart_symbol));
+  }
+  out["warnings"] = std::move(warnings);
   out["bars"] = {{"symbol", chart},
                  {"bars_per_point", bars_merge_},
                  {"points", std::move(bars)},

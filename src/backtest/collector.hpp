@@ -8,12 +8,13 @@
 //   Collector c(spec);
 //   c.subscribe(bus);            // before the host starts
 //   ... host->run() ...
-//   boost::json::object report = c.report(initial_cash);
+//   auto report = c.report(meta);   // meta: the report's "backtest" member
 #pragma once
 
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,8 @@ inline constexpr std::size_t kMaxTrades = 100'000;
 
 class Collector {
  public:
-  explicit Collector(const BacktestSpec& spec) : spec_(spec) {}
+  // The chart symbol is the spec's (checked by load_spec), else the first symbol of a bar.
+  explicit Collector(const BacktestSpec& spec);
 
   [[nodiscard]] core::Result<void> subscribe(bus::MessageBus& bus);
   // The report's object; `meta` is its "backtest" member (the run's description).
@@ -72,6 +74,7 @@ class Collector {
   bool initial_known_ = false;
   std::vector<Day> equity_;
   std::map<analytics::Date, double> benchmark_close_;  // the last close of each date
+  std::optional<double> benchmark_first_open_;         // of its first bar: the first day's base
   std::vector<model::Fill> trades_;
   std::uint64_t fills_ = 0;
   std::uint64_t submitted_ = 0, filled_ = 0, cancelled_ = 0, denied_ = 0;
@@ -83,6 +86,7 @@ class Collector {
   std::vector<VpinPoint> vpin_;
   std::size_t vpin_every_ = 1;  // keep one update in this many
   std::uint64_t vpin_seen_ = 0;
+  std::optional<VpinPoint> vpin_last_;  // the latest update, kept or not: the series ends there
   std::vector<VpinPoint> alerts_;
   std::vector<model::Fill> chart_fills_;
 };

@@ -112,13 +112,22 @@ TEST(Backtest, TheReportsTradesReconcileWithItsEquityToTheCent) {
   for (const auto& d : equity) wealth *= 1 + d.at("return").to_number<double>();
   EXPECT_NEAR(r.at("metrics").at("cum_returns_final").to_number<double>(), wealth - 1, 1e-12);
   // With SPY as the benchmark: beta and alpha are there, and the benchmark's returns too.
-  EXPECT_TRUE(r.at("metrics").as_object().contains("beta"));
+  EXPECT_TRUE(r.at("metrics").at("beta").is_double());
+  EXPECT_TRUE(equity.front().at("benchmark_return").is_double());  // from SPY's first open
   EXPECT_TRUE(equity.back().at("benchmark_return").is_double());
+  EXPECT_TRUE(r.at("warnings").as_array().empty());
   const auto& orders = r.at("orders").as_object();
   EXPECT_GE(orders.at("submitted").to_number<std::uint64_t>(),
             orders.at("filled").to_number<std::uint64_t>());
   EXPECT_EQ(r.at("bars").at("symbol").as_string(), "AAPL");
-  EXPECT_FALSE(r.at("bars").at("points").as_array().empty());
+  // 21 days of AAPL's minute bars (8,190) are more than the 4,096 points kept: merged in pairs.
+  const auto& bars = r.at("bars").as_object();
+  EXPECT_EQ(bars.at("bars_per_point").to_number<int>(), 2);
+  EXPECT_GT(bars.at("points").as_array().size(), 2'000U);
+  EXPECT_LE(bars.at("points").as_array().size(), 4'096U);
+  const auto& vpin = r.at("vpin").as_object();
+  EXPECT_EQ(vpin.at("symbol").as_string(), "AAPL");
+  EXPECT_FALSE(vpin.at("points").as_array().empty());
 }
 
 // The same engines and settings through `nautilus run --deterministic --record`: every fill of
@@ -203,6 +212,29 @@ TEST(Backtest, ABadConfigIsRefusedNamingTheKeyAndABadRowItsFileLineAndColumn) {
   auto [s6, o6] = backtest(config, dir.str("out"), "--data " + dir.str("missing.csv"));
   EXPECT_EQ(s6, 2);
   EXPECT_NE(o6.find("missing.csv"), std::string::npos) << o6;
+
+  // No data anywhere: refused, rather than replaying whatever $NAUTILUS_DATA_DIR holds.
+  auto [s7, o7] = backtest(config, dir.str("out"));
+  EXPECT_EQ(s7, 2);
+  EXPECT_NE(o7.find("no data"), std::string::npos) << o7;
+  // A setting only the engine itself can judge (portfolio's books_interval_s) is exit 2 too.
+  write(config, "[engines.portfolio]\nbooks_interval_s = 0.05\n");
+  auto [s8, o8] = backtest(config, dir.str("out"), "--data " + data);
+  EXPECT_EQ(s8, 2) << o8;
+  EXPECT_NE(o8.find("books_interval_s"), std::string::npos) << o8;
+}
+
+TEST(Backtest, ABenchmarkTheDataNeverHadIsAWarningNotSilence) {
+  TempDir dir;
+  const std::string config = dir.str("bt.toml");
+  write(config,
+        "[backtest]\ndata = \"" + kSource + "/data/sample/bars_1m.csv.gz\"\nbenchmark = \"QQQ\"\n");
+  const auto [status, out] = backtest(config, dir.str());
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("warning: backtest.benchmark QQQ"), std::string::npos) << out;
+  const json::object r = json::parse(read(dir.str("report.json"))).as_object();
+  ASSERT_EQ(r.at("warnings").as_array().size(), 1U);
+  EXPECT_TRUE(r.at("metrics").at("beta").is_null());
 }
 
 }  // namespace

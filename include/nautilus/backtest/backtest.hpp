@@ -34,7 +34,7 @@ struct BacktestSpec {
   std::vector<std::string> engines;                     // in the order the host runs them
   std::map<std::string, engine::EngineConfig> configs;  // [engines.<name>]
   std::string benchmark;     // a symbol of the data whose daily closes are the benchmark; "" none
-  std::string chart_symbol;  // whose bars, fills and VPIN the report carries; "" the most traded
+  std::string chart_symbol;  // whose bars, fills and VPIN the report carries; "" the first of a bar
   std::size_t rolling_window = 63;  // days, for the rolling Sharpe ratio and volatility
 };
 
@@ -68,11 +68,14 @@ struct BacktestReport {
   double final_nav = 0;
   double sharpe_ratio = 0;
   double wall_s = 0;
+  std::vector<std::string> warnings;  // the report's: asked-for symbols the data never had
 };
 
 // Runs the backtest to the end of its data. `progress` (optional) is called about once a second
-// of wall time and at the end. Errors: an engine that does not start (its message), data that
-// cannot be read (file:line:column), a run that stops on an engine's error.
+// of wall time and at the end. Errors: kInvalidArgument for an engine that does not start (a
+// setting it refuses, a file it cannot open: its message) or no data to start the clock from;
+// another code for a run that fails on the way (a data row that cannot be read, by file, line
+// and column).
 [[nodiscard]] core::Result<BacktestReport> run_backtest(const BacktestSpec& spec,
                                                         const ProgressFn& progress = {});
 
