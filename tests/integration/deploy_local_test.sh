@@ -33,22 +33,31 @@ done
 export PORT_OFFSET
 export SPEED=0  # replay as fast as possible so data flows at once
 
-fail() { echo "FAIL: $*" >&2; for f in "$RUN_DIR"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done; exit 1; }
+# The reason goes last as well: ctest's output is cut from the middle, and the logs are long.
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$RUN_DIR"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done
+  echo "FAIL: $*" >&2
+  exit 1
+}
 cleanup() { "$root/deploy/local.sh" stop >/dev/null 2>&1 || true; rm -rf "$RUN_DIR"; }
 trap cleanup EXIT
 
 "$root/deploy/local.sh" start || fail "start"
 
+# Each request gets 30 s: these check what the endpoints say, not how fast (bench/ measures
+# that), and under ThreadSanitizer twelve processes replaying as fast as they can share two cores.
+get() { curl -sf --max-time 30 "$@"; }
 while read -r name port _; do
   p=$((port + PORT_OFFSET))
-  health=$(curl -sf --max-time 5 "http://localhost:$p/health") || fail "$name /health"
+  health=$(get "http://localhost:$p/health") || fail "$name /health"
   grep -q '"status":"healthy"' <<<"$health" || fail "$name unhealthy: $health"
   grep -q '"backend":"redis_streams"' <<<"$health" || fail "$name not on Redis: $health"
-  status=$(curl -sf --max-time 5 "http://localhost:$p/messagebus/status") || fail "$name /messagebus/status"
+  status=$(get "http://localhost:$p/messagebus/status") || fail "$name /messagebus/status"
   grep -q '"connected":true' <<<"$status" || fail "$name bus not connected: $status"
   grep -q "\"endpoint\":\"127.0.0.1:$REDIS_MARKETDATA_PORT\"" <<<"$status" || fail "$name: wrong marketdata bus: $status"
   for path in /messagebus/subscriptions /metrics /hardware/status; do
-    curl -sf --max-time 5 "http://localhost:$p$path" >/dev/null || fail "$name $path"
+    get "http://localhost:$p$path" >/dev/null || fail "$name $path"
   done
   echo "ok: $name on :$p"
 done < <("$bin" engines)

@@ -702,7 +702,9 @@ TEST(LiveStreamBinance, ReconnectsDropsDuplicatesReportsGapsAndDetectsStalls) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   stream->reset();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);  // stops while connected
+  // Stops while connected: well before the server's stall ends (a generous bound, since a
+  // sanitizer build on a busy machine is slow; this is about not waiting, not about speed).
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
 }
 
 TEST(LiveStreamBinance, SubscribeAndUnsubscribeSendTheDocumentedControlFrames) {
@@ -796,7 +798,7 @@ TEST(LiveStreamBinance, ConnectFailuresBackOffExponentiallyUpToTheCap) {
   for (const auto w : waits) EXPECT_LE(w, 80ms);
   const auto t0 = std::chrono::steady_clock::now();
   stream->reset();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 300ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);  // not waiting out the 8 s stall
 }
 
 TEST(LiveStreamBinance, StreamsOverWssWithTheGivenCa) {
