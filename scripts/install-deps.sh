@@ -26,6 +26,9 @@ packages=(
   # the VPIN tests' independent reference (tests/reference/vpin_reference.py): numpy, and mpmath
   # for the Student-t CDF (python3-scipy cannot be installed: via pythran it wants Boost 1.74)
   python3-numpy python3-mpmath
+  # the anchor of `nautilus bench backtest`: the same moving-average strategy vectorized in
+  # pandas and numpy (bench/backtest/ma_pandas.py)
+  python3-pandas
   # Debian's OpenBLAS, which numpy then runs on (the anchors of `nautilus bench models`); without
   # it numpy falls back to the slow reference BLAS
   libopenblas0-pthread

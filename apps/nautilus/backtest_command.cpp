@@ -3,15 +3,22 @@
 // DIR/report.html (backtest_report/html.hpp) are written at the end.
 // Progress on standard error: a bar redrawn in place on a terminal, a plain line a second
 // otherwise (a log, CI), each with events/s and, when the data's end is known, the ETA.
+// A config with [grid] or [walk_forward] is a sweep (backtest/sweep.hpp): DIR/summary.json and
+// summary.csv ranked by the metric, DIR/runs/<index>/report.json per grid point (the best one's
+// report.html too), DIR/folds/<k>/ the walk-forward test runs; the ranking on standard output.
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "commands.hpp"
 #include "nautilus/backtest/backtest.hpp"
+#include "nautilus/backtest/sweep.hpp"
 #include "nautilus/backtest_report/html.hpp"
 #include "nautilus/core/time.hpp"
 
@@ -55,14 +62,104 @@ bool write_file(const std::filesystem::path& path, std::string_view text) {
   return written && closed;
 }
 
+std::string params_text(const backtest::SweepSpec& s, const std::vector<std::string>& values) {
+  std::string out;
+  for (std::size_t a = 0; a < s.grid.size() && a < values.size(); ++a) {
+    out += fmt::format("{}{}={}", out.empty() ? "" : " ", s.grid[a].name(), values[a]);
+  }
+  return out.empty() ? "(the config as written)" : out;
+}
+
+std::string score_text(double x) { return std::isfinite(x) ? fmt::format("{:.4g}", x) : "-"; }
+
+// Writes report.json (and, when `html`, report.html) of one run into `dir`.
+bool write_report(const std::filesystem::path& dir, const std::string& json, bool html) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (!write_file(dir / "report.json", json)) return false;
+  return !html || write_file(dir / "report.html", backtest_report::render_report_html(json));
+}
+
+int run_sweep_command(const BacktestOptions& o, backtest::SweepSpec& spec,
+                      const std::filesystem::path& out) {
+  if (o.workers >= 0) spec.workers = static_cast<std::size_t>(o.workers);
+  bool write_failed = false;
+  auto result = backtest::run_sweep(
+      spec,
+      [&](const backtest::RunResult& r, const backtest::BacktestReport& report,
+          const backtest::RunContext& c) {
+        if (report.json.empty() || (c.fold >= 0 && !c.test)) return;  // training runs: scores only
+        const auto dir = c.fold >= 0 ? out / "folds" / std::to_string(c.fold)
+                                     : out / "runs" / std::to_string(r.index);
+        if (!write_report(dir, report.json, c.fold >= 0)) write_failed = true;
+      },
+      [&](std::size_t done, std::size_t total) {
+        fmt::print(stderr, "nautilus backtest: {} of {} backtests done\n", done, total);
+        std::fflush(stderr);
+      });
+  if (!result) {
+    fmt::print(stderr, "nautilus backtest: {}\n", result.error().message);
+    return result.error().code == core::ErrorCode::kInvalidArgument ? 2 : 1;
+  }
+  if (!write_file(out / "summary.json", result->summary_json) ||
+      !write_file(out / "summary.csv", result->summary_csv)) {
+    fmt::print(stderr, "nautilus backtest: {}: cannot write the summary\n", out.string());
+    return 1;
+  }
+  if (!result->runs.empty() && result->runs[0].error.empty()) {
+    // The best point's tearsheet, from the report its run wrote.
+    const auto dir = out / "runs" / std::to_string(result->runs[0].index);
+    std::ifstream in(dir / "report.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in || !write_file(dir / "report.html", backtest_report::render_report_html(text.str()))) {
+      write_failed = true;
+    }
+  }
+  if (write_failed) {
+    fmt::print(stderr, "nautilus backtest: {}: a report could not be written\n", out.string());
+    return 1;
+  }
+  if (spec.walk_forward) {
+    fmt::print("{:>4}  {:<23} {:<23} {:>12} {:>12}  {}\n", "fold", "train", "test",
+               "train " + spec.metric.substr(0, 6), "test " + spec.metric.substr(0, 6), "chosen");
+    for (const auto& f : result->folds) {
+      fmt::print(
+          "{:>4}  {:<23} {:<23} {:>12} {:>12}  {}\n", f.fold, f.train_from + ".." + f.train_until,
+          f.test_from + ".." + f.test_until, score_text(f.train_score),
+          score_text(f.test.score(spec.metric)),
+          f.test.error.empty() ? params_text(spec, f.test.values) : "failed: " + f.test.error);
+    }
+  } else {
+    fmt::print("{:>4}  {:>12} {:>12} {:>12} {:>8}  {}\n", "rank", spec.metric.substr(0, 12),
+               "annual_ret", "max_dd", "fills", "params");
+    const std::size_t shown = std::min<std::size_t>(result->runs.size(), 20);
+    for (std::size_t i = 0; i < shown; ++i) {
+      const auto& r = result->runs[i];
+      fmt::print("{:>4}  {:>12} {:>12} {:>12} {:>8}  {}\n", i + 1, score_text(r.score(spec.metric)),
+                 score_text(r.score("annual_return")), score_text(r.score("max_drawdown")), r.fills,
+                 r.error.empty() ? params_text(spec, r.values) : "failed: " + r.error);
+    }
+    if (shown < result->runs.size()) {
+      fmt::print("  ({} more in summary.csv)\n", result->runs.size() - shown);
+    }
+  }
+  fmt::print(stderr, "nautilus backtest: {} backtests in {:.2f} s; {}\n",
+             result->runs.size() + result->folds.size() * (spec.points().size() + 1),
+             result->wall_s, (out / "summary.json").string());
+  return 0;
+}
+
 }  // namespace
 
 int run_backtest_command(const BacktestOptions& o) {
-  auto spec = backtest::load_spec(o.config_path, o.data);
-  if (!spec) {
-    fmt::print(stderr, "nautilus backtest: {}\n", spec.error().message);
+  auto sweep = backtest::load_sweep_spec(o.config_path, o.data);
+  if (!sweep) {
+    fmt::print(stderr, "nautilus backtest: {}\n", sweep.error().message);
     return 2;
   }
+  const bool is_sweep = !sweep->grid.empty() || sweep->walk_forward.has_value();
+  auto* spec = &sweep->base;
   std::error_code ec;
   std::filesystem::create_directories(o.out_dir, ec);
   if (ec || !std::filesystem::is_directory(o.out_dir)) {
@@ -70,6 +167,7 @@ int run_backtest_command(const BacktestOptions& o) {
                ec ? ec.message() : "not a directory");
     return 2;
   }
+  if (is_sweep) return run_sweep_command(o, *sweep, o.out_dir);
   const bool tty = ::isatty(STDERR_FILENO) == 1 && !o.plain_progress;
   auto report =
       backtest::run_backtest(*spec, [&](const backtest::Progress& p) { print_progress(p, tty); });

@@ -1,3 +1,4 @@
+#include "../../bench/backtest/backtest_suite.hpp"
 #include "../../bench/bus/bus_suite.hpp"
 #include "../../bench/codec/codec_suite.hpp"
 #include "../../bench/http/http_suite.hpp"
@@ -20,6 +21,7 @@ int run_bench(const BenchOptions& o) {
   if (o.suite == "marketdata" || o.suite == "all") bench::run_marketdata_suite(so);
   if (o.suite == "models" || o.suite == "all") bench::run_models_suite(so);
   if (o.suite == "loop" || o.suite == "all") bench::run_loop_suite(so);
+  if (o.suite == "backtest" || o.suite == "all") bench::run_backtest_suite(so);
   return 0;
 }
 

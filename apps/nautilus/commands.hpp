@@ -152,9 +152,11 @@ struct BacktestOptions {
   std::vector<std::string> data;  // files or directories; empty: the config's
   std::string out_dir;            // report.json is written here
   bool plain_progress = false;    // plain lines even on a terminal
+  int workers = -1;               // a sweep's parallel backtests; -1: the config's
 };
 // `nautilus backtest`: exit 0 with the report written, 2 for a bad config or data path, 1 when
-// the run fails (a bad row in the data, named by file, line and column).
+// the run fails (a bad row in the data, named by file, line and column). A config with [grid]
+// or [walk_forward] is a sweep: summary.json and summary.csv, and a report per run.
 int run_backtest_command(const BacktestOptions& o);
 
 }  // namespace nautilus::app

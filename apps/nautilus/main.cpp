@@ -89,10 +89,11 @@ int main(int argc, char** argv) {
   auto* bench_cmd = app.add_subcommand("bench", "Run benchmark suites against their anchors");
   bench_cmd
       ->add_option("suite", bench.suite,
-                   "Suite: bus | codec | redis | http | signals | marketdata | models | loop | all")
+                   "Suite: bus | codec | redis | http | signals | marketdata | models | loop | "
+                   "backtest | all")
       ->required()
-      ->check(CLI::IsMember(
-          {"bus", "codec", "redis", "http", "signals", "marketdata", "models", "loop", "all"}));
+      ->check(CLI::IsMember({"bus", "codec", "redis", "http", "signals", "marketdata", "models",
+                             "loop", "backtest", "all"}));
   bench_cmd->add_flag("--json", bench.json, "One JSON object per line");
   bench_cmd->add_option("--runs", bench.runs, "Repetitions; medians are reported")
       ->check(CLI::Range(1, 101));
@@ -290,13 +291,18 @@ int main(int argc, char** argv) {
       "backtest", "The engines over history on a simulated clock; a report of what they did");
   backtest_cmd->footer(
       "CONFIG: [backtest] data, engines, benchmark, chart_symbol, rolling_window, and\n"
-      "[engines.<name>] settings as `nautilus run --config` reads them (docs/BACKTESTING.md).");
+      "[engines.<name>] settings as `nautilus run --config` reads them; with [grid] (and\n"
+      "[sweep], [walk_forward]) a sweep: a backtest per point, ranked (docs/BACKTESTING.md).");
   backtest_cmd->add_option("--config", backtest.config_path, "Backtest TOML")->required();
   backtest_cmd->add_option("--data", backtest.data,
                            "CSV files or directories to replay (instead of the config's)");
   backtest_cmd->add_option("--out", backtest.out_dir, "Directory for report.json")->required();
   backtest_cmd->add_flag("--plain-progress", backtest.plain_progress,
                          "Progress as plain lines even on a terminal");
+  backtest_cmd
+      ->add_option("--workers", backtest.workers,
+                   "A sweep's backtests at once (instead of sweep.workers; 0: one per core)")
+      ->check(CLI::Range(0, 256));
 
   nautilus::app::ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand("replay", "Re-read a range of a bus's streams");

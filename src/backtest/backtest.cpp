@@ -20,6 +20,7 @@
 #include "nautilus/engine/host.hpp"
 #include "nautilus/engine/settings.hpp"
 #include "nautilus/engines/registry.hpp"
+#include "spec.hpp"
 
 namespace nautilus::backtest {
 namespace {
@@ -100,6 +101,12 @@ const std::vector<std::string>& default_engines() {
 core::Result<BacktestSpec> load_spec_text(std::string_view toml_text, std::string_view origin,
                                           const std::vector<std::string>& data) {
   NAUTILUS_TRY(tables, config::load_engine_tables_text(toml_text, origin, {"backtest"}));
+  return detail::spec_from_tables(tables, origin, data);
+}
+
+core::Result<BacktestSpec> detail::spec_from_tables(config::EngineTables& tables,
+                                                    std::string_view origin,
+                                                    const std::vector<std::string>& data) {
   BacktestSpec spec;
   spec.config_path = std::string(origin);
   const auto& bt = tables.tables["backtest"];
@@ -145,6 +152,9 @@ core::Result<BacktestSpec> load_spec_text(std::string_view toml_text, std::strin
 
   spec.engines = engines.empty() ? default_engines() : engines;
   for (const auto& name : spec.engines) {
+    if (name == "backtesting") {
+      return bad(origin, "backtest.engines", "the backtesting engine cannot run inside a backtest");
+    }
     if (engines::find_engine(name) == nullptr) {
       std::string names;
       for (const auto& a : engines::available_engines()) names += std::string(a.name()) + " ";
@@ -213,8 +223,7 @@ core::Result<BacktestSpec> load_spec_text(std::string_view toml_text, std::strin
   return spec;
 }
 
-core::Result<BacktestSpec> load_spec(const std::string& config_path,
-                                     const std::vector<std::string>& data) {
+core::Result<std::string> detail::read_config(const std::string& config_path) {
   std::ifstream in(config_path);
   if (!in) {
     return core::fail(ErrorCode::kNotFound,
@@ -222,10 +231,17 @@ core::Result<BacktestSpec> load_spec(const std::string& config_path,
   }
   std::stringstream text;
   text << in.rdbuf();
-  return load_spec_text(text.str(), config_path, data);
+  return text.str();
 }
 
-core::Result<BacktestReport> run_backtest(const BacktestSpec& spec, const ProgressFn& progress) {
+core::Result<BacktestSpec> load_spec(const std::string& config_path,
+                                     const std::vector<std::string>& data) {
+  NAUTILUS_TRY(text, detail::read_config(config_path));
+  return load_spec_text(text, config_path, data);
+}
+
+core::Result<BacktestReport> run_backtest(const BacktestSpec& spec, const ProgressFn& progress,
+                                          const std::atomic<bool>* cancel) {
   const auto wall0 = std::chrono::steady_clock::now();
   const auto wall = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
@@ -288,13 +304,23 @@ core::Result<BacktestReport> run_backtest(const BacktestSpec& spec, const Progre
               .wall_s = wall(),
               .done = done});
   };
+  bool cancelled = false;
   auto handled = host->run([&] {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+      cancelled = true;
+      return false;
+    }
     // The steady clock only every 256 due times: a backtest has millions of them.
-    if (++calls % 256 != 0 || wall() < next_report) return;
+    if (++calls % 256 != 0 || wall() < next_report) return true;
     next_report = wall() + 1;
     report_progress(false);
+    return true;
   });
   if (!handled) return std::unexpected(handled.error());
+  if (cancelled) {
+    host->drain_and_stop();
+    return core::fail(ErrorCode::kClosed, "cancelled");
+  }
   host->drain_and_stop();
   if (auto e = source_failed()) return std::unexpected(*e);
   report_progress(true);
@@ -329,6 +355,9 @@ core::Result<BacktestReport> run_backtest(const BacktestSpec& spec, const Progre
   const auto& m = report.at("metrics").as_object();
   if (const auto* s = m.if_contains("sharpe_ratio"); s != nullptr && s->is_double()) {
     out.sharpe_ratio = s->as_double();
+  }
+  for (const auto& [key, value] : m) {
+    if (value.is_number()) out.metrics.emplace(std::string(key), value.to_number<double>());
   }
   out.wall_s = wall();
   for (const auto& w : report.at("warnings").as_array()) {

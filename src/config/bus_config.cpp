@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <sstream>
 
@@ -229,11 +230,31 @@ Result<void> apply_endpoint(const toml::table& t, std::string_view where,
 
 using SettingsTable = std::map<std::string, core::SettingValue>;
 
-// A table's keys as settings, keeping their TOML types.
-Result<void> table_settings(const toml::table& t, const std::string& where, SettingsTable& out) {
+// An array item as a setting's text: a string as written, a number or boolean as TOML
+// writes it (a backtest's [grid] gives candidate values of any setting type this way).
+std::optional<std::string> item_text(const toml::node& item) {
+  if (const auto* str = item.as_string()) return str->get();
+  if (const auto* i = item.as_integer()) return std::to_string(i->get());
+  if (const auto* d = item.as_floating_point()) {
+    char buf[32];  // the shortest text that reads back as the same double
+    const auto r = std::to_chars(buf, buf + sizeof buf, d->get());
+    return std::string(buf, r.ptr);
+  }
+  if (const auto* b = item.as_boolean()) return b->get() ? "true" : "false";
+  return std::nullopt;
+}
+
+// A table's keys as settings, keeping their TOML types. In an engine's table an array holds
+// strings only (a list setting's items); in the other tables (`scalars`) an array may hold
+// numbers and booleans too, kept as text, and a table inside gives its keys with its name
+// before them ("[grid.strategy] lookback" and "[grid] strategy.lookback" are one key).
+Result<void> table_settings(const toml::table& t, const std::string& where, SettingsTable& out,
+                            bool scalars = false, const std::string& prefix = "") {
   for (const auto& [key, value] : t) {
-    const std::string k(key.str());
-    if (const auto* v = value.as_string()) {
+    const std::string k = prefix + std::string(key.str());
+    if (const auto* sub = value.as_table(); sub != nullptr && scalars) {
+      if (auto ok = table_settings(*sub, where, out, scalars, k + "."); !ok) return ok;
+    } else if (const auto* v = value.as_string()) {
       out[k] = v->get();
     } else if (const auto* i = value.as_integer()) {
       out[k] = static_cast<std::int64_t>(i->get());
@@ -244,9 +265,15 @@ Result<void> table_settings(const toml::table& t, const std::string& where, Sett
     } else if (const auto* a = value.as_array()) {
       std::vector<std::string> items;
       for (const auto& item : *a) {
-        const auto* str = item.as_string();
-        if (str == nullptr) return bad(where + "." += k, "an array must hold strings only");
-        items.push_back(str->get());
+        auto text = scalars                       ? item_text(item)
+                    : item.as_string() != nullptr ? std::optional(item.as_string()->get())
+                                                  : std::nullopt;
+        if (!text) {
+          return bad(where + "." += k, scalars
+                                           ? "an array must hold strings, numbers or booleans only"
+                                           : "an array must hold strings only");
+        }
+        items.push_back(std::move(*text));
       }
       out[k] = std::move(items);
     } else {
@@ -463,7 +490,9 @@ Result<EngineTables> load_engine_tables_text(std::string_view toml_text, std::st
     if (node == nullptr) continue;
     const auto* t = node->as_table();
     if (t == nullptr) return wrap(bad(name, "must be a table").error());
-    if (auto ok = table_settings(*t, name, out.tables[name]); !ok) return wrap(ok.error());
+    if (auto ok = table_settings(*t, name, out.tables[name], /*scalars=*/true); !ok) {
+      return wrap(ok.error());
+    }
   }
   return out;
 }

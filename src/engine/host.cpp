@@ -264,9 +264,9 @@ core::Result<std::optional<core::UnixNanos>> EngineHost::step() {
   return std::optional<core::UnixNanos>{clock.now()};
 }
 
-core::Result<std::size_t> EngineHost::run() { return run(std::function<void()>{}); }
+core::Result<std::size_t> EngineHost::run() { return run(std::function<bool()>{}); }
 
-core::Result<std::size_t> EngineHost::run(const std::function<void()>& between) {
+core::Result<std::size_t> EngineHost::run(const std::function<bool()>& between) {
   auto& im = *impl_;
   if (!im.deterministic()) {
     return core::fail(core::ErrorCode::kInvalidArgument, "run needs a deterministic host");
@@ -279,7 +279,7 @@ core::Result<std::size_t> EngineHost::run(const std::function<void()>& between) 
     auto r = run_until(std::max(*next, im.options.simulated_clock->now()));
     if (!r) return r;
     handled += *r;
-    if (between) between();
+    if (between && !between()) break;
   }
   return handled;
 }

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "nautilus/engines/analytics/engine.hpp"
+#include "nautilus/engines/backtesting/engine.hpp"
 #include "nautilus/engines/collateral/engine.hpp"
 #include "nautilus/engines/enhanced_vpin/engine.hpp"
 #include "nautilus/engines/factor/engine.hpp"
@@ -19,7 +20,7 @@ namespace nautilus::engines {
 namespace {
 
 // Each engine is listed here once it really works; docs/ENGINES.md has the planned ones.
-const std::array<EngineEntry, 12> kEngines = {{
+const std::array<EngineEntry, 13> kEngines = {{
     {&marketdata::engine_info, &marketdata::make_engine},
     {&features::engine_info, &features::make_engine},
     {&factor::engine_info, &factor::make_engine},
@@ -32,6 +33,7 @@ const std::array<EngineEntry, 12> kEngines = {{
     {&portfolio::engine_info, &portfolio::make_engine},
     {&collateral::engine_info, &collateral::make_engine},
     {&analytics::engine_info, &analytics::make_engine},
+    {&backtesting::engine_info, &backtesting::make_engine},
 }};
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "support/backtest_market.hpp"
 #include "support/run_command.hpp"
 
 namespace nautilus {
@@ -19,71 +20,18 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using test::backtest;
+using test::backtest_market;
+using test::market;
+using test::read;
 using test::run_command;
+using test::TempDir;
+using test::write;
 
 const std::string kBin = NAUTILUS_BIN;
 const std::string kSource = NAUTILUS_SOURCE_DIR;
 const std::string kConfig = kSource + "/examples/backtest/momentum.toml";
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path =
-        fs::temp_directory_path() / ("nautilus-backtest-test-" + std::to_string(::getpid()) + "-" +
-                                     std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] std::string str(const std::string& name = "") const {
-    return (path / name).string();
-  }
-};
-
-std::string read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
-
-std::pair<int, std::string> backtest(const std::string& config, const std::string& out,
-                                     const std::string& extra = "") {
-  return run_command(kBin + " backtest --config " + config + " --out " + out + " " + extra);
-}
-
-// Five days of the sample's synthetic market (bars and trades of its 20 symbols, SPY among
-// them), written once for the whole suite: the bundled 21 take minutes under ASan.
-const std::string& market() {
-  static const std::string dir = [] {
-    const auto d =
-        fs::temp_directory_path() / ("nautilus-backtest-market-" + std::to_string(::getpid()));
-    const auto [status, out] = run_command(kBin + " sample --days 5 --out " + d.string());
-    if (status != 0) throw std::runtime_error("nautilus sample: " + out);
-    return d.string();
-  }();
-  return dir;
-}
-struct RemoveMarket : ::testing::Environment {
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(market(), ec);
-  }
-};
-const auto* const kRemoveMarket = ::testing::AddGlobalTestEnvironment(new RemoveMarket);
-
-std::pair<int, std::string> backtest_market(const std::string& config, const std::string& out) {
-  return backtest(config, out, "--data " + market());
-}
+const auto* const kRemoveMarket = ::testing::AddGlobalTestEnvironment(new test::RemoveMarket);
 
 TEST(Backtest, TwoRunsOfTheSameDataAndSettingsWriteTheSameBytes) {
   TempDir a, b;

@@ -12,6 +12,7 @@
 //   write(out_dir / "report.json", report->json);         // docs/BACKTESTING.md has its keys
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -67,6 +68,7 @@ struct BacktestReport {
   std::uint64_t days = 0;
   double final_nav = 0;
   double sharpe_ratio = 0;
+  std::map<std::string, double> metrics;  // the report's numeric metrics, by name
   double wall_s = 0;
   std::vector<std::string> warnings;  // the report's: asked-for symbols the data never had
 };
@@ -75,8 +77,10 @@ struct BacktestReport {
 // of wall time and at the end. Errors: kInvalidArgument for an engine that does not start (a
 // setting it refuses, a file it cannot open: its message) or no data to start the clock from;
 // another code for a run that fails on the way (a data row that cannot be read, by file, line
-// and column).
+// and column); kClosed ("cancelled") when `cancel` (optional) became true, checked after each due
+// time.
 [[nodiscard]] core::Result<BacktestReport> run_backtest(const BacktestSpec& spec,
-                                                        const ProgressFn& progress = {});
+                                                        const ProgressFn& progress = {},
+                                                        const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace nautilus::backtest

@@ -94,8 +94,9 @@ class EngineHost {
   // and every queue is empty. Repeating timers fire on the way, not after.
   [[nodiscard]] core::Result<std::size_t> run();
   // The same, calling `between` after the work of each due time (a backtest's progress line:
-  // it may read the bus's metrics and the clock, and must not publish).
-  [[nodiscard]] core::Result<std::size_t> run(const std::function<void()>& between);
+  // it may read the bus's metrics and the clock, and must not publish); when it returns false
+  // the run stops there (a cancelled backtest), with what was handled so far.
+  [[nodiscard]] core::Result<std::size_t> run(const std::function<bool()>& between);
   [[nodiscard]] bool deterministic() const noexcept;
 
   struct Impl;

@@ -59,6 +59,21 @@ class MarketDataEngine final : public engine::Engine {
     const auto& cfg = ctx.settings();
     source_ = cfg.text("source");
     speed_ = cfg.number("speed");
+    for (const auto& [key, out] :
+         {std::pair{"replay_from", &window_from_}, std::pair{"replay_until", &window_until_}}) {
+      const std::string& text = cfg.text(key);
+      if (text.empty()) continue;
+      auto t = core::parse_timestamp(text);
+      if (!t) {
+        return core::fail(core::ErrorCode::kInvalidArgument,
+                          fmt::format("marketdata.{}: {}", key, t.error().message));
+      }
+      *out = *t;
+    }
+    if (window_until_ != 0 && window_until_ <= window_from_) {
+      return core::fail(core::ErrorCode::kInvalidArgument,
+                        "marketdata.replay_until must be later than marketdata.replay_from");
+    }
     if (source_ == "replay") {
       const std::string dir =
           dir_setting(cfg, "data_dir", "NAUTILUS_DATA_DIR", NAUTILUS_SAMPLE_DIR);
@@ -319,23 +334,31 @@ class MarketDataEngine final : public engine::Engine {
     timer_.store(*t);
   }
 
-  // Refills the look-ahead; false when the source has no more records (or failed).
+  // Refills the look-ahead; false when the source has no more records (or failed). Records
+  // before replay_from are skipped, and the first at or after replay_until ends the source (a
+  // walk-forward fold's window: docs/BACKTESTING.md).
   bool refill() {
-    if (!pending_.empty()) return true;
-    if (replay_) {
-      auto rec = replay_->next();
-      if (!rec) {
-        fail(rec.error().message);
-        return false;
+    while (pending_.empty()) {
+      if (replay_) {
+        auto rec = replay_->next();
+        if (!rec) {
+          fail(rec.error().message);
+          return false;
+        }
+        if (!*rec) return false;
+        const Record& r = **rec;  // NOLINT(bugprone-unchecked-optional-access)
+        if (window_until_ != 0 && record_ts(r) >= window_until_) return false;
+        if (record_ts(r) >= window_from_) pending_.push_back(r);
+        continue;
       }
-      if (!*rec) return false;
-      pending_.push_back(**rec);  // NOLINT(bugprone-unchecked-optional-access)
-      return true;
+      std::vector<Record> minute;
+      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): a synthetic source when no replay
+      if (!synthetic_ || !synthetic_->next_minute(minute)) return false;
+      for (const auto& r : minute) {
+        if (window_until_ != 0 && record_ts(r) >= window_until_) return !pending_.empty();
+        if (record_ts(r) >= window_from_) pending_.push_back(r);
+      }
     }
-    std::vector<Record> minute;
-    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): a synthetic source when no replay
-    if (!synthetic_ || !synthetic_->next_minute(minute)) return false;
-    pending_.insert(pending_.end(), minute.begin(), minute.end());
     return true;
   }
 
@@ -387,6 +410,8 @@ class MarketDataEngine final : public engine::Engine {
   engine::EngineContext* ctx_ = nullptr;
   std::string source_;
   double speed_ = 60;
+  core::UnixNanos window_from_ = 0;   // replay_from; 0: from the start
+  core::UnixNanos window_until_ = 0;  // replay_until; 0: to the end
   std::vector<std::string> files_;
   std::optional<ReplaySource> replay_;
   std::optional<SyntheticGenerator> synthetic_;
@@ -444,6 +469,12 @@ const engine::EngineInfo& engine_info() {
           Setting::list("files", {},
                         "CSV files to replay, bars/trades/quotes, plain or .gz (empty: the "
                         "sample's bars_1m.csv.gz and trades.csv.gz)"),
+          Setting::text("replay_from", "",
+                        "Replay and synthetic sources: skip records before this time (ISO "
+                        "date or timestamp, UTC; empty: from the start)"),
+          Setting::text("replay_until", "",
+                        "Replay and synthetic sources: end at the first record at or after "
+                        "this time (empty: at the end of the data)"),
           Setting::integer("seed", 42, 0, {}, "Synthetic source: the generator's seed"),
           Setting::integer("days", 21, 1, 260, "Synthetic source: trading days to generate"),
           Setting::list("symbols", {},
