@@ -220,7 +220,7 @@ void run_backtest_suite(const SuiteOptions& o) {
     if (base > 0) {
       print({.bench = "backtest.rss_growth_pct",
              .value = (last - base) / base * 100,
-             .unit = "%",
+             .unit = "percent",
              .anchor = "rss_mb_after_run_" + std::to_string(base_at),
              .anchor_value = base,
              .note = fmt::format("{} backtests in one process: {:.1f} MB after the {}th, {:.1f} "

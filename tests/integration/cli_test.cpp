@@ -282,56 +282,65 @@ TEST(Cli, RunRefusesBadConfigurationNamingTheVariable) {
   EXPECT_TRUE(contains(ok.text, "stopped cleanly")) << ok.text;
 }
 
-TEST(Cli, BenchJsonPrintsOneObjectPerFigureWithAnchors) {
-  Child c = spawn({"bench", "bus", "--json", "--quick", "--runs", "1"});
-  ASSERT_EQ(c.wait_exit(std::chrono::seconds(240)), 0) << c.text;
+// `nautilus bench <suite> --json --quick --runs 1`: every line one figure in the documented
+// form; the names seen, and those with an anchor.
+struct BenchFigures {
+  std::set<std::string> seen, anchored;
+};
+BenchFigures bench_figures(const std::string& suite) {
+  Child c = spawn({"bench", suite, "--json", "--quick", "--runs", "1"});
+  EXPECT_EQ(c.wait_exit(std::chrono::seconds(240)), 0) << c.text;
   const std::regex line_re(
       R"re(^\{"bench": "([a-z0-9_.]+)", "value": [-+0-9.e]+, "unit": "[a-z/]+")re"
       R"re((, "anchor": "[a-z0-9_]+", "anchor_value": [-+0-9.e]+, "ratio": [-+0-9.e]+)?)re"
       R"re(, "runs": 1(, "note": "[^"]*")?\}$)re");
-  std::set<std::string> seen, anchored;
+  BenchFigures out;
   std::istringstream lines(c.text);
   for (std::string line; std::getline(lines, line);) {
     std::smatch m;
-    ASSERT_TRUE(std::regex_match(line, m, line_re)) << "not a bench line: " << line;
-    seen.insert(m[1]);
-    if (m[2].matched) anchored.insert(m[1]);
+    EXPECT_TRUE(std::regex_match(line, m, line_re)) << "not a bench line: " << line;
+    if (!m[1].matched) continue;
+    out.seen.insert(m[1]);
+    if (m[2].matched) out.anchored.insert(m[1]);
   }
+  return out;
+}
+
+TEST(Cli, BenchJsonPrintsOneObjectPerFigureWithAnchors) {
+  const auto f = bench_figures("bus");
   for (const char* name :
        {"bus.inproc.same_thread", "bus.inproc.cross_thread", "bus.inproc.latency_p50_ns",
         "bus.inproc.latency_p99_ns", "bus.match.1000_patterns_us", "bus.priority.overtake_ns"}) {
-    EXPECT_TRUE(seen.count(name)) << name << " missing";
-    EXPECT_TRUE(anchored.count(name)) << name << " has no anchor";
+    EXPECT_TRUE(f.seen.count(name)) << name << " missing";
+    EXPECT_TRUE(f.anchored.count(name)) << name << " has no anchor";
   }
 }
 
 // `nautilus bench loop`: the trading loop's figures, each with its anchor where it has one (the
 // VaR's anchor is numpy, run with /usr/bin/python3). A few seconds with --quick.
 TEST(Cli, BenchLoopPrintsTheTradingLoopFigures) {
-  Child c = spawn({"bench", "loop", "--json", "--quick", "--runs", "1"});
-  ASSERT_EQ(c.wait_exit(std::chrono::seconds(240)), 0) << c.text;
-  const std::regex line_re(
-      R"re(^\{"bench": "([a-z0-9_.]+)", "value": [-+0-9.e]+, "unit": "[a-z/]+")re"
-      R"re((, "anchor": "[a-z0-9_]+", "anchor_value": [-+0-9.e]+, "ratio": [-+0-9.e]+)?)re"
-      R"re(, "runs": 1(, "note": "[^"]*")?\}$)re");
-  std::set<std::string> seen, anchored;
-  std::istringstream lines(c.text);
-  for (std::string line; std::getline(lines, line);) {
-    std::smatch m;
-    ASSERT_TRUE(std::regex_match(line, m, line_re)) << "not a bench line: " << line;
-    seen.insert(m[1]);
-    if (m[2].matched) anchored.insert(m[1]);
-  }
+  const auto f = bench_figures("loop");
   for (const char* name : {"risk.pretrade_p50_ns", "risk.pretrade_p99_ns",
                            "risk.pretrade_uncapped_p50_ns", "risk.pretrade_uncapped_p99_ns",
                            "portfolio.fills_per_s", "loop.orders_per_s", "loop.inline_orders_per_s",
                            "risk.mc_var_ratio_vs_numpy", "risk.mc_var_full_ratio_vs_numpy"}) {
-    EXPECT_TRUE(seen.count(name)) << name << " missing";
-    EXPECT_TRUE(anchored.count(name)) << name << " has no anchor";
+    EXPECT_TRUE(f.seen.count(name)) << name << " missing";
+    EXPECT_TRUE(f.anchored.count(name)) << name << " has no anchor";
   }
   for (const char* name : {"portfolio.paper_fills_per_s", "risk.mc_var_seconds",
                            "risk.mc_var_2t_seconds", "risk.mc_var_full_matrix_seconds"}) {
-    EXPECT_TRUE(seen.count(name)) << name << " missing";
+    EXPECT_TRUE(f.seen.count(name)) << name << " missing";
+  }
+}
+
+// `nautilus bench backtest`: whole backtests against the pandas/numpy anchor (run with
+// /usr/bin/python3), a sweep on one worker and on two, memory over repeated backtests.
+TEST(Cli, BenchBacktestPrintsTheBacktestFigures) {
+  const auto f = bench_figures("backtest");
+  for (const char* name : {"backtest.bars_per_s", "backtest.ratio_vs_numpy",
+                           "backtest.sweep_scaling", "backtest.rss_growth_pct"}) {
+    EXPECT_TRUE(f.seen.count(name)) << name << " missing";
+    EXPECT_TRUE(f.anchored.count(name)) << name << " has no anchor";
   }
 }
 
