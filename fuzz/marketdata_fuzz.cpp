@@ -1,5 +1,6 @@
 // libFuzzer target for the MarketData hub's decoders of outside input: CSV rows of each kind,
-// the Alpha Vantage, FRED and EDGAR response parsers, and those of the IBKR gateway, Binance,
+// a recorded stream's JSON lines, the Alpha Vantage, FRED and EDGAR response parsers, and those
+// of the IBKR gateway, Binance,
 // Data.gov (CKAN, CSV tables), BLS and the Treasury. Property: no input crashes; any CSV row
 // that parses formats back to a row that parses to the same record; a CSV table's rows are as
 // wide as its header; a parsed yield curve has one rate per tenor each day.
@@ -35,6 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (day.rates.size() != curve->tenors.size()) std::abort();
     }
   }
+  // A recorded stream's line that parses is a bar, trade or quote (or another message).
+  (void)parse_recorded_line(input);
   for (auto kind : {RecordKind::kBar, RecordKind::kTrade, RecordKind::kQuote}) {
     for (bool optional_column : {false, true}) {
       auto r = parse_row(kind, input, optional_column);

@@ -5,7 +5,8 @@ writes it, over the same bars CSV.
 Per symbol: the rolling mean and sample standard deviation of the last `lookback` closes, the
 z-score of the close; long at z <= -entry_z, short at z >= entry_z, flat at |z| <= exit_z,
 otherwise the previous position (forward-filled); a position of floor(notional / close) units;
-the next bar's price change is its P&L, less fee_bps on each traded notional. Timed from reading
+filled at the next bar's close (as the engine fills a market order), less fee_bps of each
+traded notional. Timed from reading
 the CSV to the total P&L, as the engine's figure is timed from opening the file to its report.
 
     /usr/bin/python3 ma_pandas.py BARS.csv LOOKBACK ENTRY_Z EXIT_Z NOTIONAL FEE_BPS [--runs N]
@@ -33,8 +34,10 @@ def run(path, lookback, entry_z, exit_z, notional, fee_bps):
     direction[z.abs() <= exit_z] = 0.0
     direction = direction.ffill().fillna(0.0)
     units = direction * np.floor(notional / closes)
-    pnl = (units.shift(1) * closes.diff()).sum().sum()
-    traded = (units.diff().abs() * closes).sum().sum()
+    # Decided on bar t's close, filled at bar t+1's close (as the engine's paper execution
+    # fills a market order with fill_on = bars): held from t+1, so it earns from t+2 on.
+    pnl = (units.shift(2) * closes.diff()).sum().sum()
+    traded = (units.diff().abs() * closes.shift(-1)).sum().sum()
     return len(bars), float(pnl - traded * fee_bps / 1e4)
 
 

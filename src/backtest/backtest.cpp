@@ -20,6 +20,7 @@
 #include "nautilus/engine/host.hpp"
 #include "nautilus/engine/settings.hpp"
 #include "nautilus/engines/registry.hpp"
+#include "nautilus/marketdata/csv.hpp"
 #include "spec.hpp"
 
 namespace nautilus::backtest {
@@ -34,7 +35,8 @@ std::unexpected<core::Error> bad(std::string_view origin, std::string_view key,
       core::Error{ErrorCode::kInvalidArgument, fmt::format("{}: {}: {}", origin, key, why)});
 }
 
-// A directory stands for its .csv and .csv.gz files, in name order.
+// A directory stands for its .csv and .csv.gz files (and recorded streams, .jsonl[.gz]), in name
+// order.
 core::Result<std::vector<std::string>> expand_data(const std::vector<std::string>& paths) {
   std::vector<std::string> out;
   for (const auto& p : paths) {
@@ -43,14 +45,15 @@ core::Result<std::vector<std::string>> expand_data(const std::vector<std::string
       std::vector<std::string> files;
       for (const auto& e : std::filesystem::directory_iterator(p, ec)) {
         const std::string name = e.path().filename().string();
-        if (e.is_regular_file() && (name.ends_with(".csv") || name.ends_with(".csv.gz"))) {
+        if (e.is_regular_file() && (name.ends_with(".csv") || name.ends_with(".csv.gz") ||
+                                    marketdata::is_recorded_stream(name))) {
           files.push_back(e.path().string());
         }
       }
       if (files.empty()) {
         return core::fail(ErrorCode::kNotFound,
-                          fmt::format("data {}: a directory with no .csv or .csv.gz file{}", p,
-                                      ec ? " (" + ec.message() + ")" : std::string()));
+                          fmt::format("data {}: a directory with no .csv, .csv.gz or .jsonl file{}",
+                                      p, ec ? " (" + ec.message() + ")" : std::string()));
       }
       std::sort(files.begin(), files.end());
       out.insert(out.end(), files.begin(), files.end());
@@ -263,6 +266,16 @@ core::Result<BacktestReport> run_backtest(const BacktestSpec& spec, const Progre
     }
     end = std::max(end, t);
   }
+  // A replay window (walk-forward, a REST job) ends the data at replay_until.
+  if (const auto md = spec.configs.find("marketdata"); md != spec.configs.end()) {
+    if (const auto it = md->second.values().find("replay_until"); it != md->second.values().end()) {
+      if (const auto* text = std::get_if<std::string>(&it->second.value)) {
+        if (auto until = core::parse_timestamp(*text); until && (end == 0 || *until < end)) {
+          end = *until;
+        }
+      }
+    }
+  }
 
   core::SimulatedClock clock;
   bus::MessageBus bus(
@@ -277,6 +290,7 @@ core::Result<BacktestReport> run_backtest(const BacktestSpec& spec, const Progre
   // Health messages every 10 s of simulated time are noise in a backtest.
   options.health_interval = std::chrono::nanoseconds(0);
   // An engine that does not start is a configuration it refuses (kInvalidArgument: exit 2).
+  if (cancel != nullptr && cancel->load()) return core::fail(ErrorCode::kClosed, "cancelled");
   auto started = engine::EngineHost::start(bus, std::move(engines), std::move(options));
   if (!started) return core::fail(ErrorCode::kInvalidArgument, started.error().message);
   auto& host = *started;

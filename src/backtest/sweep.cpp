@@ -75,8 +75,19 @@ void run_jobs(std::vector<Job>& jobs, std::size_t workers, const RunFn& on_run,
   const auto work = [&] {
     for (std::size_t i = next++; i < jobs.size(); i = next++) {
       Job& job = jobs[i];
-      auto report = run_backtest(job.spec);
       RunResult& r = job.result;
+      if (!r.error.empty()) {  // decided before it ran (a fold with no training result)
+        std::lock_guard lock(mu);
+        ++done;
+        if (progress) progress(done, total);
+        continue;
+      }
+      core::Result<BacktestReport> report = core::fail(ErrorCode::kInternal, "");
+      try {
+        report = run_backtest(job.spec);
+      } catch (const std::exception& e) {  // a bug in an engine fails its run, not the sweep
+        report = core::fail(ErrorCode::kInternal, fmt::format("the backtest threw: {}", e.what()));
+      }
       if (report) {
         r.metrics = report->metrics;
         r.fills = report->fills;
@@ -85,10 +96,17 @@ void run_jobs(std::vector<Job>& jobs, std::size_t workers, const RunFn& on_run,
         r.wall_s = report->wall_s;
       } else {
         r.error = report.error().message;
+        r.error_code = report.error().code;
       }
       job.spec = {};  // the settings are not needed again; keep memory to the results
       std::lock_guard lock(mu);
-      if (on_run) on_run(r, report ? *report : BacktestReport{}, job.context);
+      if (on_run) {
+        try {
+          on_run(r, report ? *report : BacktestReport{}, job.context);
+        } catch (const std::exception& e) {
+          r.error = fmt::format("writing its report: {}", e.what());
+        }
+      }
       ++done;
       if (progress) progress(done, total);
     }
@@ -160,6 +178,18 @@ std::string csv_cell(const std::string& s) {
     out += c;
   }
   return out + '"';
+}
+
+// The first run's error when every run failed (its code: 2 for a config, 1 for a bad row).
+std::optional<core::Error> all_failed(const std::vector<RunResult>& runs) {
+  if (runs.empty() ||
+      std::any_of(runs.begin(), runs.end(), [](const RunResult& r) { return r.error.empty(); })) {
+    return std::nullopt;
+  }
+  const auto first = std::min_element(
+      runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+  return core::Error{first->error_code,
+                     fmt::format("every backtest failed; the first: {}", first->error)};
 }
 
 const std::vector<std::string> kCsvMetrics = {"sharpe_ratio", "annual_return", "max_drawdown",
@@ -335,11 +365,7 @@ core::Result<SweepResult> run_sweep(const SweepSpec& spec, const RunFn& on_run,
     }
     run_jobs(jobs, workers, on_run, progress, done, jobs.size());
     for (auto& j : jobs) out.runs.push_back(std::move(j.result));
-    if (std::all_of(out.runs.begin(), out.runs.end(),
-                    [](const RunResult& r) { return !r.error.empty(); })) {
-      return core::fail(ErrorCode::kInvalidArgument,
-                        fmt::format("every backtest failed; the first: {}", out.runs[0].error));
-    }
+    if (auto all = all_failed(out.runs)) return std::unexpected(*all);
     rank(out.runs, spec.metric, spec.minimize);
     json::array runs;
     std::string csv = "rank,index" + header + ",score";
@@ -398,6 +424,7 @@ core::Result<SweepResult> run_sweep(const SweepSpec& spec, const RunFn& on_run,
       }
       FoldResult f;
       for (const auto& r : fold_runs) f.train_scores.push_back(r.score(spec.metric));
+      const auto untrained = all_failed(fold_runs);
       rank(fold_runs, spec.metric, spec.minimize);
       f.fold = k;
       f.train_from = fold_runs[0].window_from;
@@ -415,10 +442,19 @@ core::Result<SweepResult> run_sweep(const SweepSpec& spec, const RunFn& on_run,
                        .window_until = f.test_until},
             .context = {.fold = static_cast<int>(k), .test = true}};
       set_window(j.spec, from, until);
+      if (untrained) {
+        j.result.error = "not tested: every training run failed; the first: " + untrained->message;
+        j.result.error_code = untrained->code;
+      }
       test.push_back(std::move(j));
       out.folds.push_back(std::move(f));
     }
     run_jobs(test, workers, on_run, progress, done, total);
+    {
+      std::vector<RunResult> tests;
+      for (const auto& j : test) tests.push_back(j.result);
+      if (auto all = all_failed(tests)) return std::unexpected(*all);
+    }
     json::array folds_json;
     std::string csv = "fold,train_from,train_until,test_from,test_until,best_index" + header +
                       ",train_score,test_score";

@@ -252,6 +252,9 @@ Result<void> table_settings(const toml::table& t, const std::string& where, Sett
                             bool scalars = false, const std::string& prefix = "") {
   for (const auto& [key, value] : t) {
     const std::string k = prefix + std::string(key.str());
+    if (scalars && out.contains(k)) {  // "a.b" and [x.a] b name one key
+      return bad(where + "." += k, "is given twice");
+    }
     if (const auto* sub = value.as_table(); sub != nullptr && scalars) {
       if (auto ok = table_settings(*sub, where, out, scalars, k + "."); !ok) return ok;
     } else if (const auto* v = value.as_string()) {

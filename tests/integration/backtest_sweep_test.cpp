@@ -202,6 +202,12 @@ TEST(BacktestSweep, ABadGridOrWalkForwardIsRefusedNamingTheAxisOrKey) {
           "sweep.metric: 'luck' is not a metric");
   refused("[walk_forward]\ntrain_days = 4\ntest_days = 2\n", "the data has 5 days");
   refused("[walk_forward]\ntrain_days = 4\n", "walk_forward: needs train_days and test_days");
+  refused("[grid]\n\"strategy.lookback\" = [30]\n[grid.strategy]\nlookback = [60]\n",
+          "grid.strategy.lookback: is given twice");
+  // Values only the engine judges, at start: every run fails, and so does the sweep, with the
+  // exit status of a config error and the first run's reason.
+  refused("[grid]\nportfolio.books_interval_s = [0.05, 0.06]\n",
+          "every backtest failed; the first: ");
 }
 
 }  // namespace

@@ -144,6 +144,14 @@ TEST(Backtest, MakesTheSameFillsAsTheDeterministicRunOverTheSameData) {
                      t.at("price").to_number<double>())
         << i;
   }
+  // The recording is data too (a recorded stream, as `nautilus replay` prints one): a backtest
+  // over its bars and trades, every other message of it skipped, makes the same trades.
+  const auto [s2, o2] =
+      backtest(config, dir.str("from_record"), "--data " + dir.str("record.jsonl"));
+  ASSERT_EQ(s2, 0) << o2;
+  const json::object again = json::parse(read(dir.str("from_record/report.json"))).as_object();
+  EXPECT_EQ(json::serialize(again.at("trades")), json::serialize(r.at("trades")));
+  EXPECT_EQ(json::serialize(again.at("metrics")), json::serialize(r.at("metrics")));
 }
 
 TEST(Backtest, ABadConfigIsRefusedNamingTheKeyAndABadRowItsFileLineAndColumn) {

@@ -291,7 +291,7 @@ BenchFigures bench_figures(const std::string& suite) {
   Child c = spawn({"bench", suite, "--json", "--quick", "--runs", "1"});
   EXPECT_EQ(c.wait_exit(std::chrono::seconds(240)), 0) << c.text;
   const std::regex line_re(
-      R"re(^\{"bench": "([a-z0-9_.]+)", "value": [-+0-9.e]+, "unit": "[a-z/]+")re"
+      R"re(^\{"bench": "([a-z0-9_.]+)", "value": [-+0-9.e]+, "unit": "[A-Za-z/]+")re"
       R"re((, "anchor": "[a-z0-9_]+", "anchor_value": [-+0-9.e]+, "ratio": [-+0-9.e]+)?)re"
       R"re(, "runs": 1(, "note": "[^"]*")?\}$)re");
   BenchFigures out;
@@ -342,6 +342,7 @@ TEST(Cli, BenchBacktestPrintsTheBacktestFigures) {
     EXPECT_TRUE(f.seen.count(name)) << name << " missing";
     EXPECT_TRUE(f.anchored.count(name)) << name << " has no anchor";
   }
+  EXPECT_TRUE(f.seen.count("backtest.rss_mb")) << "backtest.rss_mb missing";
 }
 
 TEST(Cli, RunOnTheRedisBusRegistersAndStatusListsIt) {

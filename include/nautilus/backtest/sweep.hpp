@@ -69,6 +69,7 @@ struct RunResult {
   double final_nav = 0;
   double wall_s = 0;
   std::string error;  // a run that failed: why (its metrics are empty)
+  core::ErrorCode error_code = core::ErrorCode::kInternal;  // and its kind
   // The chosen metric, NaN when the run failed or its report has no such number.
   [[nodiscard]] double score(const std::string& metric) const;
 };
@@ -104,7 +105,8 @@ using SweepProgressFn = std::function<void(std::size_t done, std::size_t total)>
 
 // Runs the grid (or the walk-forward folds) to the end. Errors: kInvalidArgument when the
 // walk-forward windows do not fit the data's days; a backtest that fails is a RunResult with
-// its error, not a failed sweep, unless every one fails.
+// its error, not a failed sweep, unless every one fails (then the first one's error). A fold
+// whose every training run failed is not tested: its test run carries that error.
 [[nodiscard]] core::Result<SweepResult> run_sweep(const SweepSpec& spec, const RunFn& on_run = {},
                                                   const SweepProgressFn& progress = {});
 

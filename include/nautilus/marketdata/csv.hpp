@@ -23,7 +23,8 @@
 
 namespace nautilus::marketdata {
 
-enum class RecordKind : std::uint8_t { kBar, kTrade, kQuote };
+// kRecorded: a recorded bus stream (.jsonl, .jsonl.gz: bars, trades and quotes mixed).
+enum class RecordKind : std::uint8_t { kBar, kTrade, kQuote, kRecorded };
 [[nodiscard]] std::string_view to_string(RecordKind k) noexcept;
 
 using Record = std::variant<model::Bar, model::TradeTick, model::QuoteTick>;
@@ -59,5 +60,16 @@ class CsvReader {
 // Parses one data row of the given kind (exposed for the fuzz target).
 [[nodiscard]] core::Result<Record> parse_row(RecordKind kind, std::string_view line,
                                              bool has_optional_column);
+
+// A recorded bus stream as market data: the JSON lines `nautilus replay` prints and `nautilus
+// run --deterministic --record` writes (docs/WIRE_FORMAT.md). CsvReader reads a file whose name
+// ends in .jsonl or .jsonl.gz this way (kind kRecorded): lines of type bar, trade_tick and
+// quote_tick become records from their payloads, every other message of the recording
+// (features, orders, health ...) is skipped. kParse naming the field for a line that is not
+// JSON or a market message with a missing or malformed field; nullopt for another type.
+[[nodiscard]] core::Result<std::optional<Record>> parse_recorded_line(std::string_view line);
+[[nodiscard]] inline bool is_recorded_stream(std::string_view path) {
+  return path.ends_with(".jsonl") || path.ends_with(".jsonl.gz");
+}
 
 }  // namespace nautilus::marketdata

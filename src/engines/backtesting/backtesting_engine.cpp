@@ -19,9 +19,12 @@
 
 #include "nautilus/backtest/backtest.hpp"
 #include "nautilus/backtest_report/html.hpp"
+#include "nautilus/config/bus_config.hpp"
 #include "nautilus/core/time.hpp"
 #include "nautilus/engine/rejections.hpp"
+#include "nautilus/engine/settings.hpp"
 #include "nautilus/engines/backtesting/engine.hpp"
+#include "nautilus/engines/registry.hpp"
 #include "nautilus/net/http.hpp"
 #include "nautilus/net/prometheus.hpp"
 
@@ -219,29 +222,45 @@ class BacktestingEngine final : public engine::Engine {
     }
     // Relative paths in [backtest] data are relative to the first data directory.
     const std::string origin = (roots_.front() / ("backtest-" + id + ".toml")).string();
+    // [backtest] data is checked before load_spec_text looks at it (a directory is listed, a
+    // missing file named): else the answers would tell which paths exist outside data_dirs.
+    if (auto tables = config::load_engine_tables_text(q.body, origin, {"backtest"}); tables) {
+      const auto& bt = tables->tables["backtest"];
+      if (const auto it = bt.find("data"); it != bt.end()) {
+        std::vector<std::string> paths;
+        if (const auto* one = std::get_if<std::string>(&it->second)) paths.push_back(*one);
+        if (const auto* l = std::get_if<std::vector<std::string>>(&it->second)) paths = *l;
+        for (const auto& p : paths) {
+          const fs::path full = fs::path(p).is_absolute() ? fs::path(p) : roots_.front() / p;
+          if (!inside(full, roots_))
+            return refuse(403, fmt::format("data {}: outside data_dirs", p));
+        }
+      }
+    }
     auto spec = backtest::load_spec_text(q.body, origin, {});
     if (!spec) return refuse(400, spec.error().message);
     for (const auto& f : spec->data) {
       if (!inside(f, roots_)) return refuse(403, fmt::format("data {}: outside data_dirs", f));
     }
-    for (const auto& [engine, given] : spec->configs) {
-      for (const auto& [key, value] : given.values()) {
-        if (!names_paths(key)) continue;
+    // Every file or directory setting as the engine will read it: resolved (a list given as one
+    // string is split on its commas there), not as written.
+    for (const auto& [name, given] : spec->configs) {
+      const auto* e = engines::find_engine(name);
+      if (e == nullptr) continue;
+      auto resolved = engine::resolve_settings(name, e->info().settings, given);
+      if (!resolved) return refuse(400, resolved.error().message);
+      for (const auto& setting : e->info().settings) {
+        if (!names_paths(setting.name)) continue;
         std::vector<std::string> paths;
-        if (const auto* s = std::get_if<std::string>(&value.value)) paths.push_back(*s);
-        if (const auto* l = std::get_if<std::vector<std::string>>(&value.value)) paths = *l;
-        if (value.text && !paths.empty()) {  // "a,b" as given on a command line
-          paths.clear();
-          std::string_view text = std::get<std::string>(value.value);
-          while (!text.empty()) {
-            const auto comma = text.find(',');
-            paths.emplace_back(text.substr(0, comma));
-            text = comma == std::string_view::npos ? "" : text.substr(comma + 1);
-          }
+        if (setting.type == engine::SettingType::kList) {
+          paths = resolved->list(setting.name);
+        } else if (setting.type == engine::SettingType::kString) {
+          paths.push_back(resolved->text(setting.name));
         }
         for (const auto& p : paths) {
           if (!p.empty() && !inside(p, roots_)) {
-            return refuse(403, fmt::format("{}.{}: {} is outside data_dirs", engine, key, p));
+            return refuse(403,
+                          fmt::format("{}.{}: {} is outside data_dirs", name, setting.name, p));
           }
         }
       }
@@ -252,7 +271,9 @@ class BacktestingEngine final : public engine::Engine {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return refuse(503, "the engine is stopping");
-      if (queue_.size() >= max_queued_ && running_ >= max_concurrent_) {
+      // Room for max_concurrent running and max_queued waiting, counted together: a burst of
+      // submissions before a worker takes the first one fills the same room.
+      if (queue_.size() + running_ >= max_queued_ + max_concurrent_) {
         return refuse(429, fmt::format("{} backtests running and {} queued: try later", running_,
                                        queue_.size()));
       }
@@ -281,13 +302,19 @@ class BacktestingEngine final : public engine::Engine {
         job->started = ctx_->clock().now();
         ++running_;
       }
-      auto report = backtest::run_backtest(
-          job->spec,
-          [&](const backtest::Progress& p) {
-            std::lock_guard lock(mu_);
-            job->progress = p;
-          },
-          &job->cancel);
+      core::Result<backtest::BacktestReport> report = core::fail(core::ErrorCode::kInternal, "");
+      try {
+        report = backtest::run_backtest(
+            job->spec,
+            [&](const backtest::Progress& p) {
+              std::lock_guard lock(mu_);
+              job->progress = p;
+            },
+            &job->cancel);
+      } catch (const std::exception& e) {  // a bug in an engine fails its job, not the server
+        report =
+            core::fail(core::ErrorCode::kInternal, fmt::format("the backtest threw: {}", e.what()));
+      }
       std::lock_guard lock(mu_);
       --running_;
       if (report) {

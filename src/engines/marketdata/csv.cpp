@@ -67,6 +67,8 @@ std::string_view to_string(RecordKind k) noexcept {
       return "trade";
     case RecordKind::kQuote:
       return "quote";
+    case RecordKind::kRecorded:
+      return "recorded stream";
   }
   return "?";
 }
@@ -141,6 +143,8 @@ core::Result<Record> parse_row(RecordKind kind, std::string_view line, bool has_
       if (ask < bid) return fail(ErrorCode::kOutOfRange, "quote has bid > ask (crossed)");
       return Record(model::QuoteTick{*sym, bid, ask, bid_size, ask_size, ts});
     }
+    case RecordKind::kRecorded:
+      break;  // JSON lines: recorded.cpp
   }
   return fail(ErrorCode::kInternal, "unknown record kind");
 }
@@ -172,6 +176,10 @@ core::Result<CsvReader> CsvReader::open(const std::string& path) {
   std::error_code size_error;
   impl->file_size = std::filesystem::file_size(path, size_error);
   if (size_error) impl->file_size = 0;
+  if (is_recorded_stream(path)) {  // JSON lines: no header
+    impl->kind = RecordKind::kRecorded;
+    return CsvReader(std::move(impl));
+  }
   auto header = impl->read_line();
   if (!header) return std::unexpected(header.error());
   if (!*header) return fail(ErrorCode::kParse, fmt::format("{}: empty file", path));
@@ -227,7 +235,15 @@ core::Result<std::optional<Record>> CsvReader::next() {
     if (!*line) return std::optional<Record>{};
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): *line was checked just above
     if ((*line)->empty() || (*line)->front() == '#') continue;
-    auto rec = parse_row(impl_->kind, **line, impl_->optional_column);
+    core::Result<Record> rec = core::fail(core::ErrorCode::kInternal, "unread");
+    if (impl_->kind == RecordKind::kRecorded) {
+      auto r = parse_recorded_line(**line);
+      if (r && !*r) continue;  // another message of the recording
+      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): *r was checked just above
+      rec = r ? core::Result<Record>(std::move(**r)) : std::unexpected(r.error());
+    } else {
+      rec = parse_row(impl_->kind, **line, impl_->optional_column);
+    }
     if (!rec) {
       return fail(rec.error().code,
                   fmt::format("{}:{}: {}", impl_->path, impl_->line_no, rec.error().message));

@@ -38,8 +38,8 @@ constexpr std::string_view kLegacyKey = "portfolio";
 constexpr std::size_t kEarlyCancelsKept = 100'000;
 
 std::optional<std::string> check_fill_on(std::string_view v) {
-  if (v == "bars" || v == "trades") return std::nullopt;
-  return fmt::format("'{}' is not bars or trades", v);
+  if (v == "bars" || v == "bar_open" || v == "trades") return std::nullopt;
+  return fmt::format("'{}' is not bars, bar_open or trades", v);
 }
 
 // The account names the snapshot's key: two platforms on one Redis keep two sets of books.
@@ -98,7 +98,8 @@ class PortfolioEngine final : public engine::Engine {
                    accounting::as_price(books_.nav()).to_string());
       }
     }
-    fill_on_bars_ = cfg.text("fill_on") == "bars";
+    fill_on_bars_ = cfg.text("fill_on") != "trades";
+    fill_at_open_ = cfg.text("fill_on") == "bar_open";
     snapshot_interval_ns_ = static_cast<std::int64_t>(cfg.number("snapshot_interval_ms") * 1e6);
     books_interval_s_ = cfg.number("books_interval_s");
     if (books_interval_s_ > 0 && books_interval_s_ < 0.1) {
@@ -297,8 +298,12 @@ class PortfolioEngine final : public engine::Engine {
       symbol = b->symbol;
       ts = b->ts_event;
       mark(symbol, b->close);
-      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-      if (fill_on_bars_) exchange_->on_print(symbol, b->close, b->volume.raw(), ts, out);
+      // bar_open: an order fills at the open of the first bar after it (the price when that
+      // bar began, which is when the order arrived), stamped at the bar's close, its time.
+      if (fill_on_bars_) {
+        // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+        exchange_->on_print(symbol, fill_at_open_ ? b->open : b->close, b->volume.raw(), ts, out);
+      }
     } else {
       return;
     }
@@ -464,6 +469,7 @@ class PortfolioEngine final : public engine::Engine {
   std::optional<PaperExchange> exchange_;  // engine thread
   std::optional<bus::Publisher> publisher_;
   bool fill_on_bars_ = true;
+  bool fill_at_open_ = false;  // fill_on = bar_open
   std::int64_t snapshot_interval_ns_ = 0;
   engine::StateStore* store_ = nullptr;
   engine::EngineContext* ctx_ = nullptr;
@@ -498,7 +504,8 @@ const engine::EngineInfo& engine_info() {
       .settings = {
           Setting::number("initial_cash", 1'000'000, 0, 1e12, "Starting cash, account currency"),
           Setting::text("fill_on", "bars",
-                        "Which prints fill orders: bars (close and volume) or trades",
+                        "Which prints fill orders: bars (close and volume), bar_open (the "
+                        "next bar's open and volume) or trades",
                         &check_fill_on),
           Setting::number("latency_ms", 1, 0, 3.6e6,
                           "From submit to the first print that may fill the order"),

@@ -119,6 +119,65 @@ TEST_F(CsvTest, RejectsUnknownHeadersMissingAndEmptyFiles) {
   EXPECT_NE(error_of((dir_ / "missing.csv").string()).find("cannot open"), std::string::npos);
 }
 
+// A recorded bus stream (JSON lines as `nautilus replay` prints them): its bars, trades and
+// quotes are records, its other messages skipped, and a bad line is named by file and line.
+TEST_F(CsvTest, ARecordedStreamsMarketMessagesAreRecordsAndItsOthersAreSkipped) {
+  const std::string bar =
+      R"({"v":1,"topic":"market_data.AAPL.bar","type":"bar","payload":{"symbol":"AAPL",)"
+      R"("open":"10.5","high":"11","low":"10","close":"10.75","volume":"1200","interval_s":60,)"
+      R"("ts_event":1767623460000000000}})";
+  const std::string feature =
+      R"({"v":1,"topic":"features.AAPL","type":"feature_update","payload":{"symbol":"AAPL"}})";
+  const std::string trade =
+      R"({"v":1,"topic":"market_data.AAPL.trade","type":"trade_tick","payload":{"symbol":)"
+      R"("AAPL","price":"10.8","size":"200","aggressor":"seller","trade_id":7,)"
+      R"("ts_event":1767623461000000000}})";
+  // `nautilus replay` prints each envelope inside {"stream", "id", "envelope"}.
+  const std::string replayed =
+      R"({"stream":"nautilus:market_data","id":"1-0","envelope":)" + trade + "}";
+  for (const char* name : {"rec.jsonl", "rec.jsonl.gz", "replayed.jsonl"}) {
+    const bool wrapped = std::string_view(name) == "replayed.jsonl";
+    auto r = CsvReader::open(
+        write(name, bar + "\n" + feature + "\n" + (wrapped ? replayed : trade) + "\n"));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->kind(), RecordKind::kRecorded);
+    auto a = r->next();
+    ASSERT_TRUE(a && *a) << (a ? "" : a.error().message);
+    const auto& b = std::get<model::Bar>(**a);
+    EXPECT_EQ(b.close.to_string(), "10.75");
+    EXPECT_EQ(b.ts_event, 1'767'623'460'000'000'000);
+    auto t = r->next();
+    ASSERT_TRUE(t && *t);
+    const auto& tick = std::get<model::TradeTick>(**t);
+    EXPECT_EQ(tick.aggressor, model::AggressorSide::kSeller);
+    EXPECT_EQ(tick.trade_id, 7U);
+    EXPECT_EQ(r->line(), 3U);
+    auto end = r->next();
+    ASSERT_TRUE(end);
+    EXPECT_FALSE(*end);
+  }
+  const auto bad = [&](const std::string& line, const std::string& expect) {
+    const std::string path = write("bad.jsonl", bar + "\n" + line + "\n");
+    const std::string err = error_of(path);
+    EXPECT_NE(err.find(path + ":2:"), std::string::npos) << err;
+    EXPECT_NE(err.find(expect), std::string::npos) << err;
+  };
+  bad("not json", "not a JSON object");
+  bad(R"({"type":"bar","payload":{"symbol":"AAPL"}})", "payload.open: missing");
+  bad(R"({"type":"trade_tick","payload":{"symbol":"AAPL","price":"x","size":"1",)"
+      R"("aggressor":"seller","trade_id":1,"ts_event":1767623461000000000}})",
+      "payload.price");
+  bad(R"({"type":"trade_tick","payload":{"symbol":"AAPL","price":"1","size":"1",)"
+      R"("aggressor":"sideways","trade_id":1,"ts_event":1767623461000000000}})",
+      "'sideways' is not a known name");
+  bad(R"({"type":"bar","payload":{"symbol":"AAPL","open":"10","high":"9","low":"8",)"
+      R"("close":"9","volume":"1","interval_s":60,"ts_event":1767623470000000000}})",
+      "low <= open, close <= high");
+  bad(R"({"type":"bar","payload":{"symbol":"AAPL","open":"10","high":"11","low":"9",)"
+      R"("close":"10","volume":"1","interval_s":60,"ts_event":1767620000000000000}})",
+      "earlier than the row before");
+}
+
 TEST_F(CsvTest, ReplayMergesFilesInTimeOrder) {
   const auto bars = write("b.csv",
                           "ts,symbol,open,high,low,close,volume\n"
