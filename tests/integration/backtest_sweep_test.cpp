@@ -22,6 +22,8 @@ using test::read;
 using test::TempDir;
 using test::write;
 
+const auto* const kRemoveMarket = ::testing::AddGlobalTestEnvironment(new test::RemoveMarket);
+
 // The momentum strategy and the loop behind it, without the signal engines it does not use
 // (features, VPIN, ml, collateral): a sweep runs it many times.
 const std::string kLoop = R"(
