@@ -20,6 +20,7 @@
 #include "nautilus/backtest/backtest.hpp"
 #include "nautilus/backtest_report/html.hpp"
 #include "nautilus/config/bus_config.hpp"
+#include "nautilus/core/enum_names.hpp"
 #include "nautilus/core/time.hpp"
 #include "nautilus/engine/rejections.hpp"
 #include "nautilus/engine/settings.hpp"
@@ -35,22 +36,9 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 enum class State : std::uint8_t { kQueued, kRunning, kDone, kFailed, kCancelled };
+BOOST_DESCRIBE_ENUM(State, kQueued, kRunning, kDone, kFailed, kCancelled)
 
-std::string_view to_string(State s) {
-  switch (s) {
-    case State::kQueued:
-      return "queued";
-    case State::kRunning:
-      return "running";
-    case State::kDone:
-      return "done";
-    case State::kFailed:
-      return "failed";
-    case State::kCancelled:
-      return "cancelled";
-  }
-  return "?";
-}
+std::string_view to_string(State s) { return core::enum_name(s); }  // "queued", ...
 
 struct Job {
   std::string id;
@@ -215,10 +203,12 @@ class BacktestingEngine final : public engine::Engine {
  private:
   net::Response submit(const net::Request& q) {
     if (q.body.empty()) return refuse(400, "the body must be a backtest config (TOML)");
+    // The id is taken once, here: the config's origin names it, so a report says which job
+    // it was (a refused submission leaves a gap in the numbers).
     std::string id;
     {
       std::lock_guard lock(mu_);
-      id = std::to_string(next_id_);
+      id = std::to_string(next_id_++);
     }
     // Relative paths in [backtest] data are relative to the first data directory.
     const std::string origin = (roots_.front() / ("backtest-" + id + ".toml")).string();
@@ -277,7 +267,7 @@ class BacktestingEngine final : public engine::Engine {
         return refuse(429, fmt::format("{} backtests running and {} queued: try later", running_,
                                        queue_.size()));
       }
-      job->id = std::to_string(next_id_++);
+      job->id = id;
       job->submitted = ctx_->clock().now();
       jobs_.push_back(job);
       queue_.push_back(job);
