@@ -159,26 +159,16 @@ Money Account::value_at_mark(core::Symbol s, const Position& p) const noexcept {
   return it == marks_.end() ? p.cost_ : p.market_value(it->second);
 }
 
+// From the running totals (kept exact by apply() and mark(), and checked against a from-scratch
+// sum in the tests), not a pass over the positions: a backtest snapshots after every fill.
 model::PortfolioSnapshot Account::snapshot(core::UnixNanos ts) const {
-  Money mv = 0;
-  Money gross = 0;
-  Money unrealized = 0;
-  std::uint32_t open = 0;
-  for (const auto& [s, p] : positions_) {
-    if (p.quantity_ == 0) continue;
-    const Money v = value_at_mark(s, p);
-    mv += v;
-    gross += std::abs(v);
-    unrealized += v - p.cost_;
-    ++open;
-  }
   return {.cash = as_price(cash_),
-          .nav = as_price(cash_ + mv),
-          .gross_exposure = as_price(gross),
-          .net_exposure = as_price(mv),
+          .nav = as_price(nav()),
+          .gross_exposure = as_price(gross_value_),
+          .net_exposure = as_price(net_value_),
           .realized_pnl = as_price(realized_),
-          .unrealized_pnl = as_price(unrealized),
-          .open_positions = open,
+          .unrealized_pnl = as_price(unrealized()),
+          .open_positions = static_cast<std::uint32_t>(open_positions_),
           .ts_event = ts};
 }
 

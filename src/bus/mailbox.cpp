@@ -62,7 +62,7 @@ MailboxCore::MailboxCore(MailboxOptions opts, const core::Clock* clock)
   };
   std::size_t total = 0;
   for (std::size_t p = 0; p < kPriorityCount; ++p) {
-    lanes_[p] = std::make_unique<MpscRing<QueueItem>>(options.lane_capacity[p]);
+    lanes_[p] = std::make_unique<Lane<QueueItem>>(options.lane_capacity[p], options.single_thread);
     if (p <= index(Priority::kHigh)) total += lanes_[p]->capacity();
   }
   low_watermark_ = total / 2;
@@ -108,6 +108,10 @@ EnqueueResult MailboxCore::enqueue(Subscription* sub, std::uint16_t family,
   if (sub->policy == OverflowPolicy::kDropLowFirst && p == Priority::kLow &&
       depth() >= low_watermark_) {
     return EnqueueResult::kDropped;
+  }
+  if (options.single_thread) {
+    // Nobody else can make room while we wait, and nobody sleeps on the futex.
+    return push_lane(p, sub, family, env) ? EnqueueResult::kQueued : EnqueueResult::kDropped;
   }
   if (push_lane(p, sub, family, env)) {
     notify();

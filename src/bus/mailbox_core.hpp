@@ -1,5 +1,5 @@
-// The machinery behind Mailbox: five MPSC lanes, a conflation table, and the futex a parked
-// consumer sleeps on. Private to the bus.
+// The machinery behind Mailbox: five lanes (MPSC rings, or local rings for one thread), a
+// conflation table, and the futex a parked consumer sleeps on. Private to the bus.
 #pragma once
 
 #include <array>
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "bus_core.hpp"
-#include "mpsc_ring.hpp"
+#include "lane.hpp"
 #include "nautilus/bus/envelope.hpp"
 #include "nautilus/bus/mailbox.hpp"
 #include "nautilus/bus/metrics.hpp"
@@ -61,7 +61,7 @@ class MailboxCore {
   void notify() noexcept;
 
   const core::Clock* clock_;
-  std::array<std::unique_ptr<MpscRing<QueueItem>>, kPriorityCount> lanes_;
+  std::array<std::unique_ptr<Lane<QueueItem>>, kPriorityCount> lanes_;
   std::size_t low_watermark_ = 0;
 
   struct ConflationKey {

@@ -116,7 +116,9 @@ core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
   for (auto& e : engines) {
     auto slot = std::make_unique<Impl::Slot>();
     const std::string name = e->info().name;
-    slot->mailbox = bus.create_mailbox({.name = name});
+    // Deterministic: one thread publishes, polls and handles everything (no HTTP threads,
+    // no engine threads, sources without loader threads), so the lanes need no atomics.
+    slot->mailbox = bus.create_mailbox({.name = name, .single_thread = impl->deterministic()});
     const auto cfg = o.configs.find(name);
     auto settings = resolve_settings(name, e->info().settings,
                                      cfg == o.configs.end() ? EngineConfig{} : cfg->second);

@@ -34,6 +34,11 @@ struct MailboxOptions {
   std::chrono::nanoseconds spin_before_park = std::chrono::microseconds(50);
   // Publish->handler latency is recorded for 1 in N deliveries (1 = every one).
   std::uint32_t latency_sample_every = 1;
+  // Every producer is the consumer's own thread (a deterministic host polls, publishes and
+  // handles on one): the lanes are plain FIFOs that grow to their capacity as needed, with no
+  // atomics and nothing allocated up front, and a full lane refuses at once instead of waiting
+  // for room only this thread could make. Publishing from another thread is then a data race.
+  bool single_thread = false;
 };
 
 class Mailbox {

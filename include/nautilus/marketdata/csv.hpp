@@ -60,6 +60,11 @@ class CsvReader {
 // Parses one data row of the given kind (exposed for the fuzz target).
 [[nodiscard]] core::Result<Record> parse_row(RecordKind kind, std::string_view line,
                                              bool has_optional_column);
+// The same, remembering the last timestamp's text and the symbols seen, as a reader does
+// (csv.cpp).
+struct RowCache;
+[[nodiscard]] core::Result<Record> parse_row(RecordKind kind, std::string_view line,
+                                             bool has_optional_column, RowCache& cache);
 
 // A recorded bus stream as market data: the JSON lines `nautilus replay` prints and `nautilus
 // run --deterministic --record` writes (docs/WIRE_FORMAT.md). CsvReader reads a file whose name

@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "nautilus/accounting/account.hpp"
+#include "nautilus/bus/symbol_topics.hpp"
 #include "nautilus/core/enum_names.hpp"
 #include "nautilus/core/time.hpp"
 #include "nautilus/engine/rejections.hpp"
@@ -113,6 +114,9 @@ class PortfolioEngine final : public engine::Engine {
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());
     publisher_.emplace(std::move(*pub));
+    topics_.emplace(Topics{.fill = {ctx.bus(), "portfolio.fill"},
+                           .position = {ctx.bus(), "position.change"},
+                           .order = {ctx.bus(), "order.event"}});
     const std::pair<const char*, void (PortfolioEngine::*)(const bus::Envelope&)> subs[] = {
         {"risk.order.*", &PortfolioEngine::on_order},
         {"risk.modify.*", &PortfolioEngine::on_modify},
@@ -366,18 +370,15 @@ class PortfolioEngine final : public engine::Engine {
             if constexpr (std::is_same_v<T, model::Fill>) {
               filled = true;
               // NOLINTBEGIN(bugprone-unchecked-optional-access): set in start()
-              (void)publisher_->publish(fmt::format("portfolio.fill.{}", m.symbol.value()), m,
-                                        {.ts_event = m.ts_event});
+              (void)topics_->fill.publish(*publisher_, m.symbol, m, {.ts_event = m.ts_event});
               model::PositionChange pc;
               {
                 std::lock_guard lock(mu_);
                 pc = books_.position_change(m.symbol, m.ts_event);
               }
-              (void)publisher_->publish(fmt::format("position.change.{}", m.symbol.value()), pc,
-                                        {.ts_event = m.ts_event});
+              (void)topics_->position.publish(*publisher_, m.symbol, pc, {.ts_event = m.ts_event});
             } else {
-              (void)publisher_->publish(fmt::format("order.event.{}", m.symbol.value()), m,
-                                        {.ts_event = m.ts_event});
+              (void)topics_->order.publish(*publisher_, m.symbol, m, {.ts_event = m.ts_event});
               // NOLINTEND(bugprone-unchecked-optional-access)
             }
           },
@@ -468,6 +469,10 @@ class PortfolioEngine final : public engine::Engine {
   const core::Clock* clock_ = nullptr;
   std::optional<PaperExchange> exchange_;  // engine thread
   std::optional<bus::Publisher> publisher_;
+  struct Topics {
+    bus::SymbolTopics fill, position, order;
+  };
+  std::optional<Topics> topics_;  // engine thread, with publisher_
   bool fill_on_bars_ = true;
   bool fill_at_open_ = false;  // fill_on = bar_open
   std::int64_t snapshot_interval_ns_ = 0;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace nautilus::risk {
@@ -9,33 +10,55 @@ namespace nautilus::risk {
 void CloseHistory::add(core::Symbol symbol, core::UnixNanos ts, double close) {
   if (!(close > 0) || !std::isfinite(close)) return;
   auto& m = closes_[symbol];
-  m.insert_or_assign(ts, close);
-  while (m.size() > keep_) m.erase(m.begin());
+  if (m.ts.empty() || ts > m.ts.back()) {
+    m.ts.push_back(ts);
+    m.close.push_back(close);
+  } else {  // a time seen before (replaced) or, rarely, an earlier one (inserted in order)
+    const auto it = std::lower_bound(m.ts.begin(), m.ts.end(), ts);
+    const auto i = it - m.ts.begin();
+    if (*it == ts) {
+      m.close[static_cast<std::size_t>(i)] = close;
+    } else {
+      m.ts.insert(it, ts);
+      m.close.insert(m.close.begin() + i, close);
+    }
+  }
+  while (m.ts.size() > keep_) {
+    m.ts.pop_front();
+    m.close.pop_front();
+  }
+}
+
+const double* CloseHistory::Series::find(core::UnixNanos t) const {
+  const auto it = std::lower_bound(ts.begin(), ts.end(), t);
+  if (it == ts.end() || *it != t) return nullptr;
+  return &close[static_cast<std::size_t>(it - ts.begin())];
 }
 
 std::vector<double> CloseHistory::common_closes(const std::vector<core::Symbol>& symbols,
                                                 std::size_t count, std::size_t& times) const {
   times = 0;
-  std::vector<const std::map<core::UnixNanos, double>*> maps;
+  std::vector<const Series*> series;
   for (const auto s : symbols) {
     const auto it = closes_.find(s);
     if (it == closes_.end()) return {};
-    maps.push_back(&it->second);
+    series.push_back(&it->second);
   }
-  if (maps.empty()) return {};
+  if (series.empty()) return {};
   // Newest first over the first symbol's times, keeping those every symbol has.
   std::vector<std::vector<double>> rows;
-  for (auto it = maps[0]->rbegin(); it != maps[0]->rend() && rows.size() < count; ++it) {
-    std::vector<double> row{it->second};
-    for (std::size_t i = 1; i < maps.size(); ++i) {
-      const auto f = maps[i]->find(it->first);
-      if (f == maps[i]->end()) break;
-      row.push_back(f->second);
+  const Series& first = *series[0];
+  for (std::size_t k = first.ts.size(); k-- > 0 && rows.size() < count;) {
+    std::vector<double> row{first.close[k]};
+    for (std::size_t i = 1; i < series.size(); ++i) {
+      const double* f = series[i]->find(first.ts[k]);
+      if (f == nullptr) break;
+      row.push_back(*f);
     }
-    if (row.size() == maps.size()) rows.push_back(std::move(row));
+    if (row.size() == series.size()) rows.push_back(std::move(row));
   }
   std::vector<double> out;
-  out.reserve(rows.size() * maps.size());
+  out.reserve(rows.size() * series.size());
   for (auto r = rows.rbegin(); r != rows.rend(); ++r) out.insert(out.end(), r->begin(), r->end());
   times = rows.size();
   return out;
@@ -68,11 +91,16 @@ core::Result<std::vector<BookRisk>> book_var(
   const ReturnsPanel panel{.values = returns, .days = times - 1, .instruments = n};
   const double scale = std::sqrt(options.horizon_bars);
   std::vector<BookRisk> out;
-  for (const double conf : options.confidences) {
+  // One simulation for every confidence (the scenarios do not depend on it).
+  auto sims =
+      monte_carlo_var(v, panel, options.confidences,
+                      {.scenarios = options.scenarios, .seed = options.seed, .zero_mean = true});
+  if (!sims) return std::unexpected(sims.error());
+  for (std::size_t k = 0; k < options.confidences.size(); ++k) {
+    const double conf = options.confidences[k];
     auto h = historical_var(v, panel, conf);
     auto p = parametric_var(v, panel, conf, {.zero_mean = true});
-    auto m = monte_carlo_var(
-        v, panel, conf, {.scenarios = options.scenarios, .seed = options.seed, .zero_mean = true});
+    core::Result<VarResult> m = (*sims)[k];
     for (auto* r : {&h, &p, &m}) {
       if (!*r) return std::unexpected(r->error());
       (*r)->var *= scale;

@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "nautilus/accounting/account.hpp"
+#include "nautilus/bus/symbol_topics.hpp"
 #include "nautilus/core/strings.hpp"
 #include "nautilus/core/time.hpp"
 #include "nautilus/engine/rejections.hpp"
@@ -118,6 +119,10 @@ class RiskEngine final : public engine::Engine {
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());
     publisher_.emplace(std::move(*pub));
+    topics_.emplace(Topics{.order = {ctx.bus(), "risk.order"},
+                           .modify = {ctx.bus(), "risk.modify"},
+                           .cancel = {ctx.bus(), "risk.cancel"},
+                           .event = {ctx.bus(), "order.event"}});
     const auto on = [&](const char* pattern, void (RiskEngine::*fn)(const bus::Envelope&),
                         bus::OverflowPolicy policy) -> core::Result<void> {
       auto sub = ctx.subscribe(
@@ -248,8 +253,7 @@ class RiskEngine final : public engine::Engine {
       publish_denied(*denied);
       return;
     }
-    (void)publisher_->publish(fmt::format("risk.order.{}", o->symbol.value()), *o,
-                              {.ts_event = o->ts_event});
+    (void)topics_->order.publish(*publisher_, o->symbol, *o, {.ts_event = o->ts_event});
     // NOLINTEND(bugprone-unchecked-optional-access)
   }
 
@@ -261,8 +265,7 @@ class RiskEngine final : public engine::Engine {
       publish_denied(*denied);
       return;
     }
-    (void)publisher_->publish(fmt::format("risk.modify.{}", m->symbol.value()), *m,
-                              {.ts_event = m->ts_event});
+    (void)topics_->modify.publish(*publisher_, m->symbol, *m, {.ts_event = m->ts_event});
     // NOLINTEND(bugprone-unchecked-optional-access)
   }
 
@@ -271,15 +274,13 @@ class RiskEngine final : public engine::Engine {
     const auto* c = e.get<model::CancelOrder>();
     if (c == nullptr) return;
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-    (void)publisher_->publish(fmt::format("risk.cancel.{}", c->symbol.value()), *c,
-                              {.ts_event = c->ts_event});
+    (void)topics_->cancel.publish(*publisher_, c->symbol, *c, {.ts_event = c->ts_event});
   }
 
   void publish_denied(const model::OrderDenied& d) {
     ++denied_by_reason_[std::string(core::enum_name(d.reason))];
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-    (void)publisher_->publish(fmt::format("order.event.{}", d.symbol.value()), d,
-                              {.ts_event = d.ts_event});
+    (void)topics_->event.publish(*publisher_, d.symbol, d, {.ts_event = d.ts_event});
   }
 
   // NOLINTBEGIN(bugprone-unchecked-optional-access): set in start()
@@ -461,8 +462,8 @@ class RiskEngine final : public engine::Engine {
                            .strategy = model::Name::from_trusted("risk"),
                            .ts_event = ts};
       // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-      (void)publisher_->publish(fmt::format("risk.cancel.{}", o.symbol.value()), c,
-                                {.priority = bus::Priority::kUrgent, .ts_event = ts});
+      (void)topics_->cancel.publish(*publisher_, o.symbol, c,
+                                    {.priority = bus::Priority::kUrgent, .ts_event = ts});
     }
   }
 
@@ -572,6 +573,10 @@ class RiskEngine final : public engine::Engine {
   std::optional<PreTrade> gate_;
   accounting::Account books_;
   std::optional<bus::Publisher> publisher_;
+  struct Topics {
+    bus::SymbolTopics order, modify, cancel, event;
+  };
+  std::optional<Topics> topics_;  // engine thread, with publisher_
   std::map<std::string, std::uint64_t> denied_by_reason_;
   double drawdown_reduce_ = 0, drawdown_halt_ = 0;
   double daily_loss_reduce_ = 0, daily_loss_halt_ = 0;

@@ -197,14 +197,37 @@ core::Result<VarResult> monte_carlo_var(std::span<const double> positions, const
 core::Result<VarResult> monte_carlo_var(std::span<const double> positions,
                                         const ReturnsPanel& returns, double confidence,
                                         const MonteCarloOptions& options) {
-  if (auto ok = detail::check_confidence(confidence); !ok) return std::unexpected(ok.error());
+  auto all = monte_carlo_var(positions, returns, std::span<const double>(&confidence, 1), options);
+  if (!all) return std::unexpected(all.error());
+  return all->front();
+}
+
+core::Result<std::vector<VarResult>> monte_carlo_var(std::span<const double> positions,
+                                                     const ReturnsPanel& returns,
+                                                     std::span<const double> confidences,
+                                                     const MonteCarloOptions& options) {
+  for (const double c : confidences) {
+    if (auto ok = detail::check_confidence(c); !ok) return std::unexpected(ok.error());
+  }
   if (auto ok = detail::check_panel(returns); !ok) return std::unexpected(ok.error());
   if (auto ok = detail::check_positions(positions, returns.instruments); !ok) {
     return std::unexpected(ok.error());
   }
   auto model = estimate_normal_model(returns);
   if (!model) return std::unexpected(model.error());
-  return monte_carlo_var(positions, *model, confidence, options);
+  auto sim = monte_carlo_pnl(positions, *model, options);
+  if (!sim) return std::unexpected(sim.error());
+  std::vector<VarResult> out;
+  for (const double c : confidences) {
+    auto r = empirical_var(sim->pnl, c);
+    if (!r) return std::unexpected(r.error());
+    r->method = Method::kMonteCarlo;
+    r->pnl_mean = sim->mean;
+    r->pnl_sigma = sim->sigma;
+    r->factorization = sim->factorization;
+    out.push_back(*r);
+  }
+  return out;
 }
 
 }  // namespace nautilus::risk

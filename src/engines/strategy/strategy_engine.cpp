@@ -20,6 +20,7 @@
 #include <unordered_set>
 
 #include "nautilus/accounting/account.hpp"
+#include "nautilus/bus/symbol_topics.hpp"
 #include "nautilus/core/strings.hpp"
 #include "nautilus/engine/rejections.hpp"
 #include "nautilus/engines/strategy/engine.hpp"
@@ -108,6 +109,10 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
     auto pub = ctx.publisher();
     if (!pub) return std::unexpected(pub.error());
     publisher_.emplace(std::move(*pub));
+    topics_.emplace(Topics{.signal = {ctx.bus(), "strategy.signal"},
+                           .rebalance = {ctx.bus(), "portfolio.rebalance"},
+                           .cancel = {ctx.bus(), "order.cancel"},
+                           .order = {ctx.bus(), "order.new"}});
     const std::pair<const char*, void (StrategyEngine::*)(const bus::Envelope&)> subs[] = {
         {"market_data.*", &StrategyEngine::on_market_data},
         {"feature.update.*", &StrategyEngine::on_features},
@@ -186,8 +191,7 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
     const model::Signal sig{
         .symbol = s, .strategy = name_, .direction = d, .strength = strength, .ts_event = now()};
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-    (void)publisher_->publish(fmt::format("strategy.signal.{}", s.value()), sig,
-                              {.ts_event = sig.ts_event});
+    (void)topics_->signal.publish(*publisher_, s, sig, {.ts_event = sig.ts_event});
     std::lock_guard lock(mu_);
     ++signals_;
   }
@@ -206,13 +210,14 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
                                   : model::PositionSide::kFlat;
     auto qty = core::Quantity::from_double(std::abs(units), 0);
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-    (void)publisher_->publish(fmt::format("portfolio.rebalance.{}", s.value()),
-                              model::TargetPosition{.symbol = s,
-                                                    .strategy = name_,
-                                                    .side = side,
-                                                    .quantity = qty ? *qty : core::Quantity{},
-                                                    .ts_event = now()},
-                              {.ts_event = now()});
+    (void)topics_->rebalance.publish(
+        *publisher_, s,
+        model::TargetPosition{.symbol = s,
+                              .strategy = name_,
+                              .side = side,
+                              .quantity = qty ? *qty : core::Quantity{},
+                              .ts_event = now()},
+        {.ts_event = now()});
     rebalance(s, units, held);
   }
 
@@ -236,8 +241,8 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
           continue;
         }
         // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-        (void)publisher_->publish(
-            fmt::format("order.cancel.{}", s.value()),
+        (void)topics_->cancel.publish(
+            *publisher_, s,
             model::CancelOrder{
                 .client_order_id = id, .symbol = s, .strategy = name_, .ts_event = now()},
             {.ts_event = now()});
@@ -264,7 +269,7 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
                             .ts_event = now()};
     pending_[id] = {s, gap > 0 ? qty->as_double() : -qty->as_double()};
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-    (void)publisher_->publish(fmt::format("order.new.{}", s.value()), o, {.ts_event = now()});
+    (void)topics_->order.publish(*publisher_, s, o, {.ts_event = now()});
     std::lock_guard lock(mu_);
     ++orders_sent_;
   }
@@ -382,6 +387,10 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
   model::TradingState risk_state_ = model::TradingState::kActive;
   std::unordered_map<core::Symbol, core::UnixNanos> retry_at_;
   std::optional<bus::Publisher> publisher_;
+  struct Topics {
+    bus::SymbolTopics signal, rebalance, cancel, order;
+  };
+  std::optional<Topics> topics_;  // engine thread, with publisher_
   model::OrderId next_order_id_ = 1;
   std::map<model::OrderId, PendingOrder> pending_;
   std::unordered_map<core::Symbol, model::Prediction> predictions_;

@@ -200,6 +200,8 @@ TEST(Account, TheIdentitiesHoldExactlyAfterEveryFillOfARandomStream) {
     Money sum = 0;
     Money value = 0;
     Money gross = 0;
+    Money open_cost = 0;
+    std::uint32_t open = 0;
     for (const auto s : symbols) {
       const Position* p = a.position(s);
       if (p == nullptr) continue;
@@ -207,11 +209,22 @@ TEST(Account, TheIdentitiesHoldExactlyAfterEveryFillOfARandomStream) {
       const Money v = p->quantity_raw() == 0 ? 0 : p->market_value(*a.mark_of(s));
       value += v;
       gross += std::abs(v);
+      if (p->quantity_raw() != 0) {
+        open_cost += p->cost();
+        ++open;
+      }
     }
     ASSERT_EQ(sum, a.realized());
     // The running totals are the positions' values recomputed from scratch.
     ASSERT_EQ(value, a.market_value());
     ASSERT_EQ(gross, a.gross_exposure());
+    // ... and so is the snapshot, which is made from them.
+    const auto snap = a.snapshot(static_cast<core::UnixNanos>(id));
+    ASSERT_EQ(snap.net_exposure, as_price(value));
+    ASSERT_EQ(snap.gross_exposure, as_price(gross));
+    ASSERT_EQ(snap.unrealized_pnl, as_price(value - open_cost));
+    ASSERT_EQ(snap.nav, as_price(a.cash() + value));
+    ASSERT_EQ(snap.open_positions, open);
   }
   // The same fills, in the same order, rebuild the same books.
   for (const auto& f : fills) ASSERT_TRUE(replay.apply(f));

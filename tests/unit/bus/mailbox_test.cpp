@@ -56,6 +56,32 @@ TEST_F(Queued, FlashCrashOvertakesAHundredThousandQueuedNormals) {
   EXPECT_EQ(mb->poll(), 100'000u);
 }
 
+TEST_F(Queued, ASingleThreadMailboxKeepsTheOrderGrowsToItsCapacityAndRefusesAtOnceBeyondIt) {
+  // A deterministic host's mailboxes: local rings, no atomics.
+  auto mb = bus.create_mailbox(
+      {.name = "engine", .lane_capacity = {64, 256, 64, 64, 64}, .single_thread = true});
+  std::vector<std::pair<Priority, int>> got;
+  (void)bus.subscribe(
+      "risk.*", [&](const Envelope& e) { got.emplace_back(e.priority, e.get<Tick>()->n); },
+      {.mailbox = mb, .policy = OverflowPolicy::kBlock, .block_bound = std::chrono::seconds(30)});
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(pub.publish(topic, Tick{i}).queued, 1u);  // grows
+  pub.publish(topic, Tick{-1}, {.priority = Priority::kUrgent});
+  EXPECT_EQ(mb->depth(), 201u);
+  ASSERT_EQ(mb->poll(10), 10u);  // half drained, then more behind what is left
+  for (int i = 200; i < 256 + 9; ++i) ASSERT_EQ(pub.publish(topic, Tick{i}).queued, 1u);
+  // Full: refused at once (nobody else could make room), not after the 30 s block bound.
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(pub.publish(topic, Tick{999}).dropped, 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  EXPECT_EQ(mb->poll(), 256u);
+  ASSERT_EQ(got.size(), 266u);
+  EXPECT_EQ(got[0], std::make_pair(Priority::kUrgent, -1));
+  for (int i = 0; i < 265; ++i) ASSERT_EQ(got[1 + i], std::make_pair(Priority::kNormal, i));
+  std::uint64_t dropped = 0;
+  for (const auto& row : bus.metrics().families) dropped += row.dropped;
+  EXPECT_EQ(dropped, 1u);
+}
+
 TEST_F(Queued, HigherPrioritiesFirstFifoWithinOne) {
   auto mb = mailbox({64, 64, 64, 64, 64});
   std::vector<std::int64_t> order;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "nautilus/bus/message_bus.hpp"
+#include "nautilus/bus/symbol_topics.hpp"
 #include "test_messages.hpp"
 
 namespace nautilus::bus {
@@ -172,6 +173,23 @@ TEST_F(PubSub, SubscriptionsAreListedWithOwnerAndMailbox) {
   EXPECT_EQ(subs[1].mailbox, "risk");
   EXPECT_EQ(subs[2].mailbox, "inline");
   EXPECT_EQ(subs[2].owner, "strategy");
+}
+
+TEST_F(PubSub, SymbolTopicsResolveEachSymbolOnceAndFollowLaterSubscriptions) {
+  SymbolTopics orders(bus, "order.new", ".x");
+  const auto aapl = core::Symbol::from_trusted("AAPL");
+  auto first = orders.get(aapl);
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)->topic().value(), "order.new.AAPL.x");
+  EXPECT_EQ(*orders.get(aapl), *first);  // the same handle, not a new lookup
+  EXPECT_NE(*orders.get(core::Symbol::from_trusted("MSFT")), *first);
+  std::vector<std::string> got;
+  (void)bus.subscribe("order.new.*", [&](const Envelope& e) { got.emplace_back(e.topic.value()); });
+  pub.publish(**orders.get(aapl), Tick{1});  // subscribed after the handle was made
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], "order.new.AAPL.x");
+  SymbolTopics bad(bus, "has space");
+  EXPECT_FALSE(bad.get(aapl));
 }
 
 }  // namespace

@@ -25,6 +25,21 @@ TEST(BookRisk, ClosesAreAlignedOnTheTimesEveryHeldSymbolHas) {
   EXPECT_EQ(h.common_closes({kA}, 1, times), (std::vector<double>{106}));
 }
 
+TEST(BookRisk, ALateCloseIsPlacedInTimeOrderARepeatedTimeReplacedAndTheOldestForgotten) {
+  CloseHistory h(3);
+  h.add(kA, 10, 1);
+  h.add(kA, 30, 3);
+  h.add(kA, 20, 2);    // late: between the two
+  h.add(kA, 30, 3.5);  // the same time again: replaces
+  std::size_t times = 0;
+  EXPECT_EQ(h.common_closes({kA}, 5, times), (std::vector<double>{1, 2, 3.5}));
+  EXPECT_EQ(times, 3U);
+  h.add(kA, 40, 4);  // keeps 3: the close at 10 goes
+  EXPECT_EQ(h.common_closes({kA}, 5, times), (std::vector<double>{2, 3.5, 4}));
+  h.add(kA, 5, 0.5);  // older than all it keeps: in, then forgotten at once
+  EXPECT_EQ(h.common_closes({kA}, 5, times), (std::vector<double>{2, 3.5, 4}));
+}
+
 TEST(BookRisk, EachMethodIsTheLibrarysOnTheSameReturnsScaledByTheRootOfTheHorizon) {
   CloseHistory h(1000);
   std::mt19937_64 rng(4);

@@ -357,6 +357,28 @@ TEST(RiskVar, MonteCarloIsBitReproducibleForASeedWhateverTheThreads) {
             std::bit_cast<std::uint64_t>(y->expected_shortfall));
 }
 
+TEST(RiskVar, MonteCarloAtSeveralConfidencesIsEachConfidencesOwnRunBitForBit) {
+  const Data d = make(200, 13, 47);
+  const std::vector<double> confidences = {0.95, 0.99, 0.975};
+  const MonteCarloOptions o{.scenarios = 4000, .seed = 5, .zero_mean = true};
+  auto all = monte_carlo_var(d.positions, d.panel(), confidences, o);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), confidences.size());
+  auto model = estimate_normal_model(d.panel());
+  ASSERT_TRUE(model) << model.error().message;
+  for (std::size_t k = 0; k < confidences.size(); ++k) {
+    auto one = monte_carlo_var(d.positions, *model, confidences[k], o);  // its own simulation
+    ASSERT_TRUE(one) << one.error().message;
+    EXPECT_EQ(std::bit_cast<std::uint64_t>((*all)[k].var), std::bit_cast<std::uint64_t>(one->var));
+    EXPECT_EQ(std::bit_cast<std::uint64_t>((*all)[k].expected_shortfall),
+              std::bit_cast<std::uint64_t>(one->expected_shortfall));
+    EXPECT_EQ((*all)[k].method, Method::kMonteCarlo);
+  }
+  EXPECT_LT((*all)[0].var, (*all)[1].var);  // 95 % below 99 %: not one confidence repeated
+  const std::vector<double> bad = {0.95, 1.5};
+  EXPECT_FALSE(monte_carlo_var(d.positions, d.panel(), bad, o));
+}
+
 TEST(RiskVar, FullMatrixPathEqualsTheProjectedPath) {
   // The same normals either way; only the arithmetic differs (Z F' then v, against F'v then z).
   const Data d = make(250, 40, 47);

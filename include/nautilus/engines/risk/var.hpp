@@ -159,5 +159,10 @@ struct MonteCarloPnl {
 [[nodiscard]] core::Result<VarResult> monte_carlo_var(std::span<const double> positions,
                                                       const NormalModel& model, double confidence,
                                                       const MonteCarloOptions& options = {});
+// Several confidences from one simulation: the same results as a call per confidence (the
+// scenarios depend only on the seed), for the cost of one (the risk engine asks for two).
+[[nodiscard]] core::Result<std::vector<VarResult>> monte_carlo_var(
+    std::span<const double> positions, const ReturnsPanel& returns,
+    std::span<const double> confidences, const MonteCarloOptions& options = {});
 
 }  // namespace nautilus::risk
