@@ -227,8 +227,10 @@ Account Account::from_state(const AccountState& s) {
   }
   for (const auto& [sym, px] : s.marks) a.marks_.insert_or_assign(sym, px);
   for (auto& [sym, p] : a.positions_) {
-    a.open_cost_ += p.cost_;
-    if (p.quantity_ != 0) ++a.open_positions_;
+    if (p.quantity_ != 0) {  // a flat position's cost is 0 unless the state says otherwise
+      a.open_cost_ += p.cost_;
+      ++a.open_positions_;
+    }
     a.revalue(sym, p);
   }
   return a;

@@ -9,6 +9,7 @@
 // the cache. Same interface as MpscRing, same capacity: a full lane refuses as it would.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>

@@ -205,6 +205,25 @@ void MailboxCore::release_slot(QueueItem& item) noexcept {
   if (item.env.payload.owns_heap()) item.env.payload.reset();
 }
 
+bool MailboxCore::deliver_front(Lane<QueueItem>& lane) noexcept {
+  QueueItem* item = lane.front();
+  if (item == nullptr) return false;
+  if (options.single_thread) {
+    // Taken out of the lane first: the handler may publish into this mailbox, and a local
+    // ring that grows then moves its slots, which would leave `item` dangling.
+    QueueItem taken = std::move(*item);
+    lane.pop();
+    deliver(taken.sub, taken.family, taken.env);
+    return true;
+  }
+  // Read in place: the MPSC ring's slots never move, and producers cannot reuse this one
+  // before pop().
+  deliver(item->sub, item->family, item->env);
+  release_slot(*item);
+  lane.pop();
+  return true;
+}
+
 std::size_t MailboxCore::poll(std::size_t max_messages) noexcept {
   constexpr std::size_t kHigh = index(Priority::kHigh);
   std::size_t n = 0;
@@ -213,10 +232,7 @@ std::size_t MailboxCore::poll(std::size_t max_messages) noexcept {
     // rest of a lower lane's backlog. Peeking an idle lane is a load of a cached line.
     bool got = false;
     for (std::size_t p = kPriorityCount; p-- > kHigh;) {
-      if (QueueItem* item = lanes_[p]->front()) {
-        deliver(item->sub, item->family, item->env);
-        release_slot(*item);
-        lanes_[p]->pop();
+      if (deliver_front(*lanes_[p])) {
         got = true;
         break;
       }
@@ -237,10 +253,7 @@ std::size_t MailboxCore::poll(std::size_t max_messages) noexcept {
     }
     if (!got) {
       for (std::size_t p = kHigh; p-- > 0;) {
-        if (QueueItem* item = lanes_[p]->front()) {
-          deliver(item->sub, item->family, item->env);
-          release_slot(*item);
-          lanes_[p]->pop();
+        if (deliver_front(*lanes_[p])) {
           got = true;
           break;
         }

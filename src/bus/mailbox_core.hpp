@@ -57,6 +57,7 @@ class MailboxCore {
   bool has_work() noexcept;
   bool claimed_work() const noexcept;
   void deliver(Subscription* sub, std::uint16_t family, const Envelope& env) noexcept;
+  bool deliver_front(Lane<QueueItem>& lane) noexcept;  // false when the lane is empty
   static void release_slot(QueueItem& item) noexcept;
   void notify() noexcept;
 

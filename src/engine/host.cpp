@@ -116,9 +116,12 @@ core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
   for (auto& e : engines) {
     auto slot = std::make_unique<Impl::Slot>();
     const std::string name = e->info().name;
-    // Deterministic: one thread publishes, polls and handles everything (no HTTP threads,
-    // no engine threads, sources without loader threads), so the lanes need no atomics.
-    slot->mailbox = bus.create_mailbox({.name = name, .single_thread = impl->deterministic()});
+    // Deterministic without HTTP: one thread publishes, polls and handles everything (no
+    // engine threads, sources without loader threads, no live streams), so the lanes need no
+    // atomics. With HTTP servers, a REST handler may publish (risk's kill switch) and
+    // /metrics reads depths from their threads: the shared rings then.
+    slot->mailbox =
+        bus.create_mailbox({.name = name, .single_thread = impl->deterministic() && !o.serve_http});
     const auto cfg = o.configs.find(name);
     auto settings = resolve_settings(name, e->info().settings,
                                      cfg == o.configs.end() ? EngineConfig{} : cfg->second);

@@ -33,6 +33,12 @@ void LiveSources::stop() {
 
 core::Result<LiveSources::Source*> LiveSources::source_for(std::string_view name) {
   if (stopped_) return core::fail(core::ErrorCode::kClosed, "the hub is stopping");
+  // A live stream publishes from its own thread at the wall clock's pace: neither fits a
+  // deterministic run, whose single thread publishes everything (single-thread mailboxes).
+  if (ctx_.simulated()) {
+    return core::fail(core::ErrorCode::kInvalidArgument,
+                      "live streams are not available in a deterministic run or a backtest");
+  }
   if (name.empty()) {
     if (settings_.sources.empty()) return core::fail(core::ErrorCode::kClosed, "no live source");
     name = settings_.sources.front();

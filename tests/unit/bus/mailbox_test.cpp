@@ -82,6 +82,33 @@ TEST_F(Queued, ASingleThreadMailboxKeepsTheOrderGrowsToItsCapacityAndRefusesAtOn
   EXPECT_EQ(dropped, 1u);
 }
 
+TEST_F(Queued, ASingleThreadMailboxsHandlerMayPublishIntoItsOwnFullLane) {
+  // The lane is as full as its 64 first slots when the handlers begin to publish back into
+  // it: the ring grows under a handler, and the message being handled must not move (under
+  // ASan, delivering in place read freed memory here).
+  auto mb = bus.create_mailbox({.name = "engine", .single_thread = true});
+  std::vector<std::int64_t> got;
+  (void)bus.subscribe("risk.*",
+                      [&](const Envelope& e) {
+                        const std::int64_t n = e.get<Tick>()->n;
+                        if (n < 100) {  // two each: the lane grows while a message is being handled
+                          pub.publish(topic, Tick{n + 100});
+                          pub.publish(topic, Tick{n + 200});
+                        }
+                        got.push_back(e.get<Tick>()->n);  // read again after the publish
+                        EXPECT_EQ(e.get<Tick>()->n, n);
+                      },
+                      {.mailbox = mb});
+  for (int i = 0; i < 64; ++i) ASSERT_EQ(pub.publish(topic, Tick{i}).queued, 1u);
+  EXPECT_EQ(mb->poll(), 192u);
+  ASSERT_EQ(got.size(), 192u);
+  for (int i = 0; i < 64; ++i) {
+    EXPECT_EQ(got[i], i);
+    EXPECT_EQ(got[64 + 2 * i], 100 + i);
+    EXPECT_EQ(got[65 + 2 * i], 200 + i);
+  }
+}
+
 TEST_F(Queued, HigherPrioritiesFirstFifoWithinOne) {
   auto mb = mailbox({64, 64, 64, 64, 64});
   std::vector<std::int64_t> order;
