@@ -179,19 +179,26 @@ core::Result<MonteCarloPnl> monte_carlo_pnl(std::span<const double> positions,
   return out;
 }
 
+namespace {
+// One confidence's VaR and ES from the simulated scenarios.
+core::Result<VarResult> var_of(const MonteCarloPnl& sim, double confidence) {
+  auto out = empirical_var(sim.pnl, confidence);
+  if (!out) return std::unexpected(out.error());
+  out->method = Method::kMonteCarlo;
+  out->pnl_mean = sim.mean;
+  out->pnl_sigma = sim.sigma;
+  out->factorization = sim.factorization;
+  return out;
+}
+}  // namespace
+
 core::Result<VarResult> monte_carlo_var(std::span<const double> positions, const NormalModel& model,
                                         double confidence, const MonteCarloOptions& options) {
   // Before the scenarios, not after them.
   if (auto ok = detail::check_confidence(confidence); !ok) return std::unexpected(ok.error());
   auto sim = monte_carlo_pnl(positions, model, options);
   if (!sim) return std::unexpected(sim.error());
-  auto out = empirical_var(sim->pnl, confidence);
-  if (!out) return std::unexpected(out.error());
-  out->method = Method::kMonteCarlo;
-  out->pnl_mean = sim->mean;
-  out->pnl_sigma = sim->sigma;
-  out->factorization = sim->factorization;
-  return out;
+  return var_of(*sim, confidence);
 }
 
 core::Result<VarResult> monte_carlo_var(std::span<const double> positions,
@@ -219,12 +226,8 @@ core::Result<std::vector<VarResult>> monte_carlo_var(std::span<const double> pos
   if (!sim) return std::unexpected(sim.error());
   std::vector<VarResult> out;
   for (const double c : confidences) {
-    auto r = empirical_var(sim->pnl, c);
+    auto r = var_of(*sim, c);
     if (!r) return std::unexpected(r.error());
-    r->method = Method::kMonteCarlo;
-    r->pnl_mean = sim->mean;
-    r->pnl_sigma = sim->sigma;
-    r->factorization = sim->factorization;
     out.push_back(*r);
   }
   return out;
