@@ -11,7 +11,6 @@
 #pragma once
 
 #include <string>
-#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -36,7 +35,6 @@ class SymbolTopics {
     if (!t) return std::unexpected(t.error());
     return pub.publish(**t, std::move(msg), o);
   }
-  [[nodiscard]] std::string_view prefix() const noexcept { return prefix_; }
 
  private:
   MessageBus* bus_;
