@@ -72,6 +72,9 @@ fuzz: deps
 	mkdir -p build/fuzz/corpus/toraniko
 	build/fuzz/fuzz/toraniko_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	  build/fuzz/corpus/toraniko fuzz/corpus/toraniko
+	mkdir -p build/fuzz/corpus/websocket
+	build/fuzz/fuzz/websocket_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build/fuzz/corpus/websocket fuzz/corpus/websocket
 
 LINT_SOURCES := $(shell git ls-files '*.cpp' '*.hpp')
 # The formatting half of lint: a second, so CI runs it (clang-tidy takes minutes).

@@ -23,6 +23,8 @@ packages=(
   # the Redis Streams transport's tests: a real redis-server, and Python interop (Debian's
   # /usr/bin/python3 with redis and msgpack)
   redis-server python3 python3-redis python3-msgpack
+  # the websocket engine's tests: a Python client (tests/integration/python/ws_client_test.py)
+  python3-websockets
   # the VPIN tests' independent reference (tests/reference/vpin_reference.py): numpy, and mpmath
   # for the Student-t CDF (python3-scipy cannot be installed: via pythran it wants Boost 1.74)
   python3-numpy python3-mpmath

@@ -331,6 +331,19 @@ void MailboxCore::fill_metrics(BusMetrics& m, const std::vector<std::string>& fa
   m.mailboxes.push_back(std::move(row));
 }
 
+MailboxStats MailboxCore::stats() const noexcept {
+  MailboxStats s;
+  for (std::size_t f = 0; f < kMaxTopicFamilies; ++f) {
+    for (std::size_t p = 0; p < kPriorityCount; ++p) {
+      s.delivered += delivered_.get(f, static_cast<Priority>(p));
+    }
+  }
+  s.handler_errors = handler_errors_.load(std::memory_order_relaxed);
+  s.lag_samples = latency_.count();
+  s.lag_p99_ns = s.lag_samples > 0 ? latency_.percentile(0.99) : 0;
+  return s;
+}
+
 }  // namespace detail
 
 Mailbox::Mailbox(std::unique_ptr<detail::MailboxCore> core) noexcept : core_(std::move(core)) {}
@@ -344,6 +357,7 @@ bool Mailbox::wait(std::chrono::nanoseconds timeout, const std::stop_token& stop
 void Mailbox::run(const std::stop_token& stop) noexcept { core_->run(stop); }
 std::size_t Mailbox::depth() const noexcept { return core_->depth(); }
 std::size_t Mailbox::depth(Priority p) const noexcept { return core_->depth(p); }
+MailboxStats Mailbox::stats() const noexcept { return core_->stats(); }
 bool Mailbox::post_barrier(Priority p, std::function<void()> fn) {
   return core_->post_barrier(p, std::move(fn));
 }

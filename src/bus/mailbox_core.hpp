@@ -48,6 +48,7 @@ class MailboxCore {
   void retain(std::shared_ptr<Subscription> sub);
   bool post_barrier(Priority p, std::function<void()> fn);
   void fill_metrics(BusMetrics& m, const std::vector<std::string>& families) const;
+  [[nodiscard]] MailboxStats stats() const noexcept;
 
   const MailboxOptions options;
 

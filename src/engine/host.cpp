@@ -22,6 +22,9 @@ struct EngineHost::Impl {
     std::unique_ptr<net::HttpServer> http;
     std::atomic<const net::HttpServer*> http_view{nullptr};  // read by /metrics
     std::optional<bus::Publisher> health_publisher;          // the engine thread's
+    // The mailbox's count at the last heartbeat, for its message rate (the engine thread's).
+    std::uint64_t delivered_at_health = 0;
+    core::UnixNanos health_at = 0;
   };
   bus::MessageBus* bus = nullptr;
   HostOptions options;
@@ -52,6 +55,15 @@ void EngineHost::Impl::publish_health(Slot& s, core::UnixNanos now) {
   if (!s.health_publisher) return;
   const Health h = s.engine->health();
   const std::string_view name = s.engine->info().name;
+  // Messages per second since the last heartbeat (since the start, for the first), and the
+  // p99 of publish -> handler since the start: both on the host's clock.
+  const bus::MailboxStats st = s.mailbox->stats();
+  const core::UnixNanos since = s.health_at != 0 ? s.health_at : started_at;
+  const double rate = now > since ? static_cast<double>(st.delivered - s.delivered_at_health) /
+                                        (static_cast<double>(now - since) / 1e9)
+                                  : std::numeric_limits<double>::quiet_NaN();
+  s.delivered_at_health = st.delivered;
+  s.health_at = now;
   model::EngineHealth m{
       .engine = *core::FixedString<31>::create(name.substr(0, 31)),
       .state = stopped.load()
@@ -59,10 +71,9 @@ void EngineHost::Impl::publish_health(Slot& s, core::UnixNanos now) {
                    : (h.healthy ? model::EngineState::kRunning : model::EngineState::kDegraded),
       .healthy = h.healthy,
       .queue_depth = s.mailbox->depth(),
-      .errors = 0,
-      // Not measured per engine yet: NaN (JSON null) rather than a made-up number.
-      .messages_per_s = std::numeric_limits<double>::quiet_NaN(),
-      .lag_us = std::numeric_limits<double>::quiet_NaN(),
+      .errors = st.handler_errors,
+      .messages_per_s = rate,
+      .lag_us = st.lag_samples > 0 ? st.lag_p99_ns / 1e3 : std::numeric_limits<double>::quiet_NaN(),
       .uptime_s = static_cast<double>(now - started_at) / 1e9,
       .ts_event = now};
   (void)s.health_publisher->publish(fmt::format("system.health.{}", name), m);

@@ -14,13 +14,14 @@
 #include "nautilus/engines/strategy/engine.hpp"
 #include "nautilus/engines/toraniko/engine.hpp"
 #include "nautilus/engines/vpin/engine.hpp"
+#include "nautilus/engines/websocket/engine.hpp"
 #include "nautilus/marketdata/engine.hpp"
 
 namespace nautilus::engines {
 namespace {
 
 // Each engine is listed here once it really works; docs/ENGINES.md has the planned ones.
-const std::array<EngineEntry, 13> kEngines = {{
+const std::array<EngineEntry, 14> kEngines = {{
     {&marketdata::engine_info, &marketdata::make_engine},
     {&features::engine_info, &features::make_engine},
     {&factor::engine_info, &factor::make_engine},
@@ -34,6 +35,7 @@ const std::array<EngineEntry, 13> kEngines = {{
     {&collateral::engine_info, &collateral::make_engine},
     {&analytics::engine_info, &analytics::make_engine},
     {&backtesting::engine_info, &backtesting::make_engine},
+    {&websocket::engine_info, &websocket::make_engine},
 }};
 
 }  // namespace

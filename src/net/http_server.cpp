@@ -12,11 +12,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <optional>
 #include <thread>
 
 #include "nautilus/net/http.hpp"
 #include "nautilus/net/prometheus.hpp"
+#include "websocket_accept.hpp"
 
 namespace nautilus::net {
 
@@ -207,6 +209,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void handle(http::request<http::string_body> req) {
     bump(server_.counters.requests);
     Request q = make_request(req);
+    if (beast::websocket::is_upgrade(req)) {
+      if (WebSocketService* ws = server_.router.websocket_for(q.path)) {
+        // The socket leaves this session (which then ends) for the WebSocket service.
+        timer_.cancel();
+        detail::accept_websocket(*ws, std::move(stream_), std::move(req));
+        return;
+      }
+    }
     bool path_matched = false;
     const Router::Route* route = server_.router.find(q, &path_matched);
     if (server_.blocking_pool && Router::blocking(route)) {

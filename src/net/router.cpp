@@ -29,6 +29,8 @@ int hex_value(char c) {
   return -1;
 }
 
+}  // namespace
+
 std::string percent_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -46,6 +48,8 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
+namespace {
+
 // Same length or not, compares every byte, so the time taken does not reveal the token.
 bool constant_time_equal(std::string_view a, std::string_view b) {
   unsigned diff = a.size() == b.size() ? 0U : 1U;
@@ -56,6 +60,12 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+bool bearer_matches(std::string_view authorization, std::string_view token) noexcept {
+  constexpr std::string_view kBearer = "Bearer ";
+  return authorization.starts_with(kBearer) &&
+         constant_time_equal(authorization.substr(kBearer.size()), token);
+}
 
 std::string_view to_string(Method m) noexcept {
   switch (m) {
@@ -181,6 +191,17 @@ const Router::Route* Router::find(Request& request, bool* path_matched) const {
   return nullptr;
 }
 
+void Router::websocket(std::string path, std::shared_ptr<WebSocketService> service) {
+  websockets_.emplace_back(std::move(path), std::move(service));
+}
+
+WebSocketService* Router::websocket_for(std::string_view path) const noexcept {
+  for (const auto& [p, s] : websockets_) {
+    if (p == path) return s.get();
+  }
+  return nullptr;
+}
+
 bool Router::blocking(const Route* r) noexcept { return r != nullptr && r->blocking; }
 
 bool Router::has_blocking_routes() const {
@@ -197,9 +218,7 @@ Response Router::run(const Route* r, bool path_matched, Request& request, std::s
                      Outcome* outcome) const {
   if (r != nullptr) {
     if (r->mutating && !token.empty()) {
-      constexpr std::string_view kBearer = "Bearer ";
-      const std::string_view auth = request.authorization;
-      if (!auth.starts_with(kBearer) || !constant_time_equal(auth.substr(kBearer.size()), token)) {
+      if (!bearer_matches(request.authorization, token)) {
         if (outcome != nullptr) *outcome = Outcome::kUnauthorized;
         Response res = Response::error(401, "a bearer token is required for this endpoint");
         res.headers.emplace_back("WWW-Authenticate", "Bearer");

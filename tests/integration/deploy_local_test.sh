@@ -25,10 +25,18 @@ for p in map(int, sys.argv[1:]):
     finally:
         s.close()' "$@"; }
 engine_ports=$("$bin" engines | awk '{print $2}')
+# Nothing is bound yet when the ports are chosen, so the three Redis ports and every engine port
+# are checked together: an engine must not be handed a port a Redis is about to take (CI once
+# gave the strategy engine the main Redis's port).
+distinct() { [ "$(printf '%s\n' "$@" | sort -u | wc -l)" -eq "$#" ]; }
 for _ in $(seq 50); do
   PORT_OFFSET=$(( $(free_port) - 8800 ))
   # shellcheck disable=SC2086 # one argument per port
-  ports_free $(for p in $engine_ports; do echo $((p + PORT_OFFSET)); done) && break
+  all=$(for p in $engine_ports; do echo $((p + PORT_OFFSET)); done; \
+        echo "$REDIS_MAIN_PORT $REDIS_MARKETDATA_PORT $REDIS_LOGIC_PORT")
+  # shellcheck disable=SC2086
+  distinct $all && ports_free $all && break
+  REDIS_MAIN_PORT=$(free_port); REDIS_MARKETDATA_PORT=$(free_port); REDIS_LOGIC_PORT=$(free_port)
 done
 export PORT_OFFSET
 export SPEED=0  # replay as fast as possible so data flows at once

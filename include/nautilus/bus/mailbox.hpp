@@ -41,6 +41,14 @@ struct MailboxOptions {
   bool single_thread = false;
 };
 
+// What a mailbox's consumer has done since it was created (the engine host's heartbeat).
+struct MailboxStats {
+  std::uint64_t delivered = 0;       // messages handed to handlers
+  std::uint64_t handler_errors = 0;  // handlers that threw
+  double lag_p99_ns = 0;             // publish -> handler start, p99 of the sampled deliveries
+  std::uint64_t lag_samples = 0;
+};
+
 class Mailbox {
  public:
   ~Mailbox();
@@ -60,6 +68,8 @@ class Mailbox {
 
   [[nodiscard]] std::size_t depth() const noexcept;
   [[nodiscard]] std::size_t depth(Priority p) const noexcept;
+  // Any thread.
+  [[nodiscard]] MailboxStats stats() const noexcept;
 
   // Any thread: runs `fn` on the consumer thread once everything queued before it in lane `p`,
   // and in every higher lane, has been handled (a transport acknowledges Redis entries only

@@ -29,6 +29,8 @@
 
 namespace nautilus::net {
 
+class WebSocketService;  // websocket_server.hpp
+
 enum class Method : std::uint8_t { kGet, kHead, kPost, kPut, kDelete, kOther };
 [[nodiscard]] std::string_view to_string(Method m) noexcept;
 
@@ -67,6 +69,11 @@ struct Response {
 
 using RouteHandler = std::function<Response(const Request&)>;
 
+// `Authorization: Bearer <token>` holds `token`; compared in constant time.
+[[nodiscard]] bool bearer_matches(std::string_view authorization, std::string_view token) noexcept;
+// Percent-decoding of a query component ('+' is a space).
+[[nodiscard]] std::string percent_decode(std::string_view s);
+
 struct RouteInfo {
   Method method;
   std::string pattern;
@@ -94,6 +101,10 @@ class Router {
   void get_blocking(std::string pattern, RouteHandler h);
   void post_blocking(std::string pattern, RouteHandler h);
   [[nodiscard]] bool has_blocking_routes() const;
+  // Upgrade requests for `path` (exactly) become WebSocket connections of `service`; any other
+  // request for it is answered by the routes.
+  void websocket(std::string path, std::shared_ptr<WebSocketService> service);
+  [[nodiscard]] WebSocketService* websocket_for(std::string_view path) const noexcept;
 
   [[nodiscard]] std::vector<RouteInfo> routes() const;
 
@@ -112,6 +123,7 @@ class Router {
 
  private:
   std::vector<Route> routes_;
+  std::vector<std::pair<std::string, std::shared_ptr<WebSocketService>>> websockets_;
 };
 
 struct Router::Route {

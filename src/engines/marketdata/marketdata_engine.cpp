@@ -59,6 +59,7 @@ class MarketDataEngine final : public engine::Engine {
     const auto& cfg = ctx.settings();
     source_ = cfg.text("source");
     speed_ = cfg.number("speed");
+    max_gap_ = static_cast<core::UnixNanos>(cfg.number("max_gap_s") * 1e9);
     for (const auto& [key, out] :
          {std::pair{"replay_from", &window_from_}, std::pair{"replay_until", &window_until_}}) {
       const std::string& text = cfg.text(key);
@@ -321,7 +322,7 @@ class MarketDataEngine final : public engine::Engine {
     if (ctx_->simulated()) return ts;
     if (speed_ <= 0) return ctx_->clock().now();
     return clock_start_ +
-           static_cast<core::UnixNanos>(static_cast<double>(ts - first_ts_) / speed_);
+           static_cast<core::UnixNanos>(static_cast<double>(ts - first_ts_ - skipped_) / speed_);
   }
 
   void schedule() {
@@ -348,7 +349,7 @@ class MarketDataEngine final : public engine::Engine {
         if (!*rec) return false;
         const Record& r = **rec;  // NOLINT(bugprone-unchecked-optional-access)
         if (window_until_ != 0 && record_ts(r) >= window_until_) return false;
-        if (record_ts(r) >= window_from_) pending_.push_back(r);
+        if (record_ts(r) >= window_from_) push_pending(r);
         continue;
       }
       std::vector<Record> minute;
@@ -356,10 +357,20 @@ class MarketDataEngine final : public engine::Engine {
       if (!synthetic_ || !synthetic_->next_minute(minute)) return false;
       for (const auto& r : minute) {
         if (window_until_ != 0 && record_ts(r) >= window_until_) return !pending_.empty();
-        if (record_ts(r) >= window_from_) pending_.push_back(r);
+        if (record_ts(r) >= window_from_) push_pending(r);
       }
     }
     return true;
+  }
+
+  // On wall time, a quiet stretch of the data longer than max_gap_s (a night, a weekend) is
+  // replayed as max_gap_s: at 60x a night would otherwise be 17 minutes of nothing.
+  void push_pending(const Record& r) {
+    const core::UnixNanos ts = record_ts(r);
+    if (max_gap_ > 0 && last_ts_ != 0 && ts - last_ts_ > max_gap_)
+      skipped_ += ts - last_ts_ - max_gap_;
+    last_ts_ = std::max(last_ts_, ts);
+    pending_.push_back(r);
   }
 
   // One timer firing: publishes every record that is due, then sets the timer for the next.
@@ -436,6 +447,9 @@ class MarketDataEngine final : public engine::Engine {
   // The replay, on the engine's thread.
   std::deque<Record> pending_;  // records read ahead, not yet due
   core::UnixNanos first_ts_ = 0;
+  core::UnixNanos max_gap_ = 0;            // 0: gaps are replayed as they are
+  core::UnixNanos last_ts_ = 0;            // the latest record taken from the source
+  core::UnixNanos skipped_ = 0;            // data time left out of the pacing (long gaps)
   core::UnixNanos clock_start_ = 0;        // the clock when the replay began (wall-time pacing)
   std::atomic<engine::TimerId> timer_{0};  // the pending replay timer; 0: none
   std::atomic<bool> draining_{false};
@@ -463,6 +477,10 @@ const engine::EngineInfo& engine_info() {
           Setting::number("speed", 60, 0, {},
                           "Replay speed: 1 real time, N times faster, 0 as fast as possible "
                           "(ignored on a simulated clock)"),
+          Setting::number("max_gap_s", 300, 0, {},
+                          "Paced replay: a gap in the data longer than this many seconds (a "
+                          "night, a weekend) takes only this long at the replay speed (0: "
+                          "gaps as they are)"),
           Setting::text("data_dir", "",
                         "Directory of the bundled sample (empty: $NAUTILUS_DATA_DIR, else "
                         "data/sample)"),
