@@ -24,6 +24,11 @@ import websockets
 
 TOKEN = "s3cret-token"
 TIMEOUT = 20  # seconds for any one expectation
+# Under ASan or TSan the server is several times slower and its memory grows with shadow
+# memory: the throughput and memory bounds are looser there, what is checked is the same.
+SANITIZED = bool(os.environ.get("NAUTILUS_SANITIZE"))
+MIN_FRAMES = 200 if SANITIZED else 1000
+RSS_GROWTH_MB = 1000 if SANITIZED else 200
 
 
 def free_offset():
@@ -223,11 +228,11 @@ async def run_checks(url, base, auth, pid):
                 slow_gone = now - t0
     check(slow_gone is not None, f"the client that stopped reading was disconnected "
                                  f"({slow_gone if slow_gone is None else round(slow_gone, 1)} s)")
-    check(got > 1000 and max(gaps) < 2.0,
+    check(got > MIN_FRAMES and max(gaps) < 2.0,
           f"the reading client kept receiving meanwhile ({got} frames, longest gap "
           f"{max(gaps):.2f} s)")
     rss_after = rss_mb(pid)
-    check(rss_after < rss_before + 200, f"server RSS bounded ({rss_before:.0f} -> {rss_after:.0f} MB)")
+    check(rss_after < rss_before + RSS_GROWTH_MB, f"server RSS bounded ({rss_before:.0f} -> {rss_after:.0f} MB)")
     await fast.close()
     reason = ""
     try:
@@ -260,7 +265,8 @@ async def run_checks(url, base, auth, pid):
     check(metric(text, "nautilus_websocket_oversize_total") >= 1, "oversize frames are counted")
     check(metric(text, "nautilus_websocket_disconnected_slow_total") >= 1,
           "slow disconnections are counted")
-    check(metric(text, "nautilus_websocket_frames_out_total") > 1000, "frames out are counted")
+    check(metric(text, "nautilus_websocket_frames_out_total") > MIN_FRAMES,
+          "frames out are counted")
 
 
 if __name__ == "__main__":
