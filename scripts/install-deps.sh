@@ -107,16 +107,23 @@ playwright_sha256=6f5a60be62a4fddfbe7d10c448d8fbd54547da3358f2f8a04211440471ee86
 playwright_dir=/opt/nautilus-deps/playwright-core-$playwright_version
 need_playwright=0
 [ -f "$playwright_dir/node_modules/playwright-core/index.js" ] || need_playwright=1
+# Node's `ws` (no dependencies of its own): the anchor server of `nautilus bench websocket`.
+ws_version=8.18.0
+ws_sha256=a08221f2851472c944ca0178d89a9888c7f43fbd9998afc8a7ec6fe417c4ca20
+ws_dir=/opt/nautilus-deps/ws-$ws_version
+need_ws=0
+[ -f "$ws_dir/node_modules/ws/index.js" ] || need_ws=1
 
 # npm, when needed, is Debian's, which brings node; node alone runs the page test.
-if [ $((need_talib + need_uplot + need_playwright)) -gt 0 ] && ! command -v npm >/dev/null; then
+if [ $((need_talib + need_uplot + need_playwright + need_ws)) -gt 0 ] && ! command -v npm >/dev/null; then
   missing+=(nodejs npm)
 elif ! command -v node >/dev/null; then
   missing+=(nodejs)
 fi
 
 if [ ${#missing[@]} -eq 0 ] && [ $need_msgpack -eq 0 ] && [ $need_talib -eq 0 ] &&
-  [ $need_python -eq 0 ] && [ $need_uplot -eq 0 ] && [ $need_playwright -eq 0 ]; then
+  [ $need_python -eq 0 ] && [ $need_uplot -eq 0 ] && [ $need_playwright -eq 0 ] &&
+  [ $need_ws -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0
 fi
@@ -183,4 +190,8 @@ if [ $need_playwright -eq 1 ]; then
   echo "install-deps: fetching playwright-core@$playwright_version (the page test) into $playwright_dir"
   npm_fetch playwright-core "$playwright_version" "$playwright_sha256" \
     "$playwright_dir/node_modules" --transform 's,^package,playwright-core,'
+fi
+if [ $need_ws -eq 1 ]; then
+  echo "install-deps: fetching ws@$ws_version (the websocket benchmark's anchor) into $ws_dir"
+  npm_fetch ws "$ws_version" "$ws_sha256" "$ws_dir/node_modules" --transform 's,^package,ws,'
 fi

@@ -7,6 +7,7 @@
 #include "../../bench/models/models_suite.hpp"
 #include "../../bench/redis/redis_suite.hpp"
 #include "../../bench/signals/signals_suite.hpp"
+#include "../../bench/websocket/websocket_suite.hpp"
 #include "commands.hpp"
 
 namespace nautilus::app {
@@ -22,6 +23,7 @@ int run_bench(const BenchOptions& o) {
   if (o.suite == "models" || o.suite == "all") bench::run_models_suite(so);
   if (o.suite == "loop" || o.suite == "all") bench::run_loop_suite(so);
   if (o.suite == "backtest" || o.suite == "all") bench::run_backtest_suite(so);
+  if (o.suite == "websocket" || o.suite == "all") bench::run_websocket_suite(so);
   return 0;
 }
 

@@ -90,10 +90,10 @@ int main(int argc, char** argv) {
   bench_cmd
       ->add_option("suite", bench.suite,
                    "Suite: bus | codec | redis | http | signals | marketdata | models | loop | "
-                   "backtest | all")
+                   "backtest | websocket | all")
       ->required()
       ->check(CLI::IsMember({"bus", "codec", "redis", "http", "signals", "marketdata", "models",
-                             "loop", "backtest", "all"}));
+                             "loop", "backtest", "websocket", "all"}));
   bench_cmd->add_flag("--json", bench.json, "One JSON object per line");
   bench_cmd->add_option("--runs", bench.runs, "Repetitions; medians are reported")
       ->check(CLI::Range(1, 101));

@@ -194,12 +194,14 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
     if (key != 0 && queue_.size() >= o.conflate_after) {
       if (auto it = by_key_.find(key); it != by_key_.end() && it->second > front_seq_) {
         Frame& f = queue_[it->second - front_seq_];
-        bytes_ = bytes_ - f.data->size() + frame->size();
-        f.data = std::move(frame);
-        f.binary = binary;
-        ++conflated_;
-        bump(service_->counters.conflated);
-        return true;
+        if (bytes_ - f.data->size() + frame->size() <= o.queue_bytes) {
+          bytes_ = bytes_ - f.data->size() + frame->size();
+          f.data = std::move(frame);
+          f.binary = binary;
+          ++conflated_;
+          bump(service_->counters.conflated);
+          return true;
+        }
       }
     }
     if (queue_.size() >= o.queue_frames || bytes_ + frame->size() > o.queue_bytes) {
@@ -354,6 +356,7 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
     writing_ = true;
     lock.unlock();
     asio::post(ws_.get_executor(), [self = shared_from_this(), start_writer] {
+      if (self->finished_) return;  // over already: no timer to hold the session
       self->kill_timer_.expires_after(kCloseGrace);
       self->kill_timer_.async_wait([self](beast::error_code ec) {
         if (ec) return;  // cancelled: it finished in time

@@ -10,7 +10,7 @@
 //
 // Exit status 0 when every check passes, 1 otherwise (each failure printed).
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
@@ -58,6 +58,7 @@ for (let i = 0; i < 100 && offset === null; i++) {
 }
 if (offset === null) { console.error('no free ports'); process.exit(1); }
 const wsPort = engines.find((e) => e.name === 'websocket').port + offset;
+const btPort = engines.find((e) => e.name === 'backtesting').port + offset;
 
 let log = '';
 const platform = spawn(binary, ['run', '--port-offset', String(offset), '--speed', '600',
@@ -73,6 +74,14 @@ try {
     try { up = (await fetch(`${base}/health`)).ok; } catch { await sleep(200); }
   }
   if (!check(up, `the platform answers on ${base}`)) throw new Error(log);
+
+  // A backtest job, whose row and tearsheet link the dashboard must show.
+  // Three days of the sample, so that it is done in seconds under the sanitizers too.
+  const config = readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname),
+    '../../examples/backtest/rest.toml'), 'utf8') + '\n[engines.marketdata]\nreplay_until = "2026-01-08"\n';
+  const submitted = await fetch(`http://127.0.0.1:${btPort}/backtests`, { method: 'POST', body: config });
+  check(submitted.status === 202 || submitted.status === 201 || submitted.ok,
+        `a backtest is submitted (${submitted.status})`);
 
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -130,6 +139,18 @@ try {
     check(state[k] > 1, `the ${k} chart has data (${state[k]} points)`);
   }
   check(state.nav !== '—', `the account's NAV is shown (${state.nav})`);
+  // The backtest's row, then its tearsheet link once it is done (it takes seconds).
+  await page.waitForFunction(() => [...window.__dashboard.backtests.values()].some((b) => b.state === 'done'),
+    null, { timeout: 90000 }).catch(() => {});
+  const link = await page.$eval('#backtests tbody', (t) => {
+    const a = t.querySelector('a');
+    return { rows: t.querySelectorAll('tr').length, href: a ? a.href : null };
+  });
+  check(link.rows >= 1 && link.href !== null, `the backtest list shows the job and its tearsheet link (${link.href})`);
+  if (link.href) {
+    const r = await fetch(link.href);
+    check(r.ok && (await r.text()).includes('<html'), `the tearsheet link opens the report (${r.status})`);
+  }
   await page.screenshot({ path: path.join(outDir, 'dashboard.png'), fullPage: true });
   check(errors.length === 0, `no console or page errors${errors.length ? ': ' + errors.join(' | ') : ''}`);
 } catch (e) {

@@ -9,6 +9,7 @@
     "system.health.*", "market_data.*.bar", "vpin.calculation.*", "vpin.enhanced.*",
     "toxicity.alert.*", "portfolio.update.account", "position.change.*", "risk.alert.*",
     "margin.alert.*", "collateral.margin.account", "performance.metric.account",
+    "backtesting.job.*",
   ];
   const MAX_POINTS = 600;      // per price/VPIN/equity series
   const BUS_POINTS = 120;      // seconds of bus history
@@ -31,6 +32,7 @@
   const toxic = new Map();           // symbol -> [x...]
   const equity = { x: [], nav: [] };
   const positions = new Map();       // symbol -> position_change
+  const backtests = new Map();       // id -> backtest_status
   const alerts = [];                 // newest first
   const bus = { x: [], rate: [], p50: [], p99: [], last: null };
   let symbol = null;
@@ -160,6 +162,8 @@
       const bar = $("margin-bar");
       bar.style.width = `${Math.min(100, Math.max(0, 100 * u))}%`;
       bar.style.background = u >= 1 ? COLORS.bad : u >= 0.8 ? COLORS.warn : COLORS.good;
+    } else if (m.type === "backtest_status") {
+      backtests.set(p.id, p);
     } else if (m.type === "performance_metrics") {
       $("perf").innerHTML = [["Sharpe", fmtNum(num(p.sharpe))], ["Sortino", fmtNum(num(p.sortino))],
         ["max DD", `${fmtNum(100 * num(p.max_drawdown), 1)} %`], ["vol", `${fmtNum(100 * num(p.volatility), 1)} %`],
@@ -206,6 +210,20 @@
     $("alerts").innerHTML = alerts.map((a) => `<li class="${a.kind}"><span class="kind">${a.kind}</span>
       ${isFinite(a.ts) && a.ts > 0 ? new Date(a.ts * 1000).toISOString().slice(5, 16).replace("T", " ") + " " : ""}${esc(a.text)}</li>`).join("");
   }
+  // The reports are served by the backtesting engine, whose port is this one's less 490 (as
+  // the default ports are, and as --port-offset keeps them).
+  function drawBacktests() {
+    const list = [...backtests.values()].sort((a, b) => String(b.id).localeCompare(String(a.id), undefined, { numeric: true }));
+    $("backtests-empty").style.display = list.length ? "none" : "";
+    const base = `${location.protocol}//${location.hostname}:${Number(location.port || 80) - 490}`;
+    const pct = (v) => (v === null || v === undefined) ? "—" : `${fmtNum(100 * num(v), 1)} %`;
+    $("backtests").querySelector("tbody").innerHTML = list.slice(0, 20).map((b) => `<tr>
+      <td>${esc(b.id)}</td><td>${esc(b.state)}</td><td class="num">${pct(b.fraction)}</td>
+      <td class="num">${fmtNum(num(b.events), 0)}</td><td class="num">${fmtNum(num(b.fills), 0)}</td>
+      <td class="num">${pct(b.total_return)}</td><td class="num">${b.sharpe === null ? "—" : fmtNum(num(b.sharpe))}</td>
+      <td class="num">${pct(b.max_drawdown)}</td>
+      <td>${b.state === "done" ? `<a href="${base}/backtests/${encodeURIComponent(b.id)}/report.html" target="_blank">tearsheet</a>` : ""}</td></tr>`).join("");
+  }
   function draw() {
     $("rx-rate").textContent = `${fmtNum(rxRate, 0)} msg/s in`;
     drawEngines();
@@ -223,6 +241,7 @@
     if (equity.x.length) charts.equity.setData([idx(equity.x), equity.nav]);
     drawPositions();
     drawAlerts();
+    drawBacktests();
   }
   $("symbol").addEventListener("change", (e) => { symbol = e.target.value; dirty = true; draw(); });
 
@@ -279,7 +298,7 @@
   }
 
   // For the page test (tests/web/dashboard_page_test.mjs) and the curious.
-  window.__dashboard = { charts, engines, bars, vpin, equity, positions, alerts };
+  window.__dashboard = { charts, engines, bars, vpin, equity, positions, alerts, backtests };
 
   let lastRx = 0;
   setInterval(() => { rxRate = rx - lastRx; lastRx = rx; }, 1000);

@@ -31,7 +31,9 @@ using AllMessages = boost::mp11::mp_list<
     OrderFilled, OrderCancelled, OrderModified, OrderModifyRejected, Fill, PositionChange,
     PortfolioSnapshot, PortfolioBooks,
     // risk, margin, performance, health
-    RiskMetrics, RiskAlert, MarginUpdate, MarginAlert, PerformanceMetrics, EngineHealth>;
+    RiskMetrics, RiskAlert, MarginUpdate, MarginAlert, PerformanceMetrics, EngineHealth,
+    // backtests
+    BacktestStatus>;
 
 // Messages that carry arrays travel on the heap (a shared pointer in the Envelope), and so do
 // the hub's occasional answers with long text; every other message must fit inline, so the

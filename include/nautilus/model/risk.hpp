@@ -43,6 +43,8 @@ enum class MarginAlertLevel : std::uint8_t { kWarning, kCall };
 BOOST_DESCRIBE_ENUM(MarginAlertLevel, kWarning, kCall)
 enum class EngineState : std::uint8_t { kStarting, kRunning, kDegraded, kStopping, kStopped };
 BOOST_DESCRIBE_ENUM(EngineState, kStarting, kRunning, kDegraded, kStopping, kStopped)
+enum class BacktestState : std::uint8_t { kQueued, kRunning, kDone, kFailed, kCancelled };
+BOOST_DESCRIBE_ENUM(BacktestState, kQueued, kRunning, kDone, kFailed, kCancelled)
 
 // Post-trade risk of the account: `risk.metric.account` (and `portfolio.risk.*`).
 struct RiskMetrics {
@@ -142,5 +144,24 @@ struct EngineHealth {
 BOOST_DESCRIBE_STRUCT(EngineHealth, (),
                       (engine, state, healthy, queue_depth, errors, messages_per_s, lag_us,
                        uptime_s, ts_event))
+
+// A backtest job of the backtesting engine, when its state or progress moves:
+// `backtesting.job.<id>` (its report: GET /backtests/<id>/report on the engine's port). The
+// figures are NaN until the job is done.
+struct BacktestStatus {
+  static constexpr std::string_view kTypeName = "backtest_status";
+  core::FixedString<31> id;
+  BacktestState state = BacktestState::kQueued;
+  double fraction = 0;  // of the data's time span replayed, [0, 1]; NaN when unknown
+  std::uint64_t events = 0;
+  std::uint64_t fills = 0;
+  double total_return = 0;
+  double sharpe = 0;
+  double max_drawdown = 0;
+  UnixNanos ts_event = 0;
+};
+BOOST_DESCRIBE_STRUCT(BacktestStatus, (),
+                      (id, state, fraction, events, fills, total_return, sharpe, max_drawdown,
+                       ts_event))
 
 }  // namespace nautilus::model

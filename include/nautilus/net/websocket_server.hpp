@@ -78,7 +78,8 @@ class WsConnection {
   // conflation; 0: never replaced. False when the connection is closing or closed, including
   // when this frame was the one that put it too far behind (it is then being disconnected).
   virtual bool send(std::uint64_t key, std::shared_ptr<const std::string> frame, bool binary) = 0;
-  // A normal close (1000) with this reason, after the frames already queued.
+  // A normal close (1000) with this reason, after the frames already queued (those not written
+  // within two seconds are cut off with the connection).
   virtual void close(std::string_view reason) = 0;
   [[nodiscard]] virtual WsQueueStats queue() const = 0;
 };
@@ -111,6 +112,9 @@ struct WsMetrics {
   std::uint64_t timeouts = 0;           // heartbeat not answered
 };
 
+// Connections live on the threads of the HttpServer they came from: whoever holds a
+// WsConnection must let it go before that server is destroyed (the websocket engine does in
+// stop(), which the host calls first).
 class WebSocketService {
  public:
   // `handler` must outlive the service or be detached first.

@@ -12,8 +12,10 @@
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -26,6 +28,7 @@
 #include "nautilus/engine/settings.hpp"
 #include "nautilus/engines/backtesting/engine.hpp"
 #include "nautilus/engines/registry.hpp"
+#include "nautilus/model/risk.hpp"
 #include "nautilus/net/http.hpp"
 #include "nautilus/net/prometheus.hpp"
 
@@ -39,6 +42,9 @@ enum class State : std::uint8_t { kQueued, kRunning, kDone, kFailed, kCancelled 
 BOOST_DESCRIBE_ENUM(State, kQueued, kRunning, kDone, kFailed, kCancelled)
 
 std::string_view to_string(State s) { return core::enum_name(s); }  // "queued", ...
+// backtesting.job.<id> says the state as model::BacktestState, the same list in the same order.
+static_assert(static_cast<int>(State::kCancelled) ==
+              static_cast<int>(model::BacktestState::kCancelled));
 
 struct Job {
   std::string id;
@@ -55,6 +61,7 @@ struct Job {
   std::uint64_t fills = 0;
   double final_nav = 0;
   double wall_s = 0;
+  std::optional<model::BacktestStatus> published;  // what backtesting.job.<id> said last
 };
 
 // A setting that names files or directories: what a submitted config may point only inside the
@@ -98,10 +105,20 @@ class BacktestingEngine final : public engine::Engine {
       }
       roots_.push_back(root);
     }
+    auto pub = ctx.publisher();
+    if (!pub) return std::unexpected(pub.error());
+    publisher_.emplace(std::move(*pub));
     for (std::size_t i = 0; i < max_concurrent_; ++i) {
       workers_.emplace_back([this] { work(); });
     }
     return {};
+  }
+
+  // Once a second, on the engine's thread: backtesting.job.<id> for each job whose state or
+  // progress moved (the dashboard's backtest list).
+  void begin() override {
+    (void)ctx_->set_timer_every("backtesting.status", std::chrono::seconds(1),
+                                [this](core::UnixNanos now) { publish_statuses(now); });
   }
 
   void stop() override {
@@ -324,6 +341,48 @@ class BacktestingEngine final : public engine::Engine {
     }
   }
 
+  void publish_statuses(core::UnixNanos now) {
+    std::vector<model::BacktestStatus> changed;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& j : jobs_) {
+        const auto st = status_of(*j, now);
+        if (j->published && st.state == j->published->state && st.events == j->published->events) {
+          continue;
+        }
+        j->published = st;
+        changed.push_back(st);
+      }
+    }
+    for (const auto& st : changed) {
+      (void)publisher_->publish(fmt::format("backtesting.job.{}", st.id.view()), st);
+    }
+  }
+
+  // Under mu_.
+  static model::BacktestStatus status_of(const Job& j, core::UnixNanos now) {
+    constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+    const auto metric = [&](const char* k) {
+      auto it = j.metrics.find(k);
+      return it == j.metrics.end() ? kNaN : it->second;
+    };
+    const auto& p = j.progress;
+    double fraction = j.state == State::kDone ? 1.0 : kNaN;
+    if (j.state != State::kDone && p.end > p.start && p.data_time >= p.start) {
+      fraction = std::min(
+          1.0, static_cast<double>(p.data_time - p.start) / static_cast<double>(p.end - p.start));
+    }
+    return {.id = *core::FixedString<31>::create(std::string_view(j.id).substr(0, 31)),
+            .state = static_cast<model::BacktestState>(j.state),
+            .fraction = fraction,
+            .events = p.events,
+            .fills = j.fills,
+            .total_return = metric("cum_returns_final"),
+            .sharpe = metric("sharpe_ratio"),
+            .max_drawdown = metric("max_drawdown"),
+            .ts_event = now};
+  }
+
   // Under mu_.
   void finish(Job& j, State s, std::string error) {
     j.state = s;
@@ -424,7 +483,8 @@ class BacktestingEngine final : public engine::Engine {
   std::uint64_t submitted_ = 0;
   bool stopping_ = false;
   engine::Rejections refused_{"backtesting"};
-  std::vector<std::jthread> workers_;  // last: joined first on destruction
+  std::optional<bus::Publisher> publisher_;  // the engine thread's
+  std::vector<std::jthread> workers_;        // last: joined first on destruction
 };
 
 }  // namespace
@@ -435,7 +495,7 @@ const engine::EngineInfo& engine_info() {
       .name = "backtesting",
       .default_port = 8110,
       .subscribes = {},
-      .publishes = {},
+      .publishes = {"backtesting.job.*"},
       .description =
           "Backtests as background jobs over REST: submit a config, follow its "
           "progress, fetch its report and tearsheet",

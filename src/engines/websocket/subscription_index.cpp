@@ -61,3 +61,12 @@ std::size_t SubscriptionIndex::pattern_count(std::uint64_t client) const {
 }
 
 }  // namespace nautilus::websocket
+
+namespace nautilus::websocket {
+
+bool SubscriptionIndex::has(std::uint64_t client, const std::string& pattern) const {
+  auto c = by_client_.find(client);
+  return c != by_client_.end() && c->second.contains(pattern);
+}
+
+}  // namespace nautilus::websocket

@@ -35,6 +35,7 @@ class SubscriptionIndex {
   [[nodiscard]] const std::vector<std::uint64_t>& clients_for(bus::Topic topic);
   [[nodiscard]] std::vector<std::string> patterns_of(std::uint64_t client) const;
   [[nodiscard]] std::size_t pattern_count(std::uint64_t client) const;
+  [[nodiscard]] bool has(std::uint64_t client, const std::string& pattern) const;
   [[nodiscard]] std::size_t distinct_patterns() const noexcept { return by_pattern_.size(); }
 
  private:

@@ -18,6 +18,7 @@
 #include "control.hpp"
 #include "dashboard_assets.hpp"
 #include "nautilus/bus/codec.hpp"
+#include "nautilus/core/rate_limiter.hpp"
 #include "nautilus/engines/websocket/engine.hpp"
 #include "nautilus/net/http.hpp"
 #include "nautilus/net/prometheus.hpp"
@@ -78,6 +79,8 @@ class WebSocketEngine final : public engine::Engine, public net::WebSocketHandle
     }
     ctx_ = &ctx;
     max_patterns_ = count("max_patterns");
+    control_per_s_ = cfg.number("control_per_s");
+    snapshot_cap_ = std::max<std::size_t>(1, count("queue_frames") / 2);
     snapshot_limit_ = count("snapshot_topics");
     service_ = net::WebSocketService::create(std::move(o), this);
     for (const auto& pattern : cfg.list("forward")) {
@@ -86,6 +89,11 @@ class WebSocketEngine final : public engine::Engine, public net::WebSocketHandle
       if (!sub) return std::unexpected(sub.error());
     }
     return {};
+  }
+
+  // Before the host stops the HTTP servers: the clients still get their close frame (1001).
+  void drain() override {
+    if (service_) service_->detach("server shutting down");
   }
 
   void stop() override {
@@ -187,11 +195,13 @@ class WebSocketEngine final : public engine::Engine, public net::WebSocketHandle
     net::Request q;
     q.query = peer.query;
     if (auto f = q.query_param("format")) msgpack = *f == "msgpack";
-    {
-      std::lock_guard lock(mu_);
-      clients_[c->id()] = Client{.conn = c, .msgpack = msgpack};
-      index_.add(c->id(), std::string(kBroadcast));
-    }
+    std::lock_guard lock(mu_);
+    auto& client = clients_[c->id()];
+    client.conn = c;
+    client.msgpack = msgpack;
+    client.limiter.emplace(ctx_->clock(), control_per_s_ * 60, std::max(1.0, control_per_s_));
+    index_.add(c->id(), std::string(kBroadcast));
+    // Under the lock, so that no message of the bus can be queued before it.
     (void)c->send(0,
                   control_frame({{"control", "hello"},
                                  {"id", c->id()},
@@ -202,71 +212,92 @@ class WebSocketEngine final : public engine::Engine, public net::WebSocketHandle
 
   void on_message(const std::shared_ptr<net::WsConnection>& c, std::string_view data,
                   bool /*binary*/) override {
-    auto m = parse_control(data, max_patterns_);
-    if (!m) {
-      refuse(*c, m.error().kind, m.error().message, "");
+    std::lock_guard lock(mu_);
+    auto it = clients_.find(c->id());
+    if (it == clients_.end()) return;  // closing
+    Client& client = it->second;
+    // A client sending control messages faster than control_per_s is refused: each subscribe
+    // scans the snapshot and resets the topic cache, which costs the bus thread.
+    if (client.limiter && !client.limiter->try_acquire()) {
+      refuse_locked(*c, "rate_limited",
+                    fmt::format("over {} control messages a second", control_per_s_), "");
       return;
     }
+    auto m = parse_control(data, max_patterns_);
+    if (!m) {
+      refuse_locked(*c, m.error().kind, m.error().message, "");
+      return;
+    }
+    const std::uint64_t id = c->id();
     json::object reply{{"control", to_string(m->op)}};
     if (!m->id.empty()) reply["id"] = m->id;
-    std::vector<bus::Envelope> snapshot;
-    bool msgpack = false;
-    {
-      std::lock_guard lock(mu_);
-      auto it = clients_.find(c->id());
-      if (it == clients_.end()) return;  // closing
-      msgpack = it->second.msgpack;
-      const std::uint64_t id = c->id();
-      json::array changed;
-      switch (m->op) {
-        case ControlMessage::Op::kSubscribe: {
-          std::vector<std::string> added;
-          for (const auto& p : m->patterns) {
-            if (index_.pattern_count(id) >= max_patterns_) {
-              ++control_errors_["too_many"];
-              reply["error"] = fmt::format("at most {} patterns per client", max_patterns_);
+    json::array changed;
+    std::vector<const bus::Envelope*> snapshot;
+    std::size_t left_out = 0;
+    switch (m->op) {
+      case ControlMessage::Op::kSubscribe: {
+        // The broadcast pattern every client has is not counted against max_patterns.
+        std::size_t fresh = 0;
+        for (const auto& p : m->patterns) fresh += index_.has(id, p) ? 0 : 1;
+        if (index_.pattern_count(id) - 1 + fresh > max_patterns_) {
+          refuse_locked(*c, "too_many",
+                        fmt::format("{} patterns would be over the {} a client may have",
+                                    index_.pattern_count(id) - 1 + fresh, max_patterns_),
+                        m->id);
+          return;
+        }
+        std::vector<std::string> added;
+        for (const auto& p : m->patterns) {
+          if (index_.add(id, p)) added.push_back(p);
+          changed.emplace_back(p);
+        }
+        // The latest value of each topic the new patterns match, oldest first, at most half a
+        // send queue (a larger snapshot would fill the queue before the client could read).
+        for (const auto& [topic, env] : latest_) {
+          for (const auto& p : added) {
+            if (bus::is_matching(topic.value(), p)) {
+              snapshot.push_back(&env);
               break;
             }
-            if (index_.add(id, p)) added.push_back(p);
-            changed.emplace_back(p);
           }
-          // The latest value of each topic the new patterns match, oldest first.
-          for (const auto& [topic, env] : latest_) {
-            for (const auto& p : added) {
-              if (bus::is_matching(topic.value(), p)) {
-                snapshot.push_back(env);
-                break;
-              }
-            }
-          }
-          std::sort(snapshot.begin(), snapshot.end(),
-                    [](const bus::Envelope& a, const bus::Envelope& b) {
-                      return a.ts_publish < b.ts_publish;
-                    });
-          reply["patterns"] = std::move(changed);
-          reply["snapshot"] = snapshot.size();
-          break;
         }
-        case ControlMessage::Op::kUnsubscribe:
-          for (const auto& p : m->patterns) {
-            if (index_.remove(id, p)) changed.emplace_back(p);
-          }
-          reply["patterns"] = std::move(changed);
-          break;
-        case ControlMessage::Op::kList: {
-          json::array all;
-          for (const auto& p : index_.patterns_of(id)) all.emplace_back(p);
-          reply["patterns"] = std::move(all);
-          break;
+        std::sort(snapshot.begin(), snapshot.end(),
+                  [](const bus::Envelope* a, const bus::Envelope* b) {
+                    return a->ts_publish < b->ts_publish;
+                  });
+        if (snapshot.size() > snapshot_cap_) {
+          left_out = snapshot.size() - snapshot_cap_;
+          snapshot.erase(snapshot.begin(),
+                         snapshot.begin() + static_cast<std::ptrdiff_t>(left_out));
         }
-        case ControlMessage::Op::kPing:
-          reply["ts"] = static_cast<std::int64_t>(ctx_clock_now());
-          break;
+        reply["patterns"] = std::move(changed);
+        reply["snapshot"] = snapshot.size();
+        if (left_out > 0) reply["snapshot_left_out"] = left_out;
+        break;
       }
+      case ControlMessage::Op::kUnsubscribe:
+        for (const auto& p : m->patterns) {
+          if (p != kBroadcast && index_.remove(id, p)) changed.emplace_back(p);
+        }
+        reply["patterns"] = std::move(changed);
+        break;
+      case ControlMessage::Op::kList: {
+        json::array all;
+        for (const auto& p : index_.patterns_of(id)) all.emplace_back(p);
+        reply["patterns"] = std::move(all);
+        break;
+      }
+      case ControlMessage::Op::kPing:
+        reply["ts"] = static_cast<std::int64_t>(ctx_->clock().now());
+        break;
     }
+    // All under the lock: a bus message of the same topic cannot slip in between, so the
+    // snapshot never overtakes a newer value.
     (void)c->send(0, control_frame(std::move(reply)), false);
-    for (const auto& env : snapshot) {
-      if (auto f = encode(env, msgpack)) (void)c->send(key_of(env.topic), std::move(f), msgpack);
+    for (const bus::Envelope* env : snapshot) {
+      if (auto f = encode_locked(*env, client.msgpack)) {
+        (void)c->send(key_of(env->topic), std::move(f), client.msgpack);
+      }
     }
   }
 
@@ -280,6 +311,7 @@ class WebSocketEngine final : public engine::Engine, public net::WebSocketHandle
   struct Client {
     std::shared_ptr<net::WsConnection> conn;
     bool msgpack = false;
+    std::optional<core::RateLimiter> limiter;  // control messages
   };
 
   // The engine's thread: remember, then fan out.
@@ -299,19 +331,11 @@ class WebSocketEngine final : public engine::Engine, public net::WebSocketHandle
       if (it == clients_.end()) continue;
       auto& frame = it->second.msgpack ? as_msgpack : as_json;
       if (!frame) frame = encode_locked(e, it->second.msgpack);
-      if (!frame) return;  // counted; no client can have it
+      if (!frame) continue;  // counted; clients of the other format may still have it
       (void)it->second.conn->send(key, frame, it->second.msgpack);
     }
   }
 
-  std::shared_ptr<const std::string> encode(const bus::Envelope& e, bool msgpack) {
-    auto f = encode_frame(e, msgpack);
-    if (!f) {
-      std::lock_guard lock(mu_);
-      ++encode_errors_;
-    }
-    return f;
-  }
   std::shared_ptr<const std::string> encode_locked(const bus::Envelope& e, bool msgpack) {
     auto f = encode_frame(e, msgpack);
     if (!f) ++encode_errors_;
@@ -328,24 +352,22 @@ class WebSocketEngine final : public engine::Engine, public net::WebSocketHandle
     return std::make_shared<const std::string>(std::move(*text));
   }
 
-  void refuse(net::WsConnection& c, const std::string& kind, const std::string& message,
-              const std::string& id) {
-    {
-      std::lock_guard lock(mu_);
-      ++control_errors_[kind];
-    }
+  // Under mu_.
+  void refuse_locked(net::WsConnection& c, const std::string& kind, const std::string& message,
+                     const std::string& id) {
+    ++control_errors_[kind];
     json::object o{{"control", "error"}, {"kind", kind}, {"reason", message}};
     if (!id.empty()) o["id"] = id;
     (void)c.send(0, control_frame(std::move(o)), false);
   }
-
-  [[nodiscard]] core::UnixNanos ctx_clock_now() const { return ctx_->clock().now(); }
 
   const engine::EngineInfo& info_ = engine_info();
   engine::EngineContext* ctx_ = nullptr;
   std::shared_ptr<net::WebSocketService> service_;
   std::size_t max_patterns_ = 256;
   std::size_t snapshot_limit_ = 100'000;
+  std::size_t snapshot_cap_ = 512;
+  double control_per_s_ = 20;
 
   mutable std::mutex mu_;  // what follows
   std::unordered_map<std::uint64_t, Client> clients_;
@@ -380,6 +402,8 @@ const engine::EngineInfo& engine_info() {
           Setting::integer("max_control_bytes", 65'536, 256, 1 << 24,
                            "A client's frame larger than this closes it (1009)"),
           Setting::integer("max_patterns", 256, 1, 100'000, "Patterns per client, at most"),
+          Setting::number("control_per_s", 20, 0.1, 100'000,
+                          "Control messages a client may send per second (bursts of as many)"),
           Setting::integer("queue_frames", 1'024, 2, 1'000'000,
                            "Frames queued per client before it is disconnected"),
           Setting::integer("queue_bytes", 8 << 20, 1024, std::int64_t{1} << 32,

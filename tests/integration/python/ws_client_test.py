@@ -174,6 +174,22 @@ async def run_checks(url, base, auth, pid):
             check(err["kind"] == kind and err["reason"], f"{kind} is refused: {err['reason']}")
         await ws.send(json.dumps({"op": "ping"}))
         await recv_json(ws, lambda m: m.get("control") == "ping", "a pong after the errors")
+        # Over the limit a client reaches its pattern count, not only per message: 7 more fit
+        # (8 at most, the broadcast pattern not counted), 8 do not, and none of them is added.
+        await ws.send(json.dumps({"op": "subscribe", "topics": [f"y{i}" for i in range(8)]}))
+        err = await recv_json(ws, lambda m: m.get("control") in ("error", "subscribe"), "the answer")
+        check(err.get("kind") == "too_many", f"the client's own limit holds: {err.get('reason')}")
+        await asyncio.sleep(1.5)  # the control budget refills
+
+    # --- a client sending control messages too fast is refused, and stays connected
+    async with websockets.connect(url, extra_headers=auth, open_timeout=10) as ws:
+        await ws.recv()
+        for _ in range(60):
+            await ws.send(json.dumps({"op": "ping"}))
+        answers = [json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT)) for _ in range(60)]
+        limited = [a for a in answers if a.get("kind") == "rate_limited"]
+        check(limited and len(limited) < 60, f"a burst of 60 control messages: {len(limited)} "
+                                             f"refused as rate_limited ({limited[0]['reason']})")
 
     # --- MessagePack by sub-protocol, and the token in the query
     async with websockets.connect(url + f"?token={TOKEN}", subprotocols=["nautilus.msgpack"],
@@ -259,7 +275,7 @@ async def run_checks(url, base, auth, pid):
     text = http_get(f"{base}/metrics")
     check(metric(text, "nautilus_websocket_refused_total", reason="unauthorized") >= 2,
           "refused handshakes are counted")
-    for kind in ("malformed", "unknown_op", "bad_pattern", "too_many"):
+    for kind in ("malformed", "unknown_op", "bad_pattern", "too_many", "rate_limited"):
         check(metric(text, "nautilus_websocket_control_errors_total", kind=kind) >= 1,
               f"{kind} control messages are counted")
     check(metric(text, "nautilus_websocket_oversize_total") >= 1, "oversize frames are counted")
