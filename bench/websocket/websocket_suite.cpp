@@ -146,6 +146,12 @@ Load run_load(std::uint16_t port, std::size_t clients, double seconds, const fs:
   return l;
 }
 
+// Connection threads of the server: NAUTILUS_BENCH_WS_THREADS, else 1 (as Node has one).
+std::size_t threads() {
+  const char* v = std::getenv("NAUTILUS_BENCH_WS_THREADS");
+  return v != nullptr ? std::max<std::size_t>(1, std::strtoul(v, nullptr, 10)) : 1;
+}
+
 // The websocket engine alone on an in-process bus with one connection thread, and a thread
 // publishing one bar topic at `rate` messages a second.
 class OurServer {
@@ -242,7 +248,9 @@ void run_websocket_suite(const SuiteOptions& o) {
     return;
   }
   const std::size_t fd_limit = open_files_limit();
-  const std::size_t base = o.quick ? 500 : 15'000;
+  const char* base_env = std::getenv("NAUTILUS_BENCH_WS_CLIENTS");
+  const std::size_t base =
+      base_env != nullptr ? std::strtoul(base_env, nullptr, 10) : (o.quick ? 500 : 15'000);
   const double seconds = o.quick ? 3 : 10;
 
   if (o.wants("ws.clients_15k_p99_ms") || o.wants("ws.rss_mb_15k") || o.wants("ws.max_clients")) {
@@ -283,17 +291,35 @@ void run_websocket_suite(const SuiteOptions& o) {
     if (o.wants("ws.max_clients")) {
       // Upwards from 15,000 while p99 stays within 50 ms and every client connects, bounded by
       // the process's open files (the kernel's cap: 20,000 on the machine this was built on).
-      std::size_t best = last.connected == base && p99s[p99s.size() / 2] <= kP99TargetMs ? base : 0;
-      std::string stopped = "every step passed";
+      const std::size_t step = o.quick ? 500 : 2'000;
       const std::size_t cap = fd_limit > 200 ? fd_limit - 200 : 0;
-      for (std::size_t n = base + (o.quick ? 500 : 2'000);
-           best == n - (o.quick ? 500 : 2'000) && n <= cap; n += o.quick ? 500 : 2'000) {
-        const Load l = run_load(ours.port(), n, seconds, dir);
-        if (l.connected == n && l.p99_ms <= kP99TargetMs) {
+      const auto passes = [&](const Load& l, std::size_t n) {
+        return l.connected == n && l.p99_ms <= kP99TargetMs;
+      };
+      std::size_t best = 0;
+      std::string stopped;
+      if (passes(last, base) && p99s[p99s.size() / 2] <= kP99TargetMs) {
+        best = base;
+        stopped = "every step passed";
+        for (std::size_t n = base + step; n <= cap; n += step) {
+          const Load l = run_load(ours.port(), n, seconds, dir);
+          if (!passes(l, n)) {
+            stopped = fmt::format("{} clients: {} connected, p99 {:.1f} ms", n, l.connected,
+                                  l.p99_ms);
+            break;
+          }
           best = n;
-        } else {
-          stopped =
-              fmt::format("{} clients: {} connected, p99 {:.1f} ms", n, l.connected, l.p99_ms);
+        }
+      } else {
+        // Downwards, halving, to the largest count that passes.
+        stopped = fmt::format("{} clients: p99 {:.1f} ms", base, p99s[p99s.size() / 2]);
+        for (std::size_t n = base / 2; n >= 250; n /= 2) {
+          const Load l = run_load(ours.port(), n, seconds, dir);
+          if (passes(l, n)) {
+            best = n;
+            break;
+          }
+          stopped += fmt::format("; {}: p99 {:.1f} ms", n, l.p99_ms);
         }
       }
       print({.bench = "ws.max_clients",
@@ -301,9 +327,10 @@ void run_websocket_suite(const SuiteOptions& o) {
              .unit = "clients",
              .anchor = "target_19000",
              .anchor_value = 19'000,
-             .note = fmt::format("steps of 2,000 from {} while p99 <= 50 ms; open files limit "
-                                 "{} (the server needs one per client); {}",
-                                 base, fd_limit, stopped)},
+             .note = fmt::format("from {} clients, up in steps of {} while p99 <= 50 ms, or "
+                                 "down by halves until it is; open files limit {} (the server "
+                                 "needs one per client); {}",
+                                 base, step, fd_limit, stopped)},
             o.json);
     }
   }
