@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,12 +15,11 @@
 #include <sstream>
 #include <thread>
 
+#include "../common/process.hpp"
 #include "nautilus/bus/codec.hpp"
 #include "nautilus/engine/host.hpp"
 #include "nautilus/engines/registry.hpp"
 #include "nautilus/model/market_data.hpp"
-
-extern char** environ;
 
 namespace nautilus::bench {
 namespace {
@@ -53,31 +51,6 @@ double rss_mb() {
   std::size_t pages = 0, resident = 0;
   in >> pages >> resident;
   return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1e6;
-}
-
-pid_t spawn(std::vector<std::string> args, const std::string& out) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  if (posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-void stop(pid_t pid) {
-  if (pid <= 0) return;
-  ::kill(pid, SIGTERM);
-  for (int i = 0; i < 300; ++i) {
-    if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
-    std::this_thread::sleep_for(10ms);
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
 }
 
 // What the generators saw, together: the p99 is the worst process's (percentiles do not add;
@@ -304,8 +277,8 @@ void run_websocket_suite(const SuiteOptions& o) {
         for (std::size_t n = base + step; n <= cap; n += step) {
           const Load l = run_load(ours.port(), n, seconds, dir);
           if (!passes(l, n)) {
-            stopped = fmt::format("{} clients: {} connected, p99 {:.1f} ms", n, l.connected,
-                                  l.p99_ms);
+            stopped =
+                fmt::format("{} clients: {} connected, p99 {:.1f} ms", n, l.connected, l.p99_ms);
             break;
           }
           best = n;
