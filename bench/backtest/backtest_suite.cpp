@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/process.hpp"
 #include "../common/python_anchor.hpp"
 #include "nautilus/backtest/backtest.hpp"
 #include "nautilus/backtest/sweep.hpp"
@@ -100,13 +101,6 @@ latency_ms = 0
 participation = 1
 )",
                      bars.string(), kLookback, kEntryZ, kExitZ, kNotional, kNoLimits, kFeeBps);
-}
-
-double rss_mb() {
-  std::ifstream in("/proc/self/statm");
-  std::size_t pages = 0, resident = 0;
-  in >> pages >> resident;
-  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1e6;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -1,4 +1,5 @@
-// Child processes of the benchmarks (servers under test, anchors, load generators).
+// Child processes of the benchmarks (servers under test, anchors, load generators), and the
+// benchmark's own memory.
 //
 //   const pid_t p = spawn({"nginx", "-c", conf}, "/tmp/nginx.log");  // stdout+stderr to the log
 //   ...
@@ -17,5 +18,7 @@ namespace nautilus::bench {
 pid_t spawn(std::vector<std::string> args, const std::string& log);
 // Sends `sig`, waits up to two seconds, then kills and reaps.
 void stop(pid_t pid, int sig = SIGTERM);
+// This process's resident memory, in MB (/proc/self/statm).
+[[nodiscard]] double rss_mb();
 
 }  // namespace nautilus::bench

@@ -46,13 +46,6 @@ std::size_t open_files_limit() {
   return ::getrlimit(RLIMIT_NOFILE, &r) == 0 ? static_cast<std::size_t>(r.rlim_cur) : 0;
 }
 
-double rss_mb() {
-  std::ifstream in("/proc/self/statm");
-  std::size_t pages = 0, resident = 0;
-  in >> pages >> resident;
-  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1e6;
-}
-
 // What the generators saw, together: the p99 is the worst process's (percentiles do not add;
 // this is the conservative side).
 struct Load {
