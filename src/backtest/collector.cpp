@@ -26,8 +26,8 @@ json::value number(double v) {
   return v;
 }
 
-json::array numbers(const std::vector<double>& v) {
-  json::array a;
+json::array numbers(const std::vector<double>& v, const json::storage_ptr& sp) {
+  json::array a(sp);
   a.reserve(v.size());
   for (double d : v) a.push_back(number(d));
   return a;
@@ -191,7 +191,7 @@ void Collector::on_event(const bus::Envelope& e) {
   }
 }
 
-core::Result<json::object> Collector::report(json::object meta) const {
+core::Result<json::object> Collector::report(json::object meta, json::storage_ptr sp) const {
   // Daily returns of the equity: the first day's against the starting cash.
   std::vector<analytics::Date> dates;
   std::vector<double> returns;
@@ -215,57 +215,62 @@ core::Result<json::object> Collector::report(json::object meta) const {
   auto metrics = spec_.benchmark.empty() ? analytics::compute_metrics(dates, returns)
                                          : analytics::compute_metrics(dates, returns, bench);
   if (!metrics) return std::unexpected(metrics.error());
-  json::object out;
+  json::object out(sp);
   out["version"] = 1;
   meta["initial_cash"] = initial_cash_;
   meta["benchmark"] = spec_.benchmark.empty() ? json::value(nullptr) : json::value(spec_.benchmark);
   out["backtest"] = std::move(meta);
   out["metrics"] = analytics::to_json(*metrics);
 
-  json::array equity;
+  json::array equity(sp);
+  equity.reserve(equity_.size());
   for (std::size_t i = 0; i < equity_.size(); ++i) {
     const auto& d = equity_[i];
-    equity.push_back(
+    equity.emplace_back(json::object(
         {{"date", analytics::format_date(d.date)},
          {"nav", d.nav},
          {"cash", d.cash},
          {"gross_exposure", d.gross},
          {"net_exposure", d.net},
          {"return", i == 0 && initial_cash_ <= 0 ? json::value(nullptr) : number(returns[i])},
-         {"benchmark_return", number(bench[i])}});
+         {"benchmark_return", number(bench[i])}},
+        sp));
   }
   out["equity"] = std::move(equity);
 
   const std::size_t window = spec_.rolling_window;
-  json::object rolling{{"window", window}};
-  json::array rdates;
+  json::object rolling({{"window", window}}, sp);
+  json::array rdates(sp);
+  rdates.reserve(dates.size());
   for (const auto d : dates) rdates.emplace_back(analytics::format_date(d));
   rolling["dates"] = std::move(rdates);
   if (window >= 2) {
     auto sharpe = analytics::rolling_sharpe(returns, window);
     if (!sharpe) return std::unexpected(sharpe.error());
-    rolling["sharpe"] = numbers(*sharpe);
+    rolling["sharpe"] = numbers(*sharpe, sp);
     auto vol = analytics::rolling_volatility(returns, window);
     if (!vol) return std::unexpected(vol.error());
-    rolling["volatility"] = numbers(*vol);
+    rolling["volatility"] = numbers(*vol, sp);
   }
   out["rolling"] = std::move(rolling);
 
-  json::array trades;
+  json::array trades(sp);
+  trades.reserve(trades_.size());
   for (const auto& f : trades_) {
-    trades.push_back({{"trade_id", f.trade_id},
-                      {"ts", core::format_timestamp(f.ts_event)},
-                      {"symbol", f.symbol.value()},
-                      {"side", side_name(f.side)},
-                      {"quantity", f.quantity.as_double()},
-                      {"price", f.price.as_double()},
-                      {"commission", f.commission.as_double()},
-                      {"client_order_id", f.client_order_id}});
+    trades.emplace_back(json::object({{"trade_id", f.trade_id},
+                                      {"ts", core::format_timestamp(f.ts_event)},
+                                      {"symbol", f.symbol.value()},
+                                      {"side", side_name(f.side)},
+                                      {"quantity", f.quantity.as_double()},
+                                      {"price", f.price.as_double()},
+                                      {"commission", f.commission.as_double()},
+                                      {"client_order_id", f.client_order_id}},
+                                     sp));
   }
   out["trades"] = std::move(trades);
   out["trades_total"] = fills_;
 
-  json::object reasons;
+  json::object reasons(sp);
   for (const auto& [r, n] : denied_by_reason_) reasons[r] = n;
   out["orders"] = {{"submitted", submitted_},
                    {"filled", filled_},
@@ -275,40 +280,42 @@ core::Result<json::object> Collector::report(json::object meta) const {
 
   const json::value chart =
       chart_.value().empty() ? json::value(nullptr) : json::value(chart_.value());
-  json::array vpin;
+  json::array vpin(sp);
   auto points = vpin_;
   if (vpin_last_ && (points.empty() || points.back().ts != vpin_last_->ts)) {
     points.push_back(*vpin_last_);
   }
-  for (const auto& v : points) {
-    vpin.push_back(
-        {{"ts", core::format_timestamp(v.ts)}, {"vpin", number(v.vpin)}, {"cdf", number(v.cdf)}});
-  }
-  json::array alerts;
-  for (const auto& v : alerts_) {
-    alerts.push_back(
-        {{"ts", core::format_timestamp(v.ts)}, {"vpin", number(v.vpin)}, {"cdf", number(v.cdf)}});
-  }
+  const auto vpin_point = [&](const VpinPoint& v) {
+    return json::object(
+        {{"ts", core::format_timestamp(v.ts)}, {"vpin", number(v.vpin)}, {"cdf", number(v.cdf)}},
+        sp);
+  };
+  for (const auto& v : points) vpin.emplace_back(vpin_point(v));
+  json::array alerts(sp);
+  for (const auto& v : alerts_) alerts.emplace_back(vpin_point(v));
   out["vpin"] = {{"symbol", chart}, {"points", std::move(vpin)}, {"alerts", std::move(alerts)}};
 
-  json::array bars;
+  json::array bars(sp);
+  bars.reserve(bars_.size());
   for (const auto& b : bars_) {
-    bars.push_back({{"ts", core::format_timestamp(b.ts)},
-                    {"open", b.open},
-                    {"high", b.high},
-                    {"low", b.low},
-                    {"close", b.close},
-                    {"volume", b.volume}});
+    bars.emplace_back(json::object({{"ts", core::format_timestamp(b.ts)},
+                                    {"open", b.open},
+                                    {"high", b.high},
+                                    {"low", b.low},
+                                    {"close", b.close},
+                                    {"volume", b.volume}},
+                                   sp));
   }
-  json::array fills;
+  json::array fills(sp);
   for (const auto& f : chart_fills_) {
-    fills.push_back({{"ts", core::format_timestamp(f.ts_event)},
-                     {"side", side_name(f.side)},
-                     {"price", f.price.as_double()},
-                     {"quantity", f.quantity.as_double()}});
+    fills.emplace_back(json::object({{"ts", core::format_timestamp(f.ts_event)},
+                                     {"side", side_name(f.side)},
+                                     {"price", f.price.as_double()},
+                                     {"quantity", f.quantity.as_double()}},
+                                    sp));
   }
   // What the config asked for that the data never had: said, rather than left as nulls.
-  json::array warnings;
+  json::array warnings(sp);
   if (!spec_.benchmark.empty() && benchmark_close_.empty()) {
     warnings.emplace_back(
         fmt::format("backtest.benchmark {}: no bar of it in the data; alpha, "

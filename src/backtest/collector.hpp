@@ -36,8 +36,11 @@ class Collector {
   explicit Collector(const BacktestSpec& spec);
 
   [[nodiscard]] core::Result<void> subscribe(bus::MessageBus& bus);
-  // The report's object; `meta` is its "backtest" member (the run's description).
-  [[nodiscard]] core::Result<boost::json::object> report(boost::json::object meta) const;
+  // The report's object; `meta` is its "backtest" member (the run's description). Its values
+  // live in `sp`: a backtest passes a monotonic resource, which makes building the tens of
+  // thousands of trade rows and dropping them cheap (docs/PERFORMANCE.md, "Backtests").
+  [[nodiscard]] core::Result<boost::json::object> report(boost::json::object meta,
+                                                         boost::json::storage_ptr sp = {}) const;
 
   [[nodiscard]] std::uint64_t fills() const noexcept { return fills_; }
   [[nodiscard]] std::size_t days() const noexcept { return equity_.size(); }

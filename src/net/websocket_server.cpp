@@ -61,7 +61,7 @@ constexpr std::chrono::seconds kCloseGrace{2};
 class WsSession;
 
 struct WebSocketService::Impl {
-  WebSocketOptions options;
+  WebSocketServiceOptions options;
   Counters counters;
 
   // Callbacks hold it shared; detach() takes it exclusively to clear the handler.
@@ -495,7 +495,7 @@ void accept_websocket(WebSocketService& service, tcp::socket socket,
 
 }  // namespace detail
 
-std::shared_ptr<WebSocketService> WebSocketService::create(WebSocketOptions options,
+std::shared_ptr<WebSocketService> WebSocketService::create(WebSocketServiceOptions options,
                                                            WebSocketHandler* handler) {
   auto impl = std::make_shared<Impl>();
   impl->options = std::move(options);
@@ -506,7 +506,7 @@ std::shared_ptr<WebSocketService> WebSocketService::create(WebSocketOptions opti
 WebSocketService::WebSocketService(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WebSocketService::~WebSocketService() { detach(); }
 
-const WebSocketOptions& WebSocketService::options() const noexcept { return impl_->options; }
+const WebSocketServiceOptions& WebSocketService::options() const noexcept { return impl_->options; }
 
 void WebSocketService::detach(std::string_view reason) {
   impl_->detached.store(true);

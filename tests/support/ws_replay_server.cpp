@@ -23,6 +23,11 @@ namespace websocket = beast::websocket;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+// One io_context: its executor type, named, rather than Asio's type-erased any_io_executor.
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using TcpStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
 using Steady = std::chrono::steady_clock;
 }  // namespace ws_detail
 
@@ -147,7 +152,7 @@ class WsReplayServer::Impl {
   void serve() {
     using namespace ws_detail;
     while (!stop_) {
-      tcp::socket socket(ioc_);
+      Socket socket(ioc_);
       bool accepted = false;
       beast::error_code ec;
       acceptor_.async_accept(socket, [&](beast::error_code e) {
@@ -161,7 +166,7 @@ class WsReplayServer::Impl {
       }
       if (ec) continue;
       if (ssl_) {
-        websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(std::move(socket), *ssl_);
+        websocket::stream<beast::ssl_stream<TcpStream>> ws(std::move(socket), *ssl_);
         bool done = false;
         ws.next_layer().async_handshake(ssl::stream_base::server, [&](beast::error_code e) {
           ec = e;
@@ -174,7 +179,7 @@ class WsReplayServer::Impl {
         }
         abandon(ws);
       } else {
-        websocket::stream<beast::tcp_stream> ws(std::move(socket));
+        websocket::stream<TcpStream> ws(std::move(socket));
         upgrade_and_run(ws);
         abandon(ws);
       }
@@ -183,7 +188,7 @@ class WsReplayServer::Impl {
 
   WsScript script_;
   ws_detail::asio::io_context ioc_;
-  ws_detail::tcp::acceptor acceptor_;
+  ws_detail::Acceptor acceptor_;
   std::optional<ws_detail::ssl::context> ssl_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};

@@ -35,7 +35,9 @@
 
 namespace nautilus::net {
 
-struct WebSocketOptions {
+// (Not WebSocketOptions: that is the client's, websocket_client.hpp. With one name for both,
+// the linker kept one inline destructor for the two layouts; ASan found it at -O0.)
+struct WebSocketServiceOptions {
   std::size_t max_connections = 20'000;
   std::size_t max_per_ip = 1'000;                  // open connections from one address
   std::size_t max_message_bytes = 64 * 1024;       // a larger frame from a client: closed (1009)
@@ -118,13 +120,13 @@ struct WsMetrics {
 class WebSocketService {
  public:
   // `handler` must outlive the service or be detached first.
-  [[nodiscard]] static std::shared_ptr<WebSocketService> create(WebSocketOptions options,
+  [[nodiscard]] static std::shared_ptr<WebSocketService> create(WebSocketServiceOptions options,
                                                                 WebSocketHandler* handler);
   ~WebSocketService();
   WebSocketService(const WebSocketService&) = delete;
   WebSocketService& operator=(const WebSocketService&) = delete;
 
-  [[nodiscard]] const WebSocketOptions& options() const noexcept;
+  [[nodiscard]] const WebSocketServiceOptions& options() const noexcept;
   [[nodiscard]] WsMetrics metrics() const noexcept;
   // No callback starts after this returns (one running finishes first); open connections are
   // closed with `reason` and new upgrades refused (503).

@@ -58,7 +58,7 @@ class WebSocketEngine final : public engine::Engine, public net::WebSocketHandle
   core::Result<void> start(engine::EngineContext& ctx) override {
     const auto& cfg = ctx.settings();
     const auto count = [&](std::string_view k) { return static_cast<std::size_t>(cfg.integer(k)); };
-    net::WebSocketOptions o{
+    net::WebSocketServiceOptions o{
         .max_connections = count("max_clients"),
         .max_per_ip = count("max_clients_per_ip"),
         .max_message_bytes = count("max_control_bytes"),
