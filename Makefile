@@ -75,6 +75,9 @@ fuzz: deps
 	mkdir -p build/fuzz/corpus/websocket
 	build/fuzz/fuzz/websocket_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	  build/fuzz/corpus/websocket fuzz/corpus/websocket
+	mkdir -p build/fuzz/corpus/sweep_queue
+	build/fuzz/fuzz/sweep_queue_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build/fuzz/corpus/sweep_queue fuzz/corpus/sweep_queue
 
 LINT_SOURCES := $(shell git ls-files '*.cpp' '*.hpp')
 # The formatting half of lint: a second, so CI runs it (clang-tidy takes minutes).

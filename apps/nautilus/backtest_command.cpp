@@ -6,6 +6,8 @@
 // A config with [grid] or [walk_forward] is a sweep (backtest/sweep.hpp): DIR/summary.json and
 // summary.csv ranked by the metric, DIR/runs/<index>/report.json per grid point (the best one's
 // report.html too), DIR/folds/<k>/ the walk-forward test runs; the ranking on standard output.
+// With --queue redis the sweep's backtests run in `nautilus worker` processes instead
+// (sweep_queue/sweep_queue.hpp); everything written is the same.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "commands.hpp"
@@ -21,6 +24,7 @@
 #include "nautilus/backtest/sweep.hpp"
 #include "nautilus/backtest_report/html.hpp"
 #include "nautilus/core/time.hpp"
+#include "nautilus/sweep_queue/sweep_queue.hpp"
 
 namespace nautilus::app {
 namespace {
@@ -80,9 +84,35 @@ bool write_report(const std::filesystem::path& dir, const std::string& json, boo
   return !html || write_file(dir / "report.html", backtest_report::render_report_html(json));
 }
 
+// With --queue redis: the sweep's backtests as jobs for `nautilus worker` processes.
+std::unique_ptr<sweep_queue::RedisRunner> queue_runner(const BacktestOptions& o,
+                                                       const backtest::SweepSpec& spec) {
+  auto cfg = load_config(o.bus_config_path, "backtest");
+  if (!cfg) return nullptr;
+  std::ifstream in(o.config_path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    fmt::print(stderr, "nautilus backtest: {}: cannot read the config\n", o.config_path);
+    return nullptr;
+  }
+  sweep_queue::QueueOptions q{.redis = cfg->main};
+  q.result_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.queue_timeout_s * 1e3));
+  return std::make_unique<sweep_queue::RedisRunner>(
+      q, text.str(), o.config_path, spec.base.data, [](std::string_view line) {
+        fmt::print(stderr, "nautilus backtest: {}\n", line);
+        std::fflush(stderr);
+      });
+}
+
 int run_sweep_command(const BacktestOptions& o, backtest::SweepSpec& spec,
                       const std::filesystem::path& out) {
   if (o.workers >= 0) spec.workers = static_cast<std::size_t>(o.workers);
+  std::unique_ptr<sweep_queue::RedisRunner> queue;
+  if (o.queue == "redis") {
+    queue = queue_runner(o, spec);
+    if (!queue) return 2;
+  }
   bool write_failed = false;
   auto result = backtest::run_sweep(
       spec,
@@ -96,7 +126,8 @@ int run_sweep_command(const BacktestOptions& o, backtest::SweepSpec& spec,
       [&](std::size_t done, std::size_t total) {
         fmt::print(stderr, "nautilus backtest: {} of {} backtests done\n", done, total);
         std::fflush(stderr);
-      });
+      },
+      queue ? queue->runner() : backtest::SweepRunner{});
   if (!result) {
     fmt::print(stderr, "nautilus backtest: {}\n", result.error().message);
     return result.error().code == core::ErrorCode::kInvalidArgument ? 2 : 1;
@@ -144,6 +175,13 @@ int run_sweep_command(const BacktestOptions& o, backtest::SweepSpec& spec,
       fmt::print("  ({} more in summary.csv)\n", result->runs.size() - shown);
     }
   }
+  if (queue) {
+    const auto st = queue->stats();
+    fmt::print(stderr,
+               "nautilus backtest: sweep {}: {} jobs queued, {} duplicate and {} unreadable "
+               "result(s) ignored\n",
+               queue->sweep_id(), st.jobs, st.duplicates, st.malformed);
+  }
   fmt::print(stderr, "nautilus backtest: {} backtests in {:.2f} s; {}\n",
              result->runs.size() + result->folds.size() * (spec.points().size() + 1),
              result->wall_s, (out / "summary.json").string());
@@ -168,6 +206,13 @@ int run_backtest_command(const BacktestOptions& o) {
     return 2;
   }
   if (is_sweep) return run_sweep_command(o, *sweep, o.out_dir);
+  if (o.queue != "local") {
+    fmt::print(stderr,
+               "nautilus backtest: --queue {} is for sweeps ([grid] or [walk_forward]); this "
+               "config is one backtest\n",
+               o.queue);
+    return 2;
+  }
   const bool tty = ::isatty(STDERR_FILENO) == 1 && !o.plain_progress;
   auto report =
       backtest::run_backtest(*spec, [&](const backtest::Progress& p) { print_progress(p, tty); });

@@ -153,10 +153,26 @@ struct BacktestOptions {
   std::string out_dir;            // report.json is written here
   bool plain_progress = false;    // plain lines even on a terminal
   int workers = -1;               // a sweep's parallel backtests; -1: the config's
+  std::string queue = "local";    // "redis": a sweep's backtests as jobs for `nautilus worker`
+  double queue_timeout_s = 0;     // with redis: fail after this long with no result (0: never)
+  std::string bus_config_path;    // with redis: the Redis settings' TOML (else the environment)
 };
 // `nautilus backtest`: exit 0 with the report written, 2 for a bad config or data path, 1 when
 // the run fails (a bad row in the data, named by file, line and column). A config with [grid]
 // or [walk_forward] is a sweep: summary.json and summary.csv, and a report per run.
 int run_backtest_command(const BacktestOptions& o);
+
+struct WorkerOptions {
+  std::string config_path;  // the Redis settings' TOML; empty: the environment
+  std::string name;         // consumer name; empty: <host>-<pid>
+  std::size_t threads = 1;  // backtests at once (consumers <name>-1, -2, ... when more than one)
+  double claim_idle_s = 30;
+  std::size_t max_attempts = 3;
+  std::size_t max_jobs = 0;  // per thread; 0: no limit
+  double idle_exit_s = 0;
+};
+// `nautilus worker`: takes queued sweep backtests from the main Redis until SIGINT/SIGTERM (a
+// running backtest is cancelled and its job handed back), --max-jobs or --idle-exit; exit 0.
+int run_worker_command(const WorkerOptions& o);
 
 }  // namespace nautilus::app

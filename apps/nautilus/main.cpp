@@ -1,4 +1,5 @@
-// nautilus: the platform's one binary (run, engine, sample, bench, status, replay, compute).
+// nautilus: the platform's one binary (run, engine, sample, bench, status, replay, compute,
+// backtest, worker).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -303,6 +304,45 @@ int main(int argc, char** argv) {
       ->add_option("--workers", backtest.workers,
                    "A sweep's backtests at once (instead of sweep.workers; 0: one per core)")
       ->check(CLI::Range(0, 256));
+  backtest_cmd
+      ->add_option("--queue", backtest.queue,
+                   "A sweep's backtests: here (local), or as jobs on the main Redis (REDIS_HOST, "
+                   "REDIS_PORT) for `nautilus worker` processes (redis)")
+      ->check(CLI::IsMember({"local", "redis"}));
+  backtest_cmd
+      ->add_option("--queue-timeout", backtest.queue_timeout_s,
+                   "With --queue redis: fail when no result came for this many seconds "
+                   "(0: wait for ever)")
+      ->check(CLI::Range(0.0, 1e7));
+  backtest_cmd->add_option("--bus-config", backtest.bus_config_path,
+                           "With --queue redis: TOML with the Redis settings ([redis])");
+
+  nautilus::app::WorkerOptions worker;
+  auto* worker_cmd = app.add_subcommand(
+      "worker", "Run sweep backtests queued by `nautilus backtest --queue redis`, on any machine");
+  worker_cmd->footer(
+      "The jobs name their data files by absolute path: every worker needs the same files at\n"
+      "the same paths (a shared or copied directory). docs/BACKTESTING.md, \"Sweeps across\n"
+      "machines\".");
+  worker_cmd->add_option("--threads", worker.threads, "Backtests at once (default 1)")
+      ->check(CLI::Range(1, 256));
+  worker_cmd->add_option("--name", worker.name, "Consumer name (default <host>-<pid>)");
+  worker_cmd
+      ->add_option("--claim-idle", worker.claim_idle_s,
+                   "Seconds without a renewed claim after which a job is taken from a worker "
+                   "that stopped (default 30)")
+      ->check(CLI::Range(0.1, 86400.0));
+  worker_cmd
+      ->add_option("--max-attempts", worker.max_attempts,
+                   "Deliveries before a job is failed as one that kills its workers "
+                   "(default 3)")
+      ->check(CLI::Range(1, 1000));
+  worker_cmd->add_option("--max-jobs", worker.max_jobs, "Exit after this many (0: no limit)");
+  worker_cmd
+      ->add_option("--idle-exit", worker.idle_exit_s,
+                   "Exit after this many seconds with no job (0: never)")
+      ->check(CLI::Range(0.0, 1e7));
+  worker_cmd->add_option("--config", worker.config_path, "TOML with the Redis settings");
 
   nautilus::app::ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand("replay", "Re-read a range of a bus's streams");
@@ -323,7 +363,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' && known.empty()) {
     std::fprintf(stderr,
                  "nautilus: unknown command '%s' (commands: run, engine, engines, messages, "
-                 "sample, bench, status, replay, compute, backtest; see --help)\n",
+                 "sample, bench, status, replay, compute, backtest, worker; see --help)\n",
                  argv[1]);
     return 2;
   }
@@ -344,6 +384,7 @@ int main(int argc, char** argv) {
     if (status_cmd->parsed()) return nautilus::app::show_status(status);
     if (replay_cmd->parsed()) return nautilus::app::run_replay(replay);
     if (backtest_cmd->parsed()) return nautilus::app::run_backtest_command(backtest);
+    if (worker_cmd->parsed()) return nautilus::app::run_worker_command(worker);
     if (compute_features->parsed()) return nautilus::app::compute_features(compute);
     if (compute_vpin->parsed()) return nautilus::app::compute_vpin(compute);
     if (compute_enhanced->parsed()) return nautilus::app::compute_enhanced_vpin(compute);

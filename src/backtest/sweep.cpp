@@ -61,60 +61,56 @@ const T* find_as(const std::map<std::string, core::SettingValue>& t, const std::
   return it == t.end() ? nullptr : std::get_if<T>(&it->second);
 }
 
-struct Job {
-  BacktestSpec spec;
-  RunResult result;
-  RunContext context;
-};
-
-// Runs every job on `workers` threads; on_run and progress are called one at a time.
-void run_jobs(std::vector<Job>& jobs, std::size_t workers, const RunFn& on_run,
-              const SweepProgressFn& progress, std::size_t& done, std::size_t total) {
+// The default runner: every task on `workers` threads here; `done` one call at a time.
+core::Result<void> run_local(const SweepSpec& spec, const std::vector<SweepTask*>& tasks,
+                             const TaskDone& done) {
+  const std::size_t workers =
+      spec.workers != 0 ? spec.workers : std::max(1U, std::thread::hardware_concurrency());
   std::atomic<std::size_t> next{0};
   std::mutex mu;
   const auto work = [&] {
-    for (std::size_t i = next++; i < jobs.size(); i = next++) {
-      Job& job = jobs[i];
-      RunResult& r = job.result;
-      if (!r.error.empty()) {  // decided before it ran (a fold with no training result)
-        std::lock_guard lock(mu);
-        ++done;
-        if (progress) progress(done, total);
-        continue;
-      }
-      core::Result<BacktestReport> report = core::fail(ErrorCode::kInternal, "");
-      try {
-        report = run_backtest(job.spec);
-      } catch (const std::exception& e) {  // a bug in an engine fails its run, not the sweep
-        report = core::fail(ErrorCode::kInternal, fmt::format("the backtest threw: {}", e.what()));
-      }
-      if (report) {
-        r.metrics = report->metrics;
-        r.fills = report->fills;
-        r.events = report->events;
-        r.final_nav = report->final_nav;
-        r.wall_s = report->wall_s;
-      } else {
-        r.error = report.error().message;
-        r.error_code = report.error().code;
-      }
-      job.spec = {};  // the settings are not needed again; keep memory to the results
+    for (std::size_t i = next++; i < tasks.size(); i = next++) {
+      SweepTask& task = *tasks[i];
+      const auto report = run_task(spec, task);
       std::lock_guard lock(mu);
-      if (on_run) {
-        try {
-          on_run(r, report ? *report : BacktestReport{}, job.context);
-        } catch (const std::exception& e) {
-          r.error = fmt::format("writing its report: {}", e.what());
-        }
-      }
-      ++done;
-      if (progress) progress(done, total);
+      done(task, report ? *report : BacktestReport{});
     }
   };
-  const std::size_t n = std::max<std::size_t>(1, std::min(workers, jobs.size()));
+  const std::size_t n = std::max<std::size_t>(1, std::min(workers, tasks.size()));
   std::vector<std::jthread> threads;
   for (std::size_t t = 1; t < n; ++t) threads.emplace_back(work);
   work();  // this thread is a worker too
+  return {};
+}
+
+// Runs every task through the runner; on_run and progress are called one at a time. A task
+// whose result already has an error (a fold with no training result) is not run.
+core::Result<void> run_tasks(const SweepSpec& spec, std::vector<SweepTask>& tasks,
+                             const SweepRunner& runner, const RunFn& on_run,
+                             const SweepProgressFn& progress, std::size_t& done,
+                             std::size_t total) {
+  const auto finished = [&](SweepTask& task, const BacktestReport& report) {
+    if (on_run) {
+      try {
+        on_run(task.result, report, task.context);
+      } catch (const std::exception& e) {
+        task.result.error = fmt::format("writing its report: {}", e.what());
+      }
+    }
+    ++done;
+    if (progress) progress(done, total);
+  };
+  std::vector<SweepTask*> runnable;
+  for (auto& t : tasks) {
+    if (t.result.error.empty()) {
+      runnable.push_back(&t);
+    } else {  // nothing ran: no on_run
+      ++done;
+      if (progress) progress(done, total);
+    }
+  }
+  if (runnable.empty()) return {};
+  return runner ? runner(spec, runnable, finished) : run_local(spec, runnable, finished);
 }
 
 // Best first: by score (NaN last), then by index, so equal scores keep the grid's order.
@@ -128,18 +124,20 @@ void rank(std::vector<RunResult>& runs, const std::string& metric, bool minimize
   });
 }
 
-BacktestSpec with_point(const SweepSpec& s, const std::vector<std::string>& values) {
-  BacktestSpec spec = s.base;
+std::vector<SweepSetting> point_settings(const SweepSpec& s,
+                                         const std::vector<std::string>& values) {
+  std::vector<SweepSetting> out;
   for (std::size_t a = 0; a < s.grid.size(); ++a) {
-    spec.configs[s.grid[a].engine].set(s.grid[a].key, values[a]);
+    out.push_back({.engine = s.grid[a].engine, .key = s.grid[a].key, .value = values[a]});
   }
-  return spec;
+  return out;
 }
 
-void set_window(BacktestSpec& spec, core::UnixNanos from, core::UnixNanos until) {
-  auto& md = spec.configs["marketdata"];
-  md.set("replay_from", core::format_timestamp(from));
-  md.set("replay_until", core::format_timestamp(until));
+void add_window(std::vector<SweepSetting>& settings, core::UnixNanos from, core::UnixNanos until) {
+  settings.push_back(
+      {.engine = "marketdata", .key = "replay_from", .value = core::format_timestamp(from)});
+  settings.push_back(
+      {.engine = "marketdata", .key = "replay_until", .value = core::format_timestamp(until)});
 }
 
 json::object params_json(const SweepSpec& s, const std::vector<std::string>& values) {
@@ -196,6 +194,37 @@ const std::vector<std::string> kCsvMetrics = {"sharpe_ratio", "annual_return", "
                                               "annual_volatility"};
 
 }  // namespace
+
+BacktestSpec task_spec(const SweepSpec& spec, const SweepTask& task) {
+  BacktestSpec out = spec.base;
+  for (const auto& s : task.settings) out.configs[s.engine].set(s.key, s.value);
+  return out;
+}
+
+void record_report(RunResult& r, const core::Result<BacktestReport>& report) {
+  if (report) {
+    r.metrics = report->metrics;
+    r.fills = report->fills;
+    r.events = report->events;
+    r.final_nav = report->final_nav;
+    r.wall_s = report->wall_s;
+  } else {
+    r.error = report.error().message;
+    r.error_code = report.error().code;
+  }
+}
+
+core::Result<BacktestReport> run_task(const SweepSpec& spec, SweepTask& task,
+                                      const std::atomic<bool>* cancel) {
+  core::Result<BacktestReport> report = core::fail(ErrorCode::kInternal, "");
+  try {
+    report = run_backtest(task_spec(spec, task), {}, cancel);
+  } catch (const std::exception& e) {  // a bug in an engine fails its run, not the sweep
+    report = core::fail(ErrorCode::kInternal, fmt::format("the backtest threw: {}", e.what()));
+  }
+  record_report(task.result, report);
+  return report;
+}
 
 double RunResult::score(const std::string& metric) const {
   const auto it = metrics.find(metric);
@@ -338,10 +367,8 @@ core::Result<std::vector<core::UnixNanos>> data_days(const std::vector<std::stri
 }
 
 core::Result<SweepResult> run_sweep(const SweepSpec& spec, const RunFn& on_run,
-                                    const SweepProgressFn& progress) {
+                                    const SweepProgressFn& progress, const SweepRunner& runner) {
   const auto wall0 = std::chrono::steady_clock::now();
-  const std::size_t workers =
-      spec.workers != 0 ? spec.workers : std::max(1U, std::thread::hardware_concurrency());
   const auto points = spec.points();
   SweepResult out;
   std::size_t done = 0;
@@ -357,13 +384,14 @@ core::Result<SweepResult> run_sweep(const SweepSpec& spec, const RunFn& on_run,
   for (const auto& a : spec.grid) header += "," + csv_cell(a.name());
 
   if (!spec.walk_forward) {
-    std::vector<Job> jobs;
+    std::vector<SweepTask> jobs;
     for (std::size_t i = 0; i < points.size(); ++i) {
-      jobs.push_back({.spec = with_point(spec, points[i]),
+      jobs.push_back({.settings = point_settings(spec, points[i]),
                       .result = {.index = i, .values = points[i]},
                       .context = {}});
     }
-    run_jobs(jobs, workers, on_run, progress, done, jobs.size());
+    if (auto ran = run_tasks(spec, jobs, runner, on_run, progress, done, jobs.size()); !ran)
+      return std::unexpected(ran.error());
     for (auto& j : jobs) out.runs.push_back(std::move(j.result));
     if (auto all = all_failed(out.runs)) return std::unexpected(*all);
     rank(out.runs, spec.metric, spec.minimize);
@@ -400,23 +428,24 @@ core::Result<SweepResult> run_sweep(const SweepSpec& spec, const RunFn& on_run,
     const std::size_t folds = (days.size() - wf.train_days) / wf.test_days;
     const std::size_t total = folds * (points.size() + 1);
     // Every fold's training grid at once (the pool stays full), then every fold's test.
-    std::vector<Job> train;
+    std::vector<SweepTask> train;
     for (std::size_t k = 0; k < folds; ++k) {
       const core::UnixNanos from = day_at(k * wf.test_days);
       const core::UnixNanos until = day_at(k * wf.test_days + wf.train_days);
       for (std::size_t i = 0; i < points.size(); ++i) {
-        Job j{.spec = with_point(spec, points[i]),
-              .result = {.index = i,
-                         .values = points[i],
-                         .window_from = date_of(from),
-                         .window_until = date_of(until)},
-              .context = {.fold = static_cast<int>(k), .test = false}};
-        set_window(j.spec, from, until);
+        SweepTask j{.settings = point_settings(spec, points[i]),
+                    .result = {.index = i,
+                               .values = points[i],
+                               .window_from = date_of(from),
+                               .window_until = date_of(until)},
+                    .context = {.fold = static_cast<int>(k), .test = false}};
+        add_window(j.settings, from, until);
         train.push_back(std::move(j));
       }
     }
-    run_jobs(train, workers, on_run, progress, done, total);
-    std::vector<Job> test;
+    if (auto ran = run_tasks(spec, train, runner, on_run, progress, done, total); !ran)
+      return std::unexpected(ran.error());
+    std::vector<SweepTask> test;
     for (std::size_t k = 0; k < folds; ++k) {
       std::vector<RunResult> fold_runs;
       for (std::size_t i = 0; i < points.size(); ++i) {
@@ -435,13 +464,13 @@ core::Result<SweepResult> run_sweep(const SweepSpec& spec, const RunFn& on_run,
       const core::UnixNanos until = day_at((k + 1) * wf.test_days + wf.train_days);
       f.test_from = date_of(from);
       f.test_until = date_of(until);
-      Job j{.spec = with_point(spec, points[f.best_index]),
-            .result = {.index = f.best_index,
-                       .values = points[f.best_index],
-                       .window_from = f.test_from,
-                       .window_until = f.test_until},
-            .context = {.fold = static_cast<int>(k), .test = true}};
-      set_window(j.spec, from, until);
+      SweepTask j{.settings = point_settings(spec, points[f.best_index]),
+                  .result = {.index = f.best_index,
+                             .values = points[f.best_index],
+                             .window_from = f.test_from,
+                             .window_until = f.test_until},
+                  .context = {.fold = static_cast<int>(k), .test = true}};
+      add_window(j.settings, from, until);
       if (untrained) {
         j.result.error = "not tested: every training run failed; the first: " + untrained->message;
         j.result.error_code = untrained->code;
@@ -449,7 +478,8 @@ core::Result<SweepResult> run_sweep(const SweepSpec& spec, const RunFn& on_run,
       test.push_back(std::move(j));
       out.folds.push_back(std::move(f));
     }
-    run_jobs(test, workers, on_run, progress, done, total);
+    if (auto ran = run_tasks(spec, test, runner, on_run, progress, done, total); !ran)
+      return std::unexpected(ran.error());
     {
       std::vector<RunResult> tests;
       for (const auto& j : test) tests.push_back(j.result);

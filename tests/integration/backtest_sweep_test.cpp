@@ -24,31 +24,7 @@ using test::write;
 
 const auto* const kRemoveMarket = ::testing::AddGlobalTestEnvironment(new test::RemoveMarket);
 
-// The momentum strategy and the loop behind it, without the signal engines it does not use
-// (features, VPIN, ml, collateral): a sweep runs it many times.
-const std::string kLoop = R"(
-[backtest]
-engines = ["marketdata", "strategy", "risk", "portfolio", "analytics"]
-benchmark = "SPY"
-chart_symbol = "AAPL"
-rolling_window = 2
-
-[engines.strategy]
-strategy = "momentum"
-lookback = 60
-threshold = 0.01
-notional = 20000
-
-[engines.risk]
-max_order_notional = 100000
-max_gross_exposure = 500000
-max_net_exposure = 250000
-
-[engines.portfolio]
-initial_cash = 1000000
-fee_bps = 0.5
-slippage_bps = 1
-)";
+const std::string& kLoop = test::kMomentumLoop;
 
 double number_or_nan(const json::value& v) {
   return v.is_null() ? std::nan("") : v.to_number<double>();

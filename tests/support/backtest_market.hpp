@@ -52,6 +52,32 @@ inline void write(const std::string& path, const std::string& text) {
   out << text;
 }
 
+// The momentum strategy and the loop behind it, without the signal engines it does not use
+// (features, VPIN, ml, collateral): a sweep runs it many times.
+inline const std::string kMomentumLoop = R"(
+[backtest]
+engines = ["marketdata", "strategy", "risk", "portfolio", "analytics"]
+benchmark = "SPY"
+chart_symbol = "AAPL"
+rolling_window = 2
+
+[engines.strategy]
+strategy = "momentum"
+lookback = 60
+threshold = 0.01
+notional = 20000
+
+[engines.risk]
+max_order_notional = 100000
+max_gross_exposure = 500000
+max_net_exposure = 250000
+
+[engines.portfolio]
+initial_cash = 1000000
+fee_bps = 0.5
+slippage_bps = 1
+)";
+
 inline std::pair<int, std::string> backtest(const std::string& config, const std::string& out,
                                             const std::string& extra = "") {
   return run_command(std::string(NAUTILUS_BIN) + " backtest --config " + config + " --out " + out +

@@ -11,8 +11,11 @@
 //     write(out / "runs" / std::to_string(r.index) / "report.json", report.json);
 //   });
 //   fmt::print("{}", result->summary_json);                      // ranked, docs/BACKTESTING.md
+//   // the same sweep run by `nautilus worker` processes: run_sweep(*sweep, on_run, {},
+//   //                                                         redis_runner.runner())
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -103,12 +106,44 @@ using RunFn =
     std::function<void(const RunResult&, const BacktestReport&, const RunContext& context)>;
 using SweepProgressFn = std::function<void(std::size_t done, std::size_t total)>;
 
+// One backtest of a sweep, as a runner sees it: the base config with `settings` applied (the
+// grid point's, then the walk-forward window's marketdata.replay_from / replay_until). Enough
+// to rebuild the backtest elsewhere from the config's text (sweep_queue/ sends it to workers).
+struct SweepSetting {
+  std::string engine, key, value;
+};
+struct SweepTask {
+  std::vector<SweepSetting> settings;
+  RunResult result;  // index, values and window set; the run fills in the rest
+  RunContext context;
+  // Whether on_run looks at its report (a walk-forward training run is scored only).
+  [[nodiscard]] bool wants_report() const { return context.fold < 0 || context.test; }
+};
+// The backtest of a task: the sweep's base with the task's settings.
+[[nodiscard]] BacktestSpec task_spec(const SweepSpec& spec, const SweepTask& task);
+// Runs a task's backtest on this thread and records it in task.result: the report's figures,
+// or its error (an engine that throws is a failed run, not a crash). Returns the report.
+core::Result<BacktestReport> run_task(const SweepSpec& spec, SweepTask& task,
+                                      const std::atomic<bool>* cancel = nullptr);
+// A finished report's figures into a result (what run_task records), or the failure's message.
+void record_report(RunResult& r, const core::Result<BacktestReport>& report);
+
+// Runs a batch of tasks to the end, each result filled in, calling `done` once per task, one
+// call at a time, with its report (an empty one for a failed run). The default runs them on
+// spec.workers threads here; sweep_queue::RedisRunner hands them to `nautilus worker`
+// processes. An error fails the whole sweep (the queue's Redis lost, no worker answering).
+using TaskDone = std::function<void(SweepTask& task, const BacktestReport& report)>;
+using SweepRunner = std::function<core::Result<void>(
+    const SweepSpec& spec, const std::vector<SweepTask*>& tasks, const TaskDone& done)>;
+
 // Runs the grid (or the walk-forward folds) to the end. Errors: kInvalidArgument when the
 // walk-forward windows do not fit the data's days; a backtest that fails is a RunResult with
 // its error, not a failed sweep, unless every one fails (then the first one's error). A fold
 // whose every training run failed is not tested: its test run carries that error.
+// `runner` (optional) runs the backtests instead of this process's threads.
 [[nodiscard]] core::Result<SweepResult> run_sweep(const SweepSpec& spec, const RunFn& on_run = {},
-                                                  const SweepProgressFn& progress = {});
+                                                  const SweepProgressFn& progress = {},
+                                                  const SweepRunner& runner = {});
 
 // The UTC dates (midnight) on which the files have records, in order: walk-forward's days.
 // Streams the files once.
