@@ -109,6 +109,11 @@ int run_replay(const ReplayOptions& o) {
   std::stable_sort(entries.begin(), entries.end(),
                    [](const auto& a, const auto& b) { return id_key(a.id) < id_key(b.id); });
   std::size_t printed = 0, undecodable = 0;
+  std::string first_undecodable;  // the first one's entry and reason, for the closing line
+  const auto skip = [&](const bus_redis::StreamEntry& entry, const core::Error& e) {
+    if (undecodable++ == 0)
+      first_undecodable = fmt::format("{} {}: {}", entry.stream, entry.id, e.message);
+  };
   std::vector<bus_redis::EntryData> republish;
   std::vector<std::string> republish_bytes;
   republish_bytes.reserve(entries.size() * 8);
@@ -117,7 +122,7 @@ int run_replay(const ReplayOptions& o) {
     if (entry.batch) {
       auto b = bus::codec::decode_batch(entry.data);
       if (!b) {
-        ++undecodable;
+        skip(entry, b.error());
         continue;
       }
       envs = std::move(*b);
@@ -126,7 +131,7 @@ int run_replay(const ReplayOptions& o) {
     }
     for (auto& env : envs) {
       if (!env) {
-        ++undecodable;
+        skip(entry, env.error());
         continue;
       }
       if (!bus::is_matching(env->topic.value(), *pattern)) continue;
@@ -137,7 +142,7 @@ int run_replay(const ReplayOptions& o) {
       }
       auto json = bus::codec::to_json(*env);
       if (!json) {
-        ++undecodable;
+        skip(entry, json.error());
         continue;
       }
       fmt::print("{{\"stream\":\"{}\",\"id\":\"{}\",\"envelope\":{}}}\n", entry.stream, entry.id,
@@ -169,8 +174,11 @@ int run_replay(const ReplayOptions& o) {
     fmt::print(stderr, "nautilus replay: republished {} message(s) to {}\n", republish.size(),
                stream);
   }
-  if (undecodable > 0)
-    fmt::print(stderr, "nautilus replay: {} undecodable message(s) skipped\n", undecodable);
+  std::fflush(stdout);  // the JSON lines before the closing line, where both share a pipe
+  if (undecodable > 0) {
+    fmt::print(stderr, "nautilus replay: {} undecodable message(s) skipped; the first: {}\n",
+               undecodable, first_undecodable);
+  }
   return 0;
 }
 

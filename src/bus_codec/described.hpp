@@ -181,6 +181,12 @@ std::optional<ReadError> read_scalar(const Value& v, T& out) {
     out = *d;
   } else if constexpr (std::is_same_v<T, core::Symbol>) {
     if (v.kind != K::kStr) return wrong();
+    // Empty is the Symbol{} of a message about no instrument (a trading-state change, the kill
+    // switch): what the encoder writes must come back, or such a message is lost over Redis.
+    if (v.str().empty()) {
+      out = core::Symbol{};
+      return std::nullopt;
+    }
     if (remembered_name(v.str(), out)) return std::nullopt;
     auto s = create_name<core::Symbol>(v.str());
     if (!s) return ReadError{false, s.error().message};
