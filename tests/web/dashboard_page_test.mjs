@@ -130,6 +130,7 @@ try {
       price: len(d.charts.price), vpin: len(d.charts.vpin), equity: len(d.charts.equity),
       bus: len(d.charts.bus), lat: len(d.charts.lat),
       nav: document.getElementById('nav').textContent,
+      trading: document.getElementById('trading-state').textContent,
     };
   });
   check(JSON.stringify(state.engines) === JSON.stringify([...wanted].sort()),
@@ -139,6 +140,8 @@ try {
     check(state[k] > 1, `the ${k} chart has data (${state[k]} points)`);
   }
   check(state.nav !== '—', `the account's NAV is shown (${state.nav})`);
+  // Risk publishes the state in force at start (risk.state), so it shows before any alert.
+  check(state.trading === 'active', `the trading state is shown (${state.trading})`);
   // The backtest's row, then its tearsheet link once it is done (it takes seconds).
   await page.waitForFunction(() => [...window.__dashboard.backtests.values()].some((b) => b.state === 'done'),
     null, { timeout: 90000 }).catch(() => {});

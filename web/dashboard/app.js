@@ -7,7 +7,7 @@
 (function () {
   const PATTERNS = [
     "system.health.*", "market_data.*.bar", "vpin.calculation.*", "vpin.enhanced.*",
-    "toxicity.alert.*", "portfolio.update.account", "position.change.*", "risk.alert.*",
+    "toxicity.alert.*", "portfolio.update.account", "position.change.*", "risk.alert.*", "risk.state",
     "margin.alert.*", "collateral.margin.account", "performance.metric.account",
     "backtesting.job.*",
   ];
@@ -152,7 +152,8 @@
     } else if (m.type === "risk_alert") {
       $("trading-state").textContent = p.state;
       $("trading-state").className = p.state === "active" ? "pos" : "neg";
-      addAlert("risk", `${p.kind}${p.symbol ? " " + p.symbol : ""}: ${fmtNum(p.value)} / limit ${fmtNum(p.limit)} → ${p.state}`, ts);
+      // risk.state is the state in force (at start, then after each change), not an alert.
+      if (t !== "risk.state") addAlert("risk", `${p.kind}${p.symbol ? " " + p.symbol : ""}: ${fmtNum(p.value)} / limit ${fmtNum(p.limit)} → ${p.state}`, ts);
     } else if (m.type === "margin_alert") {
       addAlert("margin", `${t.split(".").pop()}: utilisation ${fmtNum(100 * num(p.utilisation), 1)} %`, ts);
     } else if (m.type === "margin_update") {

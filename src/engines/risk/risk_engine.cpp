@@ -153,8 +153,13 @@ class RiskEngine final : public engine::Engine {
     return {};
   }
 
-  // The book's VaR on the clock's schedule (timers open from begin() on).
+  // The trading state as the topic's first value (a dashboard that subscribes later gets it as
+  // the latest), and the book's VaR on the clock's schedule (timers open from begin() on).
   void begin() override {
+    (void)ctx_->set_timer_at("state", clock_->now(), [this](core::UnixNanos due) {
+      std::lock_guard lock(mu_);
+      publish_state(due);
+    });
     if (var_interval_s_ <= 0) return;
     (void)ctx_->set_timer_every(
         "var", std::chrono::nanoseconds(static_cast<std::int64_t>(var_interval_s_ * 1e9)),
@@ -441,7 +446,19 @@ class RiskEngine final : public engine::Engine {
     if (s == gate_->state()) return;
     gate_->set_state(s);
     publish_alert(model::RiskAlertKind::kStateChange, s, std::nan(""), std::nan(""), ts);
+    publish_state(ts);
     if (s == TradingState::kHalted) cancel_all(ts);
+  }
+
+  // `risk.state`: the state in force, at start and after each change.
+  void publish_state(core::UnixNanos ts) {
+    const model::RiskAlert a{.kind = model::RiskAlertKind::kStateChange,
+                             .state = gate_->state(),
+                             .value = 0,
+                             .limit = 0,
+                             .ts_event = ts};
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
+    (void)publisher_->publish("risk.state", a, {.ts_event = ts});
   }
 
   void publish_alert(model::RiskAlertKind kind, TradingState state, double value, double limit,
@@ -611,7 +628,7 @@ const engine::EngineInfo& engine_info() {
                      "portfolio.fill.*", "portfolio.update.account", "portfolio.books",
                      "market_data.*.bar", "market_data.*.trade"},
       .publishes = {"risk.order.*", "risk.modify.*", "risk.cancel.*", "order.event.*",
-                    "risk.alert.*", "risk.metric.account"},
+                    "risk.alert.*", "risk.state", "risk.metric.account"},
       .description =
           "Pre-trade checks on every order (trading state, limits, collar, throttles), "
           "post-trade drawdown and daily-loss limits, the kill switch",

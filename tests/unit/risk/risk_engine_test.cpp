@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cmath>
 
 #include "nautilus/accounting/account.hpp"
 #include "nautilus/engine/host.hpp"
@@ -28,6 +29,7 @@ struct Harness : test::EngineHarness {
   std::vector<model::OrderDenied> denied;
   std::vector<model::CancelOrder> cancels;
   std::vector<model::RiskAlert> alerts;
+  std::vector<model::RiskAlert> states;  // risk.state
   model::OrderId next = 1;
 
   Harness() : EngineHarness(kT0) {}
@@ -38,6 +40,7 @@ struct Harness : test::EngineHarness {
     collect("order.event.*", denied);
     collect("risk.cancel.*", cancels);
     collect("risk.alert.*", alerts);
+    collect("risk.state", states);
     return {};
   }
   void step() { EngineHarness::step(1'000'000); }
@@ -328,6 +331,32 @@ TEST(RiskEngine, DrawdownReducesThenHaltsByItselfAndHaltingCancelsOpenOrders) {
       h.pub->publish("order.cancel.AAA", model::CancelOrder{.client_order_id = 99, .symbol = kA}));
   h.step();
   EXPECT_EQ(h.cancels.back().client_order_id, 99U);
+}
+
+// A dashboard that connects later gets risk.state's latest value: so it is published at start,
+// not only when the state first changes.
+TEST(RiskEngine, TheStateInForceIsPublishedAtStartAndAfterEveryChange) {
+  Harness h;
+  engine::EngineConfig cfg;
+  cfg.set("drawdown_reduce", "0.10");
+  cfg.set("drawdown_halt", "0.20");
+  cfg.set("daily_loss_reduce", "0");
+  cfg.set("daily_loss_halt", "0");
+  ASSERT_TRUE(h.start(cfg));
+  h.step();
+  ASSERT_EQ(h.states.size(), 1U);
+  EXPECT_EQ(h.states[0].state, model::TradingState::kActive);
+  EXPECT_EQ(h.states[0].kind, model::RiskAlertKind::kStateChange);
+  h.nav("1000000");
+  h.nav("1000000");
+  EXPECT_EQ(h.states.size(), 1U) << "nothing changed";
+  h.nav("850000");  // 15 %: reducing
+  ASSERT_EQ(h.states.size(), 2U);
+  EXPECT_EQ(h.states[1].state, model::TradingState::kReducing);
+  h.nav("790000");  // 21 %: halted
+  ASSERT_EQ(h.states.size(), 3U);
+  EXPECT_EQ(h.states[2].state, model::TradingState::kHalted);
+  EXPECT_TRUE(std::isfinite(h.states[2].value) && std::isfinite(h.states[2].limit));
 }
 
 TEST(RiskEngine, LimitsThatContradictThemselvesStopTheStartNamingTheSetting) {
