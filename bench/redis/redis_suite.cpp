@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -72,9 +73,11 @@ struct Pair {
   bus::LatencyHistogram latency;        // all messages, publish -> subscriber
   bus::LatencyHistogram flash_latency;  // FLASH_CRASH only
 
-  explicit Pair(const RedisServer& server, std::size_t pack_max = config::BusConfig{}.pack_max) {
+  explicit Pair(const RedisServer& server, std::size_t pack_max = config::BusConfig{}.pack_max,
+                config::Durability durability = config::Durability::kLocal) {
     config::BusConfig cfg;
     cfg.main = cfg.marketdata = cfg.logic = server.endpoint();
+    cfg.logic.durability = durability;
     cfg.pack_max = pack_max;
     (void)b.subscribe("*", [this](const bus::Envelope& e) {
       const auto d = core::realtime_clock().now() - e.ts_publish;
@@ -176,9 +179,23 @@ struct Latency {
   double p50_us = 0, p999_us = 0;
 };
 
-Latency paced_latency(std::size_t n, double rate) {
+// `replicated`: the Logic bus (where these messages go) with a replica and durability
+// "replicated", so every write round waits for WAIT 1 before the next one goes.
+Latency paced_latency(std::size_t n, double rate, bool replicated = false) {
   RedisServer server;
-  Pair pair(server);
+  std::optional<RedisServer> replica;
+  if (replicated) {
+    replica.emplace(RedisServer::Options{
+        .password = {}, .extra = {"--replicaof", "127.0.0.1", std::to_string(server.port())}});
+    auto c = replica->client();
+    for (int i = 0; i < 500; ++i) {
+      auto r = c.command({"INFO", "replication"});
+      if (r && r->str.find("master_link_status:up") != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  Pair pair(server, config::BusConfig{}.pack_max,
+            replicated ? config::Durability::kReplicated : config::Durability::kLocal);
   auto pub = *pair.a.publisher("bench");
   auto topic = *pair.a.topic("strategy.signal.AAPL");
   const auto gap = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / rate));
@@ -395,6 +412,19 @@ void run_redis_suite(const SuiteOptions& o) {
            runs,
            "wake-ups of that lone thread later than 2 ms, per second, measured for as long as "
            "each latency run, just before it"},
+          o.json);
+  }
+  if (o.wants("redis.replicated")) {
+    // The same paced run twice, local then replicated durability, alternating per run.
+    std::vector<double> local, replicated;
+    for (std::size_t i = 0; i < runs; ++i) {
+      local.push_back(paced_latency(20'000 / scale, 10'000).p50_us);
+      replicated.push_back(paced_latency(20'000 / scale, 10'000, true).p50_us);
+    }
+    print({"redis.replicated_latency_p50_us", med(replicated), "us", "local_latency_p50_us",
+           med(local), runs,
+           "10k msgs/s offered, publish to subscriber, the Logic bus with one replica and "
+           "durability replicated (WAIT 1 after each write round) against local in the same run"},
           o.json);
   }
   if (o.wants("redis.flash_crash")) {

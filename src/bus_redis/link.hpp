@@ -34,7 +34,7 @@ struct Link {
   std::atomic<core::UnixNanos> degraded_since{0};
   std::atomic<std::uint64_t> exported{0}, imported{0}, duplicates{0}, skipped_own{0},
       dead_lettered{0}, reconnects{0}, failed_reads{0}, failed_acks{0}, group_recreations{0},
-      claimed{0}, group_pending{0}, group_lag{0};
+      claimed{0}, group_pending{0}, group_lag{0}, replica_timeouts{0};
   std::array<std::atomic<std::uint64_t>, bus::kPriorityCount> overflow_dropped{};
 
   Link(std::string n, config::RedisEndpoint ep, std::string s)

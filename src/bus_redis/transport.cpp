@@ -124,6 +124,8 @@ TransportStatus RedisTransport::status() const {
     ls.name = l->name;
     ls.endpoint = fmt::format("{}:{}", l->endpoint.host, l->endpoint.port);
     ls.stream = l->stream;
+    ls.durability =
+        l->endpoint.durability == config::Durability::kReplicated ? "replicated" : "local";
     ls.writer_connected = l->writer_connected[kNormalPath].load();
     ls.reader_connected =
         l->reader_connected[kNormalPath].load() && l->reader_connected[kUrgentPath].load();
@@ -142,6 +144,7 @@ TransportStatus RedisTransport::status() const {
     ls.failed_acks = l->failed_acks.load();
     ls.group_recreations = l->group_recreations.load();
     ls.claimed = l->claimed.load();
+    ls.replica_timeouts = l->replica_timeouts.load();
     ls.group_pending = l->group_pending.load();
     ls.group_lag = l->group_lag.load();
     for (std::size_t p = 0; p < bus::kPriorityCount; ++p) {

@@ -192,6 +192,10 @@ bool PathWriter::connect(LinkWriter& w) {
     return false;
   }
   (void)w.client.emplace(std::move(*c));
+  if (w.link.endpoint.durability == config::Durability::kReplicated) {
+    // A WAIT blocks up to the replication timeout: the socket must wait longer than that.
+    (void)w.client->set_timeout(options_.connect_timeout + options_.config.replication_timeout);
+  }
   w.backoff.succeeded();
   w.link.writer_connected[path_].store(true);
   w.link.reconnects.fetch_add(1, std::memory_order_relaxed);
@@ -228,6 +232,20 @@ bool PathWriter::send_round(LinkWriter& w) {
     fail_round(w);
     return false;
   }
+  f.wait_sent = false;
+  if (w.link.endpoint.durability == config::Durability::kReplicated && !send_wait(w)) {
+    fail_round(w);
+    return false;
+  }
+  return true;
+}
+
+// WAIT 1 <timeout> behind the round's XADDs: it answers once a replica has everything this
+// connection wrote, or with 0 when the timeout passes first.
+bool PathWriter::send_wait(LinkWriter& w) const {
+  const std::string ms = std::to_string(options_.config.replication_timeout.count());
+  if (!w.client->send({{"WAIT", "1", ms}})) return false;
+  w.in_flight.wait_sent = true;
   return true;
 }
 
@@ -237,9 +255,30 @@ bool PathWriter::send_round(LinkWriter& w) {
 bool PathWriter::finish_round(LinkWriter& w) {
   auto& f = w.in_flight;
   if (!f.active) return false;
-  if (!StreamWriter(*w.client, w.link.stream_of(path_), trim()).receive_append(f.entries)) {
-    fail_round(w);
-    return false;
+  if (f.entries > 0) {
+    if (!StreamWriter(*w.client, w.link.stream_of(path_), trim()).receive_append(f.entries)) {
+      fail_round(w);
+      return false;
+    }
+    f.entries = 0;  // appended: only the replica's confirmation may be left to take
+  }
+  if (w.link.endpoint.durability == config::Durability::kReplicated) {
+    // No replica confirmed an earlier WAIT: ask again (the messages are on the master; they
+    // are resent only if the connection fails, and consumers de-duplicate those).
+    if (!f.wait_sent && !send_wait(w)) {
+      fail_round(w);
+      return false;
+    }
+    f.wait_sent = false;
+    auto replicas = w.client->receive();
+    if (!replicas || replicas->is_error()) {
+      fail_round(w);
+      return false;
+    }
+    if (replicas->type != RedisReply::Type::kInteger || replicas->integer < 1) {
+      w.link.replica_timeouts.fetch_add(1, std::memory_order_relaxed);
+      return false;  // still in flight: not acknowledged until a replica has it
+    }
   }
   const std::size_t n = f.messages.size();
   f.messages.clear();

@@ -60,6 +60,12 @@ Result<std::string> parse_host(std::string_view where, std::string_view s) {
   return std::string(s);
 }
 
+Result<Durability> parse_durability(std::string_view where, std::string_view s) {
+  if (s == "local") return Durability::kLocal;
+  if (s == "replicated") return Durability::kReplicated;
+  return bad(where, "must be \"local\" or \"replicated\", not '" + std::string(s) + "'");
+}
+
 Result<std::string> parse_stream(std::string_view where, std::string_view s) {
   if (s.empty() || s.size() > 256) return bad(where, "stream name must be 1..256 characters");
   for (char c : s) {
@@ -89,6 +95,14 @@ class EnvReader {
     auto h = parse_host(var, *v);
     if (!h) return std::unexpected(h.error());
     for (auto* e : eps) e->host = *h;
+    return {};
+  }
+  Result<void> durability(std::string_view var, std::initializer_list<RedisEndpoint*> eps) const {
+    const auto v = env_(var);
+    if (!v) return {};
+    auto d = parse_durability(var, *v);
+    if (!d) return std::unexpected(d.error());
+    for (auto* e : eps) e->durability = *d;
     return {};
   }
   Result<void> port(std::string_view var, RedisEndpoint& ep) const {
@@ -130,6 +144,11 @@ Result<void> apply_env(const EnvLookup& env, BusConfig& c) {
       r.port("MARKETDATA_REDIS_PORT", c.marketdata),
       r.host("ENGINE_LOGIC_REDIS_HOST", {&c.logic}),
       r.port("ENGINE_LOGIC_REDIS_PORT", c.logic),
+      r.durability("REDIS_DURABILITY", {&c.marketdata, &c.logic}),
+      r.durability("MARKETDATA_REDIS_DURABILITY", {&c.marketdata}),
+      r.durability("ENGINE_LOGIC_REDIS_DURABILITY", {&c.logic}),
+      r.integer("MESSAGEBUS_REPLICATION_TIMEOUT_MS", 1, 60'000,
+                [&](std::int64_t ms) { c.replication_timeout = std::chrono::milliseconds(ms); }),
       r.integer("MESSAGEBUS_BUFFER_INTERVAL", 0, 60'000,
                 [&](std::int64_t ms) { c.buffer_interval = std::chrono::milliseconds(ms); }),
       r.integer("MESSAGEBUS_BUFFER_SIZE", 1, 1'000'000,
@@ -187,9 +206,9 @@ Result<std::optional<T>> get(const toml::table& t, std::string_view where, std::
 
 Result<void> apply_endpoint(const toml::table& t, std::string_view where,
                             std::initializer_list<RedisEndpoint*> targets) {
-  if (auto ok = only_keys(
-          t, where,
-          {"host", "port", "db", "username", "password", "main", "marketdata", "logic", "legacy"});
+  if (auto ok = only_keys(t, where,
+                          {"host", "port", "db", "username", "password", "durability", "main",
+                           "marketdata", "logic", "legacy"});
       !ok) {
     return ok;
   }
@@ -198,7 +217,8 @@ Result<void> apply_endpoint(const toml::table& t, std::string_view where,
   auto db = get<std::int64_t>(t, where, "db");
   auto user = get<std::string>(t, where, "username");
   auto pass = get<std::string>(t, where, "password");
-  for (auto* r : {&host, &user, &pass}) {
+  auto durability = get<std::string>(t, where, "durability");
+  for (auto* r : {&host, &user, &pass, &durability}) {
     if (!*r) return std::unexpected(r->error());
   }
   if (!port) return std::unexpected(port.error());
@@ -218,12 +238,19 @@ Result<void> apply_endpoint(const toml::table& t, std::string_view where,
   }
   if (db_v && (*db_v < 0 || *db_v > 65535))
     return bad(std::string(where) + ".db", "outside 0..65535");
+  std::optional<Durability> durability_v;
+  if (*durability) {
+    auto d = parse_durability(std::string(where) + ".durability", **durability);
+    if (!d) return std::unexpected(d.error());
+    durability_v = *d;
+  }
   for (auto* e : targets) {
     if (host_v) e->host = *host_v;
     if (port_v) e->port = static_cast<std::uint16_t>(*port_v);
     if (db_v) e->db = static_cast<int>(*db_v);
     if (user_v) e->username = *user_v;
     if (pass_v) e->password = *pass_v;
+    if (durability_v) e->durability = *durability_v;
   }
   return {};
 }
@@ -321,10 +348,10 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
     return ok;
   }
   if (const auto* mb = root["messagebus"].as_table()) {
-    if (auto ok =
-            only_keys(*mb, "messagebus",
-                      {"enabled", "buffer_interval_ms", "buffer_size", "pack_max",
-                       "failover_buffer_mb", "logic_stream", "marketdata_stream", "retention"});
+    if (auto ok = only_keys(
+            *mb, "messagebus",
+            {"enabled", "buffer_interval_ms", "buffer_size", "pack_max", "failover_buffer_mb",
+             "logic_stream", "marketdata_stream", "retention", "replication_timeout_ms"});
         !ok) {
       return ok;
     }
@@ -338,6 +365,14 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
         return bad("messagebus.buffer_interval_ms", "outside 0..60000");
       }
       c.buffer_interval = std::chrono::milliseconds(**interval);
+    }
+    auto wait_ms = get<std::int64_t>(*mb, "messagebus", "replication_timeout_ms");
+    if (!wait_ms) return std::unexpected(wait_ms.error());
+    if (*wait_ms) {
+      if (**wait_ms < 1 || **wait_ms > 60'000) {
+        return bad("messagebus.replication_timeout_ms", "outside 1..60000");
+      }
+      c.replication_timeout = std::chrono::milliseconds(**wait_ms);
     }
     auto failover = get<std::int64_t>(*mb, "messagebus", "failover_buffer_mb");
     if (!failover) return std::unexpected(failover.error());

@@ -743,5 +743,82 @@ TEST(RedisTransport, RequestsReachAnEndpointInAnotherProcessAndTheReplyComesBack
   }
 }
 
+// The sequences of `source`'s messages on the Logic bus's normal stream, as a server holds it.
+std::set<std::uint64_t> sequences_on(const RedisServer& server, std::string_view source) {
+  auto c = server.client();
+  auto entries = read_range(c, "nautilus:engine_communication", "-", "+");
+  std::set<std::uint64_t> out;
+  if (!entries) return out;
+  for (const auto& e : *entries) {
+    if (e.batch) {
+      auto b = bus::codec::decode_batch(e.data);
+      if (!b) continue;
+      for (const auto& env : *b) {
+        if (env && env->source.value() == source) out.insert(env->sequence);
+      }
+    } else if (auto env = bus::codec::decode(e.data); env && env->source.value() == source) {
+      out.insert(env->sequence);
+    }
+  }
+  return out;
+}
+
+void wait_replica_up(const RedisServer& replica) {
+  auto c = replica.client();
+  for (int i = 0; i < 500; ++i) {
+    auto r = c.command({"INFO", "replication"});
+    if (r && r->str.find("master_link_status:up") != std::string::npos) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL() << "the replica did not attach";
+}
+
+// durability = "replicated": a round leaves the resend buffer only once WAIT 1 says a replica
+// has it. With the replica stopped nothing is acknowledged (local durability acknowledges at
+// once); once it runs again everything is, and a master killed right after loses nothing the
+// publisher was told was written.
+TEST(RedisTransport, ReplicatedDurabilityAcknowledgesOnlyWhatAReplicaHasSoAKilledMasterLosesNone) {
+  RedisServer md, logic;
+  RedisServer replica({.extra = {"--replicaof", "127.0.0.1", std::to_string(logic.port())}});
+  wait_replica_up(replica);
+  auto cfg = two_buses(md, logic);
+  cfg.replication_timeout = std::chrono::milliseconds(200);
+  {
+    Host local(cfg, "local");  // the default: acknowledged once the master has it
+    replica.pause();
+    auto pub = *local.bus.publisher("probe");
+    auto t = *local.bus.topic("strategy.signal.AAPL");
+    for (int i = 0; i < 100; ++i) pub.publish(t, trade(i));
+    EXPECT_TRUE(local.transport->flush(std::chrono::seconds(10)));
+    EXPECT_EQ(link(local, "logic").durability, "local");
+    replica.resume();
+  }
+  cfg.logic.durability = config::Durability::kReplicated;
+  Host a(cfg, "a");
+  a.wait_connected();
+  EXPECT_EQ(link(a, "logic").durability, "replicated");
+  EXPECT_EQ(link(a, "marketdata").durability, "local");
+  replica.pause();
+  auto pub = *a.bus.publisher("strategy");
+  auto t = *a.bus.topic("strategy.signal.AAPL");
+  for (int i = 0; i < 500; ++i) pub.publish(t, trade(i));
+  EXPECT_FALSE(a.transport->flush(std::chrono::milliseconds(1500)))
+      << "acknowledged with no replica confirming";
+  const auto stalled = link(a, "logic");
+  EXPECT_GT(stalled.backlog_messages, 0U);
+  EXPECT_GE(stalled.replica_timeouts, 2U);
+  EXPECT_LT(stalled.exported, 500U);
+  replica.resume();
+  for (int i = 500; i < 2000; ++i) pub.publish(t, trade(i));
+  ASSERT_TRUE(a.transport->flush(std::chrono::seconds(20)));
+  const auto done = link(a, "logic");
+  EXPECT_EQ(done.backlog_messages, 0U);
+  EXPECT_EQ(done.exported, 2000U);
+  // Acknowledged means the replica has it: kill the master at once, read the replica.
+  logic.kill9();
+  const auto on_replica = sequences_on(replica, "strategy");
+  EXPECT_EQ(on_replica.size(), 2000U) << "every acknowledged message is on the replica";
+}
+
 }  // namespace
 }  // namespace nautilus::bus_redis

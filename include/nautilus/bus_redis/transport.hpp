@@ -63,6 +63,7 @@ struct LinkStatus {
   std::string name;  // "marketdata" or "logic"
   std::string endpoint;
   std::string stream;
+  std::string durability = "local";  // or "replicated": a write counts once a replica has it
   bool writer_connected = false;
   bool reader_connected = false;
   core::UnixNanos degraded_since = 0;  // 0 while connected
@@ -78,6 +79,9 @@ struct LinkStatus {
   std::uint64_t failed_acks = 0;  // XACKs the server refused (the entries are claimed again)
   std::uint64_t group_recreations = 0;
   std::uint64_t claimed = 0;  // entries taken over from other consumers
+  // With replicated durability: WAITs that timed out with no replica confirming the round
+  // (its messages stay in the resend buffer until one does).
+  std::uint64_t replica_timeouts = 0;
   // This process's group on the bus's normal stream (XINFO GROUPS, refreshed every
   // claim_interval): entries read but not acknowledged, and entries not yet read.
   std::uint64_t group_pending = 0;

@@ -22,12 +22,18 @@
 
 namespace nautilus::config {
 
+// When a bus's write counts as done (it leaves the publisher's resend buffer): once the server
+// has it (local), or once a replica has it too (replicated: WAIT 1 after each round, so a
+// master that dies right after acknowledging loses nothing its replica does not have).
+enum class Durability : std::uint8_t { kLocal, kReplicated };
+
 struct RedisEndpoint {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
   int db = 0;
-  std::string username;  // ACL user; empty = "default"
-  std::string password;  // empty = no AUTH
+  std::string username;                        // ACL user; empty = "default"
+  std::string password;                        // empty = no AUTH
+  Durability durability = Durability::kLocal;  // the buses' writes (not the main Redis's)
 
   friend bool operator==(const RedisEndpoint&, const RedisEndpoint&) = default;
 };
@@ -52,6 +58,9 @@ struct BusConfig {
   std::size_t pack_max = 256;
   // While a Redis is down: outbound bytes kept per bus and path (MESSAGEBUS_FAILOVER_BUFFER_MB).
   std::size_t failover_buffer_bytes = 64u << 20;
+  // With durability "replicated": how long one WAIT for a replica may take before the round is
+  // counted as not yet replicated and waited for again (MESSAGEBUS_REPLICATION_TIMEOUT_MS).
+  std::chrono::milliseconds replication_timeout{1000};
   std::string logic_stream = "nautilus:engine_communication";
   std::string marketdata_stream = "nautilus:market_data";
   Retention retention = Retention::kMaxLen;

@@ -73,6 +73,8 @@ TEST(BusConfig, InvalidEnvironmentValuesNameTheVariable) {
       {"MARKETDATA_REDIS_PORT", "6380.5"},
       {"MESSAGEBUS_LOGIC_STREAM", "has space"},
       {"MESSAGEBUS_FAILOVER_BUFFER_MB", "0"},
+      {"ENGINE_LOGIC_REDIS_DURABILITY", "fsync"},
+      {"MESSAGEBUS_REPLICATION_TIMEOUT_MS", "0"},
   };
   for (const auto& [var, value] : bad) {
     auto c = load_bus_config(env_of({{var, value}}));
@@ -123,6 +125,36 @@ symbols = ["AAPL", "MSFT"]
   EXPECT_EQ(std::get<std::int64_t>(md.at("seed")), 7);
   EXPECT_EQ(std::get<std::vector<std::string>>(md.at("symbols")),
             (std::vector<std::string>{"AAPL", "MSFT"}));
+}
+
+TEST(BusConfig, DurabilityIsSetPerBusLocalUnlessSaidOtherwise) {
+  auto d = load_bus_config(env_of({}));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->logic.durability, Durability::kLocal);
+  EXPECT_EQ(d->replication_timeout, std::chrono::milliseconds(1000));
+  auto env = load_bus_config(env_of({{"REDIS_DURABILITY", "replicated"},
+                                     {"MARKETDATA_REDIS_DURABILITY", "local"},
+                                     {"MESSAGEBUS_REPLICATION_TIMEOUT_MS", "250"}}));
+  ASSERT_TRUE(env) << env.error().message;
+  EXPECT_EQ(env->logic.durability, Durability::kReplicated);
+  EXPECT_EQ(env->marketdata.durability, Durability::kLocal);
+  EXPECT_EQ(env->replication_timeout, std::chrono::milliseconds(250));
+  auto toml = load_bus_config_text(env_of({}), R"(
+[messagebus]
+replication_timeout_ms = 50
+[redis.logic]
+durability = "replicated"
+)",
+                                   "test.toml");
+  ASSERT_TRUE(toml) << toml.error().message;
+  EXPECT_EQ(toml->logic.durability, Durability::kReplicated);
+  EXPECT_EQ(toml->marketdata.durability, Durability::kLocal);
+  EXPECT_EQ(toml->replication_timeout, std::chrono::milliseconds(50));
+  auto bad = load_bus_config_text(env_of({}), "[redis.logic]\ndurability = \"sync\"\n", "t.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("redis.logic.durability"), std::string::npos)
+      << bad.error().message;
+  EXPECT_NE(bad.error().message.find("\"replicated\""), std::string::npos);
 }
 
 TEST(BusConfig, SingleRedisModeWhenAllBusesAreOneServer) {
