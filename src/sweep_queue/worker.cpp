@@ -213,6 +213,15 @@ class Worker {
       }
       r.run = std::move(task.result);
     }
+    // A sweep that finished meanwhile (another worker answered, the submitter cleaned up):
+    // an answer now would only leave a results stream nobody reads.
+    auto still = client_->command({"EXISTS", q_.stream + ":live:" + job->sweep});
+    if (!still) return std::unexpected(still.error());
+    if (still->type == RedisReply::Type::kInteger && still->integer == 0) {
+      ++stats_.abandoned;
+      say(fmt::format("worker {}: job {}: its sweep is over; result not sent", name_, job->id));
+      return ack(entry.id);
+    }
     if (auto ok = answer(*job, r, report_json); !ok) return ok;
     if (auto ok = ack(entry.id); !ok) return ok;
     ++stats_.jobs;
