@@ -47,6 +47,14 @@ int run_worker_command(const WorkerOptions& o) {
   {
     std::vector<std::jthread> threads;
     for (std::size_t t = 0; t < o.threads; ++t) {
+      // A thread that cannot start is one fewer for the signal thread to wait for.
+      struct Uncount {
+        std::atomic<std::size_t>& running;
+        bool started = false;
+        ~Uncount() {
+          if (!started) --running;
+        }
+      } uncount{running};
       threads.emplace_back([&, t] {
         sweep_queue::WorkerOptions w{
             .queue = {.redis = cfg->main},
@@ -64,6 +72,7 @@ int run_worker_command(const WorkerOptions& o) {
         results[t] = sweep_queue::run_worker(w, stop);
         --running;
       });
+      uncount.started = true;
     }
   }
   int status = 0;

@@ -78,6 +78,9 @@ struct ClusterClient::Impl {
   std::vector<SlotRange> ranges;
   std::array<std::uint16_t, kClusterSlots> owner{};           // index into ranges, kNoOwner
   std::map<std::string, std::unique_ptr<RedisClient>> conns;  // by host:port
+  // Nodes whose connection just failed, until when: asked last, so a dead master (whose
+  // connect may take the whole timeout on a real network) does not slow every map read.
+  std::map<std::string, Clock::time_point> down_until;
   ClusterStats stats;
 
   config::RedisEndpoint endpoint(const ClusterNode& n) const {
@@ -94,7 +97,11 @@ struct ClusterClient::Impl {
     if (c) ++stats.reconnects;
     c.reset();
     auto made = RedisClient::connect(endpoint(n), options.timeout);
-    if (!made) return nullptr;
+    if (!made) {
+      down_until[n.name()] = Clock::now() + std::chrono::seconds(2);
+      return nullptr;
+    }
+    down_until.erase(n.name());
     c = std::make_unique<RedisClient>(std::move(*made));
     return c.get();
   }
@@ -104,8 +111,11 @@ struct ClusterClient::Impl {
     auto r = c.command({"CLUSTER", "SLOTS"});
     if (!r) return std::unexpected(r.error());
     if (r->is_error()) {
+      // Only "cluster support disabled" means the address is wrong; anything else (LOADING
+      // after a restart, a node not yet joined) is this node's, and the next is asked.
+      const bool not_cluster = r->str.find("cluster support disabled") != std::string::npos;
       return std::unexpected(cluster_error(
-          core::ErrorCode::kInvalidArgument,
+          not_cluster ? core::ErrorCode::kInvalidArgument : core::ErrorCode::kIo,
           fmt::format("{}: CLUSTER SLOTS: {}",
                       c.endpoint().host + ":" + std::to_string(c.endpoint().port), r->str)));
     }
@@ -137,7 +147,7 @@ struct ClusterClient::Impl {
     }
     if (next.empty()) {
       return std::unexpected(
-          cluster_error(core::ErrorCode::kInvalidArgument, "CLUSTER SLOTS: no slot is served"));
+          cluster_error(core::ErrorCode::kIo, "CLUSTER SLOTS: no slot is served"));
     }
     std::sort(next.begin(), next.end(),
               [](const SlotRange& a, const SlotRange& b) { return a.first < b.first; });
@@ -168,6 +178,11 @@ struct ClusterClient::Impl {
       ClusterNode n{.host = s.host, .port = s.port, .id = {}};
       if (std::find(ask.begin(), ask.end(), n) == ask.end()) ask.push_back(n);
     }
+    const auto now = Clock::now();
+    std::stable_partition(ask.begin(), ask.end(), [&](const ClusterNode& n) {
+      const auto it = down_until.find(n.name());
+      return it == down_until.end() || it->second < now;
+    });
     for (const auto& n : ask) {
       RedisClient* c = connection(n);
       if (c == nullptr) {

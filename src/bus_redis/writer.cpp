@@ -15,6 +15,9 @@
 // just before. clang-tidy's optional-access check does not follow that invariant.
 // NOLINTBEGIN(bugprone-unchecked-optional-access)
 namespace nautilus::bus_redis::detail {
+
+// How long a WAIT may block when it asks again about a round no replica confirmed in time.
+constexpr std::chrono::milliseconds kReask{10};
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -233,7 +236,9 @@ bool PathWriter::send_round(LinkWriter& w) {
     return false;
   }
   f.wait_sent = false;
-  if (w.link.endpoint.durability == config::Durability::kReplicated && !send_wait(w)) {
+  f.awaiting_replica = false;
+  if (w.link.endpoint.durability == config::Durability::kReplicated &&
+      !send_wait(w, options_.config.replication_timeout)) {
     fail_round(w);
     return false;
   }
@@ -242,9 +247,8 @@ bool PathWriter::send_round(LinkWriter& w) {
 
 // WAIT 1 <timeout> behind the round's XADDs: it answers once a replica has everything this
 // connection wrote, or with 0 when the timeout passes first.
-bool PathWriter::send_wait(LinkWriter& w) const {
-  const std::string ms = std::to_string(options_.config.replication_timeout.count());
-  if (!w.client->send({{"WAIT", "1", ms}})) return false;
+bool PathWriter::send_wait(LinkWriter& w, std::chrono::milliseconds timeout) const {
+  if (!w.client->send({{"WAIT", "1", std::to_string(timeout.count())}})) return false;
   w.in_flight.wait_sent = true;
   return true;
 }
@@ -263,11 +267,15 @@ bool PathWriter::finish_round(LinkWriter& w) {
     f.entries = 0;  // appended: only the replica's confirmation may be left to take
   }
   if (w.link.endpoint.durability == config::Durability::kReplicated) {
-    // No replica confirmed an earlier WAIT: ask again (the messages are on the master; they
-    // are resent only if the connection fails, and consumers de-duplicate those).
-    if (!f.wait_sent && !send_wait(w)) {
-      fail_round(w);
-      return false;
+    if (f.awaiting_replica) {
+      // No replica confirmed the round yet: ask again once due, and briefly (a replica that
+      // is back and caught up answers at once). The messages are on the master; they are
+      // resent only if the connection fails, and consumers de-duplicate those.
+      if (SteadyClock::now() < f.replica_retry) return false;
+      if (!send_wait(w, std::min(options_.config.replication_timeout, kReask))) {
+        fail_round(w);
+        return false;
+      }
     }
     f.wait_sent = false;
     auto replicas = w.client->receive();
@@ -277,8 +285,11 @@ bool PathWriter::finish_round(LinkWriter& w) {
     }
     if (replicas->type != RedisReply::Type::kInteger || replicas->integer < 1) {
       w.link.replica_timeouts.fetch_add(1, std::memory_order_relaxed);
+      f.awaiting_replica = true;
+      f.replica_retry = SteadyClock::now() + options_.config.replication_timeout;
       return false;  // still in flight: not acknowledged until a replica has it
     }
+    f.awaiting_replica = false;
   }
   const std::size_t n = f.messages.size();
   f.messages.clear();
@@ -299,6 +310,7 @@ void PathWriter::fail_round(LinkWriter& w) {
            std::make_move_iterator(f.messages.end()));
   f.messages.clear();
   f.active = false;
+  f.awaiting_replica = false;
   w.client.reset();
   w.link.writer_connected[path_].store(false);
   w.backoff.failed();
@@ -307,7 +319,8 @@ void PathWriter::fail_round(LinkWriter& w) {
 
 // One whole round trip (the one in flight first, if any).
 bool PathWriter::write_round(LinkWriter& w) {
-  (void)finish_round(w);
+  // A round still waiting for a replica stays the one in flight: no new round replaces it.
+  if (!finish_round(w) && w.in_flight.active) return false;
   return send_round(w) && finish_round(w);
 }
 
@@ -335,7 +348,7 @@ void PathWriter::run(const std::stop_token& stop) {
       // only when another round is due (at once when the outbox is empty: no added latency).
       if (w.in_flight.active && due) (void)finish_round(w);
       if (!w.in_flight.active && due) (void)send_round(w);
-      waiting = waiting || w.in_flight.active;
+      waiting = waiting || (w.in_flight.active && !w.in_flight.awaiting_replica);
     }
     if (got == 0 && !waiting) (void)outbox_->wait(idle_wait(now), stop);
   }
@@ -352,6 +365,10 @@ std::chrono::nanoseconds PathWriter::idle_wait(SteadyClock::time_point now) cons
     if (w.pending_count() > 0) {
       wait = std::min<std::chrono::nanoseconds>(
           wait, std::max<SteadyClock::duration>(w.backoff.next() - now, {}));
+    }
+    if (w.in_flight.awaiting_replica) {
+      wait = std::min<std::chrono::nanoseconds>(
+          wait, std::max<SteadyClock::duration>(w.in_flight.replica_retry - now, {}));
     }
   }
   return std::max<std::chrono::nanoseconds>(wait, std::chrono::microseconds(100));

@@ -77,9 +77,13 @@ class PathWriter {
       std::size_t entries = 0;  // XADD replies to take
       std::size_t bytes = 0;
       bool active = false;
-      // Replicated durability: a WAIT reply to take after the XADDs' (false once taken, and
-      // while no replica has confirmed the round: finish_round then asks again).
+      // Replicated durability: a WAIT reply to take after the XADDs' (false once taken).
       bool wait_sent = false;
+      // No replica confirmed the round in time: it stays here, unacknowledged, and is asked
+      // about again (briefly) from replica_retry on; nothing blocks the thread meanwhile, so
+      // the other bus and the outbox go on.
+      bool awaiting_replica = false;
+      std::chrono::steady_clock::time_point replica_retry{};
     } in_flight;
     std::size_t pending_bytes = 0;  // queued and in flight
     std::chrono::steady_clock::time_point oldest_pending{};
@@ -100,7 +104,7 @@ class PathWriter {
   void fail_round(LinkWriter& w);
   bool write_round(LinkWriter& w);
   [[nodiscard]] Trim trim() const;
-  [[nodiscard]] bool send_wait(LinkWriter& w) const;
+  [[nodiscard]] bool send_wait(LinkWriter& w, std::chrono::milliseconds timeout) const;
   void run(const std::stop_token& stop);
   // How long the thread may sleep when nothing is queued in the outbox or in flight.
   [[nodiscard]] std::chrono::nanoseconds idle_wait(std::chrono::steady_clock::time_point now) const;

@@ -72,13 +72,24 @@ struct RedisRunner::Impl {
     return &*client;
   }
 
-  // The key workers look for before they start a job of this sweep.
+  // The key workers look for before they start a job of this sweep, and the results stream's
+  // expiry: both outlive a submitter that dies by at most kLiveTtl.
   core::Result<void> refresh_live(RedisClient& c) {
-    auto r = c.command(
-        {"SET", live_key, "1", "PX", std::to_string(std::chrono::milliseconds(kLiveTtl).count())});
+    const std::string ttl = std::to_string(std::chrono::milliseconds(kLiveTtl).count());
+    auto r = c.pipeline({{"SET", live_key, "1", "PX", ttl}, {"PEXPIRE", results_stream, ttl}});
     if (!r) return std::unexpected(r.error());
-    if (r->is_error()) return std::unexpected(server_error("SET " + live_key, *r));
+    if (r->front().is_error()) return std::unexpected(server_error("SET " + live_key, r->front()));
     live_refreshed = Clock::now();
+    return {};
+  }
+
+  // The results stream, empty (workers answer with XADD NOMKSTREAM: only into a live sweep).
+  core::Result<void> make_results(RedisClient& c) {
+    auto added = c.command({"XADD", results_stream, "*", "open", "1"});
+    if (!added) return std::unexpected(added.error());
+    if (added->is_error()) return std::unexpected(server_error("XADD " + results_stream, *added));
+    auto deleted = c.command({"XDEL", results_stream, added->str});
+    if (!deleted) return std::unexpected(deleted.error());
     return {};
   }
 
@@ -89,6 +100,7 @@ struct RedisRunner::Impl {
     if (group->is_error() && !group->is_error("BUSYGROUP")) {
       return std::unexpected(server_error("XGROUP CREATE " + options.stream, *group));
     }
+    if (auto ok = make_results(c); !ok) return ok;
     if (auto ok = refresh_live(c); !ok) return ok;
     std::vector<std::string> payloads;
     for (std::size_t n = 0; n < tasks.size(); ++n) {
@@ -245,7 +257,8 @@ struct RedisRunner::Impl {
   }
 
   void clean_up() {
-    if (!client || !client->healthy()) return;
+    if (job_entries.empty() && !client) return;  // nothing was ever queued
+    if (!connection()) return;                   // what is left expires (kLiveTtl)
     std::vector<std::vector<std::string>> cmds{{"DEL", live_key, results_stream}};
     for (std::size_t i = 0; i < job_entries.size(); i += 512) {
       std::vector<std::string> xdel{"XDEL", options.stream};

@@ -51,8 +51,8 @@ class Worker {
     while (!stop_ && !(o_.max_jobs > 0 && stats_.jobs >= o_.max_jobs)) {
       if (!client_ || !client_->healthy()) {
         if (!connect()) {
-          std::this_thread::sleep_for(std::min(backoff, milliseconds(1000)));
-          backoff = std::min(backoff * 2, milliseconds(5000));
+          std::this_thread::sleep_for(backoff);
+          backoff = std::min(backoff * 2, milliseconds(1000));  // stop is seen within a second
           continue;
         }
         backoff = milliseconds(200);
@@ -135,7 +135,9 @@ class Worker {
 
   core::Result<void> answer(const Job& job, const Result& r, const std::string& report) {
     const std::string text = encode_result(r);
-    std::vector<std::string_view> cmd{"XADD", job.results, "*", "r", text};
+    // NOMKSTREAM: the submitter made the stream; once it is gone (the sweep is over, or its
+    // submitter died and the stream expired) the answer goes nowhere instead of making it anew.
+    std::vector<std::string_view> cmd{"XADD", job.results, "NOMKSTREAM", "*", "r", text};
     if (!report.empty()) {
       cmd.emplace_back("report");
       cmd.emplace_back(report);
@@ -146,6 +148,18 @@ class Worker {
       return core::fail(core::ErrorCode::kIo,
                         fmt::format("XADD {}: {}", job.results, replies->front().str));
     }
+    if (replies->front().type == RedisReply::Type::kNil) {
+      ++stats_.abandoned;
+      say(fmt::format("worker {}: job {}: its sweep is over; result not sent", name_, job.id));
+    }
+    return {};
+  }
+
+  // Acknowledged and deleted: a job of a sweep that is gone is nobody's any more.
+  core::Result<void> drop(const std::string& id) {
+    if (auto ok = ack(id); !ok) return ok;
+    auto r = client_->command({"XDEL", q_.stream, id});
+    if (!r) return std::unexpected(r.error());
     return {};
   }
 
@@ -185,7 +199,7 @@ class Worker {
           fmt::format("worker {}: job {}: its sweep is no longer waiting (the submitter is "
                       "gone); dropped",
                       name_, job->id));
-      return ack(entry.id);
+      return drop(entry.id);
     }
     say(fmt::format("worker {}: job {} started (attempt {})", name_, job->id, entry.deliveries));
     const auto t0 = Clock::now();
@@ -212,15 +226,6 @@ class Worker {
         return {};
       }
       r.run = std::move(task.result);
-    }
-    // A sweep that finished meanwhile (another worker answered, the submitter cleaned up):
-    // an answer now would only leave a results stream nobody reads.
-    auto still = client_->command({"EXISTS", q_.stream + ":live:" + job->sweep});
-    if (!still) return std::unexpected(still.error());
-    if (still->type == RedisReply::Type::kInteger && still->integer == 0) {
-      ++stats_.abandoned;
-      say(fmt::format("worker {}: job {}: its sweep is over; result not sent", name_, job->id));
-      return ack(entry.id);
     }
     if (auto ok = answer(*job, r, report_json); !ok) return ok;
     if (auto ok = ack(entry.id); !ok) return ok;

@@ -101,7 +101,8 @@ TEST(RedisCluster, ASlotMovedWhileInUseIsFollowedThroughAskThenMoved) {
   ASSERT_TRUE(c) << c.error().message;
   const std::string key = "{moving}.old";
   const std::uint16_t slot = key_slot(key);
-  ASSERT_TRUE(c->command({"SET", key, "before"}));
+  auto set = c->command({"SET", key, "before"});
+  ASSERT_TRUE(set && set->str == "OK");
   const ClusterNode from = c->master_of(slot);
   ClusterNode to;
   for (const auto& m : c->masters()) {
@@ -110,8 +111,12 @@ TEST(RedisCluster, ASlotMovedWhileInUseIsFollowedThroughAskThenMoved) {
   RedisClient* src = c->node(from);
   RedisClient* dst = c->node(to);
   ASSERT_TRUE(src != nullptr && dst != nullptr);
-  const auto id_of = [&](RedisClient* n) { return n->command({"CLUSTER", "MYID"})->str; };
+  const auto id_of = [&](RedisClient* n) {
+    auto id = n->command({"CLUSTER", "MYID"});
+    return id && !id->is_error() ? id->str : std::string();
+  };
   const std::string from_id = id_of(src), to_id = id_of(dst);
+  ASSERT_FALSE(from_id.empty() || to_id.empty());
   const std::string s = std::to_string(slot);
   ASSERT_EQ(dst->command({"CLUSTER", "SETSLOT", s, "IMPORTING", from_id})->str, "OK");
   ASSERT_EQ(src->command({"CLUSTER", "SETSLOT", s, "MIGRATING", to_id})->str, "OK");

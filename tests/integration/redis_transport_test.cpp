@@ -804,6 +804,14 @@ TEST(RedisTransport, ReplicatedDurabilityAcknowledgesOnlyWhatAReplicaHasSoAKille
   for (int i = 0; i < 500; ++i) pub.publish(t, trade(i));
   EXPECT_FALSE(a.transport->flush(std::chrono::milliseconds(1500)))
       << "acknowledged with no replica confirming";
+  // The other bus (durability local) goes on meanwhile: the wait for a replica blocks nothing.
+  auto feed = *a.bus.publisher("feed");
+  auto quotes = *a.bus.topic("market_data.AAPL.quote");
+  for (int i = 0; i < 200; ++i) feed.publish(quotes, quote(i));
+  for (int i = 0; i < 500 && link(a, "marketdata").exported < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(link(a, "marketdata").exported, 200U) << "the local bus waited for the other's replica";
   const auto stalled = link(a, "logic");
   EXPECT_GT(stalled.backlog_messages, 0U);
   EXPECT_GE(stalled.replica_timeouts, 2U);

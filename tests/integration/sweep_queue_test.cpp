@@ -262,6 +262,8 @@ TEST(SweepQueue, AJobThatKeepsKillingItsWorkersIsFailedWithTheReasonNotRetriedFo
   const std::string jobs(kJobs);
   const std::string results = jobs + ":results:s";
   ASSERT_TRUE(c.command({"XGROUP", "CREATE", jobs, "nautilus-workers", "0", "MKSTREAM"}));
+  // The results stream exists while its sweep does (workers answer with XADD NOMKSTREAM).
+  ASSERT_TRUE(c.command({"XGROUP", "CREATE", results, "submitter", "$", "MKSTREAM"}));
   const std::string job = json::serialize(json::object{{"v", 1},
                                                        {"id", "s/1.0"},
                                                        {"sweep", "s"},

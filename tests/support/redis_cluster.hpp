@@ -79,7 +79,7 @@ class RedisCluster {
         if (id.empty()) continue;
         ClusterNodeInfo info{.id = id,
                              .port = static_cast<std::uint16_t>(
-                                 std::stoi(addr.substr(addr.find(':') + 1, addr.find('@')))),
+                                 std::stoi(addr.substr(addr.find(':') + 1))),  // to the '@'
                              .master = flags.find("master") != std::string::npos,
                              .failed = flags.find("fail") != std::string::npos,
                              .master_id = master == "-" ? "" : master};

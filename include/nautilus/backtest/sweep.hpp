@@ -97,7 +97,9 @@ struct SweepResult {
 
 // Called once per finished backtest, from the thread that ran it (serialised: one at a time).
 // `fold` is the walk-forward fold, -1 for a grid run over the whole data; `test` says whether
-// the run was a fold's test. The report is dropped when it returns.
+// the run was a fold's test. The report is dropped when it returns. A runner may leave a
+// walk-forward training run's report empty (the queue does not send those back; their
+// metrics are in the RunResult): SweepTask::wants_report says which reports come.
 struct RunContext {
   int fold = -1;
   bool test = false;

@@ -75,7 +75,9 @@ class ClusterClient {
   [[nodiscard]] static core::Result<ClusterClient> connect(
       const std::vector<config::RedisEndpoint>& seeds, ClusterOptions options);
 
-  // One command; args[key_index] is the key that routes it.
+  // One command; args[key_index] is the key that routes it. A command whose connection broke
+  // before its reply came is sent again (to the slot's master as the map then says), so it
+  // may run twice: fine for idempotent commands and for XADD behind de-duplication.
   [[nodiscard]] core::Result<RedisReply> command(const std::vector<std::string>& args,
                                                  std::size_t key_index = 1);
   // Commands grouped by master, pipelined per master (all masters written to before any is
