@@ -74,7 +74,7 @@ class RedisServer {
     if (pid_ > 0) ::kill(pid_, SIGCONT);
   }
 
- private:
+  // A free loopback port (bound, read back, released); also for other servers' ports.
   static std::uint16_t free_port() {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
@@ -91,6 +91,7 @@ class RedisServer {
     return ntohs(a.sin_port);
   }
 
+ private:
   void start() {
     std::vector<std::string> args = {
         "redis-server", "--port",    std::to_string(port_), "--bind", "127.0.0.1",
