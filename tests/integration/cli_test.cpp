@@ -44,21 +44,12 @@ bool contains(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }
 
-// A --port-offset that puts the MarketData hub (8800) on a port that was free just now, so
-// tests do not collide with each other or with a platform already running on this machine.
 // The default ports of the build's engines, from `nautilus engines` ("<name> <port> ...").
 const std::vector<int>& engine_ports();
 
-// A --port-offset at which every engine of the build can listen: each default port plus the
-// offset was free a moment ago.
+// A --port-offset at which every engine of the build can listen.
 std::string free_offset() {
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    const int offset = static_cast<int>(nautilus::test::free_port()) - 8800;
-    bool all = true;
-    for (const int p : engine_ports()) all = all && nautilus::test::port_free(p + offset);
-    if (all) return std::to_string(offset);
-  }
-  return std::to_string(static_cast<int>(nautilus::test::free_port()) - 8800);
+  return std::to_string(nautilus::test::free_port_offset(engine_ports()));
 }
 
 const std::vector<int>& engine_ports() {

@@ -21,6 +21,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support/child_process.hpp"
 #include "support/http_client.hpp"
@@ -33,19 +34,10 @@ using nautilus::test::Child;
 using nautilus::test::spawn;
 
 constexpr const char* kLoopEngines = "marketdata,strategy,risk,portfolio,collateral,analytics";
-const int kPorts[] = {8800, 8700, 8200, 8900, 9000, 8100};
+const std::vector<int> kPorts = {8800, 8700, 8200, 8900, 9000, 8100};
 
 // A --port-offset at which the loop's engines can all listen.
-int free_offset() {
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    const int offset = static_cast<int>(nautilus::test::free_port()) - 8800;
-    bool ok = true;
-    for (const int p : kPorts)
-      ok = ok && p + offset < 65536 && nautilus::test::port_free(p + offset);
-    if (ok) return offset;
-  }
-  return 20000;
-}
+int free_offset() { return nautilus::test::free_port_offset(kPorts); }
 
 double number(const json::value& v) {
   if (v.is_string()) return std::stod(std::string(v.as_string()));

@@ -9,10 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nautilus::test {
 
@@ -40,6 +44,40 @@ inline bool port_free(int port) {
   const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
   return ok;
+}
+
+// A --port-offset at which every one of `ports` (the engines' default ports) can listen.
+//
+// Offsets are drawn at random from ports below the kernel's ephemeral range
+// (/proc/sys/net/ipv4/ip_local_port_range): a port inside it can be taken, between our check
+// and the engine's bind, by any outgoing connection of a test running beside this one (a CI
+// run saw "Address already in use" that way), while nothing but another such offset lands
+// below it.
+inline int free_port_offset(const std::vector<int>& ports) {
+  int ephemeral_low = 32768;
+  if (std::FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    int low = 0;
+    int high = 0;
+    if (std::fscanf(f, "%d %d", &low, &high) == 2 && low > 12000) ephemeral_low = low;
+    std::fclose(f);
+  }
+  const auto [lo_it, hi_it] = std::minmax_element(ports.begin(), ports.end());
+  const int lo = ports.empty() ? 0 : *lo_it;
+  const int hi = ports.empty() ? 0 : *hi_it;
+  // Offsets that put every port within [10000, ephemeral_low).
+  const int first = 10000 - lo;
+  const int last = ephemeral_low - 1 - hi;
+  std::mt19937 rng(
+      static_cast<unsigned>(::getpid()) ^
+      static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::uniform_int_distribution<int> pick(first, std::max(first, last));
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int offset = pick(rng);
+    bool all = true;
+    for (const int p : ports) all = all && port_free(p + offset);
+    if (all) return offset;
+  }
+  return pick(rng);
 }
 
 class RawConnection {
