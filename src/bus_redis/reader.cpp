@@ -75,8 +75,11 @@ bool StreamReader::connect() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return false;
   }
-  auto c = RedisClient::connect(link_.endpoint, options_.connect_timeout);
+  const auto target = link_.target(stale_);
+  auto c = target ? RedisClient::connect(*target, options_.connect_timeout)
+                  : core::Result<RedisClient>(core::fail(core::ErrorCode::kClosed, "no master"));
   if (!c) {
+    stale_ = true;
     backoff_.failed();
     link_.mark_degraded(ctx_.bus.clock());
     return false;
@@ -89,9 +92,11 @@ bool StreamReader::connect() {
   // group exists (BUSYGROUP) and keeps its position.
   if (auto ok = reader_->ensure_group(first_connect_ ? "$" : "0"); !ok) {
     drop();
+    stale_ = true;  // on a cluster: MOVED, or CLUSTERDOWN while a master fails over
     backoff_.failed();
     return false;
   }
+  stale_ = false;
   reported_failed_ = reported_recreated_ = reported_acks_ = 0;
   first_connect_ = false;
   backoff_.succeeded();
@@ -111,6 +116,7 @@ void StreamReader::fail() {
   report();
   restore_acks();
   drop();
+  stale_ = true;  // on a cluster: the shard may have moved (MOVED) or failed over
   backoff_.failed();
   link_.mark_degraded(ctx_.bus.clock());
 }

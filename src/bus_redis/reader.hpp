@@ -120,6 +120,7 @@ class StreamReader {
   std::vector<DeadLetter> dead_;        // written when no read is in flight
   bool in_flight_ = false;              // a read has been sent, its reply not yet taken
   bool first_connect_ = true;
+  bool stale_ = false;  // the last connection failed: a cluster's map is read again first
   std::chrono::steady_clock::time_point last_claim_;
   // Urgent entries are few and must not wait: read them as they come. Normal entries may
   // carry hundreds of messages or one (writers choose, MESSAGEBUS_PACK_MAX): each read asks

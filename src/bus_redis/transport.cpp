@@ -24,6 +24,7 @@ using detail::kUrgentPath;
 using detail::Link;
 using detail::Path;
 using detail::PathWriter;
+using detail::Routes;
 
 // Unique per transport, not just per process: the consumer name is also the origin id a
 // transport uses to skip its own entries, and two transports in one process (tests, bench)
@@ -41,9 +42,11 @@ struct RedisTransport::Impl {
   bus::MessageBus& bus;
   TransportOptions options;
   std::string instance;  // this transport: written as each entry's origin
-  // [0] marketdata, [1] logic; while migrating from single-Redis also [2] and [3], the same
-  // streams on the legacy server, written and read alongside.
+  // The MarketData bus (one link, or one per shard on a cluster), the Engine Logic bus (the
+  // same); while migrating from single-Redis also the same two streams on the legacy server,
+  // written and read alongside. `routes` says which link a topic goes to.
   std::vector<std::unique_ptr<Link>> links;
+  Routes routes;
   detail::SharedDedup dedup;
   std::array<std::unique_ptr<PathWriter>, 2> writers;  // by Path
 
@@ -52,6 +55,30 @@ struct RedisTransport::Impl {
 };
 
 RedisTransport::RedisTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+namespace {
+
+// One bus's links: one for a server; for a cluster, one per shard, sharing the bus's router.
+void add_bus(RedisTransport::Impl& i, const std::string& name, const config::RedisEndpoint& ep,
+             const std::string& stream, ShardKey key, std::size_t default_shards,
+             std::optional<ShardLayout>& layout) {
+  if (!ep.is_cluster()) {
+    i.links.push_back(std::make_unique<Link>(name, ep, stream));
+    return;
+  }
+  const auto& layout_v = layout.emplace(stream, ep.shards > 0 ? ep.shards : default_shards, key);
+  auto router = std::make_shared<detail::ClusterRouter>(ep, i.options.connect_timeout);
+  for (std::size_t k = 0; k < layout_v.shards(); ++k) {
+    auto& l = i.links.emplace_back(
+        std::make_unique<Link>(fmt::format("{}.{}", name, k), ep, layout_v.stream(k)));
+    l->shard = static_cast<int>(k);
+    l->slot = layout_v.slot(k);
+    l->router = router;
+    l->carries_urgent = k == 0;
+  }
+}
+
+}  // namespace
 
 Result<std::unique_ptr<RedisTransport>> RedisTransport::start(bus::MessageBus& bus,
                                                               TransportOptions options) {
@@ -64,16 +91,19 @@ Result<std::unique_ptr<RedisTransport>> RedisTransport::start(bus::MessageBus& b
   if (i.options.failover_buffer_bytes == 0) {
     i.options.failover_buffer_bytes = i.options.config.failover_buffer_bytes;
   }
-  i.links.push_back(std::make_unique<Link>("marketdata", cfg.marketdata, cfg.marketdata_stream));
-  i.links.push_back(std::make_unique<Link>("logic", cfg.logic, cfg.logic_stream));
+  add_bus(i, "marketdata", cfg.marketdata, cfg.marketdata_stream, ShardKey::kSymbol,
+          kDefaultMarketDataShards, i.routes.marketdata);
+  add_bus(i, "logic", cfg.logic, cfg.logic_stream, ShardKey::kFamily, kDefaultLogicShards,
+          i.routes.logic);
   if (cfg.legacy) {
+    i.routes.legacy = true;
     i.links.push_back(
         std::make_unique<Link>("legacy.marketdata", *cfg.legacy, cfg.marketdata_stream));
     i.links.push_back(std::make_unique<Link>("legacy.logic", *cfg.legacy, cfg.logic_stream));
   }
   for (Path path : {kNormalPath, kUrgentPath}) {
     auto& w = i.writers[path];
-    w = std::make_unique<PathWriter>(bus, i.options, i.instance, i.links, path);
+    w = std::make_unique<PathWriter>(bus, i.options, i.instance, i.links, i.routes, path);
     if (auto ok = w->start(); !ok) return std::unexpected(ok.error());
   }
   const detail::ReaderContext ctx{
@@ -85,6 +115,7 @@ Result<std::unique_ptr<RedisTransport>> RedisTransport::start(bus::MessageBus& b
   for (auto& l : i.links) {
     Link* link = l.get();
     for (Path path : {kNormalPath, kUrgentPath}) {
+      if (!link->has_path(path)) continue;
       link->readers[path] = std::jthread([ctx, link, path](const std::stop_token& st) {
         detail::StreamReader(ctx, *link, path).run(st);
       });
@@ -122,13 +153,15 @@ TransportStatus RedisTransport::status() const {
   for (const auto& l : impl_->links) {
     LinkStatus ls;
     ls.name = l->name;
-    ls.endpoint = fmt::format("{}:{}", l->endpoint.host, l->endpoint.port);
+    ls.endpoint = l->where();
     ls.stream = l->stream;
+    ls.shard = l->shard;
+    ls.slot = l->slot;
     ls.durability =
         l->endpoint.durability == config::Durability::kReplicated ? "replicated" : "local";
     ls.writer_connected = l->writer_connected[kNormalPath].load();
-    ls.reader_connected =
-        l->reader_connected[kNormalPath].load() && l->reader_connected[kUrgentPath].load();
+    ls.reader_connected = l->reader_connected[kNormalPath].load() &&
+                          (!l->carries_urgent || l->reader_connected[kUrgentPath].load());
     ls.degraded_since = l->degraded_since.load();
     for (Path path : {kNormalPath, kUrgentPath}) {
       ls.backlog_messages += l->backlog_messages[path].load();

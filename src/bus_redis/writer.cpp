@@ -26,15 +26,6 @@ using SteadyClock = std::chrono::steady_clock;
 // per-entry work among them.
 constexpr std::size_t kMaxEntryBytes = std::size_t{256} * 1024;
 
-bool is_market_data(std::string_view topic) {
-  const auto family = bus::topic_family(topic);
-  return family == "market_data" || topic.starts_with("price.update.") ||
-         topic.starts_with("volume.update.");
-}
-
-// The bus a topic goes to: [0] MarketData, [1] Engine Logic.
-std::size_t route(std::string_view topic) { return is_market_data(topic) ? 0 : 1; }
-
 // Packs `messages` into entries of up to `pack_max` messages and kMaxEntryBytes (a lone
 // message is a "d" entry, the rest "b" entries whose bytes go into `packed`). The entries are
 // views into `messages` and `packed`, so neither may grow while they are in use. Returns the
@@ -76,8 +67,8 @@ std::size_t PathWriter::LinkWriter::pending_count() const {
 
 PathWriter::PathWriter(bus::MessageBus& bus, const TransportOptions& options,
                        const std::string& instance, const std::vector<std::unique_ptr<Link>>& links,
-                       Path path)
-    : bus_(bus), options_(options), instance_(instance), path_(path) {
+                       const Routes& routes, Path path)
+    : bus_(bus), options_(options), instance_(instance), routes_(routes), path_(path) {
   links_.reserve(links.size());
   for (const auto& l : links) links_.emplace_back(*l, options_);
 }
@@ -143,9 +134,9 @@ void PathWriter::on_local(const bus::Envelope& env) {
     unencodable_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  const std::size_t primary = route(env.topic.value());
-  if (links_.size() > 2) enqueue(links_[primary + 2], env.priority, bytes);  // migration
-  enqueue(links_[primary], env.priority, std::move(bytes));
+  const auto topic = env.topic.value();
+  if (auto legacy = routes_.legacy_of(topic)) enqueue(links_[*legacy], env.priority, bytes);
+  enqueue(links_[routes_.link_of(topic, path_)], env.priority, std::move(bytes));
 }
 
 void PathWriter::enqueue(LinkWriter& w, bus::Priority priority, std::string bytes) {
@@ -188,12 +179,16 @@ bool PathWriter::connect(LinkWriter& w) {
   w.client.reset();
   w.link.writer_connected[path_].store(false);
   if (!w.backoff.due()) return false;
-  auto c = RedisClient::connect(w.link.endpoint, options_.connect_timeout);
+  const auto target = w.link.target(w.stale);
+  auto c = target ? RedisClient::connect(*target, options_.connect_timeout)
+                  : core::Result<RedisClient>(core::fail(core::ErrorCode::kClosed, "no master"));
   if (!c) {
+    w.stale = true;
     w.backoff.failed();
     w.link.mark_degraded(bus_.clock());
     return false;
   }
+  w.stale = false;
   (void)w.client.emplace(std::move(*c));
   if (w.link.endpoint.durability == config::Durability::kReplicated) {
     // A WAIT blocks up to the replication timeout: the socket must wait longer than that.
@@ -312,6 +307,7 @@ void PathWriter::fail_round(LinkWriter& w) {
   f.active = false;
   f.awaiting_replica = false;
   w.client.reset();
+  w.stale = true;  // on a cluster: the shard may have moved (MOVED) or failed over
   w.link.writer_connected[path_].store(false);
   w.backoff.failed();
   w.link.mark_degraded(bus_.clock());
@@ -341,6 +337,7 @@ void PathWriter::run(const std::stop_token& stop) {
     for (auto& w : links_) {
       // Connect eagerly: status then tells the truth while idle, and the first message does
       // not pay for the connection.
+      if (!w.link.has_path(path_)) continue;  // a shard with no urgent stream
       if (!w.client) (void)connect(w);
       const bool due = w.flush_now || idle || w.pending_count() >= options_.config.buffer_size ||
                        (w.pending_count() > 0 && now - w.oldest_pending >= interval);

@@ -36,10 +36,10 @@ namespace nautilus::bus_redis::detail {
 
 class PathWriter {
  public:
-  // `options` (with failover_buffer_bytes resolved), `instance` and `links` must outlive the
-  // writer, and `links` must not change once it has started.
+  // `options` (with failover_buffer_bytes resolved), `instance`, `links` and `routes` must
+  // outlive the writer, and `links` must not change once it has started.
   PathWriter(bus::MessageBus& bus, const TransportOptions& options, const std::string& instance,
-             const std::vector<std::unique_ptr<Link>>& links, Path path);
+             const std::vector<std::unique_ptr<Link>>& links, const Routes& routes, Path path);
   PathWriter(const PathWriter&) = delete;
   PathWriter& operator=(const PathWriter&) = delete;
 
@@ -66,6 +66,7 @@ class PathWriter {
     Link& link;
     std::optional<RedisClient> client;
     Backoff backoff;
+    bool stale = false;  // the last connection failed: a cluster's map is read again first
     std::array<std::deque<std::string>, bus::kPriorityCount> pending;
     // The round sent and not yet answered: its messages, taken from the front of one
     // priority's queue, kept until Redis acknowledges them (resent in order if it does not).
@@ -113,6 +114,7 @@ class PathWriter {
   bus::MessageBus& bus_;
   const TransportOptions& options_;
   const std::string& instance_;  // written as each entry's origin
+  const Routes& routes_;
   const Path path_;
   std::vector<LinkWriter> links_;  // as the transport's links
   std::shared_ptr<bus::Mailbox> outbox_;

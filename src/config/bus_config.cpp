@@ -66,6 +66,34 @@ Result<Durability> parse_durability(std::string_view where, std::string_view s) 
   return bad(where, "must be \"local\" or \"replicated\", not '" + std::string(s) + "'");
 }
 
+// "host:port,host:port" (the environment) or one item of a TOML array.
+Result<ClusterSeed> parse_seed(std::string_view where, std::string_view s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string_view::npos) {
+    return bad(where, "'" + std::string(s) + "' is not host:port");
+  }
+  auto host = parse_host(where, s.substr(0, colon));
+  if (!host) return std::unexpected(host.error());
+  auto port = parse_int(where, s.substr(colon + 1), 1, 65535);
+  if (!port) return std::unexpected(port.error());
+  return ClusterSeed{.host = *host, .port = static_cast<std::uint16_t>(*port)};
+}
+
+Result<std::vector<ClusterSeed>> parse_seed_list(std::string_view where, std::string_view s) {
+  std::vector<ClusterSeed> out;
+  while (!s.empty()) {
+    const auto comma = s.find(',');
+    auto seed = parse_seed(where, s.substr(0, comma));
+    if (!seed) return std::unexpected(seed.error());
+    out.push_back(std::move(*seed));
+    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+  }
+  if (out.empty()) return bad(where, "no seed nodes");
+  return out;
+}
+
+constexpr std::int64_t kMaxShards = 1024;
+
 Result<std::string> parse_stream(std::string_view where, std::string_view s) {
   if (s.empty() || s.size() > 256) return bad(where, "stream name must be 1..256 characters");
   for (char c : s) {
@@ -103,6 +131,14 @@ class EnvReader {
     auto d = parse_durability(var, *v);
     if (!d) return std::unexpected(d.error());
     for (auto* e : eps) e->durability = *d;
+    return {};
+  }
+  Result<void> cluster(std::string_view var, RedisEndpoint& ep) const {
+    const auto v = env_(var);
+    if (!v) return {};
+    auto seeds = parse_seed_list(var, *v);
+    if (!seeds) return std::unexpected(seeds.error());
+    ep.cluster = std::move(*seeds);
     return {};
   }
   Result<void> port(std::string_view var, RedisEndpoint& ep) const {
@@ -144,6 +180,12 @@ Result<void> apply_env(const EnvLookup& env, BusConfig& c) {
       r.port("MARKETDATA_REDIS_PORT", c.marketdata),
       r.host("ENGINE_LOGIC_REDIS_HOST", {&c.logic}),
       r.port("ENGINE_LOGIC_REDIS_PORT", c.logic),
+      r.cluster("MARKETDATA_REDIS_CLUSTER", c.marketdata),
+      r.cluster("ENGINE_LOGIC_REDIS_CLUSTER", c.logic),
+      r.integer("MARKETDATA_REDIS_SHARDS", 1, kMaxShards,
+                [&](std::int64_t n) { c.marketdata.shards = static_cast<std::size_t>(n); }),
+      r.integer("ENGINE_LOGIC_REDIS_SHARDS", 1, kMaxShards,
+                [&](std::int64_t n) { c.logic.shards = static_cast<std::size_t>(n); }),
       r.durability("REDIS_DURABILITY", {&c.marketdata, &c.logic}),
       r.durability("MARKETDATA_REDIS_DURABILITY", {&c.marketdata}),
       r.durability("ENGINE_LOGIC_REDIS_DURABILITY", {&c.logic}),
@@ -204,13 +246,46 @@ Result<std::optional<T>> get(const toml::table& t, std::string_view where, std::
   return bad(std::string(where) + "." + std::string(key), "has the wrong type");
 }
 
+// A bus's cluster and shards keys ([redis.marketdata], [redis.logic] only: the registry's
+// Redis and a legacy server are single servers).
+Result<void> apply_cluster(const toml::table& t, std::string_view where, RedisEndpoint& ep) {
+  if (const toml::node* n = t.get("cluster")) {
+    const std::string key = std::string(where) + ".cluster";
+    const auto* a = n->as_array();
+    if (a == nullptr || a->empty()) return bad(key, "must be a non-empty array of \"host:port\"");
+    std::vector<ClusterSeed> seeds;
+    for (const auto& item : *a) {
+      const auto* str = item.as_string();
+      if (str == nullptr) return bad(key, "must hold strings \"host:port\"");
+      auto seed = parse_seed(key, str->get());
+      if (!seed) return std::unexpected(seed.error());
+      seeds.push_back(std::move(*seed));
+    }
+    ep.cluster = std::move(seeds);
+  }
+  auto shards = get<std::int64_t>(t, where, "shards");
+  if (!shards) return std::unexpected(shards.error());
+  if (*shards) {
+    if (**shards < 1 || **shards > kMaxShards) {
+      return bad(std::string(where) + ".shards", "outside 1.." + std::to_string(kMaxShards));
+    }
+    ep.shards = static_cast<std::size_t>(**shards);
+  }
+  return {};
+}
+
 Result<void> apply_endpoint(const toml::table& t, std::string_view where,
-                            std::initializer_list<RedisEndpoint*> targets) {
-  if (auto ok = only_keys(t, where,
-                          {"host", "port", "db", "username", "password", "durability", "main",
-                           "marketdata", "logic", "legacy"});
-      !ok) {
+                            std::initializer_list<RedisEndpoint*> targets, bool bus = false) {
+  static constexpr std::string_view kKeys[] = {"host",     "port",       "db",      "username",
+                                               "password", "durability", "main",    "marketdata",
+                                               "logic",    "legacy",     "cluster", "shards"};
+  if (auto ok = only_keys(t, where, std::span<const std::string_view>(kKeys, bus ? 12 : 10)); !ok) {
     return ok;
+  }
+  if (bus) {
+    for (auto* e : targets) {
+      if (auto ok = apply_cluster(t, where, *e); !ok) return ok;
+    }
   }
   auto host = get<std::string>(t, where, "host");
   auto port = get<std::int64_t>(t, where, "port");
@@ -452,7 +527,8 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
           t->contains("legacy")) {
         return bad(std::string("redis.") + key, "buses do not nest");
       }
-      if (auto ok = apply_endpoint(*t, std::string("redis.") + key, {ep}); !ok) return ok;
+      const bool bus = ep == &c.marketdata || ep == &c.logic;
+      if (auto ok = apply_endpoint(*t, std::string("redis.") + key, {ep}, bus); !ok) return ok;
     }
   } else if (root.contains("redis")) {
     return bad("redis", "must be a table");
@@ -467,6 +543,20 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
 }
 
 Result<BusConfig> finish(BusConfig c) {
+  if (c.legacy && (c.marketdata.is_cluster() || c.logic.is_cluster())) {
+    return bad("redis.legacy",
+               "migrating from single-Redis straight onto a cluster is not supported: move to "
+               "separate bus servers first, then to the cluster");
+  }
+  for (auto [where, ep] :
+       {std::pair{"redis.marketdata", &c.marketdata}, std::pair{"redis.logic", &c.logic}}) {
+    if (ep->shards > 0 && !ep->is_cluster()) {
+      return bad(std::string(where) + ".shards", "needs a cluster (shards split a bus over one)");
+    }
+    if (ep->is_cluster() && ep->db != 0) {
+      return bad(std::string(where) + ".db", "a Redis Cluster has only database 0");
+    }
+  }
   if (c.legacy && (*c.legacy == c.marketdata || *c.legacy == c.logic)) {
     return bad("redis.legacy", "the legacy server must not be one of the new buses");
   }

@@ -54,6 +54,31 @@ net::Response health(const StandardRouteContext& c) {
   return json_response(o, healthy ? 200 : 503);
 }
 
+// A shard's figures added to its master's entry in `nodes` ({endpoint, shards, connected,
+// exported, imported, group_lag}), the entry made on first sight.
+void add_to_node(json::array& nodes, const bus_redis::LinkStatus& l) {
+  json::object* node = nullptr;
+  for (auto& n : nodes) {
+    if (n.as_object().at("endpoint").as_string() == l.endpoint) node = &n.as_object();
+  }
+  if (node == nullptr) {
+    node = &nodes
+                .emplace_back(json::object{{"endpoint", l.endpoint},
+                                           {"shards", json::array{}},
+                                           {"connected", true},
+                                           {"exported", 0},
+                                           {"imported", 0},
+                                           {"group_lag", 0}})
+                .as_object();
+  }
+  (*node)["shards"].as_array().push_back(json::string(l.name));
+  (*node)["connected"] = (*node)["connected"].as_bool() && l.writer_connected && l.reader_connected;
+  for (auto [key, v] : {std::pair{"exported", l.exported}, std::pair{"imported", l.imported},
+                        std::pair{"group_lag", l.group_lag}}) {
+    (*node)[key] = (*node)[key].to_number<std::uint64_t>() + v;
+  }
+}
+
 net::Response messagebus_status(const StandardRouteContext& c) {
   const auto m = c.bus->metrics();
   json::object o{{"engine", c.engine->info().name},
@@ -70,6 +95,7 @@ net::Response messagebus_status(const StandardRouteContext& c) {
                  {"latency_p99_ns", std::llround(m.latency.percentile(0.99))}};
   o["mailbox"] = json::object{{"name", c.mailbox->name()}, {"depth", c.mailbox->depth()}};
   json::array buses;
+  json::array nodes;  // on a cluster: the shards by the master that holds them
   std::uint64_t lag = 0;
   std::uint64_t pending = 0;
   std::uint64_t errors = m.handler_errors + m.critical_dropped;
@@ -100,6 +126,12 @@ net::Response messagebus_status(const StandardRouteContext& c) {
                                    {"failed_reads", l.failed_reads},
                                    {"failed_acks", l.failed_acks},
                                    {"overflow_dropped", overflow}});
+      if (l.shard >= 0) {
+        auto& b = buses.back().as_object();
+        b["shard"] = l.shard;
+        b["slot"] = l.slot;
+        add_to_node(nodes, l);
+      }
       lag += l.group_lag;
       pending += l.group_pending;
       errors += l.failed_reads + l.failed_acks + l.dead_lettered + overflow;
@@ -109,6 +141,7 @@ net::Response messagebus_status(const StandardRouteContext& c) {
   }
   o["connected"] = connected;
   o["buses"] = std::move(buses);
+  if (!nodes.empty()) o["nodes"] = std::move(nodes);
   o["lag"] = lag;
   o["pending"] = pending;
   o["errors"] = errors;

@@ -61,6 +61,32 @@ class RedisCluster {
     }
     throw std::runtime_error("no node on port " + std::to_string(port));
   }
+  // `redis-cli --cluster reshard`: `slots` slots from one master to another (node ids), the
+  // keys in them migrated (MIGRATE) while clients go on. True when redis-cli succeeded.
+  bool reshard(const std::string& from_id, const std::string& to_id, int slots) const {
+    for (const auto& n : nodes_) {
+      if (!bus_redis::RedisClient::connect(n->endpoint(), std::chrono::milliseconds(200))) continue;
+      return run({"redis-cli", "--cluster", "reshard", "127.0.0.1:" + std::to_string(n->port()),
+                  "--cluster-from", from_id, "--cluster-to", to_id, "--cluster-slots",
+                  std::to_string(slots), "--cluster-yes"}) == 0;
+    }
+    return false;
+  }
+  // Every node stopped, then every node started again: the cluster re-forms from its
+  // nodes.conf files, empty (no persistence).
+  void restart_all() {
+    for (auto& n : nodes_) n->shutdown();
+    for (auto& n : nodes_) n->start_again();
+    wait_ok(std::chrono::seconds(30));
+  }
+  // The masters, by port.
+  [[nodiscard]] std::vector<ClusterNodeInfo> masters() const {
+    std::vector<ClusterNodeInfo> out;
+    for (auto& n : topology()) {
+      if (n.master && !n.failed) out.push_back(n);
+    }
+    return out;
+  }
   // CLUSTER NODES as seen by the node on `port` (any live node when 0).
   [[nodiscard]] std::vector<ClusterNodeInfo> topology(std::uint16_t port = 0) const {
     for (const auto& n : nodes_) {

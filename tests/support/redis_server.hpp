@@ -66,6 +66,11 @@ class RedisServer {
     stop();
     start();
   }
+  // Stopped (SIGTERM) and, later, started again on the same port and directory: a cluster
+  // node keeps its nodes.conf, so a whole cluster stopped and started comes back as it was
+  // (without its data: no persistence).
+  void shutdown() { stop(); }
+  void start_again() { start(); }
   // A server that stops answering for a while (SIGSTOP), then goes on where it was (SIGCONT).
   void pause() const {
     if (pid_ > 0) ::kill(pid_, SIGSTOP);

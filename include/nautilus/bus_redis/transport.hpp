@@ -60,9 +60,11 @@ struct TransportOptions {
 };
 
 struct LinkStatus {
-  std::string name;  // "marketdata" or "logic"
-  std::string endpoint;
+  std::string name;      // "marketdata" or "logic"; on a cluster "marketdata.<shard>"
+  std::string endpoint;  // host:port (of the shard's master, on a cluster)
   std::string stream;
+  int shard = -1;                    // the shard's number on a cluster; -1 for a single server
+  std::uint16_t slot = 0;            // on a cluster: the slot of the shard's streams
   std::string durability = "local";  // or "replicated": a write counts once a replica has it
   bool writer_connected = false;
   bool reader_connected = false;

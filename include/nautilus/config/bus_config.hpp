@@ -27,6 +27,13 @@ namespace nautilus::config {
 // master that dies right after acknowledging loses nothing its replica does not have).
 enum class Durability : std::uint8_t { kLocal, kReplicated };
 
+// One node of a Redis Cluster to ask for the slot map first ("host:port" in the settings).
+struct ClusterSeed {
+  std::string host;
+  std::uint16_t port = 0;
+  friend bool operator==(const ClusterSeed&, const ClusterSeed&) = default;
+};
+
 struct RedisEndpoint {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
@@ -34,6 +41,13 @@ struct RedisEndpoint {
   std::string username;                        // ACL user; empty = "default"
   std::string password;                        // empty = no AUTH
   Durability durability = Durability::kLocal;  // the buses' writes (not the main Redis's)
+  // A bus on a Redis Cluster (MARKETDATA_REDIS_CLUSTER, [redis.marketdata] cluster): the seed
+  // nodes, in place of host and port. Its stream is then `shards` streams, each with its own
+  // hash tag, spread over the masters' slots (docs/OPERATIONS.md).
+  std::vector<ClusterSeed> cluster;
+  std::size_t shards = 0;  // with `cluster`: 0 = the bus's default (12 market data, 4 logic)
+
+  [[nodiscard]] bool is_cluster() const noexcept { return !cluster.empty(); }
 
   friend bool operator==(const RedisEndpoint&, const RedisEndpoint&) = default;
 };
