@@ -157,6 +157,41 @@ durability = "replicated"
   EXPECT_NE(bad.error().message.find("\"replicated\""), std::string::npos);
 }
 
+TEST(BusConfig, ABusOnAClusterTakesSeedNodesAndAShardCountAndBadOnesAreNamed) {
+  auto env = load_bus_config(env_of({{"MARKETDATA_REDIS_CLUSTER", "10.0.0.1:7000,node-b:7001"},
+                                     {"MARKETDATA_REDIS_SHARDS", "6"}}));
+  ASSERT_TRUE(env) << env.error().message;
+  ASSERT_EQ(env->marketdata.cluster.size(), 2U);
+  EXPECT_EQ(env->marketdata.cluster[1], (ClusterSeed{.host = "node-b", .port = 7001}));
+  EXPECT_EQ(env->marketdata.shards, 6U);
+  EXPECT_FALSE(env->logic.is_cluster());
+  auto toml = load_bus_config_text(env_of({}), R"(
+[redis.logic]
+cluster = ["127.0.0.1:7000", "127.0.0.1:7001"]
+shards = 3
+)",
+                                   "c.toml");
+  ASSERT_TRUE(toml) << toml.error().message;
+  EXPECT_EQ(toml->logic.cluster.size(), 2U);
+  EXPECT_EQ(toml->logic.shards, 3U);
+  const std::pair<const char*, const char*> bad[] = {
+      {"[redis.logic]\ncluster = [\"nohost\"]\n", "redis.logic.cluster"},
+      {"[redis.logic]\ncluster = [\"h:99999\"]\n", "redis.logic.cluster"},
+      {"[redis.logic]\ncluster = []\n", "redis.logic.cluster"},
+      {"[redis.logic]\ncluster = [\"h:1\"]\nshards = 0\n", "redis.logic.shards"},
+      {"[redis.logic]\nshards = 4\n", "needs a cluster"},
+      {"[redis.main]\ncluster = [\"h:1\"]\n", "redis.main.cluster"},
+  };
+  for (const auto& [text, want] : bad) {
+    auto c = load_bus_config_text(env_of({}), text, "bad.toml");
+    ASSERT_FALSE(c) << text;
+    EXPECT_NE(c.error().message.find(want), std::string::npos) << c.error().message;
+  }
+  auto e = load_bus_config(env_of({{"ENGINE_LOGIC_REDIS_CLUSTER", "a:1,,b"}}));
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("ENGINE_LOGIC_REDIS_CLUSTER"), std::string::npos);
+}
+
 TEST(BusConfig, SingleRedisModeWhenAllBusesAreOneServer) {
   auto c = load_bus_config_text(env_of({}), "[redis]\nport = 6379\n", "single.toml");
   ASSERT_TRUE(c) << c.error().message;
