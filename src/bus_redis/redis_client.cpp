@@ -3,6 +3,8 @@
 #include <hiredis/hiredis.h>
 
 #include <cerrno>
+#include <csignal>
+#include <mutex>
 #include <utility>
 
 namespace nautilus::bus_redis {
@@ -97,6 +99,12 @@ core::Error RedisClient::connection_error(std::string_view doing) const {
 
 Result<RedisClient> RedisClient::connect(const config::RedisEndpoint& ep,
                                          std::chrono::milliseconds timeout) {
+  // hiredis writes with write(2): a write to a server that died (kill -9 of a cluster master
+  // mid-stream, found by the cluster transport test) raised SIGPIPE and killed the whole
+  // process. Ignored once per process, the write fails with EPIPE instead and the caller
+  // reconnects. (Beast and Asio send with MSG_NOSIGNAL and do not care either way.)
+  static std::once_flag no_sigpipe;
+  std::call_once(no_sigpipe, [] { (void)std::signal(SIGPIPE, SIG_IGN); });
   const timeval tv = to_timeval(timeout);
   redisContext* ctx = redisConnectWithTimeout(ep.host.c_str(), ep.port, tv);
   if (ctx == nullptr) return fail(ErrorCode::kInternal, "redis: out of memory");
