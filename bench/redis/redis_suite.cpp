@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "client_compare.hpp"
+#include "cluster_compare.hpp"
 #include "nautilus/bus/codec.hpp"
+#include "nautilus/bus_redis/sharding.hpp"
 #include "nautilus/bus_redis/streams.hpp"
 #include "nautilus/bus_redis/transport.hpp"
 #include "nautilus/model/market_data.hpp"
@@ -425,6 +427,51 @@ void run_redis_suite(const SuiteOptions& o) {
            med(local), runs,
            "10k msgs/s offered, publish to subscriber, the Logic bus with one replica and "
            "durability replicated (WAIT 1 after each write round) against local in the same run"},
+          o.json);
+  }
+  if (o.wants("redis.cluster")) {
+    // One server, then a three-master cluster, per run; ratios taken per run.
+    // NAUTILUS_BENCH_CLUSTER_SHARDS sets the market-data shard count (default 12).
+    const char* shards_env = std::getenv("NAUTILUS_BENCH_CLUSTER_SHARDS");
+    const std::size_t shards = shards_env ? std::strtoul(shards_env, nullptr, 10) : 0;
+    const std::size_t shown = shards > 0 ? shards : bus_redis::kDefaultMarketDataShards;
+    std::vector<ClusterComparison> c;
+    for (std::size_t i = 0; i < runs; ++i)
+      c.push_back(compare_single_and_cluster(600'000 / scale, 1000, shards));
+    auto col = [&](auto f) {
+      std::vector<double> v;
+      for (const auto& x : c) v.push_back(f(x));
+      return med(v);
+    };
+    using C = ClusterComparison;
+    print(
+        {"redis.cluster_e2e_ratio", col([](const C& x) { return x.cluster_msgs_per_s; }), "msgs/s",
+         "single_server_msgs_per_s", col([](const C& x) { return x.single_msgs_per_s; }), runs,
+         fmt::format("trades over 1,000 symbols, publish -> XADD -> XREADGROUP -> handler -> "
+                     "XACK; a cluster of 3 masters ({} market-data shards) against one server",
+                     shown),
+         col([](const C& x) {
+           return x.single_msgs_per_s > 0 ? x.cluster_msgs_per_s / x.single_msgs_per_s : 0;
+         })},
+        o.json);
+    print(
+        {"redis.cluster_cpu_ratio", col([](const C& x) { return x.cluster_cpu_us_per_msg; }), "us",
+         "single_server_cpu_us_per_msg", col([](const C& x) { return x.single_cpu_us_per_msg; }),
+         runs, "Redis CPU per message (INFO CPU) summed over the 3 masters, against one server's",
+         col([](const C& x) {
+           return x.single_cpu_us_per_msg > 0 ? x.cluster_cpu_us_per_msg / x.single_cpu_us_per_msg
+                                              : 0;
+         })},
+        o.json);
+    print({"redis.cluster_shard_balance",
+           col([](const C& x) { return x.shard_balance; }),
+           "x",
+           "",
+           {},
+           runs,
+           fmt::format("messages read through the busiest master's shards over the quietest's, "
+                       "1,000 symbols over {} shards and 3 masters",
+                       shown)},
           o.json);
   }
   if (o.wants("redis.flash_crash")) {
