@@ -89,6 +89,10 @@ std::unique_ptr<sweep_queue::RedisRunner> queue_runner(const BacktestOptions& o,
                                                        const backtest::SweepSpec& spec) {
   auto cfg = load_config(o.bus_config_path, "backtest");
   if (!cfg) return nullptr;
+  if (cfg->main.is_cluster()) {
+    fmt::print(stderr, "nautilus backtest: {}\n", kQueueNeedsOneServer);
+    return nullptr;
+  }
   std::ifstream in(o.config_path, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();

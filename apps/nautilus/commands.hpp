@@ -16,6 +16,12 @@ namespace nautilus::app {
 // "nautilus <command>: configuration error: ..." and returns nothing (exit 2).
 std::optional<config::BusConfig> load_config(const std::string& path, const char* command);
 
+// The sweep queue's streams, groups and multi-key commands are written for one server.
+inline constexpr const char* kQueueNeedsOneServer =
+    "the sweep queue needs the main Redis to be one server ([redis.main] host and port), not a "
+    "cluster: give `nautilus backtest --bus-config` and `nautilus worker --config` a file whose "
+    "[redis.main] is one server";
+
 struct RunOptions {
   double duration_s = 0;             // 0: until SIGINT/SIGTERM
   double status_interval_s = 10;     // how often a status line is printed

@@ -5,11 +5,16 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "commands.hpp"
 #include "nautilus/bus/codec.hpp"
 #include "nautilus/bus/topic.hpp"
+#include "nautilus/bus_redis/cluster.hpp"
 #include "nautilus/bus_redis/redis_client.hpp"
+#include "nautilus/bus_redis/sharding.hpp"
 #include "nautilus/bus_redis/streams.hpp"
 #include "nautilus/config/bus_config.hpp"
 
@@ -84,21 +89,55 @@ int run_replay(const ReplayOptions& o) {
   const bool md = o.bus == "marketdata";
   const auto& endpoint = md ? cfg->marketdata : cfg->logic;
   const std::string stream = md ? cfg->marketdata_stream : cfg->logic_stream;
-  auto client = RedisClient::connect(endpoint, std::chrono::seconds(2));
-  if (!client) {
-    fmt::print(stderr, "nautilus replay: {}\n", client.error().message);
-    return 1;
+  // Where each stream of the bus lives: the bus's server, or on a cluster each shard's
+  // streams on the master of their slot (the urgent stream is shard 0's).
+  std::optional<RedisClient> server;
+  std::optional<bus_redis::ClusterClient> cluster;
+  std::optional<bus_redis::ShardLayout> layout;
+  std::vector<std::pair<std::string, RedisClient*>> sources;
+  if (endpoint.is_cluster()) {
+    const auto key = md ? bus_redis::ShardKey::kSymbol : bus_redis::ShardKey::kFamily;
+    layout.emplace(stream, bus_redis::shard_count(endpoint.shards, key), key);
+    // A range can be the whole of a busy stream: the reads get 30 s.
+    auto c = bus_redis::ClusterClient::connect(bus_redis::seed_endpoints(endpoint),
+                                               {.timeout = std::chrono::seconds(30),
+                                                .username = endpoint.username,
+                                                .password = endpoint.password});
+    if (!c) {
+      fmt::print(stderr, "nautilus replay: {}\n", c.error().message);
+      return 1;
+    }
+    cluster.emplace(std::move(*c));
+    for (std::size_t k = 0; k < layout->shards(); ++k) {
+      RedisClient* node = cluster->node(cluster->master_of(layout->slot(k)));
+      if (node == nullptr) {
+        fmt::print(stderr, "nautilus replay: the master of {} (slot {}) does not answer\n",
+                   layout->stream(k), layout->slot(k));
+        return 1;
+      }
+      sources.emplace_back(layout->stream(k), node);
+      if (k == 0) sources.emplace_back(layout->stream(k) + ":urgent", node);
+    }
+  } else {
+    auto client = RedisClient::connect(endpoint, std::chrono::seconds(2));
+    if (!client) {
+      fmt::print(stderr, "nautilus replay: {}\n", client.error().message);
+      return 1;
+    }
+    // A range can be the whole of a busy stream, read while the platform writes to it: give
+    // the reads time (the connect above stays quick to fail on a wrong address).
+    if (auto ok = client->set_timeout(std::chrono::seconds(30)); !ok) {
+      fmt::print(stderr, "nautilus replay: {}\n", ok.error().message);
+      return 1;
+    }
+    server.emplace(std::move(*client));
+    sources = {{stream, &*server}, {stream + ":urgent", &*server}};
   }
-  // A range can be the whole of a busy stream, read while the platform writes to it: give the
-  // reads time (the connect above stays quick to fail on a wrong address).
-  if (auto ok = client->set_timeout(std::chrono::seconds(30)); !ok) {
-    fmt::print(stderr, "nautilus replay: {}\n", ok.error().message);
-    return 1;
-  }
-  // Both streams of the bus, merged in id order.
+  // Every stream of the bus, merged in id order. (On a cluster the ids come from each master's
+  // clock: across shards the order is as good as the masters' clocks agree.)
   std::vector<bus_redis::StreamEntry> entries;
-  for (const std::string& s : {stream, stream + ":urgent"}) {
-    auto got = bus_redis::read_range(*client, s, from, to);
+  for (const auto& [s, node] : sources) {
+    auto got = bus_redis::read_range(*node, s, from, to);
     if (!got) {
       fmt::print(stderr, "nautilus replay: {}\n", got.error().message);
       return 1;
@@ -114,8 +153,8 @@ int run_replay(const ReplayOptions& o) {
     if (undecodable++ == 0)
       first_undecodable = fmt::format("{} {}: {}", entry.stream, entry.id, e.message);
   };
-  std::vector<bus_redis::EntryData> republish;
   std::vector<std::string> republish_bytes;
+  std::vector<std::size_t> republish_shard;  // on a cluster, the shard each message goes to
   republish_bytes.reserve(entries.size() * 8);
   for (const auto& entry : entries) {
     std::vector<core::Result<bus::Envelope>> envs;
@@ -138,6 +177,7 @@ int run_replay(const ReplayOptions& o) {
       if (o.republish) {
         republish_bytes.emplace_back();
         (void)bus::codec::encode(*env, republish_bytes.back());
+        republish_shard.push_back(layout ? layout->shard_of(env->topic.value()) : 0);
         continue;
       }
       auto json = bus::codec::to_json(*env);
@@ -153,8 +193,6 @@ int run_replay(const ReplayOptions& o) {
     if (o.limit > 0 && printed >= o.limit) break;
   }
   if (o.republish) {
-    for (const auto& b : republish_bytes) republish.push_back({bus_redis::kDataField, b});
-    bus_redis::StreamWriter writer(*client, stream, {});
     // A writer of its own: consumers de-duplicate per writer, so the messages reach them again
     // even if they saw the originals (or an earlier republish) moments ago.
     char host[256] = {};
@@ -162,17 +200,35 @@ int run_replay(const ReplayOptions& o) {
     const std::string origin =
         fmt::format("replay-{}-{}-{}", host, ::getpid(),
                     std::chrono::system_clock::now().time_since_epoch().count());
-    for (std::size_t i = 0; i < republish.size(); i += 1000) {
-      std::vector<bus_redis::EntryData> chunk(
-          republish.begin() + static_cast<std::ptrdiff_t>(i),
-          republish.begin() + static_cast<std::ptrdiff_t>(std::min(republish.size(), i + 1000)));
-      if (auto ok = writer.append(chunk, origin); !ok) {
-        fmt::print(stderr, "nautilus replay: republish: {}\n", ok.error().message);
+    // By shard (one group on one server), each shard's messages in replay order.
+    const std::size_t shards = layout ? layout->shards() : 1;
+    for (std::size_t k = 0; k < shards; ++k) {
+      std::vector<bus_redis::EntryData> mine;
+      for (std::size_t i = 0; i < republish_bytes.size(); ++i) {
+        if (republish_shard[i] == k) mine.push_back({bus_redis::kDataField, republish_bytes[i]});
+      }
+      if (mine.empty()) continue;
+      RedisClient* node = layout ? cluster->node(cluster->master_of(layout->slot(k))) : &*server;
+      const std::string target = layout ? layout->stream(k) : stream;
+      if (node == nullptr) {
+        fmt::print(stderr, "nautilus replay: republish: the master of {} does not answer\n",
+                   target);
         return 1;
       }
+      bus_redis::StreamWriter writer(*node, target, {});
+      for (std::size_t i = 0; i < mine.size(); i += 1000) {
+        std::vector<bus_redis::EntryData> chunk(
+            mine.begin() + static_cast<std::ptrdiff_t>(i),
+            mine.begin() + static_cast<std::ptrdiff_t>(std::min(mine.size(), i + 1000)));
+        if (auto ok = writer.append(chunk, origin); !ok) {
+          fmt::print(stderr, "nautilus replay: republish: {}\n", ok.error().message);
+          return 1;
+        }
+      }
     }
-    fmt::print(stderr, "nautilus replay: republished {} message(s) to {}\n", republish.size(),
-               stream);
+    fmt::print(stderr, "nautilus replay: republished {} message(s) to {}{}\n",
+               republish_bytes.size(), stream,
+               layout ? fmt::format(" ({} shards)", layout->shards()) : std::string());
   }
   std::fflush(stdout);  // the JSON lines before the closing line, where both share a pipe
   if (undecodable > 0) {

@@ -24,7 +24,12 @@ int show_status(const StatusOptions& o) {
                static_cast<double>(now - e.heartbeat) / 1e9,
                e.subscriptions.empty() ? "-" : fmt::format("{}", fmt::join(e.subscriptions, ",")));
   }
-  fmt::print("{} engine(s) registered in {}:{}\n", engines->size(), cfg->main.host, cfg->main.port);
+  std::string where = fmt::format("{}:{}", cfg->main.host, cfg->main.port);
+  if (cfg->main.is_cluster()) {
+    where = "the cluster at";
+    for (const auto& s : cfg->main.cluster) where += fmt::format(" {}:{}", s.host, s.port);
+  }
+  fmt::print("{} engine(s) registered in {}\n", engines->size(), where);
   return 0;
 }
 

@@ -19,6 +19,10 @@ namespace nautilus::app {
 int run_worker_command(const WorkerOptions& o) {
   auto cfg = load_config(o.config_path, "worker");
   if (!cfg) return 2;
+  if (cfg->main.is_cluster()) {
+    fmt::print(stderr, "nautilus worker: {}\n", kQueueNeedsOneServer);
+    return 2;
+  }
   // Signals are taken by a thread of their own (sigwait), so no handler runs at an arbitrary
   // point; the worker threads inherit the blocked mask.
   sigset_t sigs;

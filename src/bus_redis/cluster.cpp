@@ -52,6 +52,18 @@ core::Error cluster_error(core::ErrorCode code, std::string message) {
 
 }  // namespace
 
+std::vector<config::RedisEndpoint> seed_endpoints(const config::RedisEndpoint& ep) {
+  std::vector<config::RedisEndpoint> seeds;
+  for (const auto& s : ep.cluster) {
+    config::RedisEndpoint e = ep;
+    e.host = s.host;
+    e.port = s.port;
+    e.cluster.clear();
+    seeds.push_back(std::move(e));
+  }
+  return seeds;
+}
+
 std::uint16_t crc16(std::string_view bytes) noexcept {
   std::uint16_t crc = 0;
   for (const char c : bytes) {

@@ -16,9 +16,10 @@ std::optional<config::RedisEndpoint> ClusterRouter::master_of(std::uint16_t slot
   if (!client_) return std::nullopt;
   const ClusterNode m = client_->master_of(slot);
   if (m.port == 0) return std::nullopt;  // the slot has no master in the map (CLUSTERDOWN)
-  config::RedisEndpoint ep = bus_;
+  config::RedisEndpoint ep = bus_;       // its credentials and durability, and the master's address
   ep.host = m.host;
   ep.port = m.port;
+  ep.cluster.clear();
   return ep;
 }
 
@@ -31,18 +32,12 @@ void ClusterRouter::refresh_locked(bool stale) {
     if (client_->refresh()) refreshes_.fetch_add(1, std::memory_order_relaxed);
     return;  // on failure the old map stays: better a stale guess than none
   }
-  std::vector<config::RedisEndpoint> seeds;
-  for (const auto& s : bus_.cluster) {
-    config::RedisEndpoint ep = bus_;
-    ep.host = s.host;
-    ep.port = s.port;
-    seeds.push_back(std::move(ep));
-  }
   // A short failover_wait: the transport's own backoff does the waiting, without this lock.
-  auto c = ClusterClient::connect(seeds, {.timeout = timeout_,
-                                          .failover_wait = std::chrono::milliseconds(0),
-                                          .username = bus_.username,
-                                          .password = bus_.password});
+  auto c =
+      ClusterClient::connect(seed_endpoints(bus_), {.timeout = timeout_,
+                                                    .failover_wait = std::chrono::milliseconds(0),
+                                                    .username = bus_.username,
+                                                    .password = bus_.password});
   if (!c) return;
   client_.emplace(std::move(*c));
   refreshes_.fetch_add(1, std::memory_order_relaxed);

@@ -105,6 +105,14 @@ Result<RedisClient> RedisClient::connect(const config::RedisEndpoint& ep,
   // reconnects. (Beast and Asio send with MSG_NOSIGNAL and do not care either way.)
   static std::once_flag no_sigpipe;
   std::call_once(no_sigpipe, [] { (void)std::signal(SIGPIPE, SIG_IGN); });
+  if (ep.is_cluster()) {
+    // Its host and port are not the cluster's: connecting there would talk to some other
+    // server (the default 127.0.0.1:6379) as if it were this one.
+    return fail(ErrorCode::kInvalidArgument, "redis: that endpoint is a Redis Cluster (seed " +
+                                                 ep.cluster.front().host + ":" +
+                                                 std::to_string(ep.cluster.front().port) +
+                                                 "), and this use of it needs one Redis server");
+  }
   const timeval tv = to_timeval(timeout);
   redisContext* ctx = redisConnectWithTimeout(ep.host.c_str(), ep.port, tv);
   if (ctx == nullptr) return fail(ErrorCode::kInternal, "redis: out of memory");

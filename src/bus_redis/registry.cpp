@@ -8,7 +8,7 @@
 #include <thread>
 #include <tuple>
 
-#include "nautilus/bus_redis/redis_client.hpp"
+#include "nautilus/bus_redis/key_client.hpp"
 
 namespace nautilus::bus_redis {
 namespace {
@@ -34,7 +34,7 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-Result<void> write(RedisClient& c, const EngineRecord& r, std::chrono::seconds ttl) {
+Result<void> write(KeyClient& c, const EngineRecord& r, std::chrono::seconds ttl) {
   const std::string key = key_of(r);
   auto replies =
       c.pipeline({{"HSET", key, "name", r.name, "instance", r.instance, "host", r.host, "port",
@@ -55,7 +55,7 @@ struct Registration::Impl {
   config::RedisEndpoint endpoint;
   EngineRecord record;
   std::chrono::seconds ttl;
-  std::optional<RedisClient> client;
+  std::optional<KeyClient> client;  // the main Redis: one server or a cluster
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
@@ -63,7 +63,7 @@ struct Registration::Impl {
 
   void beat() {
     if (!client || !client->healthy()) {
-      auto c = RedisClient::connect(endpoint, std::chrono::seconds(1));
+      auto c = KeyClient::connect(endpoint, std::chrono::seconds(1));
       if (!c) return;  // Redis away: try again next beat; the record may expire meanwhile
       client.emplace(std::move(*c));
     }
@@ -110,20 +110,25 @@ Registration::~Registration() {
 }
 
 Result<std::vector<EngineRecord>> list_engines(const config::RedisEndpoint& main) {
-  auto c = RedisClient::connect(main, std::chrono::seconds(2));
+  auto c = KeyClient::connect(main, std::chrono::seconds(2));
   if (!c) return std::unexpected(c.error());
+  // On a cluster the records sit on every master (each key in its own slot): scan each.
+  auto nodes = c->nodes();
+  if (!nodes) return std::unexpected(nodes.error());
   std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto r =
-        c->command({"SCAN", cursor, "MATCH", std::string(kRegistryPrefix) + "*", "COUNT", "100"});
-    if (!r) return std::unexpected(r.error());
-    if (r->is_error() || r->elements.size() != 2) {
-      return core::fail(core::ErrorCode::kInternal, "registry: SCAN failed: " + r->str);
-    }
-    cursor = r->elements[0].str;
-    for (const auto& k : r->elements[1].elements) keys.push_back(k.str);
-  } while (cursor != "0");
+  for (RedisClient* node : *nodes) {
+    std::string cursor = "0";
+    do {
+      auto r = node->command(
+          {"SCAN", cursor, "MATCH", std::string(kRegistryPrefix) + "*", "COUNT", "100"});
+      if (!r) return std::unexpected(r.error());
+      if (r->is_error() || r->elements.size() != 2) {
+        return core::fail(core::ErrorCode::kInternal, "registry: SCAN failed: " + r->str);
+      }
+      cursor = r->elements[0].str;
+      for (const auto& k : r->elements[1].elements) keys.push_back(k.str);
+    } while (cursor != "0");
+  }
   std::vector<EngineRecord> out;
   for (const auto& key : keys) {
     auto h = c->command({"HGETALL", key});

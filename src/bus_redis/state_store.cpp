@@ -1,5 +1,5 @@
-// RedisStateStore (state_store.hpp): SET and GET in the main Redis, and the backoff between
-// connection attempts while it is away.
+// RedisStateStore (state_store.hpp): SET and GET in the main Redis (a server or a cluster), and the
+// backoff between connection attempts while it is away.
 #include "nautilus/bus_redis/state_store.hpp"
 
 #include <fmt/format.h>
@@ -13,16 +13,11 @@ using core::ErrorCode;
 
 constexpr std::string_view kWho = "state store (main Redis)";
 
-// Opens a connection and gives it the command timeout, which may differ from the connect's.
-core::Result<RedisClient> open(const config::RedisEndpoint& endpoint,
-                               std::chrono::milliseconds connect_timeout,
-                               std::chrono::milliseconds command_timeout) {
-  auto c = RedisClient::connect(endpoint, connect_timeout);
-  if (!c) return std::unexpected(c.error());
-  if (command_timeout != connect_timeout) {
-    if (auto ok = c->set_timeout(command_timeout); !ok) return std::unexpected(ok.error());
-  }
-  return c;
+// Opens a connection (to one server, or to a cluster's masters) with its command timeout.
+core::Result<KeyClient> open(const config::RedisEndpoint& endpoint,
+                             std::chrono::milliseconds connect_timeout,
+                             std::chrono::milliseconds command_timeout) {
+  return KeyClient::connect(endpoint, connect_timeout, command_timeout);
 }
 
 // Whole milliseconds until `t`, rounded up, so that a wait still running never reads "0 ms".
@@ -34,7 +29,7 @@ long long ms_until(core::UnixNanos t, core::UnixNanos now) {
 }  // namespace
 
 RedisStateStore::RedisStateStore(config::RedisEndpoint endpoint, StateStoreOptions options,
-                                 RedisClient client)
+                                 KeyClient client)
     : endpoint_(std::move(endpoint)),
       options_(options),
       clock_(options.clock != nullptr ? *options.clock : core::realtime_clock()),
@@ -71,7 +66,7 @@ core::Error RedisStateStore::command_failed(const core::Error& cause) {
   return core::Error{cause.code, fmt::format("{}: {}", kWho, cause.message)};
 }
 
-core::Result<RedisClient*> RedisStateStore::client() {
+core::Result<KeyClient*> RedisStateStore::client() {
   if (client_) return &*client_;  // healthy: failed() drops a connection as soon as it breaks
   const core::UnixNanos now = clock_.now();
   // A wall clock stepped back past the failure must not stretch the wait.
@@ -93,11 +88,11 @@ core::Result<void> RedisStateStore::save(std::string_view key, std::string_view 
   std::lock_guard lock(mu_);
   NAUTILUS_TRY(c, client());
   const std::string k = fmt::format("{}{}", kStatePrefix, key);
-  auto r = c->pipeline_views({{"SET", k, value}});
+  auto r = c->command({"SET", k, std::string(value)});
   if (!r) return std::unexpected(command_failed(r.error()));
   delay_ = {};  // Redis answered
-  if (r->front().is_error()) {
-    return core::fail(ErrorCode::kIo, fmt::format("{}: SET {}: {}", kWho, k, r->front().str));
+  if (r->is_error()) {
+    return core::fail(ErrorCode::kIo, fmt::format("{}: SET {}: {}", kWho, k, r->str));
   }
   return {};
 }

@@ -60,13 +60,12 @@ namespace {
 
 // One bus's links: one for a server; for a cluster, one per shard, sharing the bus's router.
 void add_bus(RedisTransport::Impl& i, const std::string& name, const config::RedisEndpoint& ep,
-             const std::string& stream, ShardKey key, std::size_t default_shards,
-             std::optional<ShardLayout>& layout) {
+             const std::string& stream, ShardKey key, std::optional<ShardLayout>& layout) {
   if (!ep.is_cluster()) {
     i.links.push_back(std::make_unique<Link>(name, ep, stream));
     return;
   }
-  const auto& layout_v = layout.emplace(stream, ep.shards > 0 ? ep.shards : default_shards, key);
+  const auto& layout_v = layout.emplace(stream, shard_count(ep.shards, key), key);
   auto router = std::make_shared<detail::ClusterRouter>(ep, i.options.connect_timeout);
   for (std::size_t k = 0; k < layout_v.shards(); ++k) {
     auto& l = i.links.emplace_back(
@@ -92,9 +91,8 @@ Result<std::unique_ptr<RedisTransport>> RedisTransport::start(bus::MessageBus& b
     i.options.failover_buffer_bytes = i.options.config.failover_buffer_bytes;
   }
   add_bus(i, "marketdata", cfg.marketdata, cfg.marketdata_stream, ShardKey::kSymbol,
-          kDefaultMarketDataShards, i.routes.marketdata);
-  add_bus(i, "logic", cfg.logic, cfg.logic_stream, ShardKey::kFamily, kDefaultLogicShards,
-          i.routes.logic);
+          i.routes.marketdata);
+  add_bus(i, "logic", cfg.logic, cfg.logic_stream, ShardKey::kFamily, i.routes.logic);
   if (cfg.legacy) {
     i.routes.legacy = true;
     i.links.push_back(

@@ -180,6 +180,7 @@ Result<void> apply_env(const EnvLookup& env, BusConfig& c) {
       r.port("MARKETDATA_REDIS_PORT", c.marketdata),
       r.host("ENGINE_LOGIC_REDIS_HOST", {&c.logic}),
       r.port("ENGINE_LOGIC_REDIS_PORT", c.logic),
+      r.cluster("REDIS_CLUSTER", c.main),
       r.cluster("MARKETDATA_REDIS_CLUSTER", c.marketdata),
       r.cluster("ENGINE_LOGIC_REDIS_CLUSTER", c.logic),
       r.integer("MARKETDATA_REDIS_SHARDS", 1, kMaxShards,
@@ -205,6 +206,7 @@ Result<void> apply_env(const EnvLookup& env, BusConfig& c) {
   };
   if (env("LEGACY_REDIS_HOST") || env("LEGACY_REDIS_PORT")) {
     RedisEndpoint legacy = c.main;  // same credentials and db unless the file says otherwise
+    legacy.cluster.clear();         // a single server, even where the main Redis is a cluster
     if (auto ok = r.host("LEGACY_REDIS_HOST", {&legacy}); !ok) return ok;
     if (auto ok = r.port("LEGACY_REDIS_PORT", legacy); !ok) return ok;
     c.legacy = legacy;
@@ -246,8 +248,8 @@ Result<std::optional<T>> get(const toml::table& t, std::string_view where, std::
   return bad(std::string(where) + "." + std::string(key), "has the wrong type");
 }
 
-// A bus's cluster and shards keys ([redis.marketdata], [redis.logic] only: the registry's
-// Redis and a legacy server are single servers).
+// An endpoint's cluster key ([redis.main], [redis.marketdata], [redis.logic]) and a bus's
+// shards key (only_keys has refused shards elsewhere). A legacy server is a single server.
 Result<void> apply_cluster(const toml::table& t, std::string_view where, RedisEndpoint& ep) {
   if (const toml::node* n = t.get("cluster")) {
     const std::string key = std::string(where) + ".cluster";
@@ -274,15 +276,23 @@ Result<void> apply_cluster(const toml::table& t, std::string_view where, RedisEn
   return {};
 }
 
+// What an endpoint table may hold: a plain server's keys (the shared [redis] table, a legacy
+// server), also `cluster` (the main Redis), also `shards` (a bus).
+enum class EndpointKind : std::uint8_t { kServer, kMain, kBus };
+
 Result<void> apply_endpoint(const toml::table& t, std::string_view where,
-                            std::initializer_list<RedisEndpoint*> targets, bool bus = false) {
+                            std::initializer_list<RedisEndpoint*> targets,
+                            EndpointKind kind = EndpointKind::kServer) {
   static constexpr std::string_view kKeys[] = {"host",     "port",       "db",      "username",
                                                "password", "durability", "main",    "marketdata",
                                                "logic",    "legacy",     "cluster", "shards"};
-  if (auto ok = only_keys(t, where, std::span<const std::string_view>(kKeys, bus ? 12 : 10)); !ok) {
+  const std::size_t allowed = kind == EndpointKind::kBus    ? 12
+                              : kind == EndpointKind::kMain ? 11
+                                                            : 10;
+  if (auto ok = only_keys(t, where, std::span<const std::string_view>(kKeys, allowed)); !ok) {
     return ok;
   }
-  if (bus) {
+  if (kind != EndpointKind::kServer) {
     for (auto* e : targets) {
       if (auto ok = apply_cluster(t, where, *e); !ok) return ok;
     }
@@ -514,7 +524,10 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
   if (const auto* redis = root["redis"].as_table()) {
     if (auto ok = apply_endpoint(*redis, "redis", {&c.main, &c.marketdata, &c.logic}); !ok)
       return ok;
-    if (redis->contains("legacy") && !c.legacy) c.legacy = c.main;
+    if (redis->contains("legacy") && !c.legacy) {
+      c.legacy = c.main;
+      c.legacy->cluster.clear();  // a single server, even where the main Redis is a cluster
+    }
     for (auto [key, ep] :
          {std::pair{"main", &c.main}, std::pair{"marketdata", &c.marketdata},
           std::pair{"logic", &c.logic}, std::pair{"legacy", c.legacy ? &*c.legacy : nullptr}}) {
@@ -527,8 +540,10 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
           t->contains("legacy")) {
         return bad(std::string("redis.") + key, "buses do not nest");
       }
-      const bool bus = ep == &c.marketdata || ep == &c.logic;
-      if (auto ok = apply_endpoint(*t, std::string("redis.") + key, {ep}, bus); !ok) return ok;
+      const EndpointKind kind = ep == &c.marketdata || ep == &c.logic ? EndpointKind::kBus
+                                : ep == &c.main                       ? EndpointKind::kMain
+                                                                      : EndpointKind::kServer;
+      if (auto ok = apply_endpoint(*t, std::string("redis.") + key, {ep}, kind); !ok) return ok;
     }
   } else if (root.contains("redis")) {
     return bad("redis", "must be a table");
@@ -547,6 +562,9 @@ Result<BusConfig> finish(BusConfig c) {
     return bad("redis.legacy",
                "migrating from single-Redis straight onto a cluster is not supported: move to "
                "separate bus servers first, then to the cluster");
+  }
+  if (c.main.is_cluster() && c.main.db != 0) {
+    return bad("redis.main.db", "a Redis Cluster has only database 0");
   }
   for (auto [where, ep] :
        {std::pair{"redis.marketdata", &c.marketdata}, std::pair{"redis.logic", &c.logic}}) {

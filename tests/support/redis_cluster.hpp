@@ -1,7 +1,8 @@
 // A real Redis Cluster for a test: `masters` masters with `replicas` replicas each (one unless
 // told), redis-server nodes on free loopback ports (a cluster bus port each, --cluster-port),
 // joined as `redis-cli --cluster create` joins them, with a short cluster-node-timeout so a
-// killed master's replica is promoted within seconds. Stopped, and its directories removed, in the destructor.
+// killed master's replica is promoted within seconds. Stopped, and its directories removed, in the
+// destructor.
 //
 //   testing::RedisCluster cluster(3);
 //   auto c = bus_redis::ClusterClient::connect(cluster.seeds(), {});
@@ -60,8 +61,8 @@ class RedisCluster {
     }
     for (int m = 0; m < masters; ++m) {
       const int first = kSlots * m / masters, last = kSlots * (m + 1) / masters - 1;
-      expect_ok(c[m].command(
-          {"CLUSTER", "ADDSLOTSRANGE", std::to_string(first), std::to_string(last)}));
+      expect_ok(
+          c[m].command({"CLUSTER", "ADDSLOTSRANGE", std::to_string(first), std::to_string(last)}));
     }
     for (int i = 1; i < total; ++i) {
       expect_ok(c[i].command({"CLUSTER", "MEET", "127.0.0.1", std::to_string(nodes_[0]->port()),
@@ -154,9 +155,9 @@ class RedisCluster {
           continue;
         }
         const bool master = r->str.find("role:master") != std::string::npos;
-        if (master ? r->str.find("connected_slaves:" + std::to_string(replicas)) ==
-                         std::string::npos
-                   : r->str.find("master_link_status:up") == std::string::npos) {
+        if (master
+                ? r->str.find("connected_slaves:" + std::to_string(replicas)) == std::string::npos
+                : r->str.find("master_link_status:up") == std::string::npos) {
           all = false;
         }
       }

@@ -34,6 +34,9 @@ inline constexpr std::uint16_t kClusterSlots = 16384;
 // else of the whole key.
 [[nodiscard]] std::uint16_t key_slot(std::string_view key) noexcept;
 
+// A cluster endpoint's seed nodes as endpoints carrying its credentials, for connect().
+[[nodiscard]] std::vector<config::RedisEndpoint> seed_endpoints(const config::RedisEndpoint& ep);
+
 struct ClusterNode {
   std::string host;
   std::uint16_t port = 0;

@@ -25,6 +25,14 @@ inline constexpr std::size_t kDefaultLogicShards = 4;
 
 enum class ShardKey : std::uint8_t { kSymbol, kFamily };
 
+// A bus's shard count: the configured one ([redis.<bus>] shards), or 0 for the default of
+// its kind (market data by symbol: 12; logic by family: 4). Everyone reading or writing a bus
+// uses this, so all agree on its stream names.
+[[nodiscard]] constexpr std::size_t shard_count(std::size_t configured, ShardKey key) noexcept {
+  if (configured > 0) return configured;
+  return key == ShardKey::kSymbol ? kDefaultMarketDataShards : kDefaultLogicShards;
+}
+
 // The symbol a market-data topic is about: `market_data.<symbol>.<kind>`,
 // `price.update.<symbol>`, `volume.update.<symbol>` (a symbol may hold dots); the whole topic
 // for any other shape.

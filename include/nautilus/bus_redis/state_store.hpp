@@ -23,7 +23,7 @@
 #include <optional>
 #include <string>
 
-#include "nautilus/bus_redis/redis_client.hpp"
+#include "nautilus/bus_redis/key_client.hpp"
 #include "nautilus/config/bus_config.hpp"
 #include "nautilus/core/clock.hpp"
 #include "nautilus/engine/state_store.hpp"
@@ -57,9 +57,9 @@ class RedisStateStore final : public engine::StateStore {
   [[nodiscard]] std::uint64_t connect_attempts() const;
 
  private:
-  RedisStateStore(config::RedisEndpoint endpoint, StateStoreOptions options, RedisClient client);
+  RedisStateStore(config::RedisEndpoint endpoint, StateStoreOptions options, KeyClient client);
   // The open connection, or a new one if the backoff allows an attempt now.
-  [[nodiscard]] core::Result<RedisClient*> client();
+  [[nodiscard]] core::Result<KeyClient*> client();
   // Drops the connection after `cause` (a failed connect, or a command on a connection that
   // broke), starts the next wait, and returns `cause` worded for the caller.
   [[nodiscard]] core::Error failed(const core::Error& cause);
@@ -71,7 +71,7 @@ class RedisStateStore final : public engine::StateStore {
   const StateStoreOptions options_;
   const core::Clock& clock_;
   mutable std::mutex mu_;
-  std::optional<RedisClient> client_;
+  std::optional<KeyClient> client_;
   std::uint64_t connect_attempts_ = 1;  // the one connect() made
   // The backoff, on clock_: zero delay_ since the last success.
   std::chrono::milliseconds delay_{};

@@ -180,13 +180,24 @@ shards = 3
       {"[redis.logic]\ncluster = []\n", "redis.logic.cluster"},
       {"[redis.logic]\ncluster = [\"h:1\"]\nshards = 0\n", "redis.logic.shards"},
       {"[redis.logic]\nshards = 4\n", "needs a cluster"},
-      {"[redis.main]\ncluster = [\"h:1\"]\n", "redis.main.cluster"},
+      {"[redis.main]\ncluster = [\"h:1\"]\nshards = 2\n", "redis.main.shards"},
+      {"[redis.main]\ncluster = [\"h:1\"]\ndb = 2\n", "redis.main.db"},
+      {"[redis.legacy]\ncluster = [\"h:1\"]\n", "redis.legacy.cluster"},
   };
   for (const auto& [text, want] : bad) {
     auto c = load_bus_config_text(env_of({}), text, "bad.toml");
     ASSERT_FALSE(c) << text;
     EXPECT_NE(c.error().message.find(want), std::string::npos) << c.error().message;
   }
+  // The main Redis (registry, state snapshots) may be a cluster too, unsharded.
+  auto main = load_bus_config(env_of({{"REDIS_CLUSTER", "10.0.0.1:7000"}}));
+  ASSERT_TRUE(main) << main.error().message;
+  EXPECT_TRUE(main->main.is_cluster());
+  EXPECT_FALSE(main->marketdata.is_cluster());
+  auto main_toml =
+      load_bus_config_text(env_of({}), "[redis.main]\ncluster = [\"h:1\", \"h:2\"]\n", "m.toml");
+  ASSERT_TRUE(main_toml) << main_toml.error().message;
+  EXPECT_EQ(main_toml->main.cluster.size(), 2U);
   auto e = load_bus_config(env_of({{"ENGINE_LOGIC_REDIS_CLUSTER", "a:1,,b"}}));
   ASSERT_FALSE(e);
   EXPECT_NE(e.error().message.find("ENGINE_LOGIC_REDIS_CLUSTER"), std::string::npos);
