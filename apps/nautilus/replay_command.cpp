@@ -102,7 +102,8 @@ int run_replay(const ReplayOptions& o) {
     auto c = bus_redis::ClusterClient::connect(bus_redis::seed_endpoints(endpoint),
                                                {.timeout = std::chrono::seconds(30),
                                                 .username = endpoint.username,
-                                                .password = endpoint.password});
+                                                .password = endpoint.password,
+                                                .tls = endpoint.tls});
     if (!c) {
       fmt::print(stderr, "nautilus replay: {}\n", c.error().message);
       return 1;

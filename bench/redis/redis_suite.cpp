@@ -20,6 +20,7 @@
 #include "nautilus/bus_redis/transport.hpp"
 #include "nautilus/model/market_data.hpp"
 #include "support/redis_server.hpp"
+#include "support/tls_certs.hpp"
 
 namespace nautilus::bench {
 namespace {
@@ -76,9 +77,13 @@ struct Pair {
   bus::LatencyHistogram flash_latency;  // FLASH_CRASH only
 
   explicit Pair(const RedisServer& server, std::size_t pack_max = config::BusConfig{}.pack_max,
+                config::Durability durability = config::Durability::kLocal)
+      : Pair(server.endpoint(), pack_max, durability) {}
+  // Over `endpoint` (the server's plaintext port, or its TLS port).
+  explicit Pair(const config::RedisEndpoint& endpoint, std::size_t pack_max,
                 config::Durability durability = config::Durability::kLocal) {
     config::BusConfig cfg;
-    cfg.main = cfg.marketdata = cfg.logic = server.endpoint();
+    cfg.main = cfg.marketdata = cfg.logic = endpoint;
     cfg.logic.durability = durability;
     cfg.pack_max = pack_max;
     (void)b.subscribe("*", [this](const bus::Envelope& e) {
@@ -117,9 +122,9 @@ struct Throughput {
 
 // Publish -> Redis -> XREADGROUP -> handler -> XACK, as fast as it goes, with up to
 // `pack_max` messages per stream entry.
-Throughput end_to_end(std::size_t n, std::size_t pack_max) {
-  RedisServer server;
-  Pair pair(server, pack_max);
+Throughput end_to_end_on(const RedisServer& server, const config::RedisEndpoint& endpoint,
+                         std::size_t n, std::size_t pack_max) {
+  Pair pair(endpoint, pack_max);
   auto probe = server.client();
   auto pub = *pair.a.publisher("bench");
   auto topic = *pair.a.topic("strategy.signal.AAPL");
@@ -143,6 +148,36 @@ Throughput end_to_end(std::size_t n, std::size_t pack_max) {
     if (r) fmt::print(stderr, "{}\n", r->str);
   }
   return {static_cast<double>(n) / s, cpu * 1e6 / static_cast<double>(n)};
+}
+
+Throughput end_to_end(std::size_t n, std::size_t pack_max) {
+  RedisServer server;
+  return end_to_end_on(server, server.endpoint(), n, pack_max);
+}
+
+struct TlsComparison {
+  double plain_msgs_per_s = 0, tls_msgs_per_s = 0;
+  double plain_cpu_us_per_msg = 0, tls_cpu_us_per_msg = 0;  // redis-server's (INFO CPU)
+  std::string protocol;                                     // as agreed with the server
+};
+
+// The same server through its plaintext port and its TLS port (certificates made for the run,
+// the server's verified), in turn: plaintext first when `plain_first`, so that neither side
+// always runs on a warmer server.
+TlsComparison plaintext_and_tls(std::size_t n, bool plain_first) {
+  testing::TestCertificates certs;
+  const std::uint16_t tls_port = RedisServer::free_port();
+  RedisServer server({.password = {}, .extra = certs.redis_args(tls_port)});
+  config::RedisEndpoint tls{.host = "127.0.0.1", .port = tls_port};
+  tls.tls = {.enabled = true, .ca_file = certs.ca};
+  const auto pack = config::BusConfig{}.pack_max;
+  Throughput plain, secure;
+  if (plain_first) plain = end_to_end_on(server, server.endpoint(), n, pack);
+  secure = end_to_end_on(server, tls, n, pack);
+  if (!plain_first) plain = end_to_end_on(server, server.endpoint(), n, pack);
+  auto probe = RedisClient::connect(tls, std::chrono::seconds(2));
+  return {plain.msgs_per_s, secure.msgs_per_s, plain.cpu_us_per_msg, secure.cpu_us_per_msg,
+          probe ? probe->tls_protocol() : "no connection"};
 }
 
 // The way before batching: one XADD per message, read with XREADGROUP COUNT 1, one XACK each.
@@ -427,6 +462,26 @@ void run_redis_suite(const SuiteOptions& o) {
            med(local), runs,
            "10k msgs/s offered, publish to subscriber, the Logic bus with one replica and "
            "durability replicated (WAIT 1 after each write round) against local in the same run"},
+          o.json);
+  }
+  if (o.wants("redis.tls")) {
+    std::vector<double> plain, secure, ratio, plain_cpu, tls_cpu;
+    std::string protocol;
+    for (std::size_t i = 0; i < runs; ++i) {
+      const auto t = plaintext_and_tls(1'000'000 / scale, i % 2 == 0);
+      protocol = t.protocol;
+      plain_cpu.push_back(t.plain_cpu_us_per_msg);
+      tls_cpu.push_back(t.tls_cpu_us_per_msg);
+      plain.push_back(t.plain_msgs_per_s);
+      secure.push_back(t.tls_msgs_per_s);
+      ratio.push_back(t.plain_msgs_per_s > 0 ? t.tls_msgs_per_s / t.plain_msgs_per_s : 0);
+    }
+    print({"redis.tls_e2e_ratio", med(secure), "msgs/s", "plaintext_msgs_per_s", med(plain), runs,
+           fmt::format("publish -> XADD -> XREADGROUP -> handler -> XACK through one server's "
+                       "TLS port ({}, certificate verified) against its plaintext port, in turn; "
+                       "redis-server CPU per message {:.2f} us over TLS, {:.2f} us plaintext",
+                       protocol, med(tls_cpu), med(plain_cpu)),
+           med(ratio)},
           o.json);
   }
   if (o.wants("redis.cluster")) {

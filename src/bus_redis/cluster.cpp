@@ -100,7 +100,8 @@ struct ClusterClient::Impl {
             .port = n.port,
             .db = 0,
             .username = options.username,
-            .password = options.password};
+            .password = options.password,
+            .tls = options.tls};
   }
 
   RedisClient* connection(const ClusterNode& n) {

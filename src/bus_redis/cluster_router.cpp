@@ -37,7 +37,8 @@ void ClusterRouter::refresh_locked(bool stale) {
       ClusterClient::connect(seed_endpoints(bus_), {.timeout = timeout_,
                                                     .failover_wait = std::chrono::milliseconds(0),
                                                     .username = bus_.username,
-                                                    .password = bus_.password});
+                                                    .password = bus_.password,
+                                                    .tls = bus_.tls});
   if (!c) return;
   client_.emplace(std::move(*c));
   refreshes_.fetch_add(1, std::memory_order_relaxed);

@@ -38,7 +38,8 @@ core::Result<KeyClient> KeyClient::connect(const config::RedisEndpoint& endpoint
                                     {.timeout = command_timeout,
                                      .failover_wait = std::chrono::milliseconds(500),
                                      .username = endpoint.username,
-                                     .password = endpoint.password});
+                                     .password = endpoint.password,
+                                     .tls = endpoint.tls});
     if (!c) return std::unexpected(c.error());
     impl->cluster.emplace(std::move(*c));
   } else {

@@ -1,11 +1,20 @@
 #include "nautilus/bus_redis/redis_client.hpp"
 
+// sds.h (hiredis's buffer strings), unlike hiredis.h, declares no C linkage itself, and
+// hiredis.h includes it: it must come first, inside extern "C".
+extern "C" {
+#include <hiredis/sds.h>
+}
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <mutex>
 #include <utility>
+
+#include "tls.hpp"
 
 namespace nautilus::bus_redis {
 namespace {
@@ -74,19 +83,46 @@ RedisClient::RedisClient(redisContext* ctx, config::RedisEndpoint endpoint) noex
     : ctx_(ctx), endpoint_(std::move(endpoint)) {}
 
 RedisClient::RedisClient(RedisClient&& o) noexcept
-    : ctx_(std::exchange(o.ctx_, nullptr)), endpoint_(std::move(o.endpoint_)) {}
+    : ctx_(std::exchange(o.ctx_, nullptr)),
+      endpoint_(std::move(o.endpoint_)),
+      tls_(std::move(o.tls_)) {}
 
 RedisClient& RedisClient::operator=(RedisClient&& o) noexcept {
   if (this != &o) {
+    tls_.reset();  // before the socket it runs over
     if (ctx_) redisFree(ctx_);
     ctx_ = std::exchange(o.ctx_, nullptr);
     endpoint_ = std::move(o.endpoint_);
+    tls_ = std::move(o.tls_);
   }
   return *this;
 }
 
 RedisClient::~RedisClient() {
+  tls_.reset();
   if (ctx_) redisFree(ctx_);
+}
+
+core::Error RedisClient::tls_failed(std::string_view doing, const core::Error& cause) {
+  ctx_->err = REDIS_ERR_IO;  // healthy() is false from here on, as after a plaintext failure
+  std::snprintf(ctx_->errstr, sizeof ctx_->errstr, "%s", cause.message.c_str());
+  return core::Error{cause.code, "redis " + endpoint_.host + ":" + std::to_string(endpoint_.port) +
+                                     ": " + std::string(doing) + ": " + cause.message};
+}
+
+std::string RedisClient::tls_protocol() const { return tls_ ? tls_->protocol() : std::string(); }
+
+Result<void> RedisClient::tls_flush() {
+  const std::size_t n = sdslen(ctx_->obuf);
+  if (n == 0) return {};
+  if (auto ok = tls_->write_all(ctx_->obuf, n); !ok) {
+    return std::unexpected(tls_failed("write", ok.error()));
+  }
+  // As hiredis does once its buffer is out: a new empty one, so a large pipeline's buffer is
+  // not kept.
+  sdsfree(ctx_->obuf);
+  ctx_->obuf = sdsempty();
+  return {};
 }
 
 core::Error RedisClient::connection_error(std::string_view doing) const {
@@ -119,6 +155,18 @@ Result<RedisClient> RedisClient::connect(const config::RedisEndpoint& ep,
   RedisClient client(ctx, ep);
   if (ctx->err) return std::unexpected(client.connection_error("connect"));
   if (auto ok = client.set_timeout(timeout); !ok) return std::unexpected(ok.error());
+  if (ep.tls.enabled) {
+    // The TCP connection hiredis made, then TLS over its socket (bounded by the timeout just
+    // set); from here on hiredis only formats commands and parses replies.
+    auto tls_ctx = detail::tls_context(ep.tls);
+    if (!tls_ctx) return std::unexpected(tls_ctx.error());
+    auto session = detail::TlsSession::handshake(*tls_ctx, ctx->fd, ep.host, ep.tls);
+    if (!session) {
+      return fail(session.error().code, "redis " + ep.host + ":" + std::to_string(ep.port) + ": " +
+                                            session.error().message);
+    }
+    client.tls_ = std::move(*session);
+  }
   if (!ep.password.empty()) {
     auto r = ep.username.empty() ? client.command({"AUTH", ep.password})
                                  : client.command({"AUTH", ep.username, ep.password});
@@ -131,7 +179,15 @@ Result<RedisClient> RedisClient::connect(const config::RedisEndpoint& ep,
   // Verify now, so a missing password or a non-Redis peer is a start-up error, not a
   // surprise on the first real command.
   auto pong = client.command({"PING"});
-  if (!pong) return std::unexpected(pong.error());
+  if (!pong) {
+    if (ep.tls.enabled || pong.error().code == ErrorCode::kTimeout) {
+      return std::unexpected(pong.error());
+    }
+    // A TLS-only port drops a plaintext client's first command: say what that may mean.
+    return fail(pong.error().code, pong.error().message +
+                                       " (if that port speaks TLS only, set tls = true or "
+                                       "REDIS_TLS=1)");
+  }
   if (pong->is_error()) {
     return fail(ErrorCode::kInvalidArgument,
                 "redis " + ep.host + ":" + std::to_string(ep.port) + ": " + pong->str +
@@ -159,7 +215,25 @@ bool RedisClient::healthy() const noexcept { return ctx_ != nullptr && ctx_->err
 
 Result<RedisReply> RedisClient::read_reply() {
   void* raw = nullptr;
-  if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
+  if (tls_) {
+    // What redisGetReply does, with the bytes through TLS: out with what is formatted, then a
+    // reply already parsed, else read and parse until one is whole.
+    if (auto ok = tls_flush(); !ok) return std::unexpected(ok.error());
+    while (true) {
+      if (redisReaderGetReply(ctx_->reader, &raw) != REDIS_OK) {
+        return std::unexpected(
+            tls_failed("read reply",
+                       {ErrorCode::kIo, "protocol error: " + std::string(ctx_->reader->errstr)}));
+      }
+      if (raw != nullptr) break;
+      char buf[16 * 1024];
+      auto got = tls_->read_some(buf, sizeof buf);
+      if (!got) return std::unexpected(tls_failed("read reply", got.error()));
+      if (redisReaderFeed(ctx_->reader, buf, *got) != REDIS_OK) {
+        return std::unexpected(tls_failed("read reply", {ErrorCode::kIo, "reader buffer"}));
+      }
+    }
+  } else if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
     return std::unexpected(connection_error("read reply"));
   }
   auto* r = static_cast<redisReply*>(raw);
@@ -198,6 +272,7 @@ Result<void> RedisClient::send(const std::vector<std::vector<std::string>>& comm
 Result<void> RedisClient::send_views(const std::vector<std::vector<std::string_view>>& commands) {
   if (!healthy()) return std::unexpected(connection_error("send on a failed connection"));
   for (const auto& c : commands) append(ctx_, c);
+  if (tls_) return tls_flush();
   int done = 0;
   while (!done) {
     if (redisBufferWrite(ctx_, &done) != REDIS_OK) {

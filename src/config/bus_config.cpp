@@ -109,14 +109,15 @@ class EnvReader {
  public:
   explicit EnvReader(const EnvLookup& env) : env_(env) {}
 
-  Result<void> boolean(std::string_view var, bool& out) const {
+  Result<void> boolean_each(std::string_view var, std::initializer_list<bool*> outs) const {
     const auto v = env_(var);
     if (!v) return {};
     auto b = parse_bool(var, *v);
     if (!b) return std::unexpected(b.error());
-    out = *b;
+    for (bool* o : outs) *o = *b;
     return {};
   }
+  Result<void> boolean(std::string_view var, bool& out) const { return boolean_each(var, {&out}); }
   Result<void> host(std::string_view var, std::initializer_list<RedisEndpoint*> eps) const {
     const auto v = env_(var);
     if (!v) return {};
@@ -187,6 +188,18 @@ Result<void> apply_env(const EnvLookup& env, BusConfig& c) {
                 [&](std::int64_t n) { c.marketdata.shards = static_cast<std::size_t>(n); }),
       r.integer("ENGINE_LOGIC_REDIS_SHARDS", 1, kMaxShards,
                 [&](std::int64_t n) { c.logic.shards = static_cast<std::size_t>(n); }),
+      r.boolean_each("REDIS_TLS",
+                     {&c.main.tls.enabled, &c.marketdata.tls.enabled, &c.logic.tls.enabled}),
+      r.boolean_each("MARKETDATA_REDIS_TLS", {&c.marketdata.tls.enabled}),
+      r.boolean_each("ENGINE_LOGIC_REDIS_TLS", {&c.logic.tls.enabled}),
+      r.text("REDIS_TLS_CA_FILE",
+             {&c.main.tls.ca_file, &c.marketdata.tls.ca_file, &c.logic.tls.ca_file}),
+      r.text("REDIS_TLS_CERT_FILE",
+             {&c.main.tls.cert_file, &c.marketdata.tls.cert_file, &c.logic.tls.cert_file}),
+      r.text("REDIS_TLS_KEY_FILE",
+             {&c.main.tls.key_file, &c.marketdata.tls.key_file, &c.logic.tls.key_file}),
+      r.text("REDIS_TLS_SERVER_NAME",
+             {&c.main.tls.server_name, &c.marketdata.tls.server_name, &c.logic.tls.server_name}),
       r.durability("REDIS_DURABILITY", {&c.marketdata, &c.logic}),
       r.durability("MARKETDATA_REDIS_DURABILITY", {&c.marketdata}),
       r.durability("ENGINE_LOGIC_REDIS_DURABILITY", {&c.logic}),
@@ -283,12 +296,27 @@ enum class EndpointKind : std::uint8_t { kServer, kMain, kBus };
 Result<void> apply_endpoint(const toml::table& t, std::string_view where,
                             std::initializer_list<RedisEndpoint*> targets,
                             EndpointKind kind = EndpointKind::kServer) {
-  static constexpr std::string_view kKeys[] = {"host",     "port",       "db",      "username",
-                                               "password", "durability", "main",    "marketdata",
-                                               "logic",    "legacy",     "cluster", "shards"};
-  const std::size_t allowed = kind == EndpointKind::kBus    ? 12
-                              : kind == EndpointKind::kMain ? 11
-                                                            : 10;
+  static constexpr std::string_view kKeys[] = {"host",
+                                               "port",
+                                               "db",
+                                               "username",
+                                               "password",
+                                               "durability",
+                                               "tls",
+                                               "tls_ca_file",
+                                               "tls_cert_file",
+                                               "tls_key_file",
+                                               "tls_server_name",
+                                               "main",
+                                               "marketdata",
+                                               "logic",
+                                               "legacy",
+                                               "cluster",
+                                               "shards"};
+  // The last two are a cluster's: a plain server takes neither, the main Redis not shards.
+  const std::size_t allowed = std::size(kKeys) - (kind == EndpointKind::kBus    ? 0
+                                                  : kind == EndpointKind::kMain ? 1
+                                                                                : 2);
   if (auto ok = only_keys(t, where, std::span<const std::string_view>(kKeys, allowed)); !ok) {
     return ok;
   }
@@ -303,9 +331,15 @@ Result<void> apply_endpoint(const toml::table& t, std::string_view where,
   auto user = get<std::string>(t, where, "username");
   auto pass = get<std::string>(t, where, "password");
   auto durability = get<std::string>(t, where, "durability");
-  for (auto* r : {&host, &user, &pass, &durability}) {
+  auto tls = get<bool>(t, where, "tls");
+  auto ca = get<std::string>(t, where, "tls_ca_file");
+  auto cert = get<std::string>(t, where, "tls_cert_file");
+  auto key = get<std::string>(t, where, "tls_key_file");
+  auto server_name = get<std::string>(t, where, "tls_server_name");
+  for (auto* r : {&host, &user, &pass, &durability, &ca, &cert, &key, &server_name}) {
     if (!*r) return std::unexpected(r->error());
   }
+  if (!tls) return std::unexpected(tls.error());
   if (!port) return std::unexpected(port.error());
   if (!db) return std::unexpected(db.error());
   // Named once: the values below are optionals inside checked Results.
@@ -336,6 +370,11 @@ Result<void> apply_endpoint(const toml::table& t, std::string_view where,
     if (user_v) e->username = *user_v;
     if (pass_v) e->password = *pass_v;
     if (durability_v) e->durability = *durability_v;
+    if (*tls) e->tls.enabled = **tls;
+    if (*ca) e->tls.ca_file = **ca;
+    if (*cert) e->tls.cert_file = **cert;
+    if (*key) e->tls.key_file = **key;
+    if (*server_name) e->tls.server_name = **server_name;
   }
   return {};
 }
@@ -557,7 +596,33 @@ Result<void> apply_toml(const toml::table& root, BusConfig& c) {
   return engine_tables(root, c.engine_settings);
 }
 
+// A TLS endpoint's files: readable, and a client certificate with its key.
+Result<void> check_tls(std::string_view where, const TlsSettings& t) {
+  if (!t.enabled) return {};
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    return bad(std::string(where) + (t.cert_file.empty() ? ".tls_cert_file (REDIS_TLS_CERT_FILE)"
+                                                         : ".tls_key_file (REDIS_TLS_KEY_FILE)"),
+               "a client certificate needs both tls_cert_file and tls_key_file "
+               "(REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE)");
+  }
+  for (auto [key, path] :
+       {std::pair{".tls_ca_file", &t.ca_file}, std::pair{".tls_cert_file", &t.cert_file},
+        std::pair{".tls_key_file", &t.key_file}}) {
+    if (path->empty()) continue;
+    std::ifstream in(*path);
+    if (!in) return bad(std::string(where) + key, "cannot read '" + *path + "'");
+  }
+  return {};
+}
+
 Result<BusConfig> finish(BusConfig c) {
+  for (auto [where, ep] :
+       {std::pair{"redis.main", &c.main}, std::pair{"redis.marketdata", &c.marketdata},
+        std::pair{"redis.logic", &c.logic},
+        std::pair{"redis.legacy", c.legacy ? &*c.legacy : nullptr}}) {
+    if (ep == nullptr) continue;
+    if (auto ok = check_tls(where, ep->tls); !ok) return std::unexpected(ok.error());
+  }
   if (c.legacy && (c.marketdata.is_cluster() || c.logic.is_cluster())) {
     return bad("redis.legacy",
                "migrating from single-Redis straight onto a cluster is not supported: move to "

@@ -58,6 +58,7 @@ struct ClusterOptions {
   std::chrono::milliseconds timeout{2000};          // connect and per command
   std::chrono::milliseconds failover_wait{15'000};  // how long a lost master's slots are retried
   std::string username, password;                   // for every node
+  config::TlsSettings tls;                          // for every node (tls-cluster yes)
 };
 
 struct ClusterStats {

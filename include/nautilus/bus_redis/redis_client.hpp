@@ -1,6 +1,7 @@
 // RedisClient: one synchronous Redis connection (hiredis 0.14, RESP2) for one I/O thread, with
-// connect/command timeouts, AUTH (password or ACL user), SELECT, and pipelining. Error replies
-// from the server come back as a RedisReply of type kError: the caller decides whether they
+// connect/command timeouts, AUTH (password or ACL user), SELECT, pipelining, and TLS when the
+// endpoint asks for it (hiredis formats and parses; OpenSSL carries the bytes: tls.hpp). Error
+// replies from the server come back as a RedisReply of type kError: the caller decides whether they
 // are failures (BUSYGROUP is not). Connection problems are Errors (kClosed, kTimeout).
 //
 //   auto c = RedisClient::connect(cfg.logic, std::chrono::seconds(2));
@@ -22,6 +23,9 @@
 struct redisContext;
 
 namespace nautilus::bus_redis {
+namespace detail {
+class TlsSession;
+}
 
 // An owned copy of a server reply.
 struct RedisReply {
@@ -68,14 +72,21 @@ class RedisClient {
   // False once the connection has failed; the client must then be replaced.
   [[nodiscard]] bool healthy() const noexcept;
   [[nodiscard]] const config::RedisEndpoint& endpoint() const noexcept { return endpoint_; }
+  [[nodiscard]] bool is_tls() const noexcept { return tls_ != nullptr; }
+  // The TLS protocol agreed on ("TLSv1.3"); empty for a plaintext connection.
+  [[nodiscard]] std::string tls_protocol() const;
 
  private:
   RedisClient(redisContext* ctx, config::RedisEndpoint endpoint) noexcept;
   core::Result<RedisReply> read_reply();
   core::Error connection_error(std::string_view doing) const;
+  // Over TLS: writes what hiredis has formatted; a failure marks the connection failed.
+  core::Result<void> tls_flush();
+  core::Error tls_failed(std::string_view doing, const core::Error& cause);
 
   redisContext* ctx_ = nullptr;
   config::RedisEndpoint endpoint_;
+  std::unique_ptr<detail::TlsSession> tls_;  // null for a plaintext connection
 };
 
 }  // namespace nautilus::bus_redis

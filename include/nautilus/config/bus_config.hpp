@@ -34,6 +34,20 @@ struct ClusterSeed {
   friend bool operator==(const ClusterSeed&, const ClusterSeed&) = default;
 };
 
+// TLS to a Redis (REDIS_TLS, [redis.<bus>] tls = true): the server's certificate is always
+// verified, against `ca_file` (PEM) or the system's CAs, and so is its name: `server_name`, or
+// the host connected to (a DNS name or an IP address in the certificate's subjectAltName).
+// `cert_file` and `key_file` (PEM, both or neither) identify the client, for a server with
+// tls-auth-clients on.
+struct TlsSettings {
+  bool enabled = false;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;
+  friend bool operator==(const TlsSettings&, const TlsSettings&) = default;
+};
+
 struct RedisEndpoint {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
@@ -41,6 +55,7 @@ struct RedisEndpoint {
   std::string username;                        // ACL user; empty = "default"
   std::string password;                        // empty = no AUTH
   Durability durability = Durability::kLocal;  // the buses' writes (not the main Redis's)
+  TlsSettings tls;
   // A bus on a Redis Cluster (MARKETDATA_REDIS_CLUSTER, [redis.marketdata] cluster): the seed
   // nodes, in place of host and port. Its stream is then `shards` streams, each with its own
   // hash tag, spread over the masters' slots (docs/OPERATIONS.md).

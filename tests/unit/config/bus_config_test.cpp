@@ -203,6 +203,45 @@ shards = 3
   EXPECT_NE(e.error().message.find("ENGINE_LOGIC_REDIS_CLUSTER"), std::string::npos);
 }
 
+TEST(BusConfig, TlsIsPerBusWithItsFilesCheckedAtLoadNamingTheKey) {
+  const std::string ca = ::testing::TempDir() + "/nautilus-bus-config-ca.pem";
+  std::ofstream(ca) << "not read here, only opened\n";
+  auto all = load_bus_config(env_of({{"REDIS_TLS", "1"}, {"REDIS_TLS_CA_FILE", ca}}));
+  ASSERT_TRUE(all) << all.error().message;
+  for (const auto* ep : {&all->main, &all->marketdata, &all->logic}) {
+    EXPECT_TRUE(ep->tls.enabled);
+    EXPECT_EQ(ep->tls.ca_file, ca);
+  }
+  auto one = load_bus_config(env_of({{"MARKETDATA_REDIS_TLS", "yes"}}));
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_TRUE(one->marketdata.tls.enabled);
+  EXPECT_FALSE(one->logic.tls.enabled);
+  EXPECT_FALSE(one->main.tls.enabled);
+  auto toml = load_bus_config_text(env_of({}),
+                                   "[redis.logic]\ntls = true\ntls_ca_file = \"" + ca +
+                                       "\"\ntls_server_name = \"redis.internal\"\n",
+                                   "t.toml");
+  ASSERT_TRUE(toml) << toml.error().message;
+  EXPECT_TRUE(toml->logic.tls.enabled);
+  EXPECT_EQ(toml->logic.tls.server_name, "redis.internal");
+  EXPECT_FALSE(toml->marketdata.tls.enabled);
+  const std::pair<std::string, const char*> bad[] = {
+      {"[redis.logic]\ntls = true\ntls_ca_file = \"/nonexistent/ca.pem\"\n",
+       "redis.logic.tls_ca_file"},
+      {"[redis.logic]\ntls = true\ntls_cert_file = \"" + ca + "\"\n", "redis.logic.tls_key_file"},
+      {"[redis.main]\ntls = \"yes\"\n", "redis.main.tls"},
+      {"[redis.logic]\ntls_ca = \"x\"\n", "redis.logic.tls_ca"},
+  };
+  for (const auto& [text, want] : bad) {
+    auto c = load_bus_config_text(env_of({}), text, "bad.toml");
+    ASSERT_FALSE(c) << text;
+    EXPECT_NE(c.error().message.find(want), std::string::npos) << c.error().message;
+  }
+  auto env_bad = load_bus_config(env_of({{"ENGINE_LOGIC_REDIS_TLS", "maybe"}}));
+  ASSERT_FALSE(env_bad);
+  EXPECT_NE(env_bad.error().message.find("ENGINE_LOGIC_REDIS_TLS"), std::string::npos);
+}
+
 TEST(BusConfig, SingleRedisModeWhenAllBusesAreOneServer) {
   auto c = load_bus_config_text(env_of({}), "[redis]\nport = 6379\n", "single.toml");
   ASSERT_TRUE(c) << c.error().message;
