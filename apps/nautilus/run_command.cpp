@@ -130,6 +130,20 @@ int run_platform(const RunOptions& o) {
   if (const char* token = std::getenv("NAUTILUS_API_TOKEN"); token != nullptr) {
     host_options.bearer_token = token;
   }
+  {
+    const char* cert = std::getenv("NAUTILUS_TLS_CERT_FILE");
+    const char* key = std::getenv("NAUTILUS_TLS_KEY_FILE");
+    if ((cert == nullptr) != (key == nullptr)) {
+      fmt::print(stderr,
+                 "nautilus {}: HTTPS needs both NAUTILUS_TLS_CERT_FILE and NAUTILUS_TLS_KEY_FILE\n",
+                 o.command);
+      return 2;
+    }
+    if (cert != nullptr) {
+      host_options.tls_cert_file = cert;
+      host_options.tls_key_file = key;
+    }
+  }
   if (o.deterministic) {
     if (o.bus != "inprocess") {
       fmt::print(stderr, "nautilus {}: --deterministic runs on the in-process bus only\n",
@@ -179,6 +193,7 @@ int run_platform(const RunOptions& o) {
     host_options.state_store = state_store.get();
   }
 
+  const char* scheme = host_options.tls_cert_file.empty() ? "http" : "https";
   auto hosted = engine::EngineHost::start(bus, std::move(engines), std::move(host_options));
   if (!hosted) {
     fmt::print(stderr, "nautilus {}: {}\n", o.command, hosted.error().message);
@@ -205,8 +220,8 @@ int run_platform(const RunOptions& o) {
   fmt::print("nautilus {}: {} engine(s) up in {:.1f} ms on the {} bus:{}\n", o.command,
              engine_host->engines().size(), startup_ms, transport ? "dual Redis" : "in-process",
              list);
-  fmt::print("nautilus {}: try `curl http://{}:{}/health`; Ctrl-C drains and stops\n", o.command,
-             o.bind, engine_host->engines().front().port);
+  fmt::print("nautilus {}: try `curl {}://{}:{}/health`; Ctrl-C drains and stops\n", o.command,
+             scheme, o.bind, engine_host->engines().front().port);
   std::fflush(stdout);
 
   auto uptime = [&] {

@@ -201,7 +201,9 @@ core::Result<std::unique_ptr<EngineHost>> EngineHost::start(
                                                            .threads = o.http_threads,
                                                            .idle_timeout = o.http_idle_timeout,
                                                            .read_timeout = o.http_read_timeout,
-                                                           .bearer_token = o.bearer_token});
+                                                           .bearer_token = o.bearer_token,
+                                                           .tls_cert_file = o.tls_cert_file,
+                                                           .tls_key_file = o.tls_key_file});
     if (!http) {
       impl->stop_all();
       return core::fail(http.error().code,

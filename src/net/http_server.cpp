@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -42,6 +43,7 @@ struct Counters {
   std::atomic<std::uint64_t> body_too_large{0};
   std::atomic<std::uint64_t> timeouts{0};
   std::atomic<std::uint64_t> unauthorized{0};
+  std::atomic<std::uint64_t> tls_handshake_failed{0};
   std::atomic<std::uint64_t> not_found{0};
   std::atomic<std::uint64_t> handler_errors{0};
 };
@@ -83,6 +85,7 @@ struct HttpServer::Impl {
   std::unique_ptr<asio::thread_pool> blocking_pool;  // only when the router has blocking routes
   std::uint16_t port = 0;
   std::atomic<bool> stopped{false};
+  std::optional<asio::ssl::context> tls;  // set when the options give a certificate
 
   explicit Impl(Router r, ServerOptions o)
       : router(std::move(r)),
@@ -101,18 +104,56 @@ struct HttpServer::Impl {
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+using TlsStream = asio::ssl::stream<tcp::socket>;
+
+// A connection over `Stream`: a TCP socket, or TLS over one (HTTPS).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
  public:
   Session(tcp::socket&& socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), timer_(stream_.get_executor()), server_(server) {}
+      : stream_(make_stream(std::move(socket), server)),
+        timer_(stream_.get_executor()),
+        server_(server) {}
   ~Session() { server_.counters.connections_open.fetch_sub(1, std::memory_order_relaxed); }
 
   void start() {
     asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Session::wait_for_request, shared_from_this()));
+                   beast::bind_front_handler(&Session::begin, shared_from_this()));
   }
 
  private:
+  static Stream make_stream(tcp::socket&& socket, HttpServer::Impl& server) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *server.tls);
+    } else {
+      (void)server;
+      return std::move(socket);
+    }
+  }
+
+  // HTTPS first completes the TLS handshake, within the read timeout: a client that connects
+  // and says nothing, or speaks plain HTTP to the port, is counted and closed.
+  void begin() {
+    if constexpr (kTls) {
+      set_deadline(server_.options.read_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = shared_from_this()](beast::error_code ec) {
+                                if (ec) {
+                                  if (!self->timed_out_)
+                                    bump(self->server_.counters.tls_handshake_failed);
+                                  self->close();
+                                  return;
+                                }
+                                self->wait_for_request();
+                              });
+    } else {
+      wait_for_request();
+    }
+  }
+
   void wait_for_request() {
     if (buffer_.size() > 0) {  // a pipelined request is already here
       read_request();
@@ -296,10 +337,13 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
+  // Over TLS without a close_notify: every response carries its length, so a cut-off one is
+  // seen as such, and a client that stopped reading must not hold the connection open.
   void close() {
     beast::error_code ignored;
-    (void)stream_.shutdown(tcp::socket::shutdown_send, ignored);
-    (void)stream_.close(ignored);
+    auto& socket = beast::get_lowest_layer(stream_);
+    (void)socket.shutdown(tcp::socket::shutdown_send, ignored);
+    (void)socket.close(ignored);
     timer_.cancel();
   }
 
@@ -320,19 +364,20 @@ class Session : public std::enable_shared_from_this<Session> {
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec == asio::error::operation_aborted) return;  // re-armed or closed
       self->timer_armed_ = false;
-      if (!self->stream_.is_open()) return;
+      if (!beast::get_lowest_layer(self->stream_).is_open()) return;
       if (std::chrono::steady_clock::now() >= self->deadline_) {
         self->timed_out_ = true;
         bump(self->server_.counters.timeouts);
         beast::error_code ignored;
-        (void)self->stream_.close(ignored);  // pending reads and writes end with an error
+        // Pending reads and writes end with an error.
+        (void)beast::get_lowest_layer(self->stream_).close(ignored);
       } else if (self->deadline_ != std::chrono::steady_clock::time_point::max()) {
         self->arm_timer();
       }
     });
   }
 
-  tcp::socket stream_;
+  Stream stream_;
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   std::chrono::steady_clock::time_point armed_for_;
@@ -362,7 +407,11 @@ void HttpServer::Impl::accept() {
       bump(counters.connections_accepted);
       counters.connections_open.fetch_add(1, std::memory_order_relaxed);
       (void)socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<Session>(std::move(socket), *this)->start();
+      if (tls) {
+        std::make_shared<Session<TlsStream>>(std::move(socket), *this)->start();
+      } else {
+        std::make_shared<Session<tcp::socket>>(std::move(socket), *this)->start();
+      }
     }
     accept();
   });
@@ -377,6 +426,26 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::start(Router router, Serve
   if (ec) {
     return core::fail(core::ErrorCode::kInvalidArgument,
                       fmt::format("http: bad bind address '{}': {}", o.bind, ec.message()));
+  }
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
+    return core::fail(core::ErrorCode::kInvalidArgument,
+                      "http: TLS needs both a certificate and its key");
+  }
+  if (!o.tls_cert_file.empty()) {
+    auto& ctx = impl->tls.emplace(asio::ssl::context::tls_server);
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                    asio::ssl::context::no_tlsv1_1);
+    if (ctx.use_certificate_chain_file(o.tls_cert_file, ec); ec) {
+      return core::fail(
+          core::ErrorCode::kInvalidArgument,
+          fmt::format("http: cannot load the certificate '{}': {}", o.tls_cert_file, ec.message()));
+    }
+    if (ctx.use_private_key_file(o.tls_key_file, asio::ssl::context::pem, ec); ec) {
+      return core::fail(
+          core::ErrorCode::kInvalidArgument,
+          fmt::format("http: cannot load the key '{}': {}", o.tls_key_file, ec.message()));
+    }
   }
   const tcp::endpoint endpoint(address, o.port);
   auto& a = impl->acceptor;
@@ -444,6 +513,7 @@ HttpMetrics HttpServer::metrics() const noexcept {
       .body_too_large = ld(c.body_too_large),
       .timeouts = ld(c.timeouts),
       .unauthorized = ld(c.unauthorized),
+      .tls_handshake_failed = ld(c.tls_handshake_failed),
       .not_found = ld(c.not_found),
       .handler_errors = ld(c.handler_errors),
   };
@@ -474,8 +544,8 @@ std::string HttpMetrics::to_prometheus(std::string_view engine) const {
   const std::pair<std::string_view, std::uint64_t> reasons[] = {
       {"malformed", malformed},           {"header_too_large", header_too_large},
       {"body_too_large", body_too_large}, {"timeout", timeouts},
-      {"unauthorized", unauthorized},     {"not_found", not_found},
-      {"handler_error", handler_errors}};
+      {"unauthorized", unauthorized},     {"tls_handshake", tls_handshake_failed},
+      {"not_found", not_found},           {"handler_error", handler_errors}};
   for (const auto& [reason, v] : reasons) {
     p.sample("nautilus_http_rejected_total", {{"engine", engine}, {"reason", reason}},
              static_cast<double>(v));

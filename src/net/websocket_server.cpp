@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <deque>
 #include <mutex>
 #include <shared_mutex>
@@ -58,7 +59,11 @@ constexpr std::chrono::seconds kCloseGrace{2};
 
 }  // namespace
 
-class WsSession;
+// What the service holds of a connection, plaintext or TLS alike.
+class WsSessionBase : public WsConnection {
+ public:
+  virtual void going_away(std::string_view reason) = 0;
+};
 
 struct WebSocketService::Impl {
   WebSocketServiceOptions options;
@@ -71,7 +76,7 @@ struct WebSocketService::Impl {
 
   std::mutex mu;  // the two maps
   std::unordered_map<std::string, std::size_t> per_ip;
-  std::unordered_map<std::uint64_t, std::weak_ptr<WsSession>> sessions;
+  std::unordered_map<std::uint64_t, std::weak_ptr<WsSessionBase>> sessions;
   std::size_t reserved = 0;  // connections counted against max_connections
   std::atomic<std::uint64_t> next_id{1};
 
@@ -102,9 +107,10 @@ struct WebSocketService::Impl {
 namespace {
 
 // The answer to an upgrade that is refused: an HTTP response, then the socket is closed.
-void refuse(tcp::socket socket, int status, std::string_view why, unsigned version) {
+template <class Next>
+void refuse(Next socket, int status, std::string_view why, unsigned version) {
   struct Refusal {
-    tcp::socket socket;
+    Next socket;
     http::response<http::string_body> response;
   };
   auto r = std::make_shared<Refusal>(
@@ -118,8 +124,9 @@ void refuse(tcp::socket socket, int status, std::string_view why, unsigned versi
   r->response.prepare_payload();
   http::async_write(r->socket, r->response, [r](beast::error_code, std::size_t) {
     beast::error_code ignored;
-    (void)r->socket.shutdown(tcp::socket::shutdown_send, ignored);
-    (void)r->socket.close(ignored);
+    auto& lowest = beast::get_lowest_layer(r->socket);
+    (void)lowest.shutdown(tcp::socket::shutdown_send, ignored);
+    (void)lowest.close(ignored);
   });
 }
 
@@ -139,9 +146,11 @@ std::string choose_subprotocol(std::string_view offered, const std::vector<std::
 
 }  // namespace
 
-class WsSession final : public WsConnection, public std::enable_shared_from_this<WsSession> {
+// A connection over `Next`: a TCP socket, or a TLS stream over one (an engine serving HTTPS).
+template <class Next>
+class WsSession final : public WsSessionBase, public std::enable_shared_from_this<WsSession<Next>> {
  public:
-  WsSession(tcp::socket&& socket, std::shared_ptr<WebSocketService::Impl> service, WsPeer peer,
+  WsSession(Next&& socket, std::shared_ptr<WebSocketService::Impl> service, WsPeer peer,
             std::uint64_t id)
       : ws_(std::move(socket)),
         kill_timer_(ws_.get_executor()),
@@ -230,7 +239,7 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
     start_close(lock, websocket::close_code::normal, std::string(reason), /*drop_queue=*/false);
   }
   // The service is going away: 1001, at once.
-  void going_away(std::string_view reason) {
+  void going_away(std::string_view reason) override {
     std::unique_lock lock(mu_);
     if (closing_) return;
     start_close(lock, websocket::close_code::going_away, std::string(reason), /*drop_queue=*/true);
@@ -413,7 +422,10 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
     }
   }
 
-  websocket::stream<tcp::socket> ws_;
+  using std::enable_shared_from_this<WsSession<Next>>::shared_from_this;
+  using std::enable_shared_from_this<WsSession<Next>>::weak_from_this;
+
+  websocket::stream<Next> ws_;
   asio::steady_timer kill_timer_;
   std::shared_ptr<WebSocketService::Impl> service_;
   WsPeer peer_;
@@ -441,14 +453,14 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
 
 namespace detail {
 
-void accept_websocket(WebSocketService& service, tcp::socket socket,
-                      http::request<http::string_body> request) {
+template <class Next>
+void accept_over(WebSocketService& service, Next socket, http::request<http::string_body> request) {
   const auto& shared = service.shared_impl();
   auto& impl = *shared;
   const auto& o = impl.options;
   const unsigned version = request.version();
   beast::error_code ec;
-  const auto remote = socket.remote_endpoint(ec);
+  const auto remote = beast::get_lowest_layer(socket).remote_endpoint(ec);
   if (ec) return;  // gone already
   WsPeer peer;
   peer.address = remote.address().to_string();
@@ -484,13 +496,23 @@ void accept_websocket(WebSocketService& service, tcp::socket socket,
   peer.subprotocol =
       choose_subprotocol(std::string_view(offered.data(), offered.size()), o.subprotocols);
   if (o.send_buffer_bytes > 0) {
-    (void)socket.set_option(
+    (void)beast::get_lowest_layer(socket).set_option(
         asio::socket_base::send_buffer_size(static_cast<int>(o.send_buffer_bytes)), ec);
   }
   const std::uint64_t id = impl.next_id.fetch_add(1);
   // A shared_ptr to the Impl keeps the counters and maps alive for the session's lifetime.
-  std::make_shared<WsSession>(std::move(socket), shared, std::move(peer), id)
+  std::make_shared<WsSession<Next>>(std::move(socket), shared, std::move(peer), id)
       ->accept(std::move(request));
+}
+
+void accept_websocket(WebSocketService& service, tcp::socket socket,
+                      http::request<http::string_body> request) {
+  accept_over(service, std::move(socket), std::move(request));
+}
+
+void accept_websocket(WebSocketService& service, asio::ssl::stream<tcp::socket> stream,
+                      http::request<http::string_body> request) {
+  accept_over(service, std::move(stream), std::move(request));
 }
 
 }  // namespace detail
@@ -514,7 +536,7 @@ void WebSocketService::detach(std::string_view reason) {
     std::unique_lock lock(impl_->handler_mu);
     impl_->handler = nullptr;
   }
-  std::vector<std::shared_ptr<WsSession>> open;
+  std::vector<std::shared_ptr<WsSessionBase>> open;
   {
     std::lock_guard lock(impl_->mu);
     for (auto& [id, w] : impl_->sessions) {

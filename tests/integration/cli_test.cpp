@@ -30,6 +30,7 @@
 #include "support/child_process.hpp"
 #include "support/http_client.hpp"
 #include "support/redis_server.hpp"
+#include "support/tls_certs.hpp"
 
 namespace {
 
@@ -334,6 +335,44 @@ TEST(Cli, BenchBacktestPrintsTheBacktestFigures) {
     EXPECT_TRUE(f.anchored.count(name)) << name << " has no anchor";
   }
   EXPECT_TRUE(f.seen.count("backtest.rss_mb")) << "backtest.rss_mb missing";
+}
+
+// The command the docs give, with curl itself; returns curl's exit status and output.
+std::pair<int, std::string> curl(const std::string& args) {
+  std::FILE* f = ::popen(("curl -s --max-time 5 " + args + " 2>&1").c_str(), "r");
+  if (f == nullptr) return {-1, "popen failed"};
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+  const int status = ::pclose(f);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(Cli, RunServesHttpsWhenGivenACertificateAndRefusesHalfASetting) {
+  nautilus::testing::TestCertificates certs;
+  const std::string offset = free_offset();
+  const std::string port = std::to_string(8800 + std::stoi(offset));
+  Child c = spawn({"run", "--port-offset", offset}, {"NAUTILUS_TLS_CERT_FILE=" + certs.server_cert,
+                                                     "NAUTILUS_TLS_KEY_FILE=" + certs.server_key});
+  ASSERT_TRUE(c.read_until([](const std::string& t) { return contains(t, "try `curl"); },
+                           std::chrono::seconds(10)))
+      << c.text;
+  const auto [ok, health] =
+      curl("-f --cacert " + certs.ca + " https://localhost:" + port + "/health");
+  EXPECT_EQ(ok, 0) << health;
+  EXPECT_TRUE(contains(health, "\"healthy\"")) << health;
+  const auto [dash, page] = curl("-f --cacert " + certs.ca + " https://127.0.0.1:" +
+                                 std::to_string(8600 + std::stoi(offset)) + "/");
+  EXPECT_EQ(dash, 0) << "the dashboard over HTTPS: " << page;
+  const auto [untrusted, why] = curl("https://localhost:" + port + "/health");
+  EXPECT_EQ(untrusted, 60) << why;  // curl: the peer's certificate could not be verified
+  const auto [plain, nothing] = curl("http://localhost:" + port + "/health");
+  EXPECT_NE(plain, 0) << nothing;  // no plain HTTP on an HTTPS port
+  ::kill(c.pid, SIGINT);
+  EXPECT_EQ(c.wait_exit(kRunExit), 0) << c.text;
+  Child half = spawn({"run", "--duration", "1"}, {"NAUTILUS_TLS_CERT_FILE=" + certs.server_cert});
+  EXPECT_EQ(half.wait_exit(std::chrono::seconds(10)), 2);
+  EXPECT_TRUE(contains(half.text, "NAUTILUS_TLS_KEY_FILE")) << half.text;
 }
 
 TEST(Cli, RunOnTheRedisBusRegistersAndStatusListsIt) {

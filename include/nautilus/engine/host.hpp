@@ -44,7 +44,10 @@ struct HostOptions {
   std::map<std::string, std::uint16_t> ports;  // per engine; absent: its default port
   bool ephemeral_ports = false;                // every server on a free port (tests)
   std::string bearer_token;                    // guards mutating routes when set
-  std::size_t http_threads = 1;                // per engine
+  // HTTPS (and wss://) on every engine's port, when both are set (NAUTILUS_TLS_CERT_FILE,
+  // NAUTILUS_TLS_KEY_FILE): the certificate chain and key, PEM.
+  std::string tls_cert_file, tls_key_file;
+  std::size_t http_threads = 1;  // per engine
   std::chrono::milliseconds http_idle_timeout{30'000};
   std::chrono::milliseconds http_read_timeout{5'000};
   std::map<std::string, EngineConfig> configs;  // per engine

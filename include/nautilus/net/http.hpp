@@ -146,6 +146,10 @@ struct ServerOptions {
   std::size_t max_connections = 4096;
   std::size_t blocking_threads = 2;  // for blocking routes; none are started without such routes
   std::string bearer_token;          // guards mutating routes when not empty
+  // HTTPS (and wss:// for WebSocket services) instead of plain HTTP, when both are set: the
+  // server's certificate chain and private key, PEM. TLS 1.2 or later.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 struct HttpMetrics {
@@ -156,13 +160,14 @@ struct HttpMetrics {
   std::uint64_t responses_2xx = 0;
   std::uint64_t responses_4xx = 0;
   std::uint64_t responses_5xx = 0;
-  std::uint64_t malformed = 0;         // unparseable request: 400
-  std::uint64_t header_too_large = 0;  // 431
-  std::uint64_t body_too_large = 0;    // 413
-  std::uint64_t timeouts = 0;          // closed by the idle or read timeout
-  std::uint64_t unauthorized = 0;      // 401
-  std::uint64_t not_found = 0;         // 404 and 405
-  std::uint64_t handler_errors = 0;    // a handler threw: 500
+  std::uint64_t malformed = 0;             // unparseable request: 400
+  std::uint64_t header_too_large = 0;      // 431
+  std::uint64_t body_too_large = 0;        // 413
+  std::uint64_t timeouts = 0;              // closed by the idle or read timeout
+  std::uint64_t unauthorized = 0;          // 401
+  std::uint64_t tls_handshake_failed = 0;  // HTTPS: a client that did not complete TLS
+  std::uint64_t not_found = 0;             // 404 and 405
+  std::uint64_t handler_errors = 0;        // a handler threw: 500
   // Prometheus text, each line labelled with engine="<engine>".
   [[nodiscard]] std::string to_prometheus(std::string_view engine) const;
 };
