@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "nautilus/bus_redis/redis_client.hpp"
 #include "nautilus/bus_redis/transport.hpp"
 #include "nautilus/model/market_data.hpp"
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 #include "support/tls_certs.hpp"
 
@@ -157,6 +159,57 @@ TEST(RedisTls, TheTransportCarriesEveryMessageBetweenTwoHostsOverTls) {
     EXPECT_EQ(l.failed_reads, 0U) << l.name;
     EXPECT_EQ(l.endpoint, "127.0.0.1:" + std::to_string(redis.tls_port)) << l.name;
   }
+}
+
+TEST(RedisTls, ABusOnATlsClusterIsRoutedToEachMastersTlsPort) {
+  TestCertificates certs;
+  testing::RedisCluster cluster(3, 1000, /*replicas=*/0, &certs);
+  config::BusConfig cfg;
+  cfg.main = cluster.seeds().front();  // the registry's; not used here
+  const auto tls_ports = cluster.tls_ports();
+  for (auto* ep : {&cfg.marketdata, &cfg.logic}) {
+    for (auto p : tls_ports) ep->cluster.push_back({.host = "127.0.0.1", .port = p});
+    ep->tls = {.enabled = true, .ca_file = certs.ca};
+  }
+  bus::MessageBus a, b;
+  std::atomic<int> got{0};
+  (void)b.subscribe("market_data.*", [&](const bus::Envelope&) { got.fetch_add(1); });
+  auto ta = bus_redis::RedisTransport::start(a, {.config = cfg, .group = "a"});
+  auto tb = bus_redis::RedisTransport::start(b, {.config = cfg, .group = "b"});
+  ASSERT_TRUE(ta && tb);
+  const auto up = [&] {
+    for (const auto& l : (*tb)->status().links) {
+      if (!l.reader_connected || !l.writer_connected) return false;
+    }
+    return true;
+  };
+  for (int i = 0; i < 1000 && !up(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(up());
+  auto pub = *a.publisher("feed");
+  constexpr int kMessages = 3000;
+  for (int i = 0; i < kMessages; ++i) {
+    const std::string symbol = "S" + std::to_string(i % 60);
+    (void)pub.publish(
+        "market_data." + symbol + ".quote",
+        model::QuoteTick{core::Symbol::from_trusted(symbol), *core::Price::from_string("189.10"),
+                         *core::Price::from_string("189.12"), *core::Quantity::from_string("300"),
+                         *core::Quantity::from_string("200"), i});
+  }
+  ASSERT_TRUE((*ta)->flush(std::chrono::seconds(20)));
+  for (int i = 0; i < 2000 && got.load() < kMessages; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(got.load(), kMessages);
+  // Every shard link sits on a master's TLS port: the slot map a TLS client reads gives them.
+  std::set<std::string> masters;
+  for (const auto& l : (*tb)->status().links) {
+    bool on_tls = false;
+    for (auto p : tls_ports) on_tls = on_tls || l.endpoint == "127.0.0.1:" + std::to_string(p);
+    EXPECT_TRUE(on_tls) << l.name << " on " << l.endpoint;
+    masters.insert(l.endpoint);
+  }
+  EXPECT_EQ(masters.size(), 3U);
 }
 
 }  // namespace

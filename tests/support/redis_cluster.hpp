@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "support/redis_server.hpp"
+#include "support/tls_certs.hpp"
 
 namespace nautilus::testing {
 
@@ -35,18 +36,28 @@ struct ClusterNodeInfo {
 
 class RedisCluster {
  public:
-  explicit RedisCluster(int masters = 3, int node_timeout_ms = 1000, int replicas = 1) {
+  // With `tls`, each node also has a TLS port (tls_ports()) with these certificates, and the
+  // cluster bus and replication run over TLS (tls-cluster, tls-replication): a client over TLS
+  // is given the TLS ports in CLUSTER SLOTS, a plaintext one (the harness) the plaintext ports.
+  explicit RedisCluster(int masters = 3, int node_timeout_ms = 1000, int replicas = 1,
+                        const TestCertificates* tls = nullptr) {
     const int total = masters * (1 + replicas);
     std::vector<std::uint16_t> bus_ports;
     for (int i = 0; i < total; ++i) {
       bus_ports.push_back(RedisServer::free_port());
-      nodes_.push_back(std::make_unique<RedisServer>(RedisServer::Options{
-          .password = {},
-          .extra = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                    "--cluster-node-timeout", std::to_string(node_timeout_ms),
-                    // a replica syncs at once, not after the default 5 s wait for others
-                    "--repl-diskless-sync-delay", "0", "--cluster-port",
-                    std::to_string(bus_ports.back())}}));
+      std::vector<std::string> extra = {
+          "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+          "--cluster-node-timeout", std::to_string(node_timeout_ms),
+          // a replica syncs at once, not after the default 5 s wait for others
+          "--repl-diskless-sync-delay", "0", "--cluster-port", std::to_string(bus_ports.back())};
+      if (tls != nullptr) {
+        tls_ports_.push_back(RedisServer::free_port());
+        const auto args = tls->redis_args(tls_ports_.back());
+        extra.insert(extra.end(), args.begin(), args.end());
+        extra.insert(extra.end(), {"--tls-cluster", "yes", "--tls-replication", "yes"});
+      }
+      nodes_.push_back(
+          std::make_unique<RedisServer>(RedisServer::Options{.password = {}, .extra = extra}));
     }
     // What `redis-cli --cluster create` does, with no fixed sleeps between the steps: distinct
     // config epochs, equal slot ranges for the masters, every node introduced to the first,
@@ -81,6 +92,8 @@ class RedisCluster {
     for (const auto& n : nodes_) out.push_back(n->endpoint());
     return out;
   }
+  // The TLS ports, for a cluster made with certificates.
+  [[nodiscard]] std::vector<std::uint16_t> tls_ports() const { return tls_ports_; }
   [[nodiscard]] RedisServer& node_at(std::uint16_t port) {
     for (auto& n : nodes_) {
       if (n->port() == port) return *n;
@@ -225,6 +238,7 @@ class RedisCluster {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
+  std::vector<std::uint16_t> tls_ports_;
   std::vector<std::unique_ptr<RedisServer>> nodes_;
 };
 
