@@ -8,6 +8,14 @@
 //
 //   node tests/web/dashboard_page_test.mjs PLAYWRIGHT_CORE_DIR OUT_DIR NAUTILUS_BINARY
 //
+// Over HTTPS (tests/web/dashboard_https_test.sh makes the certificates): the platform serves
+// with CERT and KEY (NAUTILUS_TLS_CERT_FILE/KEY_FILE), the page is https://localhost:<port>/ and
+// its stream wss://; Node trusts the test CA through NODE_EXTRA_CA_CERTS, and Chromium trusts
+// exactly that server key (--ignore-certificate-errors-spki-list with its SPKI hash), nothing
+// else.
+//
+//   node tests/web/dashboard_page_test.mjs PW OUT BIN --tls CERT KEY SPKI_SHA256_BASE64
+//
 // Exit status 0 when every check passes, 1 otherwise (each failure printed).
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -15,7 +23,12 @@ import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
-const [pwDir, outDir, binary] = process.argv.slice(2);
+const [pwDir, outDir, binary, tlsFlag, tlsCert, tlsKey, tlsSpki] = process.argv.slice(2);
+const tls = tlsFlag === '--tls';
+if (tlsFlag !== undefined && !(tls && tlsCert && tlsKey && tlsSpki)) {
+  console.error('usage: dashboard_page_test.mjs PW OUT BIN [--tls CERT KEY SPKI_SHA256_BASE64]');
+  process.exit(2);
+}
 if (!pwDir || !outDir || !binary) {
   console.error('usage: dashboard_page_test.mjs PLAYWRIGHT_CORE_DIR OUT_DIR NAUTILUS_BINARY');
   process.exit(2);
@@ -61,14 +74,19 @@ const wsPort = engines.find((e) => e.name === 'websocket').port + offset;
 const btPort = engines.find((e) => e.name === 'backtesting').port + offset;
 
 let log = '';
+const env = tls
+  ? { ...process.env, NAUTILUS_TLS_CERT_FILE: tlsCert, NAUTILUS_TLS_KEY_FILE: tlsKey }
+  : process.env;
 const platform = spawn(binary, ['run', '--port-offset', String(offset), '--speed', '600',
-  '--duration', '120'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  '--duration', '120'], { stdio: ['ignore', 'pipe', 'pipe'], env });
 platform.stdout.on('data', (d) => { log += d; });
 platform.stderr.on('data', (d) => { log += d; });
 
 let browser = null;
 try {
-  const base = `http://127.0.0.1:${wsPort}`;
+  // The certificate names localhost and 127.0.0.1; over TLS the page uses the name.
+  const scheme = tls ? 'https' : 'http';
+  const base = tls ? `https://localhost:${wsPort}` : `http://127.0.0.1:${wsPort}`;
   let up = false;
   for (let i = 0; i < 300 && !up; i++) {
     try { up = (await fetch(`${base}/health`)).ok; } catch { await sleep(200); }
@@ -79,21 +97,24 @@ try {
   // Three days of the sample, so that it is done in seconds under the sanitizers too.
   const config = readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname),
     '../../examples/backtest/rest.toml'), 'utf8') + '\n[engines.marketdata]\nreplay_until = "2026-01-08"\n';
-  const submitted = await fetch(`http://127.0.0.1:${btPort}/backtests`, { method: 'POST', body: config });
+  const submitted = await fetch(`${scheme}://localhost:${btPort}/backtests`, { method: 'POST', body: config });
   check(submitted.status === 202 || submitted.status === 201 || submitted.ok,
         `a backtest is submitted (${submitted.status})`);
 
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  const args = ['--no-sandbox'];
+  if (tls) args.push(`--ignore-certificate-errors-spki-list=${tlsSpki}`);
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${base}/`, { waitUntil: 'load' });
-  check(await page.title() === 'Nautilus — live', 'the dashboard loads');
+  check(await page.title() === 'Nautilus — live', `the dashboard loads from ${base}/`);
 
   await page.waitForFunction(() => document.getElementById('conn').classList.contains('on'),
     null, { timeout: 10000 }).catch(() => {});
-  check(await page.$eval('#conn', (e) => e.classList.contains('on')), 'the WebSocket connects');
+  check(await page.$eval('#conn', (e) => e.classList.contains('on')),
+        `the WebSocket connects (${tls ? 'wss' : 'ws'}://)`);
 
   // Live values change within seconds: market time and the chosen symbol's last price.
   const sample = () => page.evaluate(() => {
@@ -154,7 +175,8 @@ try {
     const r = await fetch(link.href);
     check(r.ok && (await r.text()).includes('<html'), `the tearsheet link opens the report (${r.status})`);
   }
-  await page.screenshot({ path: path.join(outDir, 'dashboard.png'), fullPage: true });
+  await page.screenshot({ path: path.join(outDir, tls ? 'dashboard-https.png' : 'dashboard.png'),
+                          fullPage: true });
   check(errors.length === 0, `no console or page errors${errors.length ? ': ' + errors.join(' | ') : ''}`);
 } catch (e) {
   failures.push(String(e));

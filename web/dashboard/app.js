@@ -273,7 +273,7 @@
   function connect() {
     const token = new URLSearchParams(location.search).get("token");
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws${token ? "?token=" + encodeURIComponent(token) : ""}`;
-    $("ws-host").textContent = location.host;
+    $("ws-host").textContent = url.replace(/\?.*$/, "");  // without the token
     ws = new WebSocket(url, ["nautilus.json"]);
     ws.onopen = () => {
       backoff = 500;
