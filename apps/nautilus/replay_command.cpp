@@ -17,6 +17,7 @@
 #include "nautilus/bus_redis/sharding.hpp"
 #include "nautilus/bus_redis/streams.hpp"
 #include "nautilus/config/bus_config.hpp"
+#include "nautilus/core/process.hpp"
 
 namespace nautilus::app {
 namespace {
@@ -196,10 +197,8 @@ int run_replay(const ReplayOptions& o) {
   if (o.republish) {
     // A writer of its own: consumers de-duplicate per writer, so the messages reach them again
     // even if they saw the originals (or an earlier republish) moments ago.
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
     const std::string origin =
-        fmt::format("replay-{}-{}-{}", host, ::getpid(),
+        fmt::format("replay-{}-{}", core::host_and_pid(),
                     std::chrono::system_clock::now().time_since_epoch().count());
     // By shard (one group on one server), each shard's messages in replay order.
     const std::size_t shards = layout ? layout->shards() : 1;

@@ -13,6 +13,7 @@
 #include "nautilus/bus_redis/state_store.hpp"
 #include "nautilus/bus_redis/transport.hpp"
 #include "nautilus/config/bus_config.hpp"
+#include "nautilus/core/process.hpp"
 #include "nautilus/engine/host.hpp"
 #include "nautilus/engine/settings.hpp"
 #include "nautilus/engines/registry.hpp"
@@ -170,9 +171,7 @@ int run_platform(const RunOptions& o) {
   const std::string group =
       !o.group.empty() ? o.group
                        : (o.command == "engine" ? engines.front()->info().name : "nautilus");
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  const std::string instance = fmt::format("{}-{}-{}", group, host, ::getpid());
+  const std::string instance = fmt::format("{}-{}", group, core::host_and_pid());
   std::unique_ptr<bus_redis::RedisTransport> transport;
   std::unique_ptr<bus_redis::RedisStateStore> state_store;
   if (o.bus == "redis") {

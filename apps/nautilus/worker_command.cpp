@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "nautilus/core/process.hpp"
 #include "nautilus/sweep_queue/sweep_queue.hpp"
 
 namespace nautilus::app {
@@ -44,9 +45,7 @@ int run_worker_command(const WorkerOptions& o) {
     }
   });
   std::mutex out;
-  char host[128] = {};
-  ::gethostname(host, sizeof host - 1);
-  const std::string base = o.name.empty() ? fmt::format("{}-{}", host, ::getpid()) : o.name;
+  const std::string base = o.name.empty() ? core::host_and_pid() : o.name;
   std::vector<core::Result<sweep_queue::WorkerStats>> results(o.threads);
   {
     std::vector<std::jthread> threads;

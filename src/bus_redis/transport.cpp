@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "link.hpp"
+#include "nautilus/core/process.hpp"
 #include "reader.hpp"
 #include "writer.hpp"
 
@@ -31,9 +32,7 @@ using detail::Routes;
 // must not take each other's messages for their own.
 std::string default_consumer() {
   static std::atomic<unsigned> counter{0};
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return fmt::format("{}-{}-{}", host, ::getpid(), counter.fetch_add(1));
+  return fmt::format("{}-{}", core::host_and_pid(), counter.fetch_add(1));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "nautilus/bus_redis/redis_client.hpp"
 #include "nautilus/bus_redis/streams.hpp"
+#include "nautilus/core/process.hpp"
 #include "nautilus/sweep_queue/sweep_queue.hpp"
 
 namespace nautilus::sweep_queue {
@@ -28,12 +29,10 @@ constexpr std::chrono::seconds kLiveTtl{60};
 constexpr std::chrono::seconds kWaitingLine{15};
 
 std::string new_sweep_id() {
-  char host[128] = {};
-  ::gethostname(host, sizeof host - 1);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-  return fmt::format("{}-{}-{}", host, ::getpid(), ms);
+  return fmt::format("{}-{}", core::host_and_pid(), ms);
 }
 
 core::Error server_error(std::string_view doing, const RedisReply& r) {

@@ -12,6 +12,7 @@
 
 #include "nautilus/bus_redis/redis_client.hpp"
 #include "nautilus/bus_redis/streams.hpp"
+#include "nautilus/core/process.hpp"
 #include "nautilus/sweep_queue/sweep_queue.hpp"
 
 namespace nautilus::sweep_queue {
@@ -24,11 +25,7 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kBlock{1000};
 
-std::string default_name() {
-  char host[128] = {};
-  ::gethostname(host, sizeof host - 1);
-  return fmt::format("{}-{}", host, ::getpid());
-}
+std::string default_name() { return core::host_and_pid(); }
 
 class Worker {
  public:
