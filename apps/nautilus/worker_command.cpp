@@ -92,14 +92,15 @@ int run_worker_command(const WorkerOptions& o) {
     sum.malformed += r->malformed;
     sum.abandoned += r->abandoned;
     sum.given_up += r->given_up;
+    sum.taken_over += r->taken_over;
     sum.redis_errors += r->redis_errors;
   }
   fmt::print(stderr,
              "nautilus worker: {} job(s) answered ({} failed, {} taken over from stopped "
-             "workers, {} given up), {} unreadable and {} abandoned job(s) dropped, {} redis "
-             "error(s)\n",
+             "workers, {} given up), {} unreadable and {} abandoned job(s) dropped, {} left to "
+             "a worker that took them while this one stalled, {} redis error(s)\n",
              sum.jobs, sum.failed, sum.claimed, sum.given_up, sum.malformed, sum.abandoned,
-             sum.redis_errors);
+             sum.taken_over, sum.redis_errors);
   return status;
 }
 

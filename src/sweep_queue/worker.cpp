@@ -209,13 +209,22 @@ class Worker {
       backtest::SweepTask task{.settings = job->settings, .result = {}, .context = {}};
       std::atomic<bool> cancel{false};
       bool handed_back = false;
+      std::string lost_to;  // set by the keeper when another worker holds the job now
       {
-        std::jthread keeper([&](std::stop_token st) { keep_claim(st, entry.id, cancel); });
+        std::jthread keeper([&](std::stop_token st) { keep_claim(st, entry.id, cancel, lost_to); });
         auto report = backtest::run_task(*spec, task, &cancel);
         keeper.request_stop();
         keeper.join();
         if (cancel && stop_) handed_back = true;
         if (report && job->report) report_json = std::move(report->json);
+      }
+      if (!lost_to.empty()) {
+        ++stats_.taken_over;
+        say(
+            fmt::format("worker {}: job {} was taken over by {} while this worker stalled; "
+                        "stopped here, its result is the other's",
+                        name_, job->id, lost_to));
+        return {};
       }
       if (handed_back) {
         hand_back(entry.id);
@@ -239,8 +248,12 @@ class Worker {
   }
 
   // While the backtest runs: the claim renewed (XCLAIM to itself resets the entry's idle time,
-  // so no XAUTOCLAIM takes it), on a connection of its own; `stop` turned into a cancel.
-  void keep_claim(const std::stop_token& st, const std::string& id, std::atomic<bool>& cancel) {
+  // so no XAUTOCLAIM takes it), on a connection of its own; `stop` turned into a cancel. A job
+  // another worker has taken meanwhile (this one stalled past claim_idle: a paused VM, a
+  // SIGSTOP) is not taken back: the renewal would steal it and both would run it to the end.
+  // The run is cancelled instead and `lost` set; the other worker's result is the job's.
+  void keep_claim(const std::stop_token& st, const std::string& id, std::atomic<bool>& cancel,
+                  std::string& lost_to) {
     std::optional<RedisClient> c;
     const auto every = std::max(milliseconds(50), q_.claim_idle / 4);
     auto next = Clock::now();
@@ -252,7 +265,22 @@ class Worker {
           auto cc = RedisClient::connect(q_.redis, std::chrono::seconds(2));
           if (cc) c.emplace(std::move(*cc));
         }
-        if (c) (void)c->command({"XCLAIM", q_.stream, q_.group, name_, "0", id, "JUSTID"});
+        if (c) {
+          // Whose it is now: [[id, consumer, idle, deliveries]], or [] once acknowledged. A
+          // failed check renews anyway (Redis away: nobody else can take it either).
+          auto owner = c->command({"XPENDING", q_.stream, q_.group, id, id, "1"});
+          if (owner && owner->type == RedisReply::Type::kArray) {
+            const bool ours = !owner->elements.empty() && owner->elements[0].elements.size() >= 2 &&
+                              owner->elements[0].elements[1].str == name_;
+            if (!ours) {
+              lost_to = owner->elements.empty() ? std::string("(acknowledged)")
+                                                : owner->elements[0].elements[1].str;
+              cancel = true;
+              return;
+            }
+          }
+          (void)c->command({"XCLAIM", q_.stream, q_.group, name_, "0", id, "JUSTID"});
+        }
       }
       std::this_thread::sleep_for(milliseconds(50));
     }

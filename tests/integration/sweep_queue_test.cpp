@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <string>
@@ -294,6 +295,63 @@ TEST(SweepQueue, AJobThatKeepsKillingItsWorkersIsFailedWithTheReasonNotRetriedFo
   auto pending = c.command({"XPENDING", jobs, "nautilus-workers"});
   ASSERT_TRUE(pending);
   EXPECT_EQ(pending->elements[0].integer, 0) << "acknowledged";
+}
+
+TEST(SweepQueue, AWorkerThatStalledDoesNotTakeBackAJobAnotherWorkerClaimed) {
+  testing::RedisServer redis;
+  auto c = redis.client();
+  const std::string jobs(kJobs);
+  const std::string results = jobs + ":results:s";
+  ASSERT_TRUE(c.command({"XGROUP", "CREATE", jobs, "nautilus-workers", "0", "MKSTREAM"}));
+  ASSERT_TRUE(c.command({"XGROUP", "CREATE", results, "submitter", "$", "MKSTREAM"}));
+  ASSERT_TRUE(c.command({"SET", jobs + ":live:s", "1"}));  // the submitter is waiting
+  const std::string job = json::serialize(json::object{{"v", 1},
+                                                       {"id", "s/1.0"},
+                                                       {"sweep", "s"},
+                                                       {"results", results},
+                                                       {"config", kSweep},
+                                                       {"origin", "sweep.toml"},
+                                                       {"data", json::array{test::market()}},
+                                                       {"settings", json::array{}},
+                                                       {"report", false}});
+  auto id = c.command({"XADD", jobs, "*", "d", job});
+  ASSERT_TRUE(id);
+  Child worker = spawn(
+      {"worker", "--name", "stalled", "--claim-idle", "0.4", "--max-jobs", "1", "--idle-exit", "2"},
+      redis_env(redis));
+  ASSERT_TRUE(worker.read_until(
+      [](const std::string& t) { return t.find("job s/1.0 started") != std::string::npos; },
+      std::chrono::seconds(30)))
+      << worker.text;
+  // The worker stalls (SIGSTOP) past claim_idle, and another worker takes the job over, as its
+  // XAUTOCLAIM would.
+  ::kill(worker.pid, SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(c.command({"XCLAIM", jobs, "nautilus-workers", "other", "400", id->str, "JUSTID"}));
+  // The other worker is alive: it renews its claim as a worker does, so nobody may take it.
+  std::atomic<bool> done{false};
+  std::thread other([&] {
+    auto oc = redis.client();
+    while (!done) {
+      (void)oc.command({"XCLAIM", jobs, "nautilus-workers", "other", "0", id->str, "JUSTID"});
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  ::kill(worker.pid, SIGCONT);
+  const int exit_status = worker.wait_exit(std::chrono::seconds(60));
+  done = true;
+  other.join();
+  ASSERT_EQ(exit_status, 0) << worker.text;
+  EXPECT_NE(worker.text.find("job s/1.0 was taken over by other"), std::string::npos)
+      << worker.text;
+  // Still the other's, unanswered by the stalled one: it did not claim it back.
+  auto owner = c.command({"XPENDING", jobs, "nautilus-workers", id->str, id->str, "1"});
+  ASSERT_TRUE(owner);
+  ASSERT_EQ(owner->elements.size(), 1U);
+  EXPECT_EQ(owner->elements[0].elements[1].str, "other");
+  auto answers = c.command({"XLEN", results});
+  ASSERT_TRUE(answers);
+  EXPECT_EQ(answers->integer, 0);
 }
 
 TEST(SweepQueue, ASubmitterNoWorkerAnswersGivesUpAfterItsTimeoutNamingTheRedis) {

@@ -113,6 +113,7 @@ struct WorkerStats {
   std::uint64_t malformed = 0;     // jobs that could not be read (acknowledged, logged)
   std::uint64_t abandoned = 0;     // jobs of a sweep whose submitter is gone (dropped)
   std::uint64_t given_up = 0;      // jobs past max_attempts (failed with that reason)
+  std::uint64_t taken_over = 0;    // jobs another worker claimed while this one stalled
   std::uint64_t redis_errors = 0;  // connection losses ridden out
 };
 
