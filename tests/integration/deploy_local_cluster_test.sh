@@ -41,14 +41,8 @@ export SPEED=600  # bars every 0.1 s (see deploy_local_test.sh)
 first="${REDIS_CLUSTER_PORTS%% *}"
 seeds=""; for p in $REDIS_CLUSTER_PORTS; do seeds="${seeds:+$seeds,}127.0.0.1:$p"; done
 
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$RUN_DIR"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done
-  echo "FAIL: $*" >&2
-  exit 1
-}
-cleanup() { "$root/deploy/local.sh" stop >/dev/null 2>&1 || true; rm -rf "$RUN_DIR"; }
-trap cleanup EXIT
+# shellcheck source=deploy_test_common.sh
+source "$root/tests/integration/deploy_test_common.sh"
 
 "$root/deploy/local.sh" start-cluster || fail "start-cluster"
 

@@ -43,15 +43,8 @@ export PORT_OFFSET
 # as they can on two cores (at 0, as fast as possible, an engine's /health once took over 30 s).
 export SPEED=600
 
-# The reason goes last as well: ctest's output is cut from the middle, and the logs are long.
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$RUN_DIR"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done
-  echo "FAIL: $*" >&2
-  exit 1
-}
-cleanup() { "$root/deploy/local.sh" stop >/dev/null 2>&1 || true; rm -rf "$RUN_DIR"; }
-trap cleanup EXIT
+# shellcheck source=deploy_test_common.sh
+source "$root/tests/integration/deploy_test_common.sh"
 
 "$root/deploy/local.sh" start || fail "start"
 

@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -125,37 +127,56 @@ TEST(RedisTls, AServerThatRequiresAClientCertificateAcceptsOursAndRefusesNone) {
       << mismatch.error().message;
 }
 
+// Two hosts over `cfg`: a publisher and a subscriber counting market data, both connected.
+struct TwoHosts {
+  bus::MessageBus a, b;
+  std::atomic<int> got{0};
+  std::unique_ptr<bus_redis::RedisTransport> ta, tb;
+  explicit TwoHosts(const config::BusConfig& cfg) {
+    (void)b.subscribe("market_data.*", [this](const bus::Envelope&) { got.fetch_add(1); });
+    auto x = bus_redis::RedisTransport::start(a, {.config = cfg, .group = "a"});
+    auto y = bus_redis::RedisTransport::start(b, {.config = cfg, .group = "b"});
+    if (!x || !y) throw std::runtime_error("transport did not start");
+    ta = std::move(*x);
+    tb = std::move(*y);
+  }
+  [[nodiscard]] bool wait_connected() const {
+    for (int i = 0; i < 1000; ++i) {
+      bool up = true;
+      for (const auto& l : tb->status().links) up = up && l.reader_connected && l.writer_connected;
+      if (up) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  // `n` quotes over `symbols` symbols, written out; then waits for the subscriber to have them.
+  void publish_quotes(int n, int symbols) {
+    auto pub = *a.publisher("feed");
+    for (int i = 0; i < n; ++i) {
+      const std::string symbol = "S" + std::to_string(i % symbols);
+      (void)pub.publish(
+          "market_data." + symbol + ".quote",
+          model::QuoteTick{core::Symbol::from_trusted(symbol), *core::Price::from_string("189.10"),
+                           *core::Price::from_string("189.12"), *core::Quantity::from_string("300"),
+                           *core::Quantity::from_string("200"), i});
+    }
+    (void)ta->flush(std::chrono::seconds(20));
+    for (int i = 0; i < 2000 && got.load() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+};
+
 TEST(RedisTls, TheTransportCarriesEveryMessageBetweenTwoHostsOverTls) {
   TlsRedis redis;
   config::BusConfig cfg;
   cfg.main = cfg.marketdata = cfg.logic = redis.endpoint();
-  bus::MessageBus a, b;
-  std::atomic<int> got{0};
-  (void)b.subscribe("market_data.*", [&](const bus::Envelope&) { got.fetch_add(1); });
-  auto ta = bus_redis::RedisTransport::start(a, {.config = cfg, .group = "a"});
-  auto tb = bus_redis::RedisTransport::start(b, {.config = cfg, .group = "b"});
-  ASSERT_TRUE(ta && tb);
-  for (int i = 0; i < 500; ++i) {
-    bool up = true;
-    for (const auto& l : (*tb)->status().links) up = up && l.reader_connected && l.writer_connected;
-    if (up) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  auto pub = *a.publisher("feed");
+  TwoHosts hosts(cfg);
+  ASSERT_TRUE(hosts.wait_connected());
   constexpr int kMessages = 20'000;
-  for (int i = 0; i < kMessages; ++i) {
-    (void)pub.publish(
-        "market_data.AAPL.quote",
-        model::QuoteTick{core::Symbol::from_trusted("AAPL"), *core::Price::from_string("189.10"),
-                         *core::Price::from_string("189.12"), *core::Quantity::from_string("300"),
-                         *core::Quantity::from_string("200"), i});
-  }
-  ASSERT_TRUE((*ta)->flush(std::chrono::seconds(20)));
-  for (int i = 0; i < 2000 && got.load() < kMessages; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(got.load(), kMessages);
-  for (const auto& l : (*tb)->status().links) {
+  hosts.publish_quotes(kMessages, 1);
+  EXPECT_EQ(hosts.got.load(), kMessages);
+  for (const auto& l : hosts.tb->status().links) {
     EXPECT_EQ(l.failed_reads, 0U) << l.name;
     EXPECT_EQ(l.endpoint, "127.0.0.1:" + std::to_string(redis.tls_port)) << l.name;
   }
@@ -171,39 +192,14 @@ TEST(RedisTls, ABusOnATlsClusterIsRoutedToEachMastersTlsPort) {
     for (auto p : tls_ports) ep->cluster.push_back({.host = "127.0.0.1", .port = p});
     ep->tls = {.enabled = true, .ca_file = certs.ca};
   }
-  bus::MessageBus a, b;
-  std::atomic<int> got{0};
-  (void)b.subscribe("market_data.*", [&](const bus::Envelope&) { got.fetch_add(1); });
-  auto ta = bus_redis::RedisTransport::start(a, {.config = cfg, .group = "a"});
-  auto tb = bus_redis::RedisTransport::start(b, {.config = cfg, .group = "b"});
-  ASSERT_TRUE(ta && tb);
-  const auto up = [&] {
-    for (const auto& l : (*tb)->status().links) {
-      if (!l.reader_connected || !l.writer_connected) return false;
-    }
-    return true;
-  };
-  for (int i = 0; i < 1000 && !up(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(up());
-  auto pub = *a.publisher("feed");
+  TwoHosts hosts(cfg);
+  ASSERT_TRUE(hosts.wait_connected());
   constexpr int kMessages = 3000;
-  for (int i = 0; i < kMessages; ++i) {
-    const std::string symbol = "S" + std::to_string(i % 60);
-    (void)pub.publish(
-        "market_data." + symbol + ".quote",
-        model::QuoteTick{core::Symbol::from_trusted(symbol), *core::Price::from_string("189.10"),
-                         *core::Price::from_string("189.12"), *core::Quantity::from_string("300"),
-                         *core::Quantity::from_string("200"), i});
-  }
-  ASSERT_TRUE((*ta)->flush(std::chrono::seconds(20)));
-  for (int i = 0; i < 2000 && got.load() < kMessages; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(got.load(), kMessages);
+  hosts.publish_quotes(kMessages, 60);
+  EXPECT_EQ(hosts.got.load(), kMessages);
   // Every shard link sits on a master's TLS port: the slot map a TLS client reads gives them.
   std::set<std::string> masters;
-  for (const auto& l : (*tb)->status().links) {
+  for (const auto& l : hosts.tb->status().links) {
     bool on_tls = false;
     for (auto p : tls_ports) on_tls = on_tls || l.endpoint == "127.0.0.1:" + std::to_string(p);
     EXPECT_TRUE(on_tls) << l.name << " on " << l.endpoint;

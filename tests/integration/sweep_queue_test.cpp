@@ -56,6 +56,19 @@ std::string all_text(std::vector<Child>& children) {
   return out;
 }
 
+// Job s/1.0 of sweep "s" as the submitter writes it (the queue's wire format, v1).
+std::string job_json(const std::string& results, json::array data) {
+  return json::serialize(json::object{{"v", 1},
+                                      {"id", "s/1.0"},
+                                      {"sweep", "s"},
+                                      {"results", results},
+                                      {"config", kSweep},
+                                      {"origin", "sweep.toml"},
+                                      {"data", std::move(data)},
+                                      {"settings", json::array{}},
+                                      {"report", false}});
+}
+
 std::size_t count(const std::string& text, std::string_view what) {
   std::size_t n = 0;
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -265,15 +278,7 @@ TEST(SweepQueue, AJobThatKeepsKillingItsWorkersIsFailedWithTheReasonNotRetriedFo
   ASSERT_TRUE(c.command({"XGROUP", "CREATE", jobs, "nautilus-workers", "0", "MKSTREAM"}));
   // The results stream exists while its sweep does (workers answer with XADD NOMKSTREAM).
   ASSERT_TRUE(c.command({"XGROUP", "CREATE", results, "submitter", "$", "MKSTREAM"}));
-  const std::string job = json::serialize(json::object{{"v", 1},
-                                                       {"id", "s/1.0"},
-                                                       {"sweep", "s"},
-                                                       {"results", results},
-                                                       {"config", kSweep},
-                                                       {"origin", "sweep.toml"},
-                                                       {"data", json::array{}},
-                                                       {"settings", json::array{}},
-                                                       {"report", false}});
+  const std::string job = job_json(results, {});
   auto id = c.command({"XADD", jobs, "*", "d", job});
   ASSERT_TRUE(id);
   // Three workers took it and died (the group's delivery count says so).
@@ -305,15 +310,7 @@ TEST(SweepQueue, AWorkerThatStalledDoesNotTakeBackAJobAnotherWorkerClaimed) {
   ASSERT_TRUE(c.command({"XGROUP", "CREATE", jobs, "nautilus-workers", "0", "MKSTREAM"}));
   ASSERT_TRUE(c.command({"XGROUP", "CREATE", results, "submitter", "$", "MKSTREAM"}));
   ASSERT_TRUE(c.command({"SET", jobs + ":live:s", "1"}));  // the submitter is waiting
-  const std::string job = json::serialize(json::object{{"v", 1},
-                                                       {"id", "s/1.0"},
-                                                       {"sweep", "s"},
-                                                       {"results", results},
-                                                       {"config", kSweep},
-                                                       {"origin", "sweep.toml"},
-                                                       {"data", json::array{test::market()}},
-                                                       {"settings", json::array{}},
-                                                       {"report", false}});
+  const std::string job = job_json(results, {test::market()});
   auto id = c.command({"XADD", jobs, "*", "d", job});
   ASSERT_TRUE(id);
   Child worker = spawn(
