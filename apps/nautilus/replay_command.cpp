@@ -99,9 +99,10 @@ int run_replay(const ReplayOptions& o) {
   if (endpoint.is_cluster()) {
     const auto key = md ? bus_redis::ShardKey::kSymbol : bus_redis::ShardKey::kFamily;
     layout.emplace(stream, bus_redis::shard_count(endpoint.shards, key), key);
-    // A range can be the whole of a busy stream: the reads get 30 s.
+    // A range can be the whole of a busy stream: the reads get 30 s, connecting 2 s a node.
     auto c = bus_redis::ClusterClient::connect(bus_redis::seed_endpoints(endpoint),
                                                {.timeout = std::chrono::seconds(30),
+                                                .connect_timeout = std::chrono::seconds(2),
                                                 .username = endpoint.username,
                                                 .password = endpoint.password,
                                                 .tls = endpoint.tls});

@@ -17,7 +17,7 @@ struct ClusterComparison {
 
 // `messages` trades over `symbols` symbols, published as fast as the pipeline takes them,
 // through one server and then through a cluster of three masters (no replicas: a replica's
-// CPU is not the client's cost) with `shards` market-data shards (0: the default, 12).
+// CPU is not the client's cost) with `shards` shards a bus (0: the defaults, 12 and 4).
 // NAUTILUS_BENCH_COMMANDSTATS=1 prints each server's INFO COMMANDSTATS after its run.
 [[nodiscard]] ClusterComparison compare_single_and_cluster(std::size_t messages,
                                                            std::size_t symbols,

@@ -486,7 +486,8 @@ void run_redis_suite(const SuiteOptions& o) {
   }
   if (o.wants("redis.cluster")) {
     // One server, then a three-master cluster, per run; ratios taken per run.
-    // NAUTILUS_BENCH_CLUSTER_SHARDS sets the market-data shard count (default 12).
+    // NAUTILUS_BENCH_CLUSTER_SHARDS sets both buses' shard counts (default 12 market data, 4
+    // logic); this run's traffic is all market data.
     const char* shards_env = std::getenv("NAUTILUS_BENCH_CLUSTER_SHARDS");
     const std::size_t shards = shards_env ? std::strtoul(shards_env, nullptr, 10) : 0;
     const std::size_t shown = shards > 0 ? shards : bus_redis::kDefaultMarketDataShards;

@@ -109,7 +109,12 @@ struct ClusterClient::Impl {
     if (c && c->healthy()) return c.get();
     if (c) ++stats.reconnects;
     c.reset();
-    auto made = RedisClient::connect(endpoint(n), options.timeout);
+    const auto connect_timeout =
+        options.connect_timeout.count() > 0 ? options.connect_timeout : options.timeout;
+    auto made = RedisClient::connect(endpoint(n), connect_timeout);
+    if (made && connect_timeout != options.timeout) {
+      if (auto ok = made->set_timeout(options.timeout); !ok) made = std::unexpected(ok.error());
+    }
     if (!made) {
       down_until[n.name()] = Clock::now() + std::chrono::seconds(2);
       return nullptr;

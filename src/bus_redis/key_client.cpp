@@ -36,6 +36,7 @@ core::Result<KeyClient> KeyClient::connect(const config::RedisEndpoint& endpoint
     // store's backoff) does the waiting.
     auto c = ClusterClient::connect(seed_endpoints(endpoint),
                                     {.timeout = command_timeout,
+                                     .connect_timeout = connect_timeout,
                                      .failover_wait = std::chrono::milliseconds(500),
                                      .username = endpoint.username,
                                      .password = endpoint.password,

@@ -98,15 +98,19 @@ core::Result<std::unique_ptr<TlsSession>> TlsSession::handshake(std::shared_ptr<
   if (!named || SSL_set_fd(ssl, fd) != 1) {
     return fail(ErrorCode::kInternal, "redis tls: setting up: " + openssl_errors());
   }
-  if (SSL_connect(ssl) != 1) {
+  errno = 0;  // a stale EAGAIN must not turn a refusal into a "timed out"
+  if (const int rc = SSL_connect(ssl); rc != 1) {
     const long verify = SSL_get_verify_result(ssl);
-    std::string why = verify != X509_V_OK ? std::string("certificate verify failed: ") +
-                                                X509_verify_cert_error_string(verify) +
-                                                " (checked for '" + name + "')"
-                                          : openssl_errors();
-    if (errno == EAGAIN || errno == EWOULDBLOCK) why = "timed out";
-    return fail(verify != X509_V_OK ? ErrorCode::kInvalidArgument : ErrorCode::kClosed,
-                "TLS handshake: " + why);
+    if (verify != X509_V_OK) {
+      return fail(ErrorCode::kInvalidArgument,
+                  std::string("TLS handshake: certificate verify failed: ") +
+                      X509_verify_cert_error_string(verify) + " (checked for '" + name + "')");
+    }
+    const int e = SSL_get_error(ssl, rc);
+    const bool timeout = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
+                         (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK));
+    return fail(timeout ? ErrorCode::kTimeout : ErrorCode::kClosed,
+                "TLS handshake: " + (timeout ? std::string("timed out") : openssl_errors()));
   }
   return s;
 }

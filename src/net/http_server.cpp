@@ -138,11 +138,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // and says nothing, or speaks plain HTTP to the port, is counted and closed.
   void begin() {
     if constexpr (kTls) {
+      handshaking_ = true;
       set_deadline(server_.options.read_timeout);
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = shared_from_this()](beast::error_code ec) {
+                                self->handshaking_ = false;
                                 if (ec) {
-                                  if (!self->timed_out_)
+                                  // Timed out or refused alike (a shutdown's abort aside).
+                                  if (ec != asio::error::operation_aborted || self->timed_out_)
                                     bump(self->server_.counters.tls_handshake_failed);
                                   self->close();
                                   return;
@@ -221,8 +224,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       close();
       return;
     }
+    // A TLS client that closes without close_notify reads as stream_truncated: a hang-up too.
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == asio::ssl::error::stream_truncated) {
       close();
       return;
     }
@@ -367,7 +372,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       if (!beast::get_lowest_layer(self->stream_).is_open()) return;
       if (std::chrono::steady_clock::now() >= self->deadline_) {
         self->timed_out_ = true;
-        bump(self->server_.counters.timeouts);
+        // A handshake cut off is counted as such, by its handler.
+        if (!self->handshaking_) bump(self->server_.counters.timeouts);
         beast::error_code ignored;
         // Pending reads and writes end with an error.
         (void)beast::get_lowest_layer(self->stream_).close(ignored);
@@ -383,6 +389,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::chrono::steady_clock::time_point armed_for_;
   bool timer_armed_ = false;
   bool timed_out_ = false;
+  bool handshaking_ = false;  // HTTPS: the TLS handshake has not finished yet
   HttpServer::Impl& server_;
   beast::flat_buffer buffer_{std::size_t{64} * 1024};
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -441,10 +448,13 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::start(Router router, Serve
           core::ErrorCode::kInvalidArgument,
           fmt::format("http: cannot load the certificate '{}': {}", o.tls_cert_file, ec.message()));
     }
-    if (ctx.use_private_key_file(o.tls_key_file, asio::ssl::context::pem, ec); ec) {
-      return core::fail(
-          core::ErrorCode::kInvalidArgument,
-          fmt::format("http: cannot load the key '{}': {}", o.tls_key_file, ec.message()));
+    // A key of another type than the certificate's loads without a word from OpenSSL, and
+    // every handshake would then fail: checked here, a start-up error naming the file.
+    if (ctx.use_private_key_file(o.tls_key_file, asio::ssl::context::pem, ec);
+        ec || SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+      return core::fail(core::ErrorCode::kInvalidArgument,
+                        fmt::format("http: cannot load the key '{}': {}", o.tls_key_file,
+                                    ec ? ec.message() : "it is not the certificate's key"));
     }
   }
   const tcp::endpoint endpoint(address, o.port);

@@ -233,6 +233,17 @@ class Worker {
       }
       r.run = std::move(task.result);
     }
+    // A stall can also come after the keeper's last look: answer only a job still ours (the
+    // submitter counts one answer per job anyway, should another slip through).
+    if (auto owner = client_ ? renew(*client_, entry.id) : core::Result<std::string>("");
+        owner && !owner->empty()) {
+      ++stats_.taken_over;
+      say(
+          fmt::format("worker {}: job {} was taken over by {} before it finished here; its "
+                      "result is the other's",
+                      name_, job->id, *owner));
+      return {};
+    }
     if (auto ok = answer(*job, r, report_json); !ok) return ok;
     if (auto ok = ack(entry.id); !ok) return ok;
     ++stats_.jobs;
@@ -247,11 +258,29 @@ class Worker {
     return {};
   }
 
+  // Renews this worker's claim on entry `id` if it still holds it, in one step (a script, so
+  // that no XAUTOCLAIM lands between the check and the XCLAIM). Empty when renewed; else who
+  // holds it now, "(acknowledged)" when nobody does. An error when Redis did not answer (the
+  // claim then simply is not renewed this time; nobody else can take it either).
+  core::Result<std::string> renew(RedisClient& c, const std::string& id) const {
+    static constexpr std::string_view kScript = R"lua(
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #p == 0 then return '(acknowledged)' end
+if p[1][2] ~= ARGV[2] then return p[1][2] end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return ''
+)lua";
+    auto r = c.command({"EVAL", std::string(kScript), "1", q_.stream, q_.group, name_, id});
+    if (!r) return std::unexpected(r.error());
+    if (r->is_error()) return core::fail(core::ErrorCode::kIo, "renewing a claim: " + r->str);
+    return r->str;
+  }
+
   // While the backtest runs: the claim renewed (XCLAIM to itself resets the entry's idle time,
   // so no XAUTOCLAIM takes it), on a connection of its own; `stop` turned into a cancel. A job
   // another worker has taken meanwhile (this one stalled past claim_idle: a paused VM, a
   // SIGSTOP) is not taken back: the renewal would steal it and both would run it to the end.
-  // The run is cancelled instead and `lost` set; the other worker's result is the job's.
+  // The run is cancelled instead and `lost_to` set; the other worker's result is the job's.
   void keep_claim(const std::stop_token& st, const std::string& id, std::atomic<bool>& cancel,
                   std::string& lost_to) {
     std::optional<RedisClient> c;
@@ -266,20 +295,12 @@ class Worker {
           if (cc) c.emplace(std::move(*cc));
         }
         if (c) {
-          // Whose it is now: [[id, consumer, idle, deliveries]], or [] once acknowledged. A
-          // failed check renews anyway (Redis away: nobody else can take it either).
-          auto owner = c->command({"XPENDING", q_.stream, q_.group, id, id, "1"});
-          if (owner && owner->type == RedisReply::Type::kArray) {
-            const bool ours = !owner->elements.empty() && owner->elements[0].elements.size() >= 2 &&
-                              owner->elements[0].elements[1].str == name_;
-            if (!ours) {
-              lost_to = owner->elements.empty() ? std::string("(acknowledged)")
-                                                : owner->elements[0].elements[1].str;
-              cancel = true;
-              return;
-            }
+          auto owner = renew(*c, id);
+          if (owner && !owner->empty()) {
+            lost_to = *owner;
+            cancel = true;
+            return;
           }
-          (void)c->command({"XCLAIM", q_.stream, q_.group, name_, "0", id, "JUSTID"});
         }
       }
       std::this_thread::sleep_for(milliseconds(50));

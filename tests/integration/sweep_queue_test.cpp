@@ -324,7 +324,9 @@ TEST(SweepQueue, AWorkerThatStalledDoesNotTakeBackAJobAnotherWorkerClaimed) {
   // XAUTOCLAIM would.
   ::kill(worker.pid, SIGSTOP);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  ASSERT_TRUE(c.command({"XCLAIM", jobs, "nautilus-workers", "other", "400", id->str, "JUSTID"}));
+  auto taken = c.command({"XCLAIM", jobs, "nautilus-workers", "other", "400", id->str, "JUSTID"});
+  ASSERT_TRUE(taken);
+  ASSERT_EQ(taken->elements.size(), 1U) << "the job was not idle long enough to take over";
   // The other worker is alive: it renews its claim as a worker does, so nobody may take it.
   std::atomic<bool> done{false};
   std::thread other([&] {

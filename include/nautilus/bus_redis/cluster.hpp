@@ -55,7 +55,8 @@ struct SlotRange {
 };
 
 struct ClusterOptions {
-  std::chrono::milliseconds timeout{2000};          // connect and per command
+  std::chrono::milliseconds timeout{2000};          // per command (and connect, unless below)
+  std::chrono::milliseconds connect_timeout{0};     // per connection attempt; 0: `timeout`
   std::chrono::milliseconds failover_wait{15'000};  // how long a lost master's slots are retried
   std::string username, password;                   // for every node
   config::TlsSettings tls;                          // for every node (tls-cluster yes)

@@ -26,8 +26,8 @@ class KeyClient {
   KeyClient& operator=(KeyClient&&) noexcept;
   ~KeyClient();
 
-  // Connects within `connect_timeout`; commands then wait up to `command_timeout` (on a
-  // cluster, every node's connection uses `command_timeout`).
+  // Connects within `connect_timeout` (on a cluster: each node's connection); commands then
+  // wait up to `command_timeout`.
   [[nodiscard]] static core::Result<KeyClient> connect(
       const config::RedisEndpoint& endpoint, std::chrono::milliseconds connect_timeout,
       std::chrono::milliseconds command_timeout = std::chrono::milliseconds(0));

@@ -78,6 +78,8 @@ TEST(HttpsServer, PlainHttpToTheTlsPortIsCountedAsAFailedHandshakeAndTheServerGo
   a.sin_port = htons(h.server->port());
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const timeval limit{.tv_sec = 10, .tv_usec = 0};  // the server closes it; never wait for ever
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   const std::string req = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
   char buf[512];
@@ -94,6 +96,30 @@ TEST(HttpsServer, PlainHttpToTheTlsPortIsCountedAsAFailedHandshakeAndTheServerGo
   auto r = http_fetch(h.url("127.0.0.1", "/health"), {.ca_file = h.certs.ca});
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->status, 200);
+}
+
+TEST(HttpsServer, AClientThatNeverStartsTlsIsCutOffAtTheReadTimeoutAsAFailedHandshake) {
+  testing::TestCertificates certs;
+  auto s = HttpServer::start(Router{}, {.read_timeout = 200ms,
+                                        .tls_cert_file = certs.server_cert,
+                                        .tls_key_file = certs.server_key});
+  ASSERT_TRUE(s) << s.error().message;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons((*s)->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const timeval limit{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  char buf[64];
+  EXPECT_LE(::recv(fd, buf, sizeof buf, 0), 0);  // closed by the server, having said nothing
+  ::close(fd);
+  for (int i = 0; i < 200 && (*s)->metrics().tls_handshake_failed == 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ((*s)->metrics().tls_handshake_failed, 1U);
+  EXPECT_EQ((*s)->metrics().timeouts, 0U);  // counted once, as what it was
 }
 
 TEST(HttpsServer, AWebSocketServiceIsServedAsWss) {
