@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -148,6 +149,14 @@ TEST(HttpsServer, AMissingCertificateOrKeyIsAnErrorNamingTheFile) {
       Router{}, {.tls_cert_file = certs.server_cert, .tls_key_file = certs.client_key});
   ASSERT_FALSE(wrong_key);  // the key is not the certificate's
   EXPECT_TRUE(contains(wrong_key.error().message, certs.client_key)) << wrong_key.error().message;
+  // A key of another type (RSA, for the P-256 certificate): OpenSSL loads it without a word,
+  // so the server checks the pair itself.
+  const std::string rsa = certs.dir + "/rsa.key";
+  ASSERT_EQ(std::system(("openssl genrsa -out " + rsa + " 2048 >/dev/null 2>&1").c_str()), 0);
+  auto other_type =
+      HttpServer::start(Router{}, {.tls_cert_file = certs.server_cert, .tls_key_file = rsa});
+  ASSERT_FALSE(other_type);
+  EXPECT_TRUE(contains(other_type.error().message, rsa)) << other_type.error().message;
   auto half = HttpServer::start(Router{}, {.tls_cert_file = certs.server_cert});
   ASSERT_FALSE(half);
   EXPECT_TRUE(contains(half.error().message, "both")) << half.error().message;
