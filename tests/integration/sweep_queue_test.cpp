@@ -13,6 +13,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "support/backtest_market.hpp"
@@ -67,6 +68,19 @@ std::string job_json(const std::string& results, json::array data) {
                                       {"data", std::move(data)},
                                       {"settings", json::array{}},
                                       {"report", false}});
+}
+
+// The jobs stream and its workers' group, the sweep's results stream (it exists while its sweep
+// does: workers answer with XADD NOMKSTREAM), and job s/1.0 on it; its entry id.
+core::Result<bus_redis::RedisReply> queue_one_job(bus_redis::RedisClient& c,
+                                                  const std::string& results, json::array data) {
+  const std::string jobs(kJobs);
+  for (auto [stream, group, from] :
+       {std::tuple{jobs, "nautilus-workers", "0"}, std::tuple{results, "submitter", "$"}}) {
+    auto made = c.command({"XGROUP", "CREATE", stream, group, from, "MKSTREAM"});
+    if (!made) return made;
+  }
+  return c.command({"XADD", jobs, "*", "d", job_json(results, std::move(data))});
 }
 
 std::size_t count(const std::string& text, std::string_view what) {
@@ -275,11 +289,7 @@ TEST(SweepQueue, AJobThatKeepsKillingItsWorkersIsFailedWithTheReasonNotRetriedFo
   auto c = redis.client();
   const std::string jobs(kJobs);
   const std::string results = jobs + ":results:s";
-  ASSERT_TRUE(c.command({"XGROUP", "CREATE", jobs, "nautilus-workers", "0", "MKSTREAM"}));
-  // The results stream exists while its sweep does (workers answer with XADD NOMKSTREAM).
-  ASSERT_TRUE(c.command({"XGROUP", "CREATE", results, "submitter", "$", "MKSTREAM"}));
-  const std::string job = job_json(results, {});
-  auto id = c.command({"XADD", jobs, "*", "d", job});
+  auto id = queue_one_job(c, results, {});
   ASSERT_TRUE(id);
   // Three workers took it and died (the group's delivery count says so).
   ASSERT_TRUE(
@@ -307,11 +317,8 @@ TEST(SweepQueue, AWorkerThatStalledDoesNotTakeBackAJobAnotherWorkerClaimed) {
   auto c = redis.client();
   const std::string jobs(kJobs);
   const std::string results = jobs + ":results:s";
-  ASSERT_TRUE(c.command({"XGROUP", "CREATE", jobs, "nautilus-workers", "0", "MKSTREAM"}));
-  ASSERT_TRUE(c.command({"XGROUP", "CREATE", results, "submitter", "$", "MKSTREAM"}));
   ASSERT_TRUE(c.command({"SET", jobs + ":live:s", "1"}));  // the submitter is waiting
-  const std::string job = job_json(results, {test::market()});
-  auto id = c.command({"XADD", jobs, "*", "d", job});
+  auto id = queue_one_job(c, results, {test::market()});
   ASSERT_TRUE(id);
   Child worker = spawn(
       {"worker", "--name", "stalled", "--claim-idle", "0.4", "--max-jobs", "1", "--idle-exit", "2"},
