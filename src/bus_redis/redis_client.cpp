@@ -270,8 +270,18 @@ Result<void> RedisClient::send(const std::vector<std::vector<std::string>>& comm
 }
 
 Result<void> RedisClient::send_views(const std::vector<std::vector<std::string_view>>& commands) {
+  if (auto queued = queue_views(commands); !queued) return queued;
+  return flush();
+}
+
+Result<void> RedisClient::queue_views(const std::vector<std::vector<std::string_view>>& commands) {
   if (!healthy()) return std::unexpected(connection_error("send on a failed connection"));
   for (const auto& c : commands) append(ctx_, c);
+  return {};
+}
+
+Result<void> RedisClient::flush() {
+  if (!healthy()) return std::unexpected(connection_error("write on a failed connection"));
   if (tls_) return tls_flush();
   int done = 0;
   while (!done) {

@@ -61,6 +61,12 @@ Result<std::vector<std::string>> StreamWriter::append(const std::vector<EntryDat
 
 Result<void> StreamWriter::send_append(const std::vector<EntryData>& entries,
                                        std::string_view origin) {
+  if (auto queued = queue_append(entries, origin); !queued) return queued;
+  return client_.flush();
+}
+
+Result<void> StreamWriter::queue_append(const std::vector<EntryData>& entries,
+                                        std::string_view origin) {
   // The commands refer to the entries' bytes: nothing is copied until hiredis formats them.
   const std::string bound = trim_.maxlen > 0 ? std::to_string(trim_.maxlen)
                             : trim_.min_age.count() > 0
@@ -80,7 +86,7 @@ Result<void> StreamWriter::send_append(const std::vector<EntryData>& entries,
     cmd.insert(cmd.end(), {e.field, e.bytes});
     if (!origin.empty()) cmd.insert(cmd.end(), {kOriginField, origin});
   }
-  return client_.send_views(cmds);
+  return client_.queue_views(cmds);
 }
 
 Result<std::vector<std::string>> StreamWriter::receive_append(std::size_t entries) {

@@ -174,36 +174,59 @@ void PathWriter::publish_backlog(LinkWriter& w) const {
   w.link.backlog_bytes[path_].store(w.pending_bytes, std::memory_order_relaxed);
 }
 
+// A cluster bus's shards on one master share one connection; any other link has its own.
+PathWriter::Connection& PathWriter::connection_for(const LinkWriter& w,
+                                                   const config::RedisEndpoint& target) {
+  const std::string key =
+      w.link.router ? fmt::format("{}/{}:{}", static_cast<const void*>(w.link.router.get()),
+                                  target.host, target.port)
+                    : w.link.name;
+  for (auto& c : connections_) {
+    if (c->key == key) return *c;
+  }
+  auto& c = *connections_.emplace_back(std::make_unique<Connection>());
+  c.key = key;
+  c.replicated = w.link.endpoint.durability == config::Durability::kReplicated;
+  return c;
+}
+
 bool PathWriter::connect(LinkWriter& w) {
-  if (w.client && w.client->healthy()) return true;
-  w.client.reset();
-  w.link.writer_connected[path_].store(false);
+  if (w.conn != nullptr) {
+    if (w.conn->client && w.conn->client->healthy()) return true;
+    fail_connection(*w.conn);  // every round on it goes back to its queue
+  }
   if (!w.backoff.due()) return false;
-  const auto target = w.link.target(w.stale);
-  auto c = target ? RedisClient::connect(*target, options_.connect_timeout)
-                  : core::Result<RedisClient>(core::fail(core::ErrorCode::kClosed, "no master"));
-  if (!c) {
+  const auto failed = [&] {
     w.stale = true;
     w.backoff.failed();
     w.link.mark_degraded(bus_.clock());
     return false;
+  };
+  const auto target = w.link.target(w.stale);
+  if (!target) return failed();
+  Connection& c = connection_for(w, *target);
+  if (c.client && !c.client->healthy()) fail_connection(c);
+  if (!c.client) {
+    auto made = RedisClient::connect(*target, options_.connect_timeout);
+    if (!made) return failed();
+    (void)c.client.emplace(std::move(*made));
+    if (c.replicated) {
+      // A WAIT blocks up to the replication timeout: the socket must wait longer than that.
+      (void)c.client->set_timeout(options_.connect_timeout + options_.config.replication_timeout);
+    }
   }
+  w.conn = &c;
   w.stale = false;
-  (void)w.client.emplace(std::move(*c));
-  if (w.link.endpoint.durability == config::Durability::kReplicated) {
-    // A WAIT blocks up to the replication timeout: the socket must wait longer than that.
-    (void)w.client->set_timeout(options_.connect_timeout + options_.config.replication_timeout);
-  }
   w.backoff.succeeded();
   w.link.writer_connected[path_].store(true);
   w.link.reconnects.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
-// Sends one round: up to buffer_size pending messages, highest priority first, packed into
-// entries (pack). The writer encodes what arrives meanwhile and takes the replies with
-// finish_round. Returns false when nothing was sent (nothing pending, no connection, or the
-// write failed).
+// Queues one round on the link's connection: up to buffer_size pending messages, highest
+// priority first, packed into entries (pack). The run loop writes each connection's queued
+// rounds out at once; the writer encodes what arrives meanwhile and takes the replies with
+// finish_round. Returns false when nothing was queued (nothing pending, no connection).
 bool PathWriter::send_round(LinkWriter& w) {
   w.flush_now = false;
   auto it =
@@ -226,91 +249,180 @@ bool PathWriter::send_round(LinkWriter& w) {
   f.bytes = pack(f.messages, std::max<std::size_t>(options_.config.pack_max, 1), packed, entries);
   f.entries = entries.size();
   f.active = true;
-  if (!StreamWriter(*w.client, w.link.stream_of(path_), trim()).send_append(entries, instance_)) {
-    fail_round(w);
-    return false;
-  }
-  f.wait_sent = false;
+  f.covered_by = 0;
   f.awaiting_replica = false;
-  if (w.link.endpoint.durability == config::Durability::kReplicated &&
-      !send_wait(w, options_.config.replication_timeout)) {
-    fail_round(w);
+  Connection& c = *w.conn;
+  // The XADDs are formatted (their bytes copied) now, so `packed` may go.
+  if (!StreamWriter(*c.client, w.link.stream_of(path_), trim()).queue_append(entries, instance_)) {
+    fail_connection(c);
+    return false;
+  }
+  c.owed.push_back({.link = &w, .xadds = f.entries});
+  c.unflushed = true;
+  return true;
+}
+
+// Writes out what is queued on `c`. On a replicated bus a WAIT 1 goes last, covering every
+// round on the connection not yet covered: it answers once a replica has everything the
+// connection wrote, or with 0 when the timeout passes first.
+bool PathWriter::flush(Connection& c) {
+  if (!c.unflushed) return true;
+  if (c.replicated) queue_wait(c, options_.config.replication_timeout);
+  if (!c.unflushed) return false;  // queue_wait found the connection failed
+  c.unflushed = false;
+  if (!c.client->flush()) {
+    fail_connection(c);
     return false;
   }
   return true;
 }
 
-// WAIT 1 <timeout> behind the round's XADDs: it answers once a replica has everything this
-// connection wrote, or with 0 when the timeout passes first.
-bool PathWriter::send_wait(LinkWriter& w, std::chrono::milliseconds timeout) const {
-  if (!w.client->send({{"WAIT", "1", std::to_string(timeout.count())}})) return false;
-  w.in_flight.wait_sent = true;
-  return true;
+void PathWriter::queue_wait(Connection& c, std::chrono::milliseconds timeout) {
+  if (!c.client) return;
+  const std::uint64_t id = ++waits_;
+  bool any = false;
+  for (auto& w : links_) {
+    auto& f = w.in_flight;
+    if (w.conn != &c || !f.active || f.covered_by != 0) continue;
+    f.covered_by = id;
+    f.awaiting_replica = false;
+    any = true;
+  }
+  if (!any) return;
+  const std::string ms = std::to_string(timeout.count());
+  if (!c.client->queue_views({{"WAIT", "1", ms}})) {
+    fail_connection(c);
+    return;
+  }
+  c.owed.push_back({.wait = id});
+  c.unflushed = true;
 }
 
-// Takes the replies of the round in flight. On failure everything stays pending and is
-// resent after a reconnect; consumers de-duplicate whatever the broken pipeline had
-// already written.
+// Takes the replies owed on the link's connection, in order, until the link's round is
+// acknowledged, refused, or left waiting for a replica (another link's rounds sent before it
+// are settled on the way). False when the connection failed: then every round on it has gone
+// back to its queue, to be resent after a reconnect; consumers de-duplicate whatever the
+// broken pipeline had already written.
 bool PathWriter::finish_round(LinkWriter& w) {
   auto& f = w.in_flight;
-  if (!f.active) return false;
-  if (f.entries > 0) {
-    if (!StreamWriter(*w.client, w.link.stream_of(path_), trim()).receive_append(f.entries)) {
-      fail_round(w);
-      return false;
-    }
-    f.entries = 0;  // appended: only the replica's confirmation may be left to take
+  if (!f.active || w.conn == nullptr) return false;
+  if (f.awaiting_replica) {
+    // No replica confirmed the round yet: ask again once due, and briefly (a replica that is
+    // back and caught up answers at once). The messages are on the master; they are resent
+    // only if the connection fails, and consumers de-duplicate those.
+    if (SteadyClock::now() < f.replica_retry) return false;
+    queue_wait(*w.conn, std::min(options_.config.replication_timeout, kReask));
+    if (w.conn == nullptr) return false;
   }
-  if (w.link.endpoint.durability == config::Durability::kReplicated) {
-    if (f.awaiting_replica) {
-      // No replica confirmed the round yet: ask again once due, and briefly (a replica that
-      // is back and caught up answers at once). The messages are on the master; they are
-      // resent only if the connection fails, and consumers de-duplicate those.
-      if (SteadyClock::now() < f.replica_retry) return false;
-      if (!send_wait(w, std::min(options_.config.replication_timeout, kReask))) {
-        fail_round(w);
-        return false;
-      }
-    }
-    f.wait_sent = false;
-    auto replicas = w.client->receive();
-    if (!replicas || replicas->is_error()) {
-      fail_round(w);
+  w.acknowledged = false;
+  return settle(w) && w.acknowledged;
+}
+
+bool PathWriter::settle(LinkWriter& w) {
+  Connection& c = *w.conn;
+  if (!flush(c)) return false;
+  const auto& f = w.in_flight;
+  while (w.conn == &c && f.active && (f.entries > 0 || f.covered_by != 0) && !c.owed.empty()) {
+    if (!take_owed(c)) return false;
+  }
+  return true;
+}
+
+// Takes the reply the front of `c`'s owed list stands for: a round's XADD ids, or a WAIT's
+// count of replicas for the rounds it covers. False when the connection failed.
+bool PathWriter::take_owed(Connection& c) {
+  const Connection::Owed o = c.owed.front();
+  c.owed.pop_front();
+  RedisClient& client = *c.client;
+  if (o.link != nullptr) {
+    LinkWriter& w = *o.link;
+    auto ids = StreamWriter(client, w.link.stream_of(path_), trim()).receive_append(o.xadds);
+    if (!ids && !client.healthy()) {
+      fail_connection(c);
       return false;
     }
-    if (replicas->type != RedisReply::Type::kInteger || replicas->integer < 1) {
+    w.in_flight.entries = 0;
+    if (!ids) {
+      // Refused (MOVED after a reshard, CLUSTERDOWN, ...), every reply read: the connection
+      // is in step and stays for the other links; this one reads the map again.
+      fail_round(w);
+    } else if (!c.replicated) {
+      acknowledge(w);
+    }
+    return true;
+  }
+  auto replicas = client.receive();
+  if (!replicas) {
+    fail_connection(c);
+    return false;
+  }
+  const bool confirmed = replicas->type == RedisReply::Type::kInteger && replicas->integer >= 1;
+  for (auto& w : links_) {
+    auto& f = w.in_flight;
+    if (w.conn != &c || !f.active || f.covered_by != o.wait) continue;
+    f.covered_by = 0;
+    if (replicas->is_error()) {
+      fail_round(w);  // e.g. the master is a replica now
+    } else if (confirmed) {
+      acknowledge(w);
+    } else {
+      // Still in flight: not acknowledged until a replica has it.
       w.link.replica_timeouts.fetch_add(1, std::memory_order_relaxed);
       f.awaiting_replica = true;
       f.replica_retry = SteadyClock::now() + options_.config.replication_timeout;
-      return false;  // still in flight: not acknowledged until a replica has it
     }
-    f.awaiting_replica = false;
   }
+  return true;
+}
+
+// The round has left the resend buffer: Redis (and, replicated, a replica) holds it.
+void PathWriter::acknowledge(LinkWriter& w) {
+  auto& f = w.in_flight;
   const std::size_t n = f.messages.size();
   f.messages.clear();
   f.active = false;
+  f.awaiting_replica = false;
+  f.covered_by = 0;
+  w.acknowledged = true;
   w.pending_bytes -= f.bytes;
   w.link.exported.fetch_add(n, std::memory_order_relaxed);
   settled_.fetch_add(n, std::memory_order_relaxed);
   publish_backlog(w);
   w.link.degraded_since.store(0);
-  return true;
 }
 
-// The round goes back to the front of its queue, in order, and the connection is dropped.
+// The round (if any) goes back to the front of its queue, in order, and the link leaves its
+// connection; on a cluster it reads the map again, since the shard may have moved (MOVED) or
+// failed over.
 void PathWriter::fail_round(LinkWriter& w) {
   auto& f = w.in_flight;
-  auto& q = w.pending[f.priority];
-  q.insert(q.begin(), std::make_move_iterator(f.messages.begin()),
-           std::make_move_iterator(f.messages.end()));
+  if (f.active) {
+    auto& q = w.pending[f.priority];
+    q.insert(q.begin(), std::make_move_iterator(f.messages.begin()),
+             std::make_move_iterator(f.messages.end()));
+  }
   f.messages.clear();
   f.active = false;
+  f.entries = 0;
+  f.covered_by = 0;
   f.awaiting_replica = false;
-  w.client.reset();
-  w.stale = true;  // on a cluster: the shard may have moved (MOVED) or failed over
+  w.acknowledged = false;
+  w.conn = nullptr;
+  w.stale = true;
   w.link.writer_connected[path_].store(false);
   w.backoff.failed();
   w.link.mark_degraded(bus_.clock());
+}
+
+// The connection is dropped, and with it every round on it, those awaiting a replica too: a
+// WAIT on a new connection would not cover what the old one wrote.
+void PathWriter::fail_connection(Connection& c) {
+  c.client.reset();
+  c.owed.clear();
+  c.unflushed = false;
+  for (auto& w : links_) {
+    if (w.conn == &c) fail_round(w);
+  }
 }
 
 // One whole round trip (the one in flight first, if any).
@@ -333,20 +445,28 @@ void PathWriter::run(const std::stop_token& stop) {
     const std::size_t got = outbox_->poll(chunk);
     const bool idle = got < chunk;  // nothing more queued: batching must not add latency
     const auto now = SteadyClock::now();
-    bool waiting = false;  // a round is in flight
+    const auto due = [&](const LinkWriter& w) {
+      return w.flush_now || idle || w.pending_count() >= options_.config.buffer_size ||
+             (w.pending_count() > 0 && now - w.oldest_pending >= interval);
+    };
+    // While Redis appends one round, the next is polled and encoded; its replies are taken
+    // only when another round is due (at once when the outbox is empty: no added latency).
+    // Every due link's replies first, then every next round, then one write per connection:
+    // the shards on one master go out together.
     for (auto& w : links_) {
+      if (!w.link.has_path(path_)) continue;  // a shard with no urgent stream
       // Connect eagerly: status then tells the truth while idle, and the first message does
       // not pay for the connection.
-      if (!w.link.has_path(path_)) continue;  // a shard with no urgent stream
-      if (!w.client) (void)connect(w);
-      const bool due = w.flush_now || idle || w.pending_count() >= options_.config.buffer_size ||
-                       (w.pending_count() > 0 && now - w.oldest_pending >= interval);
-      // While Redis appends one round, the next is polled and encoded; its replies are taken
-      // only when another round is due (at once when the outbox is empty: no added latency).
-      if (w.in_flight.active && due) (void)finish_round(w);
-      if (!w.in_flight.active && due) (void)send_round(w);
+      if (w.conn == nullptr) (void)connect(w);
+      if (w.in_flight.active && due(w)) (void)finish_round(w);
+    }
+    bool waiting = false;  // a round is in flight
+    for (auto& w : links_) {
+      if (!w.link.has_path(path_)) continue;
+      if (!w.in_flight.active && due(w)) (void)send_round(w);
       waiting = waiting || (w.in_flight.active && !w.in_flight.awaiting_replica);
     }
+    for (auto& c : connections_) (void)flush(*c);
     if (got == 0 && !waiting) (void)outbox_->wait(idle_wait(now), stop);
   }
   drain();

@@ -150,6 +150,18 @@ TEST(ShardLayout, ShardSlotsStepEvenlyOverTheSlotsAndTheNamesCarryTheirHashTag) 
   EXPECT_LE(*hi, *lo * 5 / 4) << per_master[0] << " " << per_master[1] << " " << per_master[2];
 }
 
+// How many of a master's clients last ran `command` (CLIENT LIST's cmd=).
+int clients_running(RedisCluster& cluster, std::uint16_t port, const std::string& command) {
+  auto list = cluster.node_at(port).client().command({"CLIENT", "LIST"});
+  if (!list) return -1;
+  int n = 0;
+  for (std::size_t at = list->str.find(" cmd=" + command + " "); at != std::string::npos;
+       at = list->str.find(" cmd=" + command + " ", at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
 TEST(RedisClusterTransport, ShardsSpreadOverEveryMasterAndEachSymbolKeepsItsOrder) {
   RedisCluster cluster(3);
   const auto cfg = on_cluster(cluster);
@@ -178,6 +190,10 @@ TEST(RedisClusterTransport, ShardsSpreadOverEveryMasterAndEachSymbolKeepsItsOrde
   }
   EXPECT_EQ(masters.size(), 3U);
   EXPECT_GT(entries, 0);
+  // The four shards on each master were written through one connection, not four.
+  for (const auto& m : cluster.masters()) {
+    EXPECT_EQ(clients_running(cluster, m.port, "xadd"), 1) << "master on port " << m.port;
+  }
 }
 
 // Kills the master that holds market-data shard `shard` while `count` quotes flow from `a`,

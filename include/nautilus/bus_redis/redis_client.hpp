@@ -65,6 +65,12 @@ class RedisClient {
   // send() for arguments that live elsewhere; hiredis has copied them when it returns.
   [[nodiscard]] core::Result<void> send_views(
       const std::vector<std::vector<std::string_view>>& commands);
+  // send_views() in two steps, so commands formatted for several callers leave in one write:
+  // queue_views() formats (and copies) them, flush() writes out all that is queued. receive()
+  // flushes first as well, so a reply is never waited for behind a command not yet sent.
+  [[nodiscard]] core::Result<void> queue_views(
+      const std::vector<std::vector<std::string_view>>& commands);
+  [[nodiscard]] core::Result<void> flush();
   [[nodiscard]] core::Result<RedisReply> receive() { return read_reply(); }
 
   // Socket read/write timeout; a blocking command (XREADGROUP BLOCK) needs more than its block.

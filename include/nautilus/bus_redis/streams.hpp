@@ -54,6 +54,10 @@ class StreamWriter {
   // come back. Nothing else may use the client in between.
   [[nodiscard]] core::Result<void> send_append(const std::vector<EntryData>& entries,
                                                std::string_view origin);
+  // send_append() without the write: the XADDs wait in the client until its flush() (or the
+  // next receive), so several streams' rounds on one connection leave together.
+  [[nodiscard]] core::Result<void> queue_append(const std::vector<EntryData>& entries,
+                                                std::string_view origin);
   [[nodiscard]] core::Result<std::vector<std::string>> receive_append(std::size_t entries);
   [[nodiscard]] const std::string& stream() const noexcept { return stream_; }
 
