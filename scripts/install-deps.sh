@@ -55,6 +55,16 @@ packages=(
   chromium fonts-dejavu-core
 )
 
+# `--docker` (make test-docker) adds what building and running the images takes: the Docker
+# engine and docker-compose 1.29 from Debian, and debootstrap, which makes the debian:12 base
+# image where no image registry is reachable.
+for arg in "$@"; do
+  case "$arg" in
+    --docker) packages+=(docker.io docker-compose debootstrap) ;;
+    *) echo "install-deps: unknown option $arg (known: --docker)" >&2; exit 2 ;;
+  esac
+done
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

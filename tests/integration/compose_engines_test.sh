@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Both compose files (deploy/docker-compose.yml, deploy/docker-compose.cluster.yml) run every
-# engine of this build, each on its default port: CI has no Docker engine to bring them up, so
-# this at least keeps them from missing an engine that landed (the websocket engine once was).
+# engine of this build, each on its default port, and the host-network override runs each: CI
+# does not bring them up (make test-docker does, in 7-10 minutes), so this at least keeps them
+# from missing an engine that landed (the websocket engine once was).
 set -euo pipefail
 bin="$1"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -15,5 +16,12 @@ for f in "$root/deploy/docker-compose.yml" "$root/deploy/docker-compose.cluster.
     fi
   done < <("$bin" engines)
 done
+# The host-network override (make test-docker) runs every engine too, on 127.0.0.1.
+host="$root/deploy/docker-compose.host.yml"
+while read -r name _; do
+  if ! grep -q "command: \[\"engine\", \"$name\", \"--bus\", \"redis\", \"--bind\", \"127.0.0.1\"\]" "$host"; then
+    echo "FAIL: $(basename "$host") does not run the $name engine on 127.0.0.1" >&2; status=1
+  fi
+done < <("$bin" engines)
 [ $status -eq 0 ] && echo "compose files: every engine present"
 exit $status

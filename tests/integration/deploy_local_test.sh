@@ -51,17 +51,11 @@ source "$root/tests/integration/deploy_test_common.sh"
 # Each request gets 30 s: these check what the endpoints say, not how fast (bench/ measures
 # that), and under ThreadSanitizer twelve processes replaying as fast as they can share two cores.
 get() { curl -sf --max-time 30 "$@"; }
+# shellcheck source=engine_checks.sh
+source "$root/tests/integration/engine_checks.sh"
 while read -r name port _; do
   p=$((port + PORT_OFFSET))
-  health=$(get "http://localhost:$p/health") || fail "$name /health"
-  grep -q '"status":"healthy"' <<<"$health" || fail "$name unhealthy: $health"
-  grep -q '"backend":"redis_streams"' <<<"$health" || fail "$name not on Redis: $health"
-  status=$(get "http://localhost:$p/messagebus/status") || fail "$name /messagebus/status"
-  grep -q '"connected":true' <<<"$status" || fail "$name bus not connected: $status"
-  grep -q "\"endpoint\":\"127.0.0.1:$REDIS_MARKETDATA_PORT\"" <<<"$status" || fail "$name: wrong marketdata bus: $status"
-  for path in /messagebus/subscriptions /metrics /hardware/status; do
-    get "http://localhost:$p$path" >/dev/null || fail "$name $path"
-  done
+  check_engine "$name" "$p" "127.0.0.1:$REDIS_MARKETDATA_PORT"
   echo "ok: $name on :$p"
 done < <("$bin" engines)
 
