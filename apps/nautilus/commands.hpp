@@ -176,6 +176,8 @@ struct WorkerOptions {
   std::size_t max_attempts = 3;
   std::size_t max_jobs = 0;  // per thread; 0: no limit
   double idle_exit_s = 0;
+  std::uint16_t port = 0;  // /health and /metrics; 0: no HTTP server
+  std::string bind = "127.0.0.1";
 };
 // `nautilus worker`: takes queued sweep backtests from the main Redis until SIGINT/SIGTERM (a
 // running backtest is cancelled and its job handed back), --max-jobs or --idle-exit; exit 0.

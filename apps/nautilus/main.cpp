@@ -343,6 +343,9 @@ int main(int argc, char** argv) {
                    "Exit after this many seconds with no job (0: never)")
       ->check(CLI::Range(0.0, 1e7));
   worker_cmd->add_option("--config", worker.config_path, "TOML with the Redis settings");
+  worker_cmd->add_option("--port", worker.port,
+                         "Serve /health and /metrics on this port (default: none)");
+  worker_cmd->add_option("--bind", worker.bind, "Their bind address (default 127.0.0.1)");
 
   nautilus::app::ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand("replay", "Re-read a range of a bus's streams");

@@ -46,6 +46,7 @@ class Worker {
     auto idle_since = Clock::now();
     milliseconds backoff{200};
     while (!stop_ && !(o_.max_jobs > 0 && stats_.jobs >= o_.max_jobs)) {
+      report();
       if (!client_ || !client_->healthy()) {
         if (!connect()) {
           std::this_thread::sleep_for(backoff);
@@ -70,12 +71,16 @@ class Worker {
       idle_since = Clock::now();
     }
     leave_group();
+    report();
     return stats_;
   }
 
  private:
   void say(const std::string& line) const {
     if (o_.log) o_.log(line);
+  }
+  void report() const {
+    if (o_.progress) o_.progress(stats_, client_ && client_->healthy());
   }
 
   bool connect() {

@@ -18,6 +18,7 @@
 
 #include "support/backtest_market.hpp"
 #include "support/child_process.hpp"
+#include "support/http_client.hpp"
 #include "support/redis_server.hpp"
 
 namespace nautilus {
@@ -358,6 +359,51 @@ TEST(SweepQueue, AWorkerThatStalledDoesNotTakeBackAJobAnotherWorkerClaimed) {
   auto answers = c.command({"XLEN", results});
   ASSERT_TRUE(answers);
   EXPECT_EQ(answers->integer, 0);
+}
+
+// `nautilus worker --port`: /metrics counts what the worker answered and dropped, /health says
+// whether it reaches Redis (503 once it does not), and a port that is taken stops it at start.
+TEST(SweepQueue, AWorkerServesMetricsOfItsJobsAndHealthThatFollowsRedis) {
+  auto redis = std::make_unique<testing::RedisServer>();
+  auto c = redis->client();
+  const std::string jobs(kJobs);
+  const std::string results = jobs + ":results:s";
+  ASSERT_TRUE(c.command({"SET", jobs + ":live:s", "1"}));  // the submitter is waiting
+  ASSERT_TRUE(queue_one_job(c, results, {"/no/such/bars.csv"}));
+  ASSERT_TRUE(c.command({"XADD", jobs, "*", "d", "not a job"}));
+  const std::uint16_t port = test::free_port();
+  Child worker = spawn({"worker", "--port", std::to_string(port)}, redis_env(*redis));
+  const auto metric = [&](std::string_view line) {
+    for (int i = 0; i < 300; ++i) {
+      if (test::http_get(port, "/metrics").body.find(line) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  EXPECT_TRUE(metric("\nnautilus_worker_jobs_total 1\n")) << test::http_get(port, "/metrics").body;
+  EXPECT_TRUE(metric("\nnautilus_worker_jobs_failed_total 1\n")) << "the bars file is missing";
+  EXPECT_TRUE(metric("nautilus_worker_jobs_dropped_total{reason=\"malformed\"} 1\n"));
+  EXPECT_TRUE(metric("nautilus_http_requests_total{engine=\"worker\"}"));
+  auto health = test::http_get(port, "/health");
+  EXPECT_EQ(health.status, 200) << health.body;
+  EXPECT_NE(health.body.find("\"redis_connected_threads\":1"), std::string::npos) << health.body;
+  // A second worker on the same port refuses to start, naming it.
+  Child second = spawn({"worker", "--port", std::to_string(port)}, redis_env(*redis));
+  EXPECT_EQ(second.wait_exit(std::chrono::seconds(30)), 2);
+  EXPECT_NE(second.text.find("cannot serve HTTP on 127.0.0.1:" + std::to_string(port)),
+            std::string::npos)
+      << second.text;
+  // Redis goes away: the worker stays up, unhealthy, and counts the loss.
+  redis.reset();
+  for (int i = 0; i < 100 && test::http_get(port, "/health").status != 503; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  health = test::http_get(port, "/health");
+  EXPECT_EQ(health.status, 503) << health.body;
+  EXPECT_NE(health.body.find("\"status\":\"degraded\""), std::string::npos) << health.body;
+  EXPECT_TRUE(metric("\nnautilus_worker_redis_errors_total 1\n"));
+  ::kill(worker.pid, SIGTERM);
+  EXPECT_EQ(worker.wait_exit(std::chrono::seconds(30)), 0) << worker.text;
 }
 
 TEST(SweepQueue, ASubmitterNoWorkerAnswersGivesUpAfterItsTimeoutNamingTheRedis) {

@@ -98,14 +98,6 @@ class RedisRunner {
   std::unique_ptr<Impl> impl_;
 };
 
-struct WorkerOptions {
-  QueueOptions queue;
-  std::string name;                                // consumer name; empty: <host>-<pid>
-  std::size_t max_jobs = 0;                        // exit after this many (0: no limit)
-  std::chrono::milliseconds idle_exit{0};          // exit after this long with no job (0: never)
-  std::function<void(std::string_view line)> log;  // progress and errors, one line each
-};
-
 struct WorkerStats {
   std::uint64_t jobs = 0;          // results written
   std::uint64_t failed = 0;        // of them, backtests that failed (the result says why)
@@ -115,6 +107,17 @@ struct WorkerStats {
   std::uint64_t given_up = 0;      // jobs past max_attempts (failed with that reason)
   std::uint64_t taken_over = 0;    // jobs another worker claimed while this one stalled
   std::uint64_t redis_errors = 0;  // connection losses ridden out
+};
+
+struct WorkerOptions {
+  QueueOptions queue;
+  std::string name;                                // consumer name; empty: <host>-<pid>
+  std::size_t max_jobs = 0;                        // exit after this many (0: no limit)
+  std::chrono::milliseconds idle_exit{0};          // exit after this long with no job (0: never)
+  std::function<void(std::string_view line)> log;  // progress and errors, one line each
+  // The counts so far and whether Redis answers, after every job and every empty poll (at
+  // least once a second while connected): what `nautilus worker --port` serves.
+  std::function<void(const WorkerStats& stats, bool redis_connected)> progress;
 };
 
 // Takes jobs until `stop` (checked at least every second; a running backtest is cancelled and
