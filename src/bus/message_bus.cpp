@@ -197,6 +197,12 @@ PublishStatus Publisher::dispatch(TopicHandle& topic, const Envelope& env) {
   return st;
 }
 
+PublishStatus Publisher::unheard(const TopicHandle& topic, const PublishOptions& o) {
+  ++sequence_;
+  counters_->published.add(topic.family_, o.priority);
+  return {};
+}
+
 PublishStatus Publisher::forward(TopicHandle& topic, const Envelope& env) {
   return dispatch(topic, env);
 }

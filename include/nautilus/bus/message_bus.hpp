@@ -127,6 +127,10 @@ class Publisher {
 
   template <Message T>
   PublishStatus publish(TopicHandle& topic, T msg, const PublishOptions& o = {}) {
+    // Nobody listens (a transport listens to everything): counted and numbered as published,
+    // but no envelope is stamped. A backtest's strategy publishes a signal and a target per
+    // bar that nothing in it subscribes to (docs/PERFORMANCE.md, "Backtests").
+    if (topic.subscriber_count() == 0) return unheard(topic, o);
     Envelope env;
     env.payload.emplace(std::move(msg));
     stamp(env, topic, o);
@@ -172,6 +176,7 @@ class Publisher {
   // Fills the header: topic, source, next sequence, timestamps, priority.
   void stamp(Envelope& env, const TopicHandle& topic, const PublishOptions& o);
   PublishStatus dispatch(TopicHandle& topic, const Envelope& env);
+  PublishStatus unheard(const TopicHandle& topic, const PublishOptions& o);
   core::Result<TopicHandle*> cached_topic(std::string_view topic);
   core::Result<CorrelationId> send_request(TopicHandle& endpoint, Envelope& env,
                                            std::chrono::nanoseconds timeout, ReplyHandler on_reply);

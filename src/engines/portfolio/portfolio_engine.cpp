@@ -121,7 +121,10 @@ class PortfolioEngine final : public engine::Engine {
         {"risk.order.*", &PortfolioEngine::on_order},
         {"risk.modify.*", &PortfolioEngine::on_modify},
         {"risk.cancel.*", &PortfolioEngine::on_cancel},
-        {"market_data.*", &PortfolioEngine::on_market_data}};
+        // Bars and trades, the prints it fills against and marks with: market_data.* brought
+        // quotes too, a delivery each for nothing.
+        {"market_data.*.bar", &PortfolioEngine::on_market_data},
+        {"market_data.*.trade", &PortfolioEngine::on_market_data}};
     for (const auto& [pattern, fn] : subs) {
       // Every one matters: a lost print is a fill that never happens.
       auto sub = ctx.subscribe(
@@ -500,7 +503,8 @@ const engine::EngineInfo& engine_info() {
   static const engine::EngineInfo info{
       .name = "portfolio",
       .default_port = 8900,
-      .subscribes = {"risk.order.*", "risk.modify.*", "risk.cancel.*", "market_data.*"},
+      .subscribes = {"risk.order.*", "risk.modify.*", "risk.cancel.*", "market_data.*.bar",
+                     "market_data.*.trade"},
       .publishes = {"order.event.*", "portfolio.fill.*", "position.change.*",
                     "portfolio.update.account", "portfolio.books"},
       .description =

@@ -98,6 +98,7 @@ void act(StrategyContext& ctx, core::Symbol s, int direction, double strength, d
 class Momentum final : public Strategy {
  public:
   std::string_view name() const override { return "momentum"; }
+  bool reads_features() const noexcept override { return false; }
   void on_bar(StrategyContext& ctx, const model::Bar& b) override {
     const Params& p = ctx.params(b.symbol);
     const double close = b.close.as_double();
@@ -115,6 +116,7 @@ class Momentum final : public Strategy {
 class MeanReversion final : public Strategy {
  public:
   std::string_view name() const override { return "mean_reversion"; }
+  bool reads_features() const noexcept override { return false; }
   void on_bar(StrategyContext& ctx, const model::Bar& b) override {
     const Params& p = ctx.params(b.symbol);
     const double close = b.close.as_double();

@@ -114,7 +114,10 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
                            .cancel = {ctx.bus(), "order.cancel"},
                            .order = {ctx.bus(), "order.new"}});
     const std::pair<const char*, void (StrategyEngine::*)(const bus::Envelope&)> subs[] = {
-        {"market_data.*", &StrategyEngine::on_market_data},
+        // Bars and trades, what on_market_data reads: market_data.* brought quotes too, a
+        // delivery each for nothing.
+        {"market_data.*.bar", &StrategyEngine::on_market_data},
+        {"market_data.*.trade", &StrategyEngine::on_market_data},
         {"feature.update.*", &StrategyEngine::on_features},
         {"ml.prediction.*", &StrategyEngine::on_prediction},
         {"vpin.calculation.*", &StrategyEngine::on_vpin},
@@ -124,6 +127,7 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
         {"risk.alert.*", &StrategyEngine::on_risk_alert},
         {"portfolio.books", &StrategyEngine::on_books}};
     for (const auto& [pattern, fn] : subs) {
+      if (fn == &StrategyEngine::on_features && !strategy_->reads_features()) continue;
       auto sub = ctx.subscribe(
           pattern, [this, fn](const bus::Envelope& e) { (this->*fn)(e); },
           bus::OverflowPolicy::kBlock);
@@ -226,8 +230,10 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
     if (risk_state_ == model::TradingState::kHalted) return;
     if (const auto it = retry_at_.find(s); it != retry_at_.end() && now() < it->second) return;
     double pending = 0;
-    for (const auto& [id, o] : pending_) {
-      if (o.symbol == s) pending += o.units;
+    if (const auto n = pending_count_.find(s); n != pending_count_.end() && n->second > 0) {
+      for (const auto& [id, o] : pending_) {
+        if (o.symbol == s) pending += o.units;
+      }
     }
     double gap = units - held - pending;
     if (std::abs(gap) < min_order_units_) return;
@@ -246,7 +252,7 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
             model::CancelOrder{
                 .client_order_id = id, .symbol = s, .strategy = name_, .ts_event = now()},
             {.ts_event = now()});
-        it = pending_.erase(it);
+        it = erase_pending(it);
       }
       gap = units - held;
       if (std::abs(gap) < min_order_units_) return;
@@ -267,11 +273,25 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
                             .tif = model::TimeInForce::kDay,
                             .quantity = *qty,
                             .ts_event = now()};
-    pending_[id] = {s, gap > 0 ? qty->as_double() : -qty->as_double()};
+    add_pending(id, {s, gap > 0 ? qty->as_double() : -qty->as_double()});
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
     (void)topics_->order.publish(*publisher_, s, o, {.ts_event = now()});
     std::lock_guard lock(mu_);
     ++orders_sent_;
+  }
+
+  // pending_ changes only through these, so that pending_count_ stays its count per symbol.
+  void add_pending(model::OrderId id, PendingOrder o) {
+    ++pending_count_[o.symbol];
+    pending_[id] = o;
+  }
+  std::map<model::OrderId, PendingOrder>::iterator erase_pending(
+      std::map<model::OrderId, PendingOrder>::iterator it) {
+    --pending_count_[it->second.symbol];
+    return pending_.erase(it);
+  }
+  void erase_pending(model::OrderId id) {
+    if (const auto it = pending_.find(id); it != pending_.end()) erase_pending(it);
   }
 
   bool trades(core::Symbol s) const { return symbols_.empty() || symbols_.contains(s); }
@@ -328,7 +348,7 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
     if (it == pending_.end()) return;
     const double q = f->quantity.as_double();
     it->second.units += it->second.units > 0 ? -q : q;
-    if (std::abs(it->second.units) < 1e-9) pending_.erase(it);
+    if (std::abs(it->second.units) < 1e-9) erase_pending(it);
   }
   // The portfolio's books, at its start and every few seconds: taken in place of ours when
   // they hold at least as many fills (a strategy restarted beside a running portfolio, or a
@@ -344,10 +364,10 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
     }
     for (std::size_t i = 0; i < b->order_ids.size(); ++i) {
       if (b->order_strategies[i] != name_) continue;
-      auto& p = pending_[b->order_ids[i]];
-      p.symbol = b->order_symbols[i];
-      p.units = accounting::to_double(b->order_leaves[i]);
-      p.accepted = true;
+      erase_pending(b->order_ids[i]);
+      add_pending(b->order_ids[i], {.symbol = b->order_symbols[i],
+                                    .units = accounting::to_double(b->order_leaves[i]),
+                                    .accepted = true});
     }
   }
 
@@ -360,15 +380,15 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
       // A modify's denial, or one of an order execution has accepted: the order lives on.
       const auto it = pending_.find(d->client_order_id);
       if (it != pending_.end() && !d->modify && !it->second.accepted) {
-        pending_.erase(it);
+        erase_pending(it);
         retry_at_[d->symbol] = now() + retry_after_denial_ns_;
         std::lock_guard lock(mu_);
         ++denied_;
       }
     } else if (const auto* c = e.get<model::OrderCancelled>()) {
-      pending_.erase(c->client_order_id);
+      erase_pending(c->client_order_id);
     } else if (const auto* f = e.get<model::OrderFilled>()) {
-      if (f->status == model::OrderStatus::kFilled) pending_.erase(f->client_order_id);
+      if (f->status == model::OrderStatus::kFilled) erase_pending(f->client_order_id);
     }
   }
 
@@ -393,6 +413,9 @@ class StrategyEngine final : public engine::Engine, public StrategyContext {
   std::optional<Topics> topics_;  // engine thread, with publisher_
   model::OrderId next_order_id_ = 1;
   std::map<model::OrderId, PendingOrder> pending_;
+  // How many of pending_ are of each symbol: rebalance() scans pending_ only for a symbol
+  // with some (the scan of every bar was a few per cent of a backtest).
+  std::unordered_map<core::Symbol, std::size_t> pending_count_;
   std::unordered_map<core::Symbol, model::Prediction> predictions_;
   std::unordered_map<core::Symbol, core::UnixNanos> stand_down_until_;
 
@@ -409,9 +432,9 @@ const engine::EngineInfo& engine_info() {
   static const engine::EngineInfo info{
       .name = "strategy",
       .default_port = 8700,
-      .subscribes = {"market_data.*", "feature.update.*", "ml.prediction.*", "vpin.calculation.*",
-                     "toxicity.alert.*", "portfolio.fill.*", "order.event.*", "risk.alert.*",
-                     "portfolio.books"},
+      .subscribes = {"market_data.*.bar", "market_data.*.trade", "feature.update.*",
+                     "ml.prediction.*", "vpin.calculation.*", "toxicity.alert.*",
+                     "portfolio.fill.*", "order.event.*", "risk.alert.*", "portfolio.books"},
       .publishes = {"strategy.signal.*", "portfolio.rebalance.*", "order.new.*", "order.cancel.*"},
       .description =
           "A strategy (momentum or mean reversion, following ml predictions) whose "

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <ctime>
 #include <string>
 
 namespace nautilus::core {
@@ -89,6 +90,20 @@ TEST(FormatTimestamp, ShortestExactFractionAndRoundTrip) {
   EXPECT_EQ(format_timestamp(INT64_MAX), "2262-04-11T23:47:16.854775807Z");
   for (UnixNanos v : {UnixNanos{0}, t, t + 1'000, t + 1, t - 250'000'000}) {
     EXPECT_EQ(*parse_timestamp(format_timestamp(v)), v);
+  }
+}
+
+// The reference: the C library's gmtime_r, every day from 1970 to 2262 at a varying time of day
+// (the date arithmetic's era, century and leap-year edges among them).
+TEST(FormatTimestamp, AgreesWithGmtimeOnEveryDayFrom1970To2262) {
+  for (std::int64_t day = 0; day < 106'751; ++day) {
+    const std::int64_t sod = (day * 7'919) % 86'400;
+    const auto secs = static_cast<std::time_t>(day * 86'400 + sod);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&secs, &tm), nullptr);
+    char want[32];
+    ASSERT_GT(std::strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm), 0U);
+    ASSERT_EQ(format_timestamp(static_cast<UnixNanos>(secs) * kSecond), want) << day;
   }
 }
 

@@ -69,6 +69,10 @@ class Strategy {
   virtual void on_bar(StrategyContext& /*ctx*/, const model::Bar& /*bar*/) {}
   virtual void on_trade(StrategyContext& /*ctx*/, const model::TradeTick& /*trade*/) {}
   virtual void on_features(StrategyContext& /*ctx*/, const model::FeatureUpdate& /*f*/) {}
+  // False when on_features does nothing: the engine then does not subscribe to the features
+  // engine's updates, which a backtest would otherwise build and deliver on every bar for
+  // nobody (docs/PERFORMANCE.md, "Backtests"). The built-ins read bars only.
+  [[nodiscard]] virtual bool reads_features() const noexcept { return true; }
   virtual void on_prediction(StrategyContext& /*ctx*/, const model::Prediction& /*p*/) {}
   virtual void on_vpin(StrategyContext& /*ctx*/, const model::VpinUpdate& /*v*/) {}
   virtual void on_toxicity(StrategyContext& /*ctx*/, const model::ToxicityAlert& /*a*/) {}
