@@ -49,7 +49,7 @@ struct Live {
 
 // /health: 200 while any thread reaches Redis, else 503 "degraded"; /metrics: the counts.
 net::Router worker_routes(Live& live, const std::string& name,
-                          const net::HttpServer* const* server) {
+                          const std::atomic<const net::HttpServer*>* server) {
   net::Router r;
   r.get("/health", [&live, name](const net::Request&) {
     std::size_t up = 0;
@@ -91,7 +91,10 @@ net::Router worker_routes(Live& live, const std::string& name,
     p.family("nautilus_worker_redis_connected_threads", "gauge",
              "worker threads whose Redis connection is up");
     p.sample("nautilus_worker_redis_connected_threads", {}, static_cast<double>(up));
-    if (*server != nullptr) p.append((*server)->metrics().to_prometheus("worker"));
+    // Set once the server is up, which its own threads may already be answering from.
+    if (const auto* http = server->load(std::memory_order_acquire); http != nullptr) {
+      p.append(http->metrics().to_prometheus("worker"));
+    }
     return net::Response::text(p.str());
   });
   return r;
@@ -132,7 +135,7 @@ int run_worker_command(const WorkerOptions& o) {
   live.stats.resize(o.threads);
   live.connected.resize(o.threads);
   // Started before the threads, so a port that is taken stops the worker before it takes a job.
-  const net::HttpServer* server_view = nullptr;
+  std::atomic<const net::HttpServer*> server_view{nullptr};
   std::unique_ptr<net::HttpServer> server;
   if (o.port != 0) {
     auto s = net::HttpServer::start(worker_routes(live, base, &server_view),
@@ -144,7 +147,7 @@ int run_worker_command(const WorkerOptions& o) {
       return 2;
     }
     server = std::move(*s);
-    server_view = server.get();
+    server_view.store(server.get(), std::memory_order_release);
     fmt::print(stderr, "nautilus worker: /health and /metrics on http://{}:{}\n", o.bind,
                server->port());
   }

@@ -127,12 +127,20 @@ core::Result<FillEffect> Account::apply(const model::Fill& fill) {
 bool Account::mark(core::Symbol symbol, core::Price price) noexcept {
   if (price.raw() <= 0) return false;
   marks_.insert_or_assign(symbol, price);
-  if (const auto it = positions_.find(symbol); it != positions_.end()) revalue(symbol, it->second);
+  // At the price just given: revalue() would look the mark up again (three engines mark every
+  // bar of a backtest).
+  if (const auto it = positions_.find(symbol); it != positions_.end()) {
+    Position& p = it->second;
+    revalue_to(p, p.quantity_ == 0 ? 0 : p.market_value(price));
+  }
   return true;
 }
 
 void Account::revalue(core::Symbol s, Position& p) noexcept {
-  const Money v = p.quantity_ == 0 ? 0 : value_at_mark(s, p);
+  revalue_to(p, p.quantity_ == 0 ? 0 : value_at_mark(s, p));
+}
+
+void Account::revalue_to(Position& p, Money v) noexcept {
   net_value_ += v - p.value_;
   gross_value_ += std::abs(v) - std::abs(p.value_);
   p.value_ = v;

@@ -231,8 +231,12 @@ std::size_t MailboxCore::poll(std::size_t max_messages) noexcept {
     // Re-scan from the top before every message: a higher-priority arrival overtakes the
     // rest of a lower lane's backlog. Peeking an idle lane is a load of a cached line.
     bool got = false;
+    // One thread: an empty lane is skipped by its size alone, not a call into deliver_front
+    // (the lanes are looked at again before every message). The MPSC ring's emptiness is a
+    // look at its front slot, which deliver_front makes anyway.
+    const bool local = options.single_thread;
     for (std::size_t p = kPriorityCount; p-- > kHigh;) {
-      if (deliver_front(*lanes_[p])) {
+      if ((!local || lanes_[p]->nonempty()) && deliver_front(*lanes_[p])) {
         got = true;
         break;
       }
@@ -253,7 +257,7 @@ std::size_t MailboxCore::poll(std::size_t max_messages) noexcept {
     }
     if (!got) {
       for (std::size_t p = kHigh; p-- > 0;) {
-        if (deliver_front(*lanes_[p])) {
+        if ((!local || lanes_[p]->nonempty()) && deliver_front(*lanes_[p])) {
           got = true;
           break;
         }

@@ -214,13 +214,28 @@ bool PathWriter::connect(LinkWriter& w) {
       // A WAIT blocks up to the replication timeout: the socket must wait longer than that.
       (void)c.client->set_timeout(options_.connect_timeout + options_.config.replication_timeout);
     }
+    // Counted when a connection opens, not when a shard joins one already open.
+    w.link.reconnects.fetch_add(1, std::memory_order_relaxed);
   }
   w.conn = &c;
   w.stale = false;
   w.backoff.succeeded();
   w.link.writer_connected[path_].store(true);
-  w.link.reconnects.fetch_add(1, std::memory_order_relaxed);
+  close_unused();
   return true;
+}
+
+// A connection no shard writes through any more (its shards moved to another master) is
+// closed: kept open, a later move back would reuse a socket the master may have dropped in
+// the meantime and block the writer for its timeout, and each master ever seen would keep a
+// descriptor. Only once it owes nothing; reopened by connect() when a shard comes back.
+void PathWriter::close_unused() {
+  for (auto& c : connections_) {
+    if (!c->client || !c->owed.empty() || c->unflushed) continue;
+    const bool used = std::any_of(links_.begin(), links_.end(),
+                                  [&](const LinkWriter& w) { return w.conn == c.get(); });
+    if (!used) c->client.reset();
+  }
 }
 
 // Queues one round on the link's connection: up to buffer_size pending messages, highest

@@ -130,6 +130,7 @@ class PathWriter {
   void acknowledge(LinkWriter& w);
   void fail_round(LinkWriter& w);
   void fail_connection(Connection& c);
+  void close_unused();
   bool flush(Connection& c);
   void queue_wait(Connection& c, std::chrono::milliseconds timeout);
   bool write_round(LinkWriter& w);

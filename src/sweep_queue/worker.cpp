@@ -71,7 +71,8 @@ class Worker {
       idle_since = Clock::now();
     }
     leave_group();
-    report();
+    // This thread no longer reads Redis: /health must not count it as connected.
+    if (o_.progress) o_.progress(stats_, false);
     return stats_;
   }
 

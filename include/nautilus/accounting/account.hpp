@@ -156,6 +156,7 @@ class Account {
   [[nodiscard]] Money value_at_mark(core::Symbol s, const Position& p) const noexcept;
   // Recomputes p's value at its mark and moves the totals by the difference.
   void revalue(core::Symbol s, Position& p) noexcept;
+  void revalue_to(Position& p, Money value) noexcept;  // the running totals follow p's new value
 
   Money initial_cash_;
   Money cash_;

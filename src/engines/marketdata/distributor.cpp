@@ -26,7 +26,7 @@ Outlet* Distributor::outlet(bus::Publisher pub, std::string source, QualitySetti
 
 // Topic handles per symbol, resolved once: publishing does no string work.
 Outlet::SymbolTopics* Outlet::topics_for(core::Symbol s) {
-  auto it = topics_.find(s.value());
+  auto it = topics_.find(s);
   if (it != topics_.end()) return &it->second;
   const std::string_view sym = s.value();
   auto& b = d_.bus_;
@@ -36,16 +36,20 @@ Outlet::SymbolTopics* Outlet::topics_for(core::Symbol s) {
   auto price = b.topic(fmt::format("price.update.{}", sym));
   auto volume = b.topic(fmt::format("volume.update.{}", sym));
   if (!bar || !trade || !quote || !price || !volume) return nullptr;  // symbol not a topic token
-  return &topics_.emplace(sym, SymbolTopics{*bar, *trade, *quote, *price, *volume}).first->second;
+  return &topics_.emplace(s, SymbolTopics{*bar, *trade, *quote, *price, *volume}).first->second;
 }
 
 double Distributor::update(const Record& r) {
   const core::Symbol sym = record_symbol(r);
   const core::UnixNanos ts = record_ts(r);
   std::lock_guard lock(mu_);
-  auto it = symbols_.find(sym.value());
-  if (it == symbols_.end()) it = symbols_.emplace(std::string(sym.value()), SymbolState{}).first;
-  SymbolState& s = it->second;
+  auto known = by_symbol_.find(sym);
+  if (known == by_symbol_.end()) {
+    auto it = symbols_.find(sym.value());
+    if (it == symbols_.end()) it = symbols_.emplace(std::string(sym.value()), SymbolState{}).first;
+    known = by_symbol_.emplace(sym, &it->second).first;
+  }
+  SymbolState& s = *known->second;
   const std::int64_t day = ts / kDayNs;
   if (day != s.session_day) {
     s.session_day = day;

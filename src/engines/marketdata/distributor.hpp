@@ -45,7 +45,7 @@ class Outlet {
   Distributor& d_;
   bus::Publisher pub_;
   QualityFilter quality_;
-  std::unordered_map<std::string_view, SymbolTopics> topics_;
+  std::unordered_map<core::Symbol, SymbolTopics> topics_;  // interned: a pointer hash
 };
 
 class Distributor {
@@ -78,7 +78,10 @@ class Distributor {
 
   bus::MessageBus& bus_;
   mutable std::mutex mu_;
-  std::map<std::string, SymbolState, std::less<>> symbols_;  // no allocation per lookup
+  std::map<std::string, SymbolState, std::less<>> symbols_;  // by name: the REST lists
+  // The same states by interned symbol (map nodes do not move): a pointer hash per record
+  // rather than a walk of string compares down the map.
+  std::unordered_map<core::Symbol, SymbolState*> by_symbol_;
   std::vector<std::unique_ptr<Outlet>> outlets_;
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> errors_{0};

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <deque>
 #include <unordered_map>
+#include <vector>
 
 #include "nautilus/engines/strategy/strategy.hpp"
 
@@ -68,18 +68,48 @@ int prediction_sign(const StrategyContext& ctx, core::Symbol s) {
   return v > 0 ? 1 : -1;
 }
 
-// Closes per symbol, the latest lookback + 1.
+// Closes per symbol, the latest `keep` of them, oldest first: a ring per symbol, so that a bar
+// is a store, not a deque's push and pop (and a block allocated every 64 bars).
 class Closes {
  public:
-  const std::deque<double>& add(core::Symbol s, double close, std::size_t keep) {
-    auto& d = closes_[s];
-    d.push_back(close);
-    while (d.size() > keep) d.pop_front();
-    return d;
+  class Window {
+   public:
+    [[nodiscard]] std::size_t size() const noexcept { return n_; }
+    [[nodiscard]] double front() const noexcept { return buf_[head_]; }
+    // f(close) for each, oldest first: the order the sums below have always been taken in.
+    template <class F>
+    void each(F f) const {
+      for (std::size_t i = head_; i < n_ && i < buf_.size(); ++i) f(buf_[i]);
+      if (n_ == buf_.size()) {
+        for (std::size_t i = 0; i < head_; ++i) f(buf_[i]);
+      }
+    }
+
+   private:
+    friend class Closes;
+    std::vector<double> buf_;
+    std::size_t head_ = 0;  // the oldest, once full
+    std::size_t n_ = 0;
+  };
+
+  const Window& add(core::Symbol s, double close, std::size_t keep) {
+    Window& w = closes_[s];
+    if (w.buf_.size() != keep) {
+      w.buf_.assign(keep, 0.0);
+      w.head_ = 0;
+      w.n_ = 0;
+    }
+    if (w.n_ < keep) {
+      w.buf_[w.n_++] = close;
+    } else {
+      w.buf_[w.head_] = close;
+      w.head_ = w.head_ + 1 == keep ? 0 : w.head_ + 1;
+    }
+    return w;
   }
 
  private:
-  std::unordered_map<core::Symbol, std::deque<double>> closes_;
+  std::unordered_map<core::Symbol, Window> closes_;
 };
 
 // Goes `direction` (+1, -1, 0) with a full position, unless the prediction disagrees (then
@@ -123,10 +153,10 @@ class MeanReversion final : public Strategy {
     const auto& d = closes_.add(b.symbol, close, p.lookback);
     if (d.size() < p.lookback || !(close > 0)) return;
     double mean = 0;
-    for (const double c : d) mean += c;
+    d.each([&](double c) { mean += c; });
     mean /= static_cast<double>(d.size());
     double ss = 0;
-    for (const double c : d) ss += (c - mean) * (c - mean);
+    d.each([&](double c) { ss += (c - mean) * (c - mean); });
     const double sd = std::sqrt(ss / static_cast<double>(d.size() - 1));
     if (!(sd > 0)) return;
     const double z = (close - mean) / sd;
