@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "nautilus/bus/envelope.hpp"
@@ -135,6 +136,14 @@ class Publisher {
     env.payload.emplace(std::move(msg));
     stamp(env, topic, o);
     return dispatch(topic, env);
+  }
+  // As publish(), with the message made by `make()` only when somebody will receive it: for a
+  // message that costs something to build and often has no subscriber (the hub's price and
+  // volume updates in a backtest). Counted and numbered either way.
+  template <class Make>
+  PublishStatus publish_made(TopicHandle& topic, Make&& make, const PublishOptions& o = {}) {
+    if (topic.subscriber_count() == 0) return unheard(topic, o);
+    return publish(topic, std::forward<Make>(make)(), o);
   }
   // Convenience for occasional publishes; resolves the name through a per-Publisher cache.
   template <Message T>

@@ -292,19 +292,23 @@ core::Result<std::optional<Record>> CsvReader::next() {
     if (!line) return std::unexpected(line.error());
     if (!*line) return std::optional<Record>{};
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): *line was checked just above
-    if ((*line)->empty() || (*line)->front() == '#') continue;
-    core::Result<Record> rec = core::fail(core::ErrorCode::kInternal, "unread");
+    const std::string_view text = **line;
+    if (text.empty() || text.front() == '#') continue;
+    const auto bad = [&](const core::Error& e) {
+      return fail(e.code, fmt::format("{}:{}: {}", impl_->path, impl_->line_no, e.message));
+    };
+    // Each kind parsed straight into its result (no placeholder error made and dropped for
+    // every row, and one copy of the record fewer).
+    std::optional<Record> rec;
     if (impl_->kind == RecordKind::kRecorded) {
-      auto r = parse_recorded_line(**line);
-      if (r && !*r) continue;  // another message of the recording
-      // NOLINTNEXTLINE(bugprone-unchecked-optional-access): *r was checked just above
-      rec = r ? core::Result<Record>(std::move(**r)) : std::unexpected(r.error());
+      auto r = parse_recorded_line(text);
+      if (!r) return bad(r.error());
+      if (!*r) continue;  // another message of the recording
+      rec = std::move(*r);
     } else {
-      rec = parse_row(impl_->kind, **line, impl_->optional_column, impl_->cache);
-    }
-    if (!rec) {
-      return fail(rec.error().code,
-                  fmt::format("{}:{}: {}", impl_->path, impl_->line_no, rec.error().message));
+      auto r = parse_row(impl_->kind, text, impl_->optional_column, impl_->cache);
+      if (!r) return bad(r.error());
+      rec = std::move(*r);
     }
     const auto ts = record_ts(*rec);
     if (ts < impl_->last_ts) {
@@ -313,8 +317,8 @@ core::Result<std::optional<Record>> CsvReader::next() {
                               impl_->line_no, core::format_timestamp(ts)));
     }
     impl_->last_ts = ts;
-    impl_->last_row = **line;  // NOLINT(bugprone-unchecked-optional-access): checked above
-    return std::optional<Record>(*rec);
+    impl_->last_row = text;
+    return rec;
   }
 }
 

@@ -85,15 +85,18 @@ bool Outlet::publish(const Record& r) {
   const double session_volume = d_.update(r);
   if (const auto* bar = std::get_if<model::Bar>(&r)) {
     pub_.publish(t->bar, *bar, o);
-    pub_.publish(t->price, model::PriceUpdate{sym, bar->close, ts}, o);
-    pub_.publish(
+    pub_.publish_made(t->price, [&] { return model::PriceUpdate{sym, bar->close, ts}; }, o);
+    pub_.publish_made(
         t->volume,
-        model::VolumeUpdate{sym, bar->volume, *core::Quantity::from_double(session_volume, 0), ts},
+        [&] {
+          return model::VolumeUpdate{sym, bar->volume,
+                                     *core::Quantity::from_double(session_volume, 0), ts};
+        },
         o);
     d_.published_.fetch_add(3, std::memory_order_relaxed);
   } else if (const auto* trade = std::get_if<model::TradeTick>(&r)) {
     pub_.publish(t->trade, *trade, o);
-    pub_.publish(t->price, model::PriceUpdate{sym, trade->price, ts}, o);
+    pub_.publish_made(t->price, [&] { return model::PriceUpdate{sym, trade->price, ts}; }, o);
     d_.published_.fetch_add(2, std::memory_order_relaxed);
   } else if (const auto* quote = std::get_if<model::QuoteTick>(&r)) {
     pub_.publish(t->quote, *quote, o);
