@@ -297,8 +297,8 @@ core::Result<std::optional<Record>> CsvReader::next() {
     const auto bad = [&](const core::Error& e) {
       return fail(e.code, fmt::format("{}:{}: {}", impl_->path, impl_->line_no, e.message));
     };
-    // Each kind parsed straight into its result (no placeholder error made and dropped for
-    // every row, and one copy of the record fewer).
+    // Each kind parsed straight into its result: no error value made up front for every row
+    // only to be replaced, and one copy of the record fewer.
     std::optional<Record> rec;
     if (impl_->kind == RecordKind::kRecorded) {
       auto r = parse_recorded_line(text);
