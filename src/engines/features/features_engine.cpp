@@ -2,6 +2,7 @@
 // The indicator arithmetic is all in include/nautilus/engines/features/ (no bus there).
 #include <fmt/format.h>
 
+#include <array>
 #include <atomic>
 #include <boost/json.hpp>
 #include <map>
@@ -138,8 +139,9 @@ class FeaturesEngine final : public engine::Engine {
                     bar->symbol.value());
       return;
     }
-    model::FeatureUpdate u{
-        .symbol = bar->symbol, .interval_s = bar->interval_s, .ts_event = bar->ts_event};
+    std::array<double, kFeatureCount> values{};
+    const std::vector<model::Name>* names =
+        nullptr;  // set at the symbol's first bar, never changed
     std::optional<bus::TopicHandle> topic;
     {
       std::lock_guard lock(mu_);
@@ -156,18 +158,25 @@ class FeaturesEngine final : public engine::Engine {
                     .volume = bar->volume.as_double(),
                     .session = utc_session(bar->ts_event, bar->interval_s)});
       ++bars_;
-      // Nobody listens (no strategy that reads features, no transport, no dashboard): the
-      // update is not built. Its two vectors and their copies were a tenth of the engine's
-      // time in a backtest (docs/PERFORMANCE.md, "Backtests"). One that subscribes later gets
-      // the next bar's.
-      if (!s.topic || s.topic->subscriber_count() == 0) return;
-      const auto values = s.set.values();
-      u.names = s.wire_names;
-      u.values.assign(values.begin(), values.end());
+      if (!s.topic) return;  // the symbol is not a valid topic token: counted in state_for()
+      values = s.set.values();
+      names = &s.wire_names;
       topic = s.topic;
     }
+    // Built only when somebody listens (no strategy that reads features, no ml engine, no
+    // transport, no dashboard: nobody): its two vectors and their copies were a tenth of the
+    // engine's time in a backtest (docs/PERFORMANCE.md, "Backtests").
     // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set in start()
-    publisher_->publish(*topic, std::move(u), {.ts_event = bar->ts_event});
+    publisher_->publish_made(*topic,
+                             [&] {
+                               return model::FeatureUpdate{
+                                   .symbol = bar->symbol,
+                                   .interval_s = bar->interval_s,
+                                   .ts_event = bar->ts_event,
+                                   .names = *names,
+                                   .values = {values.begin(), values.end()}};
+                             },
+                             {.ts_event = bar->ts_event});
   }
 
   SymbolFeatures& state_for(core::Symbol sym) {

@@ -77,12 +77,11 @@ class Closes {
     [[nodiscard]] std::size_t size() const noexcept { return n_; }
     [[nodiscard]] double front() const noexcept { return buf_[head_]; }
     // f(close) for each, oldest first: the order the sums below have always been taken in.
+    // (Until the ring is full head_ is 0, and the second loop does nothing.)
     template <class F>
     void each(F f) const {
-      for (std::size_t i = head_; i < n_ && i < buf_.size(); ++i) f(buf_[i]);
-      if (n_ == buf_.size()) {
-        for (std::size_t i = 0; i < head_; ++i) f(buf_[i]);
-      }
+      for (std::size_t i = head_; i < n_; ++i) f(buf_[i]);
+      for (std::size_t i = 0; i < head_; ++i) f(buf_[i]);
     }
 
    private:
